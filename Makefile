@@ -1,0 +1,65 @@
+# Everything a person repeats. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test test-fast test-pg lint format translations bench clean install vendor chromium
+
+# Runtime install: re-done when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+# htmx (and later axe-core) come pinned from the npm registry; vendor/ is git-ignored.
+portal/static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p portal/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js portal/static/vendor/htmx.min.js
+
+vendor: portal/static/vendor/htmx.min.js
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d portal/translations
+
+install: $(VENV)/.installed vendor translations
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --debug --host 127.0.0.1 --port 5000
+
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: $(VENV)/.installed-test vendor translations chromium
+	$(BIN)/pytest
+
+test-pg: $(VENV)/.installed-test vendor translations chromium
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-extract customer text and merge it into every catalogue (then translate the .po files).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -q -i portal/translations/messages.pot -d portal/translations
+
+bench: install
+	$(BIN)/python bench/track_page.py
+
+clean:
+	rm -rf $(VENV) node_modules portal/static/vendor instance/lastmile.db

@@ -1,0 +1,72 @@
+"""Lastmile portal: create_app() wires config, extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import CONFIGS, database_url, instance_secret_key
+from portal.extensions import babel, csrf, db, htmx, limiter, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    env_name = (config or {}).get("ENV_NAME") or os.environ.get("LASTMILE_ENV", "development")
+    if env_name not in CONFIGS:
+        raise RuntimeError(f"LASTMILE_ENV must be one of {', '.join(CONFIGS)}")
+    app.config.from_object(CONFIGS[env_name])
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+        os.environ.get("DATABASE_URL"), app.instance_path
+    )
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    app.config.from_prefixed_env("LASTMILE")
+    if config:
+        app.config.update(config)
+    _secret_key(app)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]), x_proto=1)
+
+    from portal import models  # noqa: F401  (register models with the metadata)
+    from portal.i18n import select_locale
+
+    db.init_app(app)
+    migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+    # Batch mode lets Alembic alter tables on SQLite, which cannot ALTER most things in place.
+    migrate.init_app(app, db, directory=migrations, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    from portal import errors, filters, health, i18n, security
+    from portal.api import bp as api_bp
+    from portal.tracking import bp as tracking_bp
+
+    app.register_blueprint(tracking_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(i18n.bp)
+    csrf.exempt(api_bp)  # Bearer-key API: no cookies, so no CSRF.
+    errors.register(app)
+    filters.register(app)
+    security.register(app)
+
+    from portal.cli import register as register_cli
+
+    register_cli(app)
+    return app
+
+
+def _secret_key(app: Flask) -> None:
+    if app.config["ENV_NAME"] == "production":
+        key = app.config.get("SECRET_KEY") or ""
+        if len(key) < 32:
+            raise RuntimeError(
+                "Production needs SECRET_KEY set to a random value of at least 32 characters."
+            )
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)

@@ -1,0 +1,136 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models the handlers use."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from portal.api.schemas import (
+    ErrorOut,
+    EventBatchIn,
+    EventBatchOut,
+    ParcelIn,
+    ParcelOut,
+)
+
+REF = "#/components/schemas/{model}"
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorOut")}}},
+    }
+
+
+def _body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+    }
+
+
+AUTH_ERRORS = {
+    "401": _error("No or unknown API key"),
+    "403": _error("The key is of the wrong kind for this call"),
+    "429": _error("Too many requests for this key"),
+}
+
+
+@cache
+def _schemas() -> dict[str, Any]:
+    models = [ParcelIn, ParcelOut, EventBatchIn, EventBatchOut, ErrorOut]
+    _, top = models_json_schema(
+        [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
+        ref_template=REF,
+    )
+    return top["$defs"]
+
+
+def build_openapi(base_url: str) -> dict[str, Any]:
+    tracking_number = {
+        "name": "tracking_number",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "example": "RR123456785SE"},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lastmile portal API",
+            "version": "1",
+            "description": "Merchants create parcels; carriers push tracking events.",
+        },
+        "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/parcels": {
+                "post": {
+                    "operationId": "createParcel",
+                    "summary": "Create a parcel (merchant key)",
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": 255},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="ParcelIn")}}
+                        },
+                    },
+                    "responses": {
+                        "201": _body(ParcelOut, "The new parcel"),
+                        "400": _error("The body is not JSON"),
+                        "409": _error("Tracking number taken, or Idempotency-Key reused"),
+                        "422": _error("A field is invalid; `field` names it"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/parcels/{tracking_number}": {
+                "get": {
+                    "operationId": "getParcel",
+                    "summary": "A parcel with its events (its merchant's or carrier's key)",
+                    "parameters": [tracking_number],
+                    "responses": {
+                        "200": _body(ParcelOut, "The parcel"),
+                        "404": _error("No parcel of yours has this number"),
+                        "422": _error("Not a valid S10 number"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/events": {
+                "post": {
+                    "operationId": "postEvents",
+                    "summary": "Push up to 1000 tracking events (carrier key)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": REF.format(model="EventBatchIn")}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _body(EventBatchOut, "One result per event, in order"),
+                        "400": _error("The body is not JSON"),
+                        "413": _error("More than 1000 events; nothing was written"),
+                        "422": _error("The body is not a batch of events"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+        },
+    }

@@ -1,0 +1,189 @@
+"""Request and response bodies of the JSON API; the OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from portal.contact import normalise_email, normalise_phone
+from portal.models import ParcelStatus
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RecipientIn(In):
+    name: Annotated[Text, Field(max_length=200)]
+    address_line: Annotated[Text, Field(max_length=300)]
+    postcode: Annotated[Text, Field(max_length=16)]
+    city: Annotated[Text, Field(max_length=120)]
+    country: Annotated[
+        str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. SE")
+    ]
+    phone: str | None = Field(
+        None, description="E.164 (+46701234567), or national form in the recipient's country"
+    )
+    email: str | None = Field(None, max_length=254)
+    language: Literal["en", "sv"] = "en"
+
+    @field_validator("country")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if not v:
+            return None
+        return normalise_phone(v, info.data.get("country"))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return normalise_email(v) if v else None
+
+
+class ItemIn(In):
+    sku: Annotated[Text, Field(max_length=64)]
+    name: Annotated[Text, Field(max_length=200)]
+    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class ParcelIn(In):
+    carrier: Annotated[Text, Field(max_length=120, description="The carrier's name, as on its key")]
+    recipient: RecipientIn
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=500)]
+    weight_grams: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=1_000_000,
+            validation_alias=AliasChoices("weight_grams", "weight"),
+            description="Weight in grams; `weight` is accepted as an alias",
+        ),
+    ] = 0
+    tracking_number: str | None = Field(
+        None, description="S10; a fresh number is generated when absent"
+    )
+    order_ref: str | None = Field(None, max_length=64)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+
+
+class EventIn(In):
+    event_id: Annotated[Text, Field(max_length=100, description="Unique per carrier")]
+    tracking_number: Annotated[Text, Field(max_length=40)]
+    code: ParcelStatus
+    occurred_at: AwareDatetime
+    location: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    eta_from: AwareDatetime | None = None
+    eta_to: AwareDatetime | None = None
+
+
+class EventBatchIn(BaseModel):
+    """A batch of up to 1000 events; each one is accepted or rejected on its own."""
+
+    events: Annotated[list[EventIn], Field(min_length=1, max_length=1000)]
+
+
+class RawEventBatch(BaseModel):
+    """What is checked of the batch as a whole before each event is read on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[Any] = Field(min_length=1)
+
+
+# --- responses ---------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class EtaOut(BaseModel):
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+
+
+class RecipientOut(BaseModel):
+    name: str
+    phone: str | None
+    email: str | None
+    address_line: str
+    postcode: str
+    city: str
+    country: str
+    language: str
+
+
+class ItemOut(BaseModel):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+class EventOut(BaseModel):
+    event_id: str
+    code: ParcelStatus
+    occurred_at: datetime
+    location: str | None
+    description: str | None
+    eta_from: datetime | None
+    eta_to: datetime | None
+
+
+class ParcelOut(BaseModel):
+    tracking_number: str
+    tracking_url: str
+    status: ParcelStatus
+    merchant: str
+    carrier: str
+    order_ref: str | None
+    eta: EtaOut | None
+    recipient: RecipientOut
+    items: list[ItemOut]
+    weight_grams: int
+    currency: str
+    zone: str | None
+    events: list[EventOut] = Field(description="Ordered by occurred_at, oldest first")
+    choice: dict[str, Any] | None = None
+    returns: list[dict[str, Any]] = []
+    complaints: list[dict[str, Any]] = []
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventResultOut(BaseModel):
+    event_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    error: ErrorBody | None = None
+
+
+class EventBatchOut(BaseModel):
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[EventResultOut]

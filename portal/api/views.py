@@ -1,0 +1,260 @@
+"""API handlers: parse with pydantic, call one service, answer in the spec's shape."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.api import bp
+from portal.api.auth import current_key, rate_limit_key, require_key
+from portal.api.errors import from_domain, from_validation, json_error
+from portal.api.openapi import build_openapi
+from portal.api.schemas import EventBatchOut, EventIn, ParcelIn, ParcelOut, RawEventBatch
+from portal.extensions import db, limiter
+from portal.models import IdempotencyRecord, Parcel
+from portal.services import parcels as parcel_service
+from portal.services.errors import DomainError
+from portal.services.events import EventData, EventResult, accept_events
+from portal.services.tracking import timeline
+
+limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=rate_limit_key)(bp)
+
+
+def _json_body() -> Any:
+    """The parsed body, or None when it is not JSON at all."""
+    try:
+        return json.loads(request.get_data(cache=True) or b"")
+    except ValueError:
+        return None
+
+
+def tracking_url(number: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{number}"
+
+
+def parcel_json(parcel: Parcel) -> dict[str, Any]:
+    out = ParcelOut(
+        tracking_number=parcel.tracking_number,
+        tracking_url=tracking_url(parcel.tracking_number),
+        status=parcel.status,
+        merchant=parcel.merchant.name,
+        carrier=parcel.carrier.name,
+        order_ref=parcel.order_ref,
+        eta={"from_": parcel.eta_from, "to": parcel.eta_to} if parcel.eta_from else None,
+        recipient={
+            "name": parcel.recipient_name,
+            "phone": parcel.recipient_phone,
+            "email": parcel.recipient_email,
+            "address_line": parcel.address_line,
+            "postcode": parcel.postcode,
+            "city": parcel.city,
+            "country": parcel.country,
+            "language": parcel.language,
+        },
+        items=[
+            {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": i.unit_price}
+            for i in parcel.items
+        ],
+        weight_grams=parcel.weight_grams,
+        currency=parcel.currency,
+        zone=parcel.zone.name if parcel.zone else None,
+        events=[
+            {
+                "event_id": e.event_id,
+                "code": e.code,
+                "occurred_at": e.occurred_at,
+                "location": e.location,
+                "description": e.description,
+                "eta_from": e.eta_from,
+                "eta_to": e.eta_to,
+            }
+            for e in timeline(parcel, newest_first=False)
+        ],
+        created_at=parcel.created_at,
+        updated_at=parcel.updated_at,
+    )
+    return out.model_dump(mode="json", by_alias=True)
+
+
+@bp.post("/parcels")
+@require_key("merchant")
+def create_parcel():
+    body = _json_body()
+    if body is None:
+        return json_error(400, "invalid_json", "The body is not valid JSON.")
+    idem_key = request.headers.get("Idempotency-Key")
+    if idem_key is not None and not 0 < len(idem_key) <= 255:
+        return json_error(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key is 1 to 255 characters.",
+            "Idempotency-Key",
+        )
+    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    if idem_key and (replay := _replay(idem_key, request_hash)):
+        return replay
+    try:
+        data = ParcelIn.model_validate(body)
+    except ValidationError as exc:
+        return from_validation(exc)
+    try:
+        parcel = parcel_service.create_parcel(current_key().merchant, _parcel_data(data))
+    except DomainError as exc:
+        db.session.rollback()
+        return from_domain(exc)
+    answer = parcel_json(parcel)
+    if idem_key:
+        db.session.add(
+            IdempotencyRecord(
+                api_key_id=current_key().id,
+                key=idem_key,
+                request_hash=request_hash,
+                status_code=201,
+                response_body=json.dumps(answer),
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key won the race: answer as it did.
+        db.session.rollback()
+        if idem_key and (replay := _replay(idem_key, request_hash)):
+            return replay
+        raise
+    response = jsonify(answer)
+    response.headers["Location"] = f"/api/v1/parcels/{parcel.tracking_number}"
+    return response, 201
+
+
+def _replay(idem_key: str, request_hash: str):
+    record = db.session.execute(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == current_key().id, IdempotencyRecord.key == idem_key
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        return json_error(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different body.",
+            "Idempotency-Key",
+        )
+    response = current_app.response_class(
+        record.response_body, status=record.status_code, mimetype="application/json"
+    )
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _parcel_data(data: ParcelIn) -> parcel_service.ParcelData:
+    r = data.recipient
+    return parcel_service.ParcelData(
+        carrier=data.carrier,
+        recipient=parcel_service.RecipientData(**r.model_dump()),
+        items=[parcel_service.ItemData(**i.model_dump()) for i in data.items],
+        weight_grams=data.weight_grams,
+        tracking_number=data.tracking_number,
+        order_ref=data.order_ref,
+        currency=data.currency,
+    )
+
+
+@bp.get("/parcels/<tracking_number>")
+@require_key()
+def get_parcel(tracking_number: str):
+    key = current_key()
+    try:
+        parcel = parcel_service.find_parcel(tracking_number)
+    except DomainError as exc:
+        return from_domain(exc)
+    # Someone else's parcel answers exactly like a missing one.
+    if parcel.merchant_id != key.merchant_id and parcel.carrier_id != key.carrier_id:
+        return json_error(
+            404,
+            "parcel_not_found",
+            "No parcel of yours has this tracking number.",
+            "tracking_number",
+        )
+    return jsonify(parcel_json(parcel))
+
+
+@bp.post("/events")
+@require_key("carrier")
+def post_events():
+    body = _json_body()
+    if body is None:
+        return json_error(400, "invalid_json", "The body is not valid JSON.")
+    try:
+        batch = RawEventBatch.model_validate(body)
+    except ValidationError as exc:
+        return from_validation(exc)
+    limit = current_app.config["EVENT_BATCH_MAX"]
+    if len(batch.events) > limit:
+        return json_error(
+            413,
+            "batch_too_large",
+            f"Send at most {limit} events per call; this batch has {len(batch.events)}.",
+            "events",
+        )
+
+    results: list[EventResult | None] = []
+    valid: list[EventData] = []
+    for raw in batch.events:
+        try:
+            event = EventIn.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False, include_input=False)[0]
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            field = ".".join(str(p) for p in err["loc"]) or None
+            code = {"code": "unknown_code", "occurred_at": "bad_time"}.get(field or "", err["type"])
+            results.append(
+                EventResult.rejected(
+                    event_id if isinstance(event_id, str) else None, code, err["msg"], field
+                )
+            )
+            continue
+        results.append(None)
+        valid.append(EventData(**event.model_dump()))
+
+    accepted, _changes = accept_events(
+        current_key().carrier,
+        valid,
+        max_future=timedelta(seconds=current_app.config["EVENT_MAX_FUTURE_SECONDS"]),
+    )
+    db.session.commit()
+    it = iter(accepted)
+    merged = [r if r is not None else next(it) for r in results]
+    counts = {
+        s: sum(1 for r in merged if r.status == s) for s in ("accepted", "duplicate", "rejected")
+    }
+    out = EventBatchOut(
+        **counts,
+        results=[
+            {
+                "event_id": r.event_id,
+                "status": r.status,
+                "error": (
+                    {"code": r.code, "message": r.message, "field": r.field}
+                    if r.status == "rejected"
+                    else None
+                ),
+            }
+            for r in merged
+        ],
+    )
+    return jsonify(out.model_dump(mode="json"))
+
+
+@bp.get("/openapi.json")
+@limiter.exempt
+def openapi():
+    return jsonify(build_openapi(current_app.config["PUBLIC_BASE_URL"]))

@@ -1,0 +1,76 @@
+"""Command line: `flask --app wsgi seed-demo | api-key create | seed-bench`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal.extensions import db
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(api_key)
+    app.cli.add_command(seed_bench_command)
+
+
+def _base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """A merchant, a carrier, zones and a parcel in every status, with links to open them."""
+    from portal.services.demo import seed_demo
+
+    parcels, keys = seed_demo()
+    db.session.commit()
+    base = _base_url()
+    first = next(p for p in parcels if p.status == "out_for_delivery")
+    click.echo("")
+    click.echo(f"Demo tracking link: {base}/t/{first.tracking_number}  (postcode {first.postcode})")
+    click.echo(f"Demo signed link (opens it verified): {base}/l/{first.token}")
+    click.echo("")
+    click.echo(f"{'status':<18} {'tracking page':<42} signed link")
+    for p in parcels:
+        click.echo(f"{p.status:<18} {base}/t/{p.tracking_number:<19} {base}/l/{p.token}")
+    for kind, key in keys.items():
+        click.echo(f"Demo {kind} API key (shown once): {key}")
+    click.echo("")
+
+
+api_key = AppGroup("api-key", help="API keys for merchants and carriers.")
+
+
+@api_key.command("create")
+@click.option("--merchant", "merchant_name", help="Merchant name (created if new).")
+@click.option("--carrier", "carrier_name", help="Carrier name (created if new).")
+def create_key(merchant_name: str | None, carrier_name: str | None) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from portal.services.api_keys import (
+        create_api_key,
+        get_or_create_carrier,
+        get_or_create_merchant,
+    )
+
+    if bool(merchant_name) == bool(carrier_name):
+        raise click.UsageError("Give exactly one of --merchant NAME or --carrier NAME.")
+    if merchant_name:
+        _, plaintext = create_api_key(merchant=get_or_create_merchant(merchant_name.strip()))
+    else:
+        _, plaintext = create_api_key(carrier=get_or_create_carrier(carrier_name.strip()))
+    db.session.commit()
+    click.echo(plaintext)
+    click.echo("Store this key now: it is not shown again.", err=True)
+
+
+@click.command("seed-bench")
+@click.option("--parcels", "count", type=click.IntRange(1, 10_000_000), default=100_000)
+@click.option("--events", "events_per_parcel", type=click.IntRange(0, 50), default=8)
+def seed_bench_command(count: int, events_per_parcel: int) -> None:
+    """Bulk-load N benchmark parcels (tracking numbers BN…SE) with events; replaces earlier ones."""
+    from portal.services.bench import seed_bench
+
+    seconds = seed_bench(count, events_per_parcel)
+    click.echo(f"loaded {count} parcels with {events_per_parcel} events each in {seconds:.1f}s")

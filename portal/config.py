@@ -1,0 +1,90 @@
+"""Configuration, one class per environment, read from the environment.
+
+Any key can also be set as LASTMILE_<KEY> (Flask's from_prefixed_env), e.g.
+LASTMILE_RATELIMIT_ENABLED=false for a benchmark run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URL for DATABASE_URL, defaulting to a SQLite file in instance/."""
+    if not raw:
+        return f"sqlite:///{Path(instance_path) / 'lastmile.db'}"
+    # psycopg 3 is the driver we ship; plain postgres URLs would make SQLAlchemy look for psycopg2.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """A secret generated once into instance/secret_key, so sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class Config:
+    ENV_NAME = "development"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 30
+
+    # Flask-Limiter: Redis when configured so limits hold across processes, memory otherwise.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_LOOKUP = "60 per minute"  # /track, /t/<tn> and /l/<token> per IP
+    RATELIMIT_POSTCODE_FAILURES = "5 per 15 minutes"  # wrong postcodes per parcel
+    RATELIMIT_API = "1200 per minute"  # per API key
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ("en", "sv")
+    # Local time for parcels whose postcode matches no zone.
+    DEFAULT_TIMEZONE = "Europe/Stockholm"
+
+    SIGNED_LINK_DAYS = 30
+    EVENT_BATCH_MAX = 1000
+    # Carrier clocks drift; an event further in the future than this is refused as a bad time.
+    EVENT_MAX_FUTURE_SECONDS = 15 * 60
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    PUBLIC_BASE_URL = "http://portal.test"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,32 @@
+"""Normalising recipients' phone numbers, e-mail addresses and postcodes. No Flask here."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+def normalise_phone(raw: str, country: str | None = None) -> str:
+    """E.164 form of a phone number, read in the recipient's country when it has no +prefix."""
+    try:
+        number = phonenumbers.parse(raw, (country or "").upper() or None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str:
+    """The normalised address; never asks DNS (nothing here reaches the network)."""
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def normalise_postcode(raw: str) -> str:
+    """Upper case without spaces or dashes, so `114 55`, `11455` and `114-55` compare equal."""
+    return re.sub(r"[\s\-]+", "", raw or "").upper()

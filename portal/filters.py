@@ -1,0 +1,43 @@
+"""Jinja filters for showing times in the recipient's local time and language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time
+from flask import Flask, current_app
+from flask_babel import get_locale
+
+from portal.services.tracking import status_label
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    return ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
+
+
+def local_datetime(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+
+
+def eta_window(start: datetime | None, end: datetime | None, tz: str | None = None) -> str:
+    """`Thursday 26 November, 14:00–16:00` in the recipient's zone and language."""
+    if start is None or end is None:
+        return ""
+    zone, locale = _zone(tz), get_locale()
+    day = format_date(start.astimezone(zone), "EEEE d MMMM", locale=locale)
+    t0 = format_time(start, "HH:mm", tzinfo=zone, locale=locale)
+    t1 = format_time(end, "HH:mm", tzinfo=zone, locale=locale)
+    if start.astimezone(zone).date() != end.astimezone(zone).date():
+        end_day = format_date(end.astimezone(zone), "EEEE d MMMM", locale=locale)
+        return f"{day} {t0} – {end_day} {t1}"
+    return f"{day}, {t0}–{t1}"
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(local_datetime, "local_datetime")
+    app.add_template_global(eta_window, "eta_window")
+    app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
+    app.add_template_global(status_label, "status_label")

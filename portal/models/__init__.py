@@ -1,0 +1,23 @@
+"""Database models, one module per concept; imported here so Alembic sees them all."""
+
+from portal.models.api_key import ApiKey, IdempotencyRecord
+from portal.models.event import TrackingEvent
+from portal.models.link import SignedLink
+from portal.models.merchant import Carrier, Merchant
+from portal.models.parcel import TERMINAL_STATUSES, Parcel, ParcelItem, ParcelStatus
+from portal.models.zone import Zone, ZonePostcodePrefix
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "ApiKey",
+    "Carrier",
+    "IdempotencyRecord",
+    "Merchant",
+    "Parcel",
+    "ParcelItem",
+    "ParcelStatus",
+    "SignedLink",
+    "TrackingEvent",
+    "Zone",
+    "ZonePostcodePrefix",
+]

@@ -1,0 +1,115 @@
+"""Parcels: one shipment to one recipient, with its items and its current status."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.merchant import Carrier, Merchant
+from portal.models.types import UTCDateTime, utcnow
+from portal.models.zone import Zone
+
+
+class ParcelStatus(enum.StrEnum):
+    PENDING = "pending"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_FAILED = "delivery_failed"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    DELIVERED = "delivered"
+    ON_HOLD = "on_hold"
+    DELAYED = "delayed"
+    RETURN_TO_SENDER = "return_to_sender"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {ParcelStatus.DELIVERED, ParcelStatus.RETURN_TO_SENDER, ParcelStatus.CANCELLED}
+)
+
+
+def status_enum() -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint on both backends."""
+    return Enum(
+        ParcelStatus,
+        name="parcel_status",
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Parcel(db.Model):
+    __tablename__ = "parcel"
+    __table_args__ = (
+        CheckConstraint("weight_grams >= 0", name="weight_not_negative"),
+        Index("ix_parcel_merchant_order_ref", "merchant_id", "order_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(13), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carrier.id"), index=True)
+    order_ref: Mapped[str | None] = mapped_column(String(64))
+
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    recipient_phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
+    address_line: Mapped[str] = mapped_column(String(300))
+    postcode: Mapped[str] = mapped_column(String(16))
+    city: Mapped[str] = mapped_column(String(120))
+    country: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+
+    weight_grams: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+
+    status: Mapped[ParcelStatus] = mapped_column(status_enum(), default=ParcelStatus.PENDING)
+    # occurred_at of the event that set the status: an older event never overrides it.
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    eta_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    eta_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    merchant: Mapped[Merchant] = relationship()
+    carrier: Mapped[Carrier] = relationship()
+    zone: Mapped[Zone | None] = relationship()
+    items: Mapped[list[ParcelItem]] = relationship(
+        back_populates="parcel", cascade="all, delete-orphan", order_by="ParcelItem.id"
+    )
+
+    @property
+    def time_zone(self) -> str | None:
+        return self.zone.time_zone if self.zone else None
+
+
+class ParcelItem(db.Model):
+    __tablename__ = "parcel_item"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+
+    parcel: Mapped[Parcel] = relationship(back_populates="items")

@@ -1,0 +1,34 @@
+"""Delivery zones: a set of postcode prefixes in one country and time zone."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+
+
+class Zone(db.Model):
+    __tablename__ = "zone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+    prefixes: Mapped[list[ZonePostcodePrefix]] = relationship(
+        back_populates="zone", cascade="all, delete-orphan"
+    )
+
+
+class ZonePostcodePrefix(db.Model):
+    __tablename__ = "zone_postcode_prefix"
+    __table_args__ = (UniqueConstraint("country", "prefix"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"), index=True)
+    country: Mapped[str] = mapped_column(String(2))
+    # Normalised: upper case, no spaces or dashes.
+    prefix: Mapped[str] = mapped_column(String(12))
+
+    zone: Mapped[Zone] = relationship(back_populates="prefixes")

@@ -1,0 +1,150 @@
+"""Demo data for `make run`: a merchant, a carrier, zones and a parcel in every status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+
+from portal import s10
+from portal.extensions import db
+from portal.models import ApiKey, Parcel, ParcelStatus, SignedLink
+from portal.models.types import utcnow
+from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
+from portal.services.events import EventData, accept_events
+from portal.services.links import issue_link
+from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
+from portal.services.zones import ensure_zone
+
+MERCHANT = "Nordic Outdoor"
+CARRIER = "Baltic Express"
+S = ParcelStatus
+
+# The path each demo parcel took: (status, hours before now, hub).
+PATHS: dict[ParcelStatus, list[tuple[ParcelStatus, float, str]]] = {}
+_BASE = [
+    (S.PENDING, 72, "Nordic Outdoor warehouse, Borås"),
+    (S.PICKED_UP, 60, "Borås"),
+    (S.IN_TRANSIT, 40, "Jönköping hub"),
+    (S.IN_TRANSIT, 20, "Stockholm Årsta terminal"),
+]
+PATHS[S.PENDING] = _BASE[:1]
+PATHS[S.PICKED_UP] = _BASE[:2]
+PATHS[S.IN_TRANSIT] = _BASE
+PATHS[S.DELAYED] = [*_BASE, (S.DELAYED, 3, "Stockholm Årsta terminal")]
+PATHS[S.ON_HOLD] = [*_BASE, (S.ON_HOLD, 4, "Stockholm Årsta terminal")]
+PATHS[S.OUT_FOR_DELIVERY] = [*_BASE, (S.OUT_FOR_DELIVERY, 2, "Stockholm")]
+PATHS[S.DELIVERY_FAILED] = [*PATHS[S.OUT_FOR_DELIVERY], (S.DELIVERY_FAILED, 0.5, "Stockholm")]
+PATHS[S.READY_FOR_PICKUP] = [
+    *PATHS[S.DELIVERY_FAILED][:-1],
+    (S.DELIVERY_FAILED, 8, "Stockholm"),
+    (S.READY_FOR_PICKUP, 5, "ICA Nära Vasastan, Stockholm"),
+]
+PATHS[S.DELIVERED] = [*_BASE, (S.OUT_FOR_DELIVERY, 6, "Stockholm"), (S.DELIVERED, 3, "Stockholm")]
+PATHS[S.RETURN_TO_SENDER] = [
+    *PATHS[S.READY_FOR_PICKUP],
+    (S.RETURN_TO_SENDER, 1, "ICA Nära Vasastan, Stockholm"),
+]
+PATHS[S.CANCELLED] = [*_BASE[:1], (S.CANCELLED, 50, "Nordic Outdoor warehouse, Borås")]
+
+DESCRIPTIONS = {
+    S.PENDING: "Shipment information received",
+    S.PICKED_UP: "Picked up from the sender",
+    S.IN_TRANSIT: "Sorted and on its way",
+    S.OUT_FOR_DELIVERY: "Loaded on the delivery van",
+    S.DELIVERY_FAILED: "Nobody at home; card left",
+    S.READY_FOR_PICKUP: "Ready at the pickup point; bring ID",
+    S.DELIVERED: "Delivered to the recipient",
+    S.ON_HOLD: "Held at the terminal at the recipient's request",
+    S.DELAYED: "Late arrival of the linehaul truck",
+    S.RETURN_TO_SENDER: "Not collected in time; returning to sender",
+    S.CANCELLED: "Shipment cancelled by the sender",
+}
+
+
+@dataclass
+class DemoParcel:
+    status: ParcelStatus
+    tracking_number: str
+    token: str
+    postcode: str
+
+
+def demo_tracking_number(i: int) -> str:
+    serial = f"{90000000 + i:08d}"
+    return f"LM{serial}{s10.check_digit(serial)}SE"
+
+
+def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, str]]:
+    """Create the demo set once; later runs only refresh the signed links. Caller commits."""
+    now = now or utcnow()
+    merchant = get_or_create_merchant(MERCHANT)
+    carrier = get_or_create_carrier(CARRIER)
+    ensure_zone("Stockholm inner city", "SE", "Europe/Stockholm", ["111", "112", "113", "114"])
+    ensure_zone("Göteborg", "SE", "Europe/Stockholm", ["41"])
+    ensure_zone("Helsinki", "FI", "Europe/Helsinki", ["00"])
+
+    keys: dict[str, str] = {}
+    for owner, kind in ((merchant, "merchant"), (carrier, "carrier")):
+        column = ApiKey.merchant_id if kind == "merchant" else ApiKey.carrier_id
+        if db.session.execute(select(ApiKey.id).where(column == owner.id)).first() is None:
+            _, keys[kind] = create_api_key(**{kind: owner})
+
+    made: list[DemoParcel] = []
+    for i, status in enumerate(ParcelStatus):
+        number = demo_tracking_number(i)
+        parcel = db.session.execute(
+            select(Parcel).where(Parcel.tracking_number == number)
+        ).scalar_one_or_none()
+        if parcel is None:
+            parcel = create_parcel(
+                merchant,
+                ParcelData(
+                    carrier=CARRIER,
+                    tracking_number=number,
+                    order_ref=f"NO-{10400 + i}",
+                    currency="SEK",
+                    weight_grams=1200 + 150 * i,
+                    recipient=RecipientData(
+                        name="Alva Lindqvist",
+                        address_line=f"Surbrunnsgatan {10 + i}",
+                        postcode="113 48",
+                        city="Stockholm",
+                        country="SE",
+                        phone="+46701234567",
+                        email="alva@example.com",
+                        language="sv" if i % 3 == 0 else "en",
+                    ),
+                    items=[
+                        ItemData("TENT-2P", "Trail tent, 2 person", 1, Decimal("2499.00")),
+                        ItemData("SOCK-WL", "Wool hiking socks", 2, Decimal("149.00")),
+                    ],
+                ),
+            )
+            events = []
+            for n, (code, hours, place) in enumerate(PATHS[status]):
+                at = now - timedelta(hours=hours)
+                eta = {}
+                if code in (S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELAYED):
+                    start = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+                    if code is S.DELAYED:
+                        start += timedelta(days=1)
+                    eta = {"eta_from": start, "eta_to": start + timedelta(hours=2)}
+                events.append(
+                    EventData(
+                        event_id=f"demo-{number}-{n}",
+                        tracking_number=number,
+                        code=code.value,
+                        occurred_at=at,
+                        location=place,
+                        description=DESCRIPTIONS[code],
+                        **eta,
+                    )
+                )
+            accept_events(carrier, events, now=now)
+        # Fresh links each run; the old ones are dropped so reruns don't pile rows up.
+        db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
+        made.append(DemoParcel(status, number, issue_link(parcel, now=now), parcel.postcode))
+    return made, keys

@@ -1,0 +1,201 @@
+"""Accepting carriers' tracking events and deriving the parcel's status from them.
+
+Events arrive late, twice and out of order. A batch is written in one transaction with one
+bulk INSERT … ON CONFLICT DO NOTHING, so a resent event is a duplicate and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal import s10
+from portal.extensions import db
+from portal.models import Carrier, Parcel, ParcelStatus, TrackingEvent
+from portal.models.types import utcnow
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+
+@dataclass
+class EventData:
+    event_id: str
+    tracking_number: str
+    code: str
+    occurred_at: datetime
+    location: str | None = None
+    description: str | None = None
+    eta_from: datetime | None = None
+    eta_to: datetime | None = None
+
+
+@dataclass
+class EventResult:
+    event_id: str | None
+    status: str
+    code: str | None = None
+    message: str | None = None
+    field: str | None = None
+
+    @classmethod
+    def rejected(cls, event_id: str | None, code: str, message: str, field: str | None):
+        return cls(event_id, REJECTED, code=code, message=message, field=field)
+
+
+@dataclass
+class StatusChange:
+    parcel: Parcel
+    old: ParcelStatus
+    new: ParcelStatus
+    event: EventData
+
+
+def supersedes(
+    current: ParcelStatus, current_at: datetime | None, code: ParcelStatus, at: datetime
+) -> bool:
+    """Whether an event with `code` at `at` sets the parcel's status.
+
+    A terminal status is final: no later or earlier non-terminal event moves a parcel out of
+    `delivered`, `return_to_sender` or `cancelled`. A terminal event wins over any non-terminal
+    status whenever it arrives. Otherwise the newest event by occurred_at decides, so a stale
+    event that arrives late never moves the status back.
+    """
+    if current.is_terminal and not code.is_terminal:
+        return False
+    if code.is_terminal and not current.is_terminal:
+        return True
+    return current_at is None or at >= current_at
+
+
+def _insert(dialect_name: str):
+    module = postgresql if dialect_name == "postgresql" else sqlite
+    return module.insert(TrackingEvent.__table__)
+
+
+def _check(event: EventData, now: datetime, max_future: timedelta) -> EventResult | None:
+    """A rejection for an event that is well-formed JSON but breaks a rule, else None."""
+    try:
+        event.tracking_number = s10.validate(event.tracking_number)
+    except s10.S10Error as exc:
+        return EventResult.rejected(
+            event.event_id, "invalid_tracking_number", str(exc), "tracking_number"
+        )
+    if event.code not in ParcelStatus._value2member_map_:
+        return EventResult.rejected(
+            event.event_id, "unknown_code", f"unknown status code {event.code!r}", "code"
+        )
+    if event.occurred_at > now + max_future:
+        return EventResult.rejected(
+            event.event_id, "bad_time", "occurred_at lies in the future", "occurred_at"
+        )
+    if (event.eta_from is None) != (event.eta_to is None):
+        field = "eta_to" if event.eta_to is None else "eta_from"
+        return EventResult.rejected(
+            event.event_id, "bad_eta", "give both eta_from and eta_to, or neither", field
+        )
+    if event.eta_from and event.eta_to and event.eta_to < event.eta_from:
+        return EventResult.rejected(
+            event.event_id, "bad_eta", "eta_to is before eta_from", "eta_to"
+        )
+    return None
+
+
+def accept_events(
+    carrier: Carrier,
+    events: list[EventData],
+    *,
+    now: datetime | None = None,
+    max_future: timedelta = timedelta(minutes=15),
+) -> tuple[list[EventResult], list[StatusChange]]:
+    """Store a batch of events for `carrier`; one result per event, in order.
+
+    The caller commits. Parcels touched by the batch are locked (in id order, so two batches
+    never deadlock) while their status is worked out, so concurrent batches serialise per parcel.
+    """
+    now = now or utcnow()
+    results: list[EventResult | None] = [_check(e, now, max_future) for e in events]
+
+    numbers = {e.tracking_number for e, r in zip(events, results, strict=True) if r is None}
+    parcels: dict[str, Parcel] = {}
+    if numbers:
+        rows = db.session.execute(
+            select(Parcel)
+            .where(Parcel.tracking_number.in_(numbers))
+            .order_by(Parcel.id)
+            .with_for_update()
+        ).scalars()
+        parcels = {p.tracking_number: p for p in rows}
+
+    seen: set[str] = set()
+    to_insert: list[tuple[int, EventData, Parcel]] = []
+    for i, event in enumerate(events):
+        if results[i] is not None:
+            continue
+        parcel = parcels.get(event.tracking_number)
+        # Another carrier's parcel reads as unknown: a carrier learns nothing of others' parcels.
+        if parcel is None or parcel.carrier_id != carrier.id:
+            results[i] = EventResult.rejected(
+                event.event_id,
+                "unknown_parcel",
+                "no parcel of yours has this tracking number",
+                "tracking_number",
+            )
+        elif event.event_id in seen:
+            results[i] = EventResult(event.event_id, DUPLICATE)
+        else:
+            seen.add(event.event_id)
+            to_insert.append((i, event, parcel))
+
+    inserted: set[str] = set()
+    if to_insert:
+        rows = [
+            {
+                "parcel_id": parcel.id,
+                "carrier_id": carrier.id,
+                "event_id": e.event_id,
+                "code": e.code,
+                "occurred_at": e.occurred_at,
+                "location": e.location,
+                "description": e.description,
+                "eta_from": e.eta_from,
+                "eta_to": e.eta_to,
+                "received_at": now,
+            }
+            for _, e, parcel in to_insert
+        ]
+        stmt = (
+            _insert(db.session.get_bind().dialect.name)
+            .on_conflict_do_nothing(index_elements=["carrier_id", "event_id"])
+            .returning(TrackingEvent.__table__.c.event_id)
+        )
+        inserted = set(db.session.execute(stmt, rows).scalars())
+
+    changes: list[StatusChange] = []
+    for i, event, parcel in sorted(to_insert, key=lambda t: t[1].occurred_at):
+        if event.event_id not in inserted:
+            results[i] = EventResult(event.event_id, DUPLICATE)
+            continue
+        results[i] = EventResult(event.event_id, ACCEPTED)
+        change = apply_event(parcel, event)
+        if change:
+            changes.append(change)
+    return [r for r in results if r is not None], changes
+
+
+def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
+    """Move the parcel's status and ETA for one new event; the change, if the status moved."""
+    code = ParcelStatus(event.code)
+    if event.eta_from and (parcel.eta_at is None or event.occurred_at >= parcel.eta_at):
+        parcel.eta_from, parcel.eta_to, parcel.eta_at = (
+            event.eta_from,
+            event.eta_to,
+            event.occurred_at,
+        )
+    if not supersedes(parcel.status, parcel.status_at, code, event.occurred_at):
+        return None
+    old = parcel.status
+    parcel.status, parcel.status_at = code, event.occurred_at
+    return StatusChange(parcel, old, code, event) if old != code else None

@@ -1,0 +1,39 @@
+"""Forms of the tracking pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class TrackForm(FlaskForm):
+    """A GET form (bookmarkable, no state change), so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    tn = StringField(
+        _l("Tracking number"),
+        validators=[
+            DataRequired(_l("Enter your tracking number.")),
+            Length(max=40, message=_l("A tracking number is 13 characters.")),
+        ],
+        description=_l("13 characters, like RR 123 456 785 SE. You'll find it in your e-mail."),
+    )
+    postcode = StringField(
+        _l("Postcode (optional)"),
+        validators=[Optional(), Length(max=16)],
+        description=_l("Add your postcode to see the address and your delivery options."),
+    )
+
+
+class VerifyForm(FlaskForm):
+    postcode = StringField(
+        _l("Postcode of the delivery address"),
+        validators=[
+            DataRequired(_l("Enter the postcode the parcel is addressed to.")),
+            Length(max=16, message=_l("A postcode is at most 16 characters.")),
+        ],
+    )

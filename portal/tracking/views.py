@@ -1,0 +1,172 @@
+"""Views of the tracking pages: parse the form, call a service, render or redirect."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from jinja2_fragments.flask import render_block
+
+from portal import s10
+from portal.extensions import db, limiter
+from portal.i18n import safe_next
+from portal.models import Parcel
+from portal.services import tracking
+from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
+from portal.services.links import LinkExpired, LinkUnknown, open_link
+from portal.services.parcels import find_parcel
+from portal.tracking import bp
+from portal.tracking.forms import TrackForm, VerifyForm
+from portal.tracking.verification import (
+    is_verified,
+    mark_verified,
+    postcode_tries_left,
+    record_wrong_postcode,
+)
+
+
+def lookup_limit() -> str:
+    return current_app.config["RATELIMIT_LOOKUP"]
+
+
+def _not_found_message(exc: InvalidTrackingNumber | ParcelNotFound) -> str:
+    if isinstance(exc, InvalidTrackingNumber):
+        if exc.bad_check_digit:
+            return _("Check the number: the last digit doesn't match the others.")
+        return _(
+            "That doesn't look like a tracking number. It has 13 characters, like RR123456785SE."
+        )
+    return _(
+        "We can't find this parcel yet. If you only just ordered, the shop may not have sent "
+        "it: try again later."
+    )
+
+
+@bp.get("/")
+def home():
+    return render_template("tracking/home.html", form=TrackForm(formdata=None))
+
+
+@bp.get("/track")
+@limiter.limit(lookup_limit)
+def track():
+    form = TrackForm(request.args)
+    if not form.validate():
+        return render_template("tracking/home.html", form=form), 422
+    try:
+        parcel = find_parcel(form.tn.data)
+    except (InvalidTrackingNumber, ParcelNotFound) as exc:
+        form.tn.errors.append(_not_found_message(exc))
+        status = 404 if isinstance(exc, ParcelNotFound) else 422
+        return render_template("tracking/home.html", form=form), status
+    number = parcel.tracking_number
+    if form.postcode.data and not is_verified(number):
+        if postcode_tries_left(number) <= 0:
+            abort(429)
+        if tracking.postcode_matches(parcel, form.postcode.data):
+            mark_verified(number)
+        else:
+            record_wrong_postcode(number)
+            flash(_("That postcode doesn't match this parcel. Check it and try again."), "error")
+            return redirect(url_for(".verify", tn=number), code=303)
+    return redirect(url_for(".parcel", tn=number), code=303)
+
+
+def _parcel_or_404(tn: str) -> Parcel | str:
+    """The parcel, or a redirect target when the number was typed in another form."""
+    number = s10.normalise(tn)
+    if number != tn and s10.is_valid(number):
+        return url_for(request.endpoint, tn=number)
+    try:
+        return find_parcel(tn)
+    except (InvalidTrackingNumber, ParcelNotFound) as exc:
+        form = TrackForm(formdata=None, tn=tn)
+        form.tn.errors = [_not_found_message(exc)]
+        abort(current_app.make_response((render_template("tracking/home.html", form=form), 404)))
+
+
+@bp.get("/t/<tn>")
+@limiter.limit(lookup_limit)
+def parcel(tn: str):
+    found = _parcel_or_404(tn)
+    if isinstance(found, str):
+        return redirect(found, code=301)
+    p = found
+    g.recipient_language = p.language
+    verified = is_verified(p.tracking_number)
+    context = {
+        "parcel": p,
+        "verified": verified,
+        "events": tracking.timeline(p),
+        "steps": tracking.progress(p.status),
+        "status_label": tracking.status_label(p.status),
+        "status_explanation": tracking.status_explanation(p.status),
+        "trouble": p.status in tracking.TROUBLE,
+        "verify_form": VerifyForm(formdata=None),
+    }
+    if request.htmx and request.htmx.target == "live":
+        html = render_block("tracking/parcel.html", "live", **context)
+    else:
+        html = render_template("tracking/parcel.html", **context)
+    response = current_app.make_response(html)
+    if verified:
+        # The page now shows a name and address: never keep it in a shared cache.
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/t/<tn>/verify", methods=["GET", "POST"])
+@limiter.limit(lookup_limit)
+def verify(tn: str):
+    found = _parcel_or_404(tn)
+    if isinstance(found, str):
+        return redirect(found, code=301)
+    p = found
+    g.recipient_language = p.language
+    number = p.tracking_number
+    if is_verified(number):
+        return redirect(url_for(".parcel", tn=number), code=303)
+    form = VerifyForm()
+    tries_left = postcode_tries_left(number)
+    if tries_left <= 0:
+        return render_template("tracking/verify.html", parcel=p, form=form, locked=True), 429
+    if form.validate_on_submit():
+        if tracking.postcode_matches(p, form.postcode.data):
+            mark_verified(number)
+            flash(_("Thanks, that's the right postcode. Here is your parcel."), "success")
+            return redirect(safe_next(request.args.get("next"), url_for(".parcel", tn=number)), 303)
+        tries_left = record_wrong_postcode(number)
+        if tries_left <= 0:
+            return render_template("tracking/verify.html", parcel=p, form=form, locked=True), 429
+        form.postcode.errors.append(
+            _(
+                "That postcode doesn't match this parcel. You have %(n)d more tries.",
+                n=tries_left,
+            )
+        )
+    status = 422 if form.errors else 200
+    return render_template("tracking/verify.html", parcel=p, form=form, locked=False), status
+
+
+@bp.get("/l/<token>")
+@limiter.limit(lookup_limit)
+def signed_link(token: str):
+    try:
+        link = open_link(token)
+    except (LinkExpired, LinkUnknown) as exc:
+        expired = isinstance(exc, LinkExpired)
+        return render_template(
+            "tracking/link_invalid.html", form=TrackForm(formdata=None), expired=expired
+        ), (410 if expired else 404)
+    mark_verified(link.parcel.tracking_number)
+    target = safe_next(link.target, url_for(".parcel", tn=link.parcel.tracking_number))
+    db.session.commit()
+    return redirect(target, code=303)
