@@ -27,7 +27,7 @@ portal/static/vendor/htmx.min.js: package.json package-lock.json
 vendor: portal/static/vendor/htmx.min.js
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d portal/translations
+	$(BIN)/pybabel compile --statistics -d portal/translations
 
 install: $(VENV)/.installed vendor translations
 
@@ -55,8 +55,8 @@ format: $(VENV)/.installed-test
 
 # Re-extract customer text and merge it into every catalogue (then translate the .po files).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -q -i portal/translations/messages.pot -d portal/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot portal
+	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
 
 bench: install
 	$(BIN)/python bench/track_page.py

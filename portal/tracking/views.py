@@ -37,6 +37,11 @@ def lookup_limit() -> str:
     return current_app.config["RATELIMIT_LOOKUP"]
 
 
+# One budget per IP shared by every way of looking a parcel up, so switching pages doesn't
+# multiply how many tracking numbers one client can probe.
+lookup = limiter.shared_limit(lookup_limit, scope="lookup")
+
+
 def _not_found_message(exc: InvalidTrackingNumber | ParcelNotFound) -> str:
     if isinstance(exc, InvalidTrackingNumber):
         if exc.bad_check_digit:
@@ -56,7 +61,7 @@ def home():
 
 
 @bp.get("/track")
-@limiter.limit(lookup_limit)
+@lookup
 def track():
     form = TrackForm(request.args)
     if not form.validate():
@@ -94,7 +99,7 @@ def _parcel_or_404(tn: str) -> Parcel | str:
 
 
 @bp.get("/t/<tn>")
-@limiter.limit(lookup_limit)
+@lookup
 def parcel(tn: str):
     found = _parcel_or_404(tn)
     if isinstance(found, str):
@@ -124,7 +129,7 @@ def parcel(tn: str):
 
 
 @bp.route("/t/<tn>/verify", methods=["GET", "POST"])
-@limiter.limit(lookup_limit)
+@lookup
 def verify(tn: str):
     found = _parcel_or_404(tn)
     if isinstance(found, str):
@@ -157,7 +162,7 @@ def verify(tn: str):
 
 
 @bp.get("/l/<token>")
-@limiter.limit(lookup_limit)
+@lookup
 def signed_link(token: str):
     try:
         link = open_link(token)

@@ -1,0 +1,129 @@
+"""Fixtures: an app on a database of its own (SQLite, or PostgreSQL when DATABASE_URL says so),
+built by the real migrations, emptied after every test; clients for pages and the API."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.config import database_url as normalise_url
+from portal.extensions import db as _db
+from portal.extensions import limiter
+from tests import factories
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    url = make_url(normalise_url(base, ""))
+    name = f"lastmile_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a context of its own, as in production.
+
+    Flask reuses an app context that is already pushed (the test's, for its factories), which
+    would share `g` and the database session with the request and hide a missing commit.
+    Afterwards the test's session is expired, so what the test reads next comes from the database.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        _db.session.expire_all()
+        return response
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "PUBLIC_BASE_URL": "http://portal.test",
+        }
+    )
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade()  # the real migrations, not create_all: they are tested on every run
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db(app: Flask) -> Iterator:
+    """An app context for the test; every table emptied afterwards, rate limits reset."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f"DELETE FROM {table}"))
+        _db.session.remove()
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class ApiClient:
+    """A test client that sends a Bearer key and JSON."""
+
+    def __init__(self, client: FlaskClient, key: str):
+        self.client, self.key = client, key
+
+    def _headers(self, extra: dict | None) -> dict:
+        return {"Authorization": f"Bearer {self.key}", **(extra or {})}
+
+    def get(self, path: str, headers: dict | None = None):
+        return self.client.get(path, headers=self._headers(headers))
+
+    def post(self, path: str, json=None, data=None, headers: dict | None = None):
+        return self.client.post(path, json=json, data=data, headers=self._headers(headers))
+
+
+@pytest.fixture
+def merchant_api(client: FlaskClient) -> ApiClient:
+    merchant = factories.make_merchant()
+    return ApiClient(client, factories.make_api_key(merchant=merchant))
+
+
+@pytest.fixture
+def carrier(db) -> object:
+    return factories.make_carrier()
+
+
+@pytest.fixture
+def carrier_api(client: FlaskClient, carrier) -> ApiClient:
+    return ApiClient(client, factories.make_api_key(carrier=carrier))

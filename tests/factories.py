@@ -1,0 +1,121 @@
+"""Small builders that make one row with sensible defaults, so a test says only what matters.
+
+Each commits: the pages under test run in their own request and must see the row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from portal import s10
+from portal.extensions import db
+from portal.models import Carrier, Merchant, Parcel, ParcelStatus
+from portal.models.types import utcnow
+from portal.services.api_keys import create_api_key
+from portal.services.events import EventData, accept_events
+from portal.services.links import issue_link
+from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
+from portal.services.zones import ensure_zone
+
+_seq = itertools.count(1)
+
+
+def unique_tracking_number() -> str:
+    serial = f"{next(_seq) + 10_000_000:08d}"
+    return f"RR{serial}{s10.check_digit(serial)}SE"
+
+
+def make_merchant(name: str | None = None) -> Merchant:
+    merchant = Merchant(name=name or f"Shop {next(_seq)}")
+    db.session.add(merchant)
+    db.session.commit()
+    return merchant
+
+
+def make_carrier(name: str | None = None) -> Carrier:
+    carrier = Carrier(name=name or f"Carrier {next(_seq)}")
+    db.session.add(carrier)
+    db.session.commit()
+    return carrier
+
+
+def make_api_key(*, merchant: Merchant | None = None, carrier: Carrier | None = None) -> str:
+    _, plaintext = create_api_key(merchant=merchant, carrier=carrier)
+    db.session.commit()
+    return plaintext
+
+
+def make_zone(
+    name: str = "Stockholm",
+    country: str = "SE",
+    tz: str = "Europe/Stockholm",
+    prefixes: tuple[str, ...] = ("11",),
+):
+    zone = ensure_zone(name, country, tz, list(prefixes))
+    db.session.commit()
+    return zone
+
+
+def make_parcel(
+    *,
+    merchant: Merchant | None = None,
+    carrier: Carrier | None = None,
+    tracking_number: str | None = None,
+    postcode: str = "113 48",
+    city: str = "Stockholm",
+    name: str = "Alva Lindqvist",
+    language: str = "en",
+    items: list[ItemData] | None = None,
+    statuses: list[ParcelStatus] = (),
+    start: datetime | None = None,
+    eta: tuple[datetime, datetime] | None = None,
+) -> Parcel:
+    """A parcel that went through `statuses`, one event an hour from `start`."""
+    carrier = carrier or db.session.execute(select(Carrier)).scalars().first() or make_carrier()
+    parcel = create_parcel(
+        merchant or make_merchant(),
+        ParcelData(
+            carrier=carrier.name,
+            tracking_number=tracking_number or unique_tracking_number(),
+            recipient=RecipientData(
+                name=name,
+                address_line="Surbrunnsgatan 14",
+                postcode=postcode,
+                city=city,
+                country="SE",
+                phone="+46701234567",
+                email="alva@example.com",
+                language=language,
+            ),
+            items=items or [ItemData("TENT-2P", "Trail tent", 1, Decimal("2499.00"))],
+            weight_grams=1500,
+        ),
+    )
+    start = start or utcnow() - timedelta(hours=len(statuses) + 1)
+    events = [
+        EventData(
+            event_id=f"{parcel.tracking_number}-{n}",
+            tracking_number=parcel.tracking_number,
+            code=status.value,
+            occurred_at=start + timedelta(hours=n),
+            location="Stockholm terminal",
+            description=f"step {n}",
+            eta_from=eta[0] if eta and n == len(statuses) - 1 else None,
+            eta_to=eta[1] if eta and n == len(statuses) - 1 else None,
+        )
+        for n, status in enumerate(statuses)
+    ]
+    if events:
+        accept_events(carrier, events)
+    db.session.commit()
+    return parcel
+
+
+def make_link(parcel: Parcel, **kwargs) -> str:
+    token = issue_link(parcel, **kwargs)
+    db.session.commit()
+    return token
