@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import CONFIGS, database_url, instance_secret_key
+from portal.config import CONFIGS, database_url, from_environment, instance_secret_key
 from portal.extensions import babel, csrf, db, htmx, limiter, migrate
 
 
@@ -21,8 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
         os.environ.get("DATABASE_URL"), app.instance_path
     )
-    if os.environ.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    app.config.update(from_environment(os.environ))
     app.config.from_prefixed_env("LASTMILE")
     if config:
         app.config.update(config)

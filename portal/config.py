@@ -6,7 +6,6 @@ LASTMILE_RATELIMIT_ENABLED=false for a benchmark run.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -37,8 +36,8 @@ def instance_secret_key(instance_path: str) -> str:
 class Config:
     ENV_NAME = "development"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    REDIS_URL = os.environ.get("REDIS_URL") or None
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    REDIS_URL = None
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -47,7 +46,7 @@ class Config:
     # Flask-Limiter: Redis when configured so limits hold across processes, memory otherwise.
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STORAGE_URI = "memory://"  # Redis when REDIS_URL is set (see from_environment)
     RATELIMIT_LOOKUP = "60 per minute"  # /track, /t/<tn> and /l/<token> per IP
     RATELIMIT_POSTCODE_FAILURES = "5 per 15 minutes"  # wrong postcodes per parcel
     RATELIMIT_API = "1200 per minute"  # per API key
@@ -59,10 +58,25 @@ class Config:
     DEFAULT_TIMEZONE = "Europe/Stockholm"
 
     SIGNED_LINK_DAYS = 30
+    # How often an open parcel page refreshes its status with JavaScript on (htmx polling).
+    TRACKING_POLL_SECONDS = 30
     EVENT_BATCH_MAX = 1000
     # Carrier clocks drift; an event further in the future than this is refused as a bad time.
     EVENT_MAX_FUTURE_SECONDS = 15 * 60
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+
+def from_environment(env: dict[str, str]) -> dict[str, str]:
+    """Settings read from the plain environment variables the deployment docs name."""
+    settings = {}
+    if env.get("REDIS_URL"):
+        settings["REDIS_URL"] = env["REDIS_URL"]
+        settings["RATELIMIT_STORAGE_URI"] = env["REDIS_URL"]
+    if env.get("PUBLIC_BASE_URL"):
+        settings["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"]
+    if env.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = env["SECRET_KEY"]
+    return settings
 
 
 class DevelopmentConfig(Config):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app
 from flask_babel import get_locale
@@ -16,10 +17,15 @@ def _zone(tz: str | None) -> ZoneInfo:
     return ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
 
 
-def local_datetime(value: datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+def local_datetime(value: datetime | None, tz: str | None = None) -> str:
+    """`Wed 25 Nov, 14:05` in the recipient's zone, day and month names in the page's language."""
     if value is None:
         return ""
-    return format_datetime(value, fmt, tzinfo=_zone(tz), locale=get_locale())
+    return format_datetime(value, "EEE d MMM, HH:mm", tzinfo=_zone(tz), locale=get_locale())
+
+
+def country_name(code: str) -> str:
+    return Locale.parse(str(get_locale() or "en")).territories.get(code.upper(), code)
 
 
 def eta_window(start: datetime | None, end: datetime | None, tz: str | None = None) -> str:
@@ -38,6 +44,7 @@ def eta_window(start: datetime | None, end: datetime | None, tz: str | None = No
 
 def register(app: Flask) -> None:
     app.add_template_filter(local_datetime, "local_datetime")
+    app.add_template_filter(country_name, "country_name")
     app.add_template_global(eta_window, "eta_window")
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
     app.add_template_global(status_label, "status_label")
