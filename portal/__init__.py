@@ -54,7 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     filters.register(app)
     security.register(app)
 
+    from portal import logs
     from portal.cli import register as register_cli
+
+    logs.install()
 
     register_cli(app)
     return app

@@ -38,7 +38,8 @@ PATHS[S.ON_HOLD] = [*_BASE, (S.ON_HOLD, 4, "Stockholm Årsta terminal")]
 PATHS[S.OUT_FOR_DELIVERY] = [*_BASE, (S.OUT_FOR_DELIVERY, 2, "Stockholm")]
 PATHS[S.DELIVERY_FAILED] = [*PATHS[S.OUT_FOR_DELIVERY], (S.DELIVERY_FAILED, 0.5, "Stockholm")]
 PATHS[S.READY_FOR_PICKUP] = [
-    *PATHS[S.DELIVERY_FAILED][:-1],
+    *_BASE[:3],
+    (S.OUT_FOR_DELIVERY, 10, "Stockholm"),
     (S.DELIVERY_FAILED, 8, "Stockholm"),
     (S.READY_FOR_PICKUP, 5, "ICA Nära Vasastan, Stockholm"),
 ]

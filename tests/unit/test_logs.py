@@ -1,0 +1,24 @@
+import logging
+
+from portal.logs import RedactingFilter, redact
+
+
+def test_tokens_postcodes_and_keys_are_redacted():
+    line = '127.0.0.1 - - "GET /l/AbC_12-xyZ HTTP/1.1" 303 - "GET /track?tn=RR1&postcode=11348"'
+    out = redact(line + " Authorization: Bearer lm_mk_secret")
+    assert "AbC_12-xyZ" not in out and "11348" not in out and "lm_mk_secret" not in out
+    assert "/l/[redacted]" in out and "tn=RR1" in out
+
+
+def test_filter_rewrites_werkzeug_style_records():
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s',
+        ("1.2.3.4", "GET /l/tok123", 303),
+        None,
+    )
+    RedactingFilter().filter(record)
+    assert "tok123" not in record.getMessage()
