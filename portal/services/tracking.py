@@ -5,11 +5,11 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.contact import normalise_postcode
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Parcel, ParcelStatus, TrackingEvent
 
 S = ParcelStatus
@@ -89,15 +89,15 @@ def status_explanation(status: ParcelStatus) -> str:
     return str(STATUS_TEXT[status][1])
 
 
-def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent]:
+def _timeline_query(parcel: Parcel, newest_first: bool, *columns):
     order = TrackingEvent.occurred_at.desc() if newest_first else TrackingEvent.occurred_at
-    return list(
-        db.session.execute(
-            select(TrackingEvent)
-            .where(TrackingEvent.parcel_id == parcel.id)
-            .order_by(order, TrackingEvent.id.desc() if newest_first else TrackingEvent.id)
-        ).scalars()
-    )
+    tiebreak = TrackingEvent.id.desc() if newest_first else TrackingEvent.id
+    return select(*columns).where(TrackingEvent.parcel_id == parcel.id).order_by(order, tiebreak)
+
+
+def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent]:
+    """Every event of the parcel as full rows (for the API)."""
+    return list(db.session.execute(_timeline_query(parcel, newest_first, TrackingEvent)).scalars())
 
 
 def postcode_matches(parcel: Parcel, postcode: str) -> bool:

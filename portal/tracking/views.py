@@ -22,7 +22,8 @@ from portal.models import Parcel
 from portal.services import tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
-from portal.services.parcels import find_parcel
+from portal.services.parcel_page import load_parcel_page
+from portal.services.parcels import find_parcel, parse_tracking_number
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, VerifyForm
 from portal.tracking.verification import (
@@ -85,6 +86,12 @@ def track():
     return redirect(url_for(".parcel", tn=number), code=303)
 
 
+def _not_found_page(tn: str, exc: InvalidTrackingNumber | ParcelNotFound):
+    form = TrackForm(formdata=None, tn=tn)
+    form.tn.errors = [_not_found_message(exc)]
+    return render_template("tracking/home.html", form=form), 404
+
+
 def _parcel_or_404(tn: str) -> Parcel | str:
     """The parcel, or a redirect target when the number was typed in another form."""
     number = s10.normalise(tn)
@@ -93,29 +100,35 @@ def _parcel_or_404(tn: str) -> Parcel | str:
     try:
         return find_parcel(tn)
     except (InvalidTrackingNumber, ParcelNotFound) as exc:
-        form = TrackForm(formdata=None, tn=tn)
-        form.tn.errors = [_not_found_message(exc)]
-        abort(current_app.make_response((render_template("tracking/home.html", form=form), 404)))
+        abort(current_app.make_response(_not_found_page(tn, exc)))
 
 
 @bp.get("/t/<tn>")
 @lookup
 def parcel(tn: str):
-    found = _parcel_or_404(tn)
-    if isinstance(found, str):
-        return redirect(found, code=301)
-    p = found
-    g.recipient_language = p.language
-    verified = is_verified(p.tracking_number)
+    number = s10.normalise(tn)
+    if number != tn and s10.is_valid(number):
+        return redirect(url_for(".parcel", tn=number), code=301)
+    try:
+        number = parse_tracking_number(tn)
+    except InvalidTrackingNumber as exc:
+        return _not_found_page(tn, exc)
+    verified = is_verified(number)
+    page = load_parcel_page(number, with_items=verified)
+    if page is None:
+        return _not_found_page(tn, ParcelNotFound(""))
+    g.recipient_language = page.language
     context = {
-        "parcel": p,
+        "parcel": page,
         "verified": verified,
-        "events": tracking.timeline(p),
-        "steps": tracking.progress(p.status),
-        "status_label": tracking.status_label(p.status),
-        "status_explanation": tracking.status_explanation(p.status),
-        "trouble": p.status in tracking.TROUBLE,
-        "verify_form": VerifyForm(formdata=None),
+        "events": page.events,
+        "steps": tracking.progress(page.status),
+        "status_label": tracking.status_label(page.status),
+        "status_explanation": tracking.status_explanation(page.status),
+        "trouble": page.status in tracking.TROUBLE,
+        # Only an unverified page shows the form; building it would mint a CSRF token and
+        # rewrite the session cookie on every verified page view.
+        "verify_form": None if verified else VerifyForm(formdata=None),
     }
     if request.htmx and request.htmx.target == "live":
         html = render_block("tracking/parcel.html", "live", **context)
