@@ -18,6 +18,15 @@ from portal.models import Carrier, Parcel, ParcelStatus, TrackingEvent
 from portal.models.types import utcnow
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+ETA_ENDS = frozenset(
+    {
+        ParcelStatus.DELIVERY_FAILED,
+        ParcelStatus.READY_FOR_PICKUP,
+        ParcelStatus.DELIVERED,
+        ParcelStatus.RETURN_TO_SENDER,
+        ParcelStatus.CANCELLED,
+    }
+)
 
 
 @dataclass
@@ -198,4 +207,9 @@ def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
         return None
     old = parcel.status
     parcel.status, parcel.status_at = code, event.occurred_at
+    if code in ETA_ENDS and event.eta_from is None:
+        # A failed attempt, a parcel waiting at a pickup point or a finished journey voids the
+        # old delivery window; the carrier's next event with a window sets a new one.
+        parcel.eta_from = parcel.eta_to = None
+        parcel.eta_at = event.occurred_at
     return StatusChange(parcel, old, code, event) if old != code else None

@@ -213,3 +213,30 @@ def test_malformed_batches_are_422(carrier_api, body):
     res = carrier_api.post("/api/v1/events", json=body)
     assert res.status_code == 422
     assert res.json["error"]["field"] in {"events", "evnts"}
+
+
+def test_failed_attempt_voids_the_old_delivery_window(carrier_api, parcel, client):
+    window = {"eta_from": T0.isoformat(), "eta_to": (T0 + timedelta(hours=2)).isoformat()}
+    carrier_api.post(
+        "/api/v1/events",
+        json={
+            "events": [
+                event(parcel, "ofd", "out_for_delivery", T0 - timedelta(hours=2), **window),
+                event(parcel, "fail", "delivery_failed", T0 + timedelta(hours=1)),
+            ]
+        },
+    )
+    assert carrier_api.get(f"/api/v1/parcels/{parcel.tracking_number}").json["eta"] is None
+    assert "Expected" not in client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
+    # The next attempt's window shows again.
+    later = {
+        "eta_from": (T0 + timedelta(days=1)).isoformat(),
+        "eta_to": (T0 + timedelta(days=1, hours=2)).isoformat(),
+    }
+    carrier_api.post(
+        "/api/v1/events",
+        json={
+            "events": [event(parcel, "ofd2", "out_for_delivery", T0 + timedelta(days=1), **later)]
+        },
+    )
+    assert carrier_api.get(f"/api/v1/parcels/{parcel.tracking_number}").json["eta"] is not None
