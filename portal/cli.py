@@ -13,6 +13,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(api_key)
     app.cli.add_command(seed_bench_command)
+    from portal.notifications.worker import worker_command
+
+    app.cli.add_command(worker_command)
 
 
 def _base_url() -> str:
@@ -22,10 +25,12 @@ def _base_url() -> str:
 @click.command("seed-demo")
 def seed_demo_command() -> None:
     """A merchant, a carrier, zones and a parcel in every status, with links to open them."""
+    from portal.notifications.dispatch import drain
     from portal.services.demo import seed_demo
 
     parcels, keys = seed_demo()
     db.session.commit()
+    drain()
     base = _base_url()
     first = next(p for p in parcels if p.status == "out_for_delivery")
     click.echo("")

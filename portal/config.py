@@ -65,6 +65,30 @@ class Config:
     EVENT_MAX_FUTURE_SECONDS = 15 * 60
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
+    # Notifications. Without Twilio or SMTP settings a development backend records messages
+    # (seen at /dev/outbox in debug mode) instead of sending them.
+    TWILIO_ACCOUNT_SID = None
+    TWILIO_AUTH_TOKEN = None
+    TWILIO_FROM = None
+    TWILIO_API_BASE = None  # e.g. a local stand-in for api.twilio.com (benchmarks)
+    SMTP_HOST = None
+    SMTP_PORT = 587
+    SMTP_USER = None
+    SMTP_PASSWORD = None
+    SMTP_FROM = "Lastmile <no-reply@lastmile.invalid>"
+    SMTP_STARTTLS = True
+    SMTP_TIMEOUT = 10
+    NOTIFY_QUIET_START = 21  # local hour from which SMS wait …
+    NOTIFY_QUIET_END = 8  # … until this local hour (out_for_delivery is exempt)
+    NOTIFY_MAX_ATTEMPTS = 4
+    NOTIFY_RETRY_BASE_SECONDS = 30  # 30 s, 60 s, 120 s …
+    NOTIFY_CLAIM_SECONDS = 120  # a worker's hold on a row while it calls the provider
+    NOTIFY_SWEEP_SECONDS = 5  # how often the sweeper looks for due rows
+    NOTIFY_MAX_EVENT_AGE_HOURS = 12  # older events update the page but message nobody
+    RQ_QUEUE = "notifications"
+    # Merchant webhooks must be HTTPS to a public address; tests allow loopback HTTP.
+    WEBHOOK_ALLOW_INSECURE = False
+
 
 def from_environment(env: dict[str, str]) -> dict[str, str]:
     """Settings read from the plain environment variables the deployment docs name."""
@@ -76,6 +100,19 @@ def from_environment(env: dict[str, str]) -> dict[str, str]:
         settings["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"]
     if env.get("SECRET_KEY"):
         settings["SECRET_KEY"] = env["SECRET_KEY"]
+    for key in (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM",
+        "SMTP_HOST",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "SMTP_FROM",
+    ):
+        if env.get(key):
+            settings[key] = env[key]
+    if env.get("SMTP_PORT"):
+        settings["SMTP_PORT"] = int(env["SMTP_PORT"])
     return settings
 
 

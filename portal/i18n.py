@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, request, session
+from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
 from flask_babel import get_domain, get_locale
 from flask_babel.speaklater import LazyString
 from werkzeug.wrappers import Response
@@ -12,6 +12,8 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a worker or command: messages force their own locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -21,6 +21,8 @@ from portal.extensions import db as _db
 from portal.extensions import limiter
 from tests import factories
 
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -65,6 +67,9 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
             "RATELIMIT_STORAGE_URI": "memory://",
             "PUBLIC_BASE_URL": "http://portal.test",
+            # The real Redis, with a queue of this run's own.
+            "REDIS_URL": REDIS_URL,
+            "RQ_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
         }
     )
     app.test_client_class = IsolatedClient

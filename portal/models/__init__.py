@@ -4,6 +4,14 @@ from portal.models.api_key import ApiKey, IdempotencyRecord
 from portal.models.event import TrackingEvent
 from portal.models.link import SignedLink
 from portal.models.merchant import Carrier, Merchant
+from portal.models.notification import (
+    Channel,
+    InboundMessage,
+    Notification,
+    NotificationState,
+    SmsOptOut,
+    WebhookEndpoint,
+)
 from portal.models.parcel import TERMINAL_STATUSES, Parcel, ParcelItem, ParcelStatus
 from portal.models.zone import Zone, ZonePostcodePrefix
 
@@ -11,13 +19,19 @@ __all__ = [
     "TERMINAL_STATUSES",
     "ApiKey",
     "Carrier",
+    "Channel",
     "IdempotencyRecord",
+    "InboundMessage",
     "Merchant",
+    "Notification",
+    "NotificationState",
     "Parcel",
     "ParcelItem",
     "ParcelStatus",
     "SignedLink",
+    "SmsOptOut",
     "TrackingEvent",
+    "WebhookEndpoint",
     "Zone",
     "ZonePostcodePrefix",
 ]

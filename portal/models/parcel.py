@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -76,6 +76,9 @@ class Parcel(db.Model):
     weight_grams: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    # The recipient's choice of channels (parcel page); both on until they say otherwise.
+    notify_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     status: Mapped[ParcelStatus] = mapped_column(status_enum(), default=ParcelStatus.PENDING)
     # occurred_at of the event that set the status: an older event never overrides it.

@@ -183,6 +183,7 @@ def accept_events(
         inserted = set(db.session.execute(stmt, rows).scalars())
 
     changes: list[StatusChange] = []
+    before = {p.id: p.status for p in parcels.values()}
     for i, event, parcel in sorted(to_insert, key=lambda t: t[1].occurred_at):
         if event.event_id not in inserted:
             results[i] = EventResult(event.event_id, DUPLICATE)
@@ -191,7 +192,23 @@ def accept_events(
         change = apply_event(parcel, event)
         if change:
             changes.append(change)
+    _tell_recipients(changes, before, now)
     return [r for r in results if r is not None], changes
+
+
+def _tell_recipients(
+    changes: list[StatusChange], before: dict[int, ParcelStatus], now: datetime
+) -> None:
+    """One message per parcel per batch, for where it ended up: a batch that carries a parcel
+    from out_for_delivery to delivered says "delivered", not both."""
+    from portal.notifications.outbox import status_changed
+
+    last: dict[int, StatusChange] = {}
+    for change in changes:
+        last[change.parcel.id] = change
+    for parcel_id, change in last.items():
+        if change.parcel.status != before[parcel_id]:
+            status_changed(change.parcel, before[parcel_id], change.event.occurred_at, now)
 
 
 def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:

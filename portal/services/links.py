@@ -51,14 +51,18 @@ def issue_link(
     return token
 
 
-def open_link(token: str, *, now: datetime | None = None) -> SignedLink:
-    """The link for a token, or LinkUnknown / LinkExpired."""
+# Links that open a parcel for the recipient at /l/<token>.
+OPENING_PURPOSES = frozenset({"track", "return", "case"})
+
+
+def open_link(token: str, *, purposes=OPENING_PURPOSES, now: datetime | None = None) -> SignedLink:
+    """The link for a token of one of `purposes`, or LinkUnknown / LinkExpired."""
     if not token or len(token) > 64:
         raise LinkUnknown("This link is not valid.")
     link = db.session.execute(
         select(SignedLink).where(SignedLink.token_hash == _hash(token))
     ).scalar_one_or_none()
-    if link is None:
+    if link is None or link.purpose not in purposes:
         raise LinkUnknown("This link is not valid.")
     if link.expires_at <= (now or utcnow()):
         raise LinkExpired("This link has expired.")

@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from portal.extensions import db
-from portal.models import Merchant, Parcel, ParcelItem, ParcelStatus, TrackingEvent, Zone
+from portal.models import (
+    Merchant,
+    Parcel,
+    ParcelItem,
+    ParcelStatus,
+    SmsOptOut,
+    TrackingEvent,
+    Zone,
+)
 
 _p = Parcel.__table__.c
 _e = TrackingEvent.__table__.c
@@ -35,13 +43,16 @@ _PARCEL = (
         _p.recipient_email,
         _p.eta_from,
         _p.eta_to,
+        _p.notify_sms,
+        _p.notify_email,
         Merchant.__table__.c.name.label("merchant_name"),
         Zone.__table__.c.time_zone,
+        SmsOptOut.__table__.c.opted_out_at.label("sms_opted_out_at"),
     )
     .select_from(
-        Parcel.__table__.join(
-            Merchant.__table__, Merchant.__table__.c.id == _p.merchant_id
-        ).outerjoin(Zone.__table__, Zone.__table__.c.id == _p.zone_id)
+        Parcel.__table__.join(Merchant.__table__, Merchant.__table__.c.id == _p.merchant_id)
+        .outerjoin(Zone.__table__, Zone.__table__.c.id == _p.zone_id)
+        .outerjoin(SmsOptOut.__table__, SmsOptOut.__table__.c.phone == _p.recipient_phone)
     )
     .where(_p.tracking_number == bindparam("number"))
 )
@@ -72,8 +83,11 @@ class ParcelPage:
     recipient_email: str | None
     eta_from: datetime | None
     eta_to: datetime | None
+    notify_sms: bool
+    notify_email: bool
     merchant_name: str
     time_zone: str | None
+    sms_opted_out_at: datetime | None
     events: list[Any] = field(default_factory=list)  # newest first
     items: list[Any] = field(default_factory=list)  # only for a verified recipient
 

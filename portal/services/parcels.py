@@ -151,4 +151,13 @@ def create_parcel(merchant: Merchant, data: ParcelData) -> Parcel:
             field="tracking_number",
             code="duplicate_tracking_number",
         ) from exc
+    from portal.notifications.outbox import notify
+
+    notify(parcel, "parcel_created")
     return parcel
+
+
+def set_channels(parcel: Parcel, *, sms: bool, email: bool) -> None:
+    """The recipient's choice of channels for this parcel's messages."""
+    parcel.notify_sms = bool(sms)
+    parcel.notify_email = bool(email)

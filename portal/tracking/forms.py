@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -37,3 +37,8 @@ class VerifyForm(FlaskForm):
             Length(max=16, message=_l("A postcode is at most 16 characters.")),
         ],
     )
+
+
+class UpdatesForm(FlaskForm):
+    sms = BooleanField(_l("By SMS"))
+    email = BooleanField(_l("By e-mail"))

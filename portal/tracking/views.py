@@ -23,9 +23,9 @@ from portal.services import tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 from portal.services.parcel_page import load_parcel_page
-from portal.services.parcels import find_parcel, parse_tracking_number
+from portal.services.parcels import find_parcel, parse_tracking_number, set_channels
 from portal.tracking import bp
-from portal.tracking.forms import TrackForm, VerifyForm
+from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
 from portal.tracking.verification import (
     is_verified,
     mark_verified,
@@ -129,6 +129,11 @@ def parcel(tn: str):
         # Only an unverified page shows the form; building it would mint a CSRF token and
         # rewrite the session cookie on every verified page view.
         "verify_form": None if verified else VerifyForm(formdata=None),
+        "updates_form": (
+            UpdatesForm(formdata=None, sms=page.notify_sms, email=page.notify_email)
+            if verified
+            else None
+        ),
     }
     if request.htmx and request.htmx.target == "live":
         html = render_block("tracking/parcel.html", "live", **context)
@@ -188,3 +193,20 @@ def signed_link(token: str):
     target = safe_next(link.target, url_for(".parcel", tn=link.parcel.tracking_number))
     db.session.commit()
     return redirect(target, code=303)
+
+
+@bp.post("/t/<tn>/updates")
+def updates(tn: str):
+    """A verified recipient chooses SMS, e-mail or both."""
+    found = _parcel_or_404(tn)
+    if isinstance(found, str):
+        return redirect(found, code=308)
+    p = found
+    if not is_verified(p.tracking_number):
+        return redirect(url_for(".verify", tn=p.tracking_number), code=303)
+    form = UpdatesForm()
+    if form.validate_on_submit():
+        set_channels(p, sms=form.sms.data, email=form.email.data)
+        db.session.commit()
+        flash(_("Saved: we'll keep you posted the way you chose."), "success")
+    return redirect(url_for(".parcel", tn=p.tracking_number) + "#updates", code=303)

@@ -1,0 +1,240 @@
+"""Sending queued messages: hand-off to RQ, claiming, retries, fallback, and the sweeper.
+
+Delivery is at-least-once towards the queue and at-most-once per row towards the provider:
+a job first claims its row with a conditional UPDATE (state still queued, due, unclaimed), so a
+row that was sent is never sent again however often it was enqueued. The one gap left is a worker
+killed between the provider's answer and our commit; its lease expires and the row is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import or_, select, update
+
+from portal.extensions import db
+from portal.models import Channel, Notification, NotificationState
+from portal.models.types import utcnow
+from portal.notifications.channels import PermanentError, TemporaryError, channel_for
+
+log = logging.getLogger(__name__)
+Q = NotificationState
+# A row handed to the queue that is still queued after this long is handed over again.
+REQUEUE_AFTER = timedelta(seconds=60)
+
+_executor: ThreadPoolExecutor | None = None
+_worker_app: Flask | None = None
+
+
+def redis_connection():
+    from redis import Redis
+
+    return Redis.from_url(
+        current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
+    )
+
+
+def queue():
+    from rq import Queue
+
+    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
+
+
+def dispatch(ids: list[int]) -> None:
+    """Hand committed rows to the queue (RQ with Redis, a thread without). Never raises: a row
+    that could not be handed over stays queued and the sweeper picks it up."""
+    if not current_app.config.get("REDIS_URL"):
+        _in_process(ids)
+        return
+    try:
+        q = queue()
+        for notification_id in ids:
+            q.enqueue(
+                "portal.notifications.dispatch.send_job",
+                notification_id,
+                job_id=f"notification-{notification_id}-{utcnow().timestamp():.0f}",
+                result_ttl=0,
+                failure_ttl=24 * 3600,
+            )
+    except Exception as exc:  # Redis down: the rows are safe in the outbox
+        log.warning("queue unavailable, %d message(s) left for the sweeper: %s", len(ids), exc)
+
+
+def _in_process(ids: list[int]) -> None:
+    """The embedded default: send on a background thread of this process (no Redis needed)."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            for notification_id in ids:
+                try:
+                    send_notification(notification_id)
+                except Exception:
+                    log.exception("sending notification %s failed", notification_id)
+                finally:
+                    db.session.remove()
+
+    _executor.submit(run)
+
+
+def drain() -> None:
+    """Wait until in-process sends are done (commands call this before they exit)."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True)
+        _executor = None
+
+
+def send_job(notification_id: int) -> str:
+    """The RQ job. `flask worker` runs jobs inside its app context; anything else gets one."""
+    if has_app_context():
+        try:
+            return send_notification(notification_id)
+        finally:
+            db.session.remove()
+    global _worker_app
+    if _worker_app is None:
+        from portal import create_app
+
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        try:
+            return send_notification(notification_id)
+        finally:
+            db.session.remove()
+
+
+def _claim(notification_id: int, now: datetime) -> bool:
+    lease = now + timedelta(seconds=current_app.config["NOTIFY_CLAIM_SECONDS"])
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.state == Q.QUEUED,
+            or_(Notification.not_before.is_(None), Notification.not_before <= now),
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+        )
+        .values(claimed_until=lease, attempts=Notification.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def send_notification(notification_id: int, *, now: datetime | None = None) -> str:
+    """Send one row if it is still queued and due. Returns what happened, for logs and tests."""
+    from portal.notifications.outbox import (
+        QUIET_HOURS_EXEMPT,
+        is_opted_out,
+        parcel_zone,
+        quiet_until,
+    )
+
+    now = now or utcnow()
+    if not _claim(notification_id, now):
+        return "skipped"
+    n = db.session.get(Notification, notification_id)
+    if n.channel is Channel.SMS:
+        if is_opted_out(n.recipient):
+            _finish(n, Q.SUPPRESSED, now, error="recipient replied STOP")
+            return "suppressed"
+        wait = (
+            quiet_until(now, parcel_zone(n.parcel))
+            if n.parcel and n.trigger not in QUIET_HOURS_EXEMPT
+            else None
+        )
+        if wait:
+            # A retry (or a late queue) landed in quiet hours: wait for the morning.
+            n.not_before, n.claimed_until = wait, None
+            n.attempts -= 1
+            db.session.commit()
+            return "deferred"
+    try:
+        provider_id = channel_for(n.channel).send(n)
+    except PermanentError as exc:
+        _fail(n, now, str(exc))
+        return "failed"
+    except TemporaryError as exc:
+        if n.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
+            _fail(n, now, f"gave up after {n.attempts} tries: {exc}")
+            return "failed"
+        delay = current_app.config["NOTIFY_RETRY_BASE_SECONDS"] * 2 ** (n.attempts - 1)
+        n.not_before, n.claimed_until = now + timedelta(seconds=delay), None
+        n.last_error = str(exc)[:500]
+        db.session.commit()
+        return "retry"
+    n.provider_id = provider_id
+    n.sent_at = now
+    # A webhook's 2xx is its receipt; SMS and e-mail receipts arrive later (status callback).
+    _finish(n, Q.DELIVERED if n.channel is Channel.WEBHOOK else Q.SENT, now)
+    if n.channel is Channel.WEBHOOK:
+        n.delivered_at = now
+        db.session.commit()
+    return "sent"
+
+
+def _finish(n: Notification, state: NotificationState, now: datetime, error: str | None = None):
+    n.state, n.claimed_until, n.updated_at = state, None, now
+    if error:
+        n.last_error = error[:500]
+    db.session.commit()
+
+
+def _fail(n: Notification, now: datetime, error: str) -> None:
+    n.failed_at = now
+    _finish(n, Q.FAILED, now, error)
+    fall_back_to_email(n, now)
+
+
+def fall_back_to_email(n: Notification, now: datetime) -> None:
+    """An SMS that finally failed goes out as an e-mail, when the recipient has an address and
+    has not had this message by e-mail already."""
+    from portal.notifications.outbox import notify
+
+    parcel = n.parcel
+    if n.channel is not Channel.SMS or parcel is None or not parcel.recipient_email:
+        return
+    notify(parcel, n.trigger, channels=(Channel.EMAIL,), now=now)
+    db.session.commit()
+
+
+def sweep(now: datetime | None = None, limit: int = 1000) -> int:
+    """Hand over rows that are due and not in anyone's hands: deferred by quiet hours or backoff,
+    left behind by a Redis outage, or held by a worker that died. Returns how many."""
+    now = now or utcnow()
+    ids = list(
+        db.session.execute(
+            select(Notification.id)
+            .where(
+                Notification.state == Q.QUEUED,
+                or_(Notification.not_before.is_(None), Notification.not_before <= now),
+                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+                or_(
+                    # Became due (quiet hours, backoff) since anyone last touched it …
+                    Notification.updated_at < Notification.not_before,
+                    # … or handed over a while ago and still not sent.
+                    Notification.updated_at < now - REQUEUE_AFTER,
+                ),
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        ).scalars()
+    )
+    db.session.rollback()
+    if ids:
+        # Mark them so the next sweep waits REQUEUE_AFTER before handing them over again.
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids))
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        dispatch(ids)
+    return len(ids)

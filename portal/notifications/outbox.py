@@ -1,0 +1,298 @@
+"""Writing messages into the outbox, in the same transaction as the change that causes them.
+
+`notify()` is the one function every trigger goes through (events, delivery changes, returns,
+complaints). Rows are deduplicated by parcel, trigger and channel, so a replayed carrier event
+can never send a second SMS. Sending happens after commit (see dispatch.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from jinja2_fragments.flask import render_block
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import (
+    Channel,
+    Notification,
+    NotificationState,
+    Parcel,
+    SmsOptOut,
+    WebhookEndpoint,
+)
+from portal.models.types import utcnow
+from portal.services.links import issue_link
+
+# Triggers that message the recipient. Later issues add their own through notify().
+TRIGGERS = (
+    "parcel_created",
+    "out_for_delivery",
+    "delivery_failed",
+    "ready_for_pickup",
+    "delayed",
+    "delivered",
+)
+# The one trigger allowed through quiet hours: the parcel is coming today.
+QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
+PICKUP_HOLD_DAYS = 7
+
+_PENDING = "outbox_pending"
+
+
+def parcel_zone(parcel: Parcel) -> ZoneInfo:
+    return ZoneInfo(parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
+
+
+def quiet_until(now: datetime, zone: ZoneInfo) -> datetime | None:
+    """When quiet hours end, if `now` falls inside them in the recipient's zone, else None."""
+    start, end = current_app.config["NOTIFY_QUIET_START"], current_app.config["NOTIFY_QUIET_END"]
+    local = now.astimezone(zone)
+    if end <= local.hour < start:
+        return None
+    day = local.date() if local.hour < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, time(end), tzinfo=zone)
+
+
+def is_opted_out(phone: str) -> bool:
+    return db.session.get(SmsOptOut, phone) is not None
+
+
+def pickup_code(parcel: Parcel) -> str:
+    """A six-digit code for the pickup counter, stable per parcel and unguessable without the key."""
+    digest = hmac.new(
+        current_app.config["SECRET_KEY"].encode(), parcel.tracking_number.encode(), hashlib.sha256
+    ).digest()
+    return f"{int.from_bytes(digest[:4], 'big') % 1_000_000:06d}"
+
+
+def _base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
+    from portal.filters import eta_window
+
+    base = _base_url()
+    context = {
+        "parcel": parcel,
+        "merchant": parcel.merchant.name,
+        "tracking_number": parcel.tracking_number,
+        "link": f"{base}/l/{link}",
+        "eta": eta_window(parcel.eta_from, parcel.eta_to, parcel.time_zone),
+        "trigger": trigger,
+        **extra,
+    }
+    if parcel.eta_from and parcel.eta_to:
+        # SMS spell times plainly: an en dash would make the whole message UCS-2 (70 a segment).
+        zone = parcel_zone(parcel)
+        context["eta_from_local"] = parcel.eta_from.astimezone(zone).strftime("%H:%M")
+        context["eta_to_local"] = parcel.eta_to.astimezone(zone).strftime("%H:%M")
+        context["eta_day"] = _day(parcel.eta_from, parcel)
+    if trigger == "ready_for_pickup":
+        from portal.services.tracking import timeline
+
+        events = timeline(parcel)
+        context["pickup_place"] = events[0].location if events else ""
+        held_from = parcel.status_at or utcnow()
+        context["pickup_until"] = _day(held_from + timedelta(days=PICKUP_HOLD_DAYS), parcel)
+        context["pickup_code"] = pickup_code(parcel)
+    return context
+
+
+def _day(moment: datetime, parcel: Parcel) -> str:
+    from babel.dates import format_date
+    from flask_babel import get_locale
+
+    return format_date(moment.astimezone(parcel_zone(parcel)), "EEEE d MMMM", locale=get_locale())
+
+
+def render(trigger: str, channel: Channel, language: str, context: dict) -> dict:
+    """Subject, text and HTML of one message from the trigger's templates in one language."""
+    folder = f"notifications/{trigger}"
+    with force_locale(language):
+        if channel is Channel.SMS:
+            body = render_block(f"{folder}/sms.{language}.txt", "body", **context)
+            return {"subject": None, "body": " ".join(body.split()), "body_html": None}
+        text = f"{folder}/email.{language}.txt"
+        return {
+            "subject": " ".join(render_block(text, "subject", **context).split()),
+            "body": render_block(text, "body", **context).strip() + "\n",
+            "body_html": current_app.jinja_env.get_template(
+                f"{folder}/email.{language}.html"
+            ).render(**context),
+        }
+
+
+def _add(row: Notification) -> Notification | None:
+    """Insert unless a row with the same dedupe key exists; None when it did."""
+    if (
+        row.dedupe_key
+        and db.session.execute(
+            select(Notification.id).where(Notification.dedupe_key == row.dedupe_key)
+        ).first()
+    ):
+        return None
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:  # a concurrent writer got there first
+        return None
+    if row.state is NotificationState.QUEUED:
+        db.session.info.setdefault(_PENDING, []).append(row.id)
+    return row
+
+
+def notify(
+    parcel: Parcel,
+    trigger: str,
+    *,
+    channels: tuple[Channel, ...] | None = None,
+    now: datetime | None = None,
+    extra: dict | None = None,
+    dedupe_suffix: str = "",
+) -> list[Notification]:
+    """Queue `trigger`'s message to the parcel's recipient on each channel they receive."""
+    now = now or utcnow()
+    language = parcel.language if parcel.language in current_app.config["LANGUAGES"] else "en"
+    wanted = channels or tuple(
+        c
+        for c, address, on in (
+            (Channel.SMS, parcel.recipient_phone, parcel.notify_sms),
+            (Channel.EMAIL, parcel.recipient_email, parcel.notify_email),
+        )
+        if address and on
+    )
+    made = []
+    for channel in wanted:
+        address = parcel.recipient_phone if channel is Channel.SMS else parcel.recipient_email
+        if not address:
+            continue
+        key = f"{parcel.id}:{trigger}{dedupe_suffix}:{channel}"
+        if db.session.execute(
+            select(Notification.id).where(Notification.dedupe_key == key)
+        ).first():
+            continue
+        days = current_app.config["SIGNED_LINK_DAYS"]
+        token = issue_link(parcel, now=now, days=days)
+        unsubscribe = None
+        if channel is Channel.EMAIL:
+            # A signed one-click link that turns e-mail off for this parcel (header and footer).
+            unsubscribe = f"{_base_url()}/u/" + issue_link(
+                parcel, purpose="unsubscribe", now=now, days=days
+            )
+        with force_locale(language):  # dates and day names in the recipient's language
+            context = _context(parcel, trigger, token, extra or {})
+            context["unsubscribe_link"] = unsubscribe
+            content = render(trigger, channel, language, context)
+        row = Notification(
+            parcel=parcel,
+            channel=channel,
+            trigger=trigger,
+            language=language,
+            recipient=address,
+            dedupe_key=key,
+            list_unsubscribe=unsubscribe,
+            **content,
+        )
+        if channel is Channel.SMS:
+            if is_opted_out(address):
+                row.state = NotificationState.SUPPRESSED
+                row.last_error = "recipient replied STOP"
+            elif trigger not in QUIET_HOURS_EXEMPT:
+                row.not_before = quiet_until(now, parcel_zone(parcel))
+        if _add(row):
+            made.append(row)
+    return made
+
+
+def notify_webhooks(parcel: Parcel, old_status: str, now: datetime | None = None) -> None:
+    """Queue the status change for each of the merchant's webhook endpoints."""
+    endpoints = db.session.execute(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.merchant_id == parcel.merchant_id, WebhookEndpoint.deleted_at.is_(None)
+        )
+    ).scalars()
+    for endpoint in endpoints:
+        at = (parcel.status_at or now or utcnow()).isoformat()
+        key = f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}"
+        payload = {
+            "type": "parcel.status_changed",
+            "tracking_number": parcel.tracking_number,
+            "order_ref": parcel.order_ref,
+            "status": str(parcel.status),
+            "previous_status": str(old_status),
+            "status_at": at,
+            "eta": (
+                {"from": parcel.eta_from.isoformat(), "to": parcel.eta_to.isoformat()}
+                if parcel.eta_from and parcel.eta_to
+                else None
+            ),
+        }
+        _add(
+            Notification(
+                parcel=parcel,
+                channel=Channel.WEBHOOK,
+                trigger="status_changed",
+                language="en",
+                recipient=endpoint.url,
+                webhook_endpoint_id=endpoint.id,
+                body=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+                dedupe_key=key,
+            )
+        )
+
+
+STATUS_TRIGGERS = frozenset(
+    {"out_for_delivery", "delivery_failed", "ready_for_pickup", "delayed", "delivered"}
+)
+# A second attempt on another day deserves its own message; a replayed event (same time) doesn't.
+REPEATABLE = frozenset({"out_for_delivery", "delivery_failed", "delayed"})
+
+
+def status_changed(parcel: Parcel, old_status: str, occurred_at: datetime, now: datetime) -> None:
+    """Queue what a status change tells the recipient and the merchant's webhooks."""
+    notify_webhooks(parcel, old_status, now)
+    trigger = str(parcel.status)
+    if trigger not in STATUS_TRIGGERS:
+        return
+    # An old event (a backlog replayed by a carrier) corrects the page but messages nobody.
+    if now - occurred_at > timedelta(hours=current_app.config["NOTIFY_MAX_EVENT_AGE_HOURS"]):
+        return
+    suffix = ""
+    if trigger in REPEATABLE:
+        suffix = f"@{occurred_at.astimezone(parcel_zone(parcel)).date().isoformat()}"
+    notify(parcel, trigger, now=now, dedupe_suffix=suffix)
+
+
+# --- handing committed rows to the dispatcher ---------------------------------------------
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # Releasing a savepoint fires this too (the outer transaction still active): only the
+    # outermost commit makes the rows visible to a sender.
+    outer = session.get_transaction()
+    if outer is not None and outer.is_active:
+        return
+    ids = session.info.pop(_PENDING, None)
+    if ids:
+        from portal.notifications.dispatch import dispatch
+
+        dispatch(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    # A savepoint rollback (a deduplicated row) must not drop the others; a full one does.
+    outer = session.get_transaction()
+    if outer is None or not outer.is_active:
+        session.info.pop(_PENDING, None)

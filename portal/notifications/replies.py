@@ -1,0 +1,140 @@
+"""What Twilio tells us back: delivery receipts, STOP/START/HELP, and replies for agents."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.models import (
+    Channel,
+    InboundMessage,
+    Notification,
+    NotificationState,
+    Parcel,
+    SmsOptOut,
+)
+from portal.models.types import utcnow
+
+Q = NotificationState
+# Twilio's standard opt-out, opt-in and help keywords, plus the Swedish ones.
+STOP_WORDS = frozenset(
+    {"STOP", "STOPP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+)
+START_WORDS = frozenset({"START", "YES", "UNSTOP", "JA"})
+HELP_WORDS = frozenset({"HELP", "INFO", "HJÄLP", "HJALP"})
+
+HELP_TEXT = {
+    "en": "Lastmile parcel updates. Reply STOP to stop SMS, START to get them again. "
+    "Help with a parcel: open the link in our last message.",
+    "sv": "Lastmile paketavier. Svara STOPP för att sluta få SMS, START för att få dem igen. "
+    "Hjälp med ett paket: öppna länken i vårt senaste meddelande.",
+}
+START_TEXT = {
+    "en": "You will get SMS about your parcels again. Reply STOP to stop.",
+    "sv": "Du får SMS om dina paket igen. Svara STOPP för att sluta.",
+}
+THANKS_TEXT = {
+    "en": "Thanks, we have passed your message on to customer service.",
+    "sv": "Tack, vi har skickat vidare ditt meddelande till kundtjänsten.",
+}
+
+# Twilio's MessageStatus values that end a message's life, and what they mean for the outbox.
+FINAL_STATUS = {"delivered": Q.DELIVERED, "undelivered": Q.FAILED, "failed": Q.FAILED}
+
+
+def keyword(body: str) -> str | None:
+    words = body.strip().upper().split()
+    if len(words) != 1:
+        return None
+    word = words[0].strip(".!")
+    if word in STOP_WORDS:
+        return "stop"
+    if word in START_WORDS:
+        return "start"
+    if word in HELP_WORDS:
+        return "help"
+    return None
+
+
+def handle_status(sid: str, status: str, error_code: str | None) -> None:
+    """Move an SMS to delivered or failed by its SID. Unknown SIDs, replays and out-of-order
+    receipts (sent after delivered) change nothing."""
+    from portal.notifications.dispatch import fall_back_to_email
+
+    new = FINAL_STATUS.get(status)
+    if not sid or new is None:
+        return
+    n = db.session.execute(
+        select(Notification).where(Notification.provider_id == sid)
+    ).scalar_one_or_none()
+    if n is None or n.state is not Q.SENT:
+        return
+    now = utcnow()
+    n.state = new
+    if new is Q.DELIVERED:
+        n.delivered_at = now
+    else:
+        n.failed_at = now
+        n.last_error = f"carrier reported {status} (error {error_code or 'none'})"
+        fall_back_to_email(n, now)
+
+
+def _latest_parcel(phone: str) -> Parcel | None:
+    return db.session.execute(
+        select(Parcel)
+        .where(Parcel.recipient_phone == phone)
+        .order_by(Parcel.created_at.desc(), Parcel.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def handle_inbound(sid: str, phone: str, body: str) -> str | None:
+    """Act on a reply and return the text to answer with (None: say nothing)."""
+    if not sid or not phone:
+        return None
+    if db.session.execute(
+        select(InboundMessage.id).where(InboundMessage.provider_id == sid)
+    ).first():
+        return None  # Twilio retried the webhook: done already
+    word = keyword(body)
+    parcel = _latest_parcel(phone)
+    language = parcel.language if parcel and parcel.language in HELP_TEXT else "en"
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                InboundMessage(
+                    provider_id=sid,
+                    from_phone=phone,
+                    body=body[:2000],
+                    keyword=word,
+                    parcel_id=parcel.id if parcel else None,
+                )
+            )
+    except IntegrityError:
+        return None
+    if word == "stop":
+        opt_out(phone)
+        return None  # Twilio confirms opt-outs itself; a second text would fail anyway
+    if word == "start":
+        db.session.query(SmsOptOut).filter_by(phone=phone).delete()
+        return START_TEXT[language]
+    if word == "help":
+        return HELP_TEXT[language]
+    return THANKS_TEXT[language] if parcel else None
+
+
+def opt_out(phone: str) -> None:
+    """No more SMS to this number, on any parcel: including what is queued right now."""
+    if db.session.get(SmsOptOut, phone) is None:
+        db.session.add(SmsOptOut(phone=phone))
+    db.session.execute(
+        update(Notification)
+        .where(
+            Notification.channel == Channel.SMS,
+            Notification.recipient == phone,
+            Notification.state == Q.QUEUED,
+        )
+        .values(state=Q.SUPPRESSED, last_error="recipient replied STOP", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
