@@ -132,3 +132,43 @@ def carrier(db) -> object:
 @pytest.fixture
 def carrier_api(client: FlaskClient, carrier) -> ApiClient:
     return ApiClient(client, factories.make_api_key(carrier=carrier))
+
+
+@pytest.fixture
+def redis_queue(app):
+    """The real Redis, emptied before and after the test."""
+    import redis
+
+    conn = redis.Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except redis.ConnectionError:
+        pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+@pytest.fixture
+def messaging(app, redis_queue):
+    """Twilio (real SDK, recorded at the HTTP layer) and SMTP (aiosmtpd on loopback) configured."""
+    from tests.messaging import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioRecorder, start_smtp
+
+    twilio = TwilioRecorder()
+    controller, smtp = start_smtp()
+    settings = {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": FROM,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": controller.port,
+        "SMTP_STARTTLS": False,
+        "WEBHOOK_ALLOW_INSECURE": True,
+    }
+    saved = {k: app.config.get(k) for k in settings}
+    app.config.update(settings)
+    app.extensions["twilio_http_client"] = twilio
+    yield type("Messaging", (), {"twilio": twilio, "smtp": smtp, "redis": redis_queue})
+    app.config.update(saved)
+    app.extensions.pop("twilio_http_client", None)
+    controller.stop()

@@ -68,6 +68,7 @@ def make_parcel(
     postcode: str = "113 48",
     city: str = "Stockholm",
     name: str = "Alva Lindqvist",
+    email: str = "alva@example.com",
     language: str = "en",
     items: list[ItemData] | None = None,
     statuses: list[ParcelStatus] = (),
@@ -88,7 +89,7 @@ def make_parcel(
                 city=city,
                 country="SE",
                 phone="+46701234567",
-                email="alva@example.com",
+                email=email,
                 language=language,
             ),
             items=items or [ItemData("TENT-2P", "Trail tent", 1, Decimal("2499.00"))],
@@ -119,3 +120,15 @@ def make_link(parcel: Parcel, **kwargs) -> str:
     token = issue_link(parcel, **kwargs)
     db.session.commit()
     return token
+
+
+def add_events(parcel: Parcel, *events: tuple[str, str, datetime]) -> None:
+    """Carrier events `(event_id, code, occurred_at)` for the parcel, committed."""
+    accept_events(
+        parcel.carrier,
+        [
+            EventData(event_id=e, tracking_number=parcel.tracking_number, code=c, occurred_at=at)
+            for e, c, at in events
+        ],
+    )
+    db.session.commit()

@@ -14,6 +14,9 @@ from portal.api.schemas import (
     EventBatchOut,
     ParcelIn,
     ParcelOut,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookListOut,
 )
 
 REF = "#/components/schemas/{model}"
@@ -42,7 +45,16 @@ AUTH_ERRORS = {
 
 @cache
 def _schemas() -> dict[str, Any]:
-    models = [ParcelIn, ParcelOut, EventBatchIn, EventBatchOut, ErrorOut]
+    models = [
+        ParcelIn,
+        ParcelOut,
+        EventBatchIn,
+        EventBatchOut,
+        ErrorOut,
+        WebhookIn,
+        WebhookCreatedOut,
+        WebhookListOut,
+    ]
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
         ref_template=REF,
@@ -107,6 +119,51 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "200": _body(ParcelOut, "The parcel"),
                         "404": _error("No parcel of yours has this number"),
                         "422": _error("Not a valid S10 number"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/webhooks": {
+                "post": {
+                    "operationId": "createWebhook",
+                    "summary": "Register an HTTPS endpoint for status changes (merchant key)",
+                    "description": (
+                        "Each delivery is a JSON POST signed with the endpoint's secret: header "
+                        "`X-Lastmile-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."
+                    ),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF.format(model="WebhookIn")}}
+                        },
+                    },
+                    "responses": {
+                        "201": _body(WebhookCreatedOut, "The endpoint, with its secret (once)"),
+                        "422": _error("Not an https URL to a public host, or too many"),
+                        **AUTH_ERRORS,
+                    },
+                },
+                "get": {
+                    "operationId": "listWebhooks",
+                    "summary": "Your webhook endpoints (merchant key)",
+                    "responses": {"200": _body(WebhookListOut, "Endpoints"), **AUTH_ERRORS},
+                },
+            },
+            "/webhooks/{id}": {
+                "delete": {
+                    "operationId": "deleteWebhook",
+                    "summary": "Stop deliveries to an endpoint (merchant key)",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "204": {"description": "Removed"},
+                        "404": _error("No webhook of yours has this id"),
                         **AUTH_ERRORS,
                     },
                 }

@@ -155,6 +155,16 @@ class EventOut(BaseModel):
     eta_to: datetime | None
 
 
+class NotificationOut(BaseModel):
+    trigger: str
+    channel: Literal["sms", "email"]
+    state: Literal["queued", "sent", "delivered", "failed", "suppressed"]
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
+
+
 class ParcelOut(BaseModel):
     tracking_number: str
     tracking_url: str
@@ -172,6 +182,9 @@ class ParcelOut(BaseModel):
     choice: dict[str, Any] | None = None
     returns: list[dict[str, Any]] = []
     complaints: list[dict[str, Any]] = []
+    notifications: list[NotificationOut] | None = Field(
+        None, description="What the recipient was told (merchant keys only; no bodies)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -187,3 +200,21 @@ class EventBatchOut(BaseModel):
     duplicate: int
     rejected: int
     results: list[EventResultOut]
+
+
+class WebhookIn(In):
+    url: Annotated[str, Field(min_length=8, max_length=500, description="https:// endpoint")]
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="Signs every delivery; shown only in this answer")
+
+
+class WebhookListOut(BaseModel):
+    webhooks: list[WebhookOut]

@@ -16,13 +16,28 @@ from portal.api import bp
 from portal.api.auth import current_key, rate_limit_key, require_key
 from portal.api.errors import from_domain, from_validation, json_error
 from portal.api.openapi import build_openapi
-from portal.api.schemas import EventBatchOut, EventIn, ParcelIn, ParcelOut, RawEventBatch
+from portal.api.schemas import (
+    EventBatchOut,
+    EventIn,
+    ParcelIn,
+    ParcelOut,
+    RawEventBatch,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookListOut,
+)
 from portal.extensions import db, limiter
 from portal.models import IdempotencyRecord, Parcel
 from portal.services import parcels as parcel_service
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
 from portal.services.tracking import timeline
+from portal.services.webhooks import (
+    create_endpoint,
+    delete_endpoint,
+    list_endpoints,
+    recipient_messages,
+)
 
 limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=rate_limit_key)(bp)
 
@@ -39,7 +54,7 @@ def tracking_url(number: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{number}"
 
 
-def parcel_json(parcel: Parcel) -> dict[str, Any]:
+def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
     out = ParcelOut(
         tracking_number=parcel.tracking_number,
         tracking_url=tracking_url(parcel.tracking_number),
@@ -77,6 +92,22 @@ def parcel_json(parcel: Parcel) -> dict[str, Any]:
             }
             for e in timeline(parcel, newest_first=False)
         ],
+        notifications=(
+            [
+                {
+                    "trigger": n.trigger,
+                    "channel": str(n.channel),
+                    "state": str(n.state),
+                    "created_at": n.created_at,
+                    "sent_at": n.sent_at,
+                    "delivered_at": n.delivered_at,
+                    "failed_at": n.failed_at,
+                }
+                for n in recipient_messages(parcel)
+            ]
+            if for_merchant
+            else None
+        ),
         created_at=parcel.created_at,
         updated_at=parcel.updated_at,
     )
@@ -184,7 +215,7 @@ def get_parcel(tracking_number: str):
             "No parcel of yours has this tracking number.",
             "tracking_number",
         )
-    return jsonify(parcel_json(parcel))
+    return jsonify(parcel_json(parcel, for_merchant=parcel.merchant_id == key.merchant_id))
 
 
 @bp.post("/events")
@@ -252,6 +283,53 @@ def post_events():
         ],
     )
     return jsonify(out.model_dump(mode="json"))
+
+
+@bp.post("/webhooks")
+@require_key("merchant")
+def create_webhook():
+    body = _json_body()
+    if body is None:
+        return json_error(400, "invalid_json", "The body is not valid JSON.")
+    try:
+        data = WebhookIn.model_validate(body)
+    except ValidationError as exc:
+        return from_validation(exc)
+    try:
+        endpoint = create_endpoint(
+            current_key().merchant,
+            data.url,
+            allow_insecure=current_app.config["WEBHOOK_ALLOW_INSECURE"],
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return from_domain(exc)
+    db.session.commit()
+    out = WebhookCreatedOut(
+        id=endpoint.id, url=endpoint.url, secret=endpoint.secret, created_at=endpoint.created_at
+    )
+    return jsonify(out.model_dump(mode="json")), 201
+
+
+@bp.get("/webhooks")
+@require_key("merchant")
+def get_webhooks():
+    endpoints = list_endpoints(current_key().merchant)
+    out = WebhookListOut(
+        webhooks=[{"id": e.id, "url": e.url, "created_at": e.created_at} for e in endpoints]
+    )
+    return jsonify(out.model_dump(mode="json"))
+
+
+@bp.delete("/webhooks/<int:endpoint_id>")
+@require_key("merchant")
+def remove_webhook(endpoint_id: int):
+    try:
+        delete_endpoint(current_key().merchant, endpoint_id)
+    except DomainError as exc:
+        return from_domain(exc)
+    db.session.commit()
+    return "", 204
 
 
 @bp.get("/openapi.json")

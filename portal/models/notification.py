@@ -1,4 +1,4 @@
-"""The outbox: one row per message to one recipient, plus opt-outs, replies and merchant webhooks."""
+"""The outbox: one row per message to one recipient; opt-outs, replies, merchant webhooks."""
 
 from __future__ import annotations
 

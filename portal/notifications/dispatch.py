@@ -200,7 +200,10 @@ def fall_back_to_email(n: Notification, now: datetime) -> None:
     parcel = n.parcel
     if n.channel is not Channel.SMS or parcel is None or not parcel.recipient_email:
         return
-    notify(parcel, n.trigger, channels=(Channel.EMAIL,), now=now)
+    # Same key as the SMS but for e-mail ("12:delayed@2026-11-25:sms" → "…:email"): a recipient
+    # who gets e-mail anyway already has this message and gets no second copy.
+    suffix = n.dedupe_key.rsplit(":", 1)[0].split(":", 1)[1].removeprefix(n.trigger)
+    notify(parcel, n.trigger, channels=(Channel.EMAIL,), now=now, dedupe_suffix=suffix)
     db.session.commit()
 
 

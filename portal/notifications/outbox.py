@@ -67,7 +67,7 @@ def is_opted_out(phone: str) -> bool:
 
 
 def pickup_code(parcel: Parcel) -> str:
-    """A six-digit code for the pickup counter, stable per parcel and unguessable without the key."""
+    """A six-digit pickup code, stable per parcel, unguessable without the secret key."""
     digest = hmac.new(
         current_app.config["SECRET_KEY"].encode(), parcel.tracking_number.encode(), hashlib.sha256
     ).digest()

@@ -207,7 +207,13 @@ def test_unknown_api_path_is_json_404(merchant_api):
 def test_openapi_document_is_generated_from_the_models(client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/parcels", "/parcels/{tracking_number}", "/events"}
+    assert set(doc["paths"]) == {
+        "/parcels",
+        "/parcels/{tracking_number}",
+        "/events",
+        "/webhooks",
+        "/webhooks/{id}",
+    }
     recipient = doc["components"]["schemas"]["RecipientIn"]
     assert {"name", "postcode", "country"} <= set(recipient["required"])
     codes = doc["components"]["schemas"]["ParcelStatus"]["enum"]

@@ -1,0 +1,73 @@
+"""Merchants' webhook endpoints, and what a merchant may see of the messages sent."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Channel, Merchant, Notification, Parcel, WebhookEndpoint
+from portal.models.types import utcnow
+from portal.services.errors import DomainError, NotFound
+
+MAX_ENDPOINTS = 10
+
+
+def create_endpoint(merchant: Merchant, url: str, *, allow_insecure: bool = False):
+    """A new endpoint with a fresh signing secret (returned once, in the API's answer)."""
+    from portal.notifications.channels import public_address
+
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (allow_insecure and parts.scheme == "http"):
+        raise DomainError(
+            "The webhook URL must start with https://.", field="url", code="not_https"
+        )
+    if not parts.hostname or parts.username or parts.password:
+        raise DomainError("Give a URL with a host name and no credentials.", field="url")
+    if not allow_insecure and not public_address(url):
+        raise DomainError(
+            "The webhook host must resolve to a public address.", field="url", code="not_public"
+        )
+    count = db.session.execute(
+        select(func.count(WebhookEndpoint.id)).where(
+            WebhookEndpoint.merchant_id == merchant.id, WebhookEndpoint.deleted_at.is_(None)
+        )
+    ).scalar_one()
+    if count >= MAX_ENDPOINTS:
+        raise DomainError(
+            f"A merchant can have at most {MAX_ENDPOINTS} webhooks.", field="url", code="too_many"
+        )
+    endpoint = WebhookEndpoint(merchant=merchant, url=url, secret="whsec_" + secrets.token_hex(24))
+    db.session.add(endpoint)
+    db.session.flush()
+    return endpoint
+
+
+def list_endpoints(merchant: Merchant) -> list[WebhookEndpoint]:
+    return list(
+        db.session.execute(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.merchant_id == merchant.id, WebhookEndpoint.deleted_at.is_(None))
+            .order_by(WebhookEndpoint.id)
+        ).scalars()
+    )
+
+
+def delete_endpoint(merchant: Merchant, endpoint_id: int) -> None:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.merchant_id != merchant.id or endpoint.deleted_at:
+        raise NotFound("No webhook of yours has this id.", field="id", code="webhook_not_found")
+    endpoint.deleted_at = utcnow()
+
+
+def recipient_messages(parcel: Parcel) -> list[Notification]:
+    """SMS and e-mails to the parcel's recipient, oldest first."""
+    return list(
+        db.session.execute(
+            select(Notification)
+            .where(Notification.parcel_id == parcel.id, Notification.channel != Channel.WEBHOOK)
+            .order_by(Notification.id)
+        ).scalars()
+    )
