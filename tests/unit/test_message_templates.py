@@ -1,0 +1,66 @@
+"""Every trigger has its SMS and e-mail in English and Swedish, and SMS stay short and GSM-7."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from portal.models import Channel
+from portal.notifications.outbox import TRIGGERS, render
+from portal.notifications.sms import is_gsm7, segments
+from tests import factories
+
+LONGEST_LINK = "https://track.lastmile.example/l/AbCdEfGhIjKl"  # a realistic public base URL
+
+
+@pytest.fixture
+def context(db):
+    factories.make_zone("Stockholm", prefixes=("113",))
+    start = datetime(2026, 11, 25, 13, tzinfo=UTC)
+    parcel = factories.make_parcel(eta=(start, start + timedelta(hours=2)))
+    parcel.eta_from, parcel.eta_to = start, start + timedelta(hours=2)
+    return {
+        "parcel": parcel,
+        "merchant": "Nordic Outdoor",
+        "tracking_number": parcel.tracking_number,
+        "link": LONGEST_LINK,
+        "eta": "Wednesday 25 November, 14:00–16:00",
+        "eta_from_local": "14:00",
+        "eta_to_local": "16:00",
+        "eta_day": "Wednesday 25 November",
+        "pickup_place": "ICA Nära Vasastan",
+        "pickup_until": "Wednesday 2 December",
+        "pickup_code": "123456",
+        "unsubscribe_link": "https://track.lastmile.example/u/XyZ",
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_sms_is_gsm7_and_short(app, context, trigger, language):
+    with app.test_request_context():
+        sms = render(trigger, Channel.SMS, language, context)["body"]
+    assert LONGEST_LINK in sms
+    assert is_gsm7(sms), sms
+    # One segment, except the pickup message, which names a place, a date and a code.
+    assert segments(sms) <= (2 if trigger == "ready_for_pickup" else 1), (len(sms), sms)
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_email_has_subject_text_and_html_with_unsubscribe(app, context, trigger, language):
+    with app.test_request_context():
+        mail = render(trigger, Channel.EMAIL, language, context)
+    assert mail["subject"] and "Nordic Outdoor" in mail["subject"]
+    assert LONGEST_LINK in mail["body"] and context["unsubscribe_link"] in mail["body"]
+    assert f'href="{LONGEST_LINK}"' in mail["body_html"]
+    assert f'lang="{language}"' in mail["body_html"]
+    assert context["unsubscribe_link"] in mail["body_html"]
+
+
+def test_segment_counting():
+    assert segments("a" * 160) == 1 and segments("a" * 161) == 2 and segments("a" * 306) == 2
+    assert segments("å" * 160) == 1  # Swedish letters are GSM-7
+    assert segments("–" + "a" * 69) == 1 and segments("–" + "a" * 70) == 2  # en dash: UCS-2
+    assert segments("€" * 80) == 1 and segments("€" * 81) == 2  # extension chars count twice
