@@ -59,6 +59,7 @@ def upgrade():
     sa.Column('channel', sa.Enum('sms', 'email', 'webhook', name='notification_channel', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('trigger', sa.String(length=40), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('time_zone', sa.String(length=64), nullable=True),
     sa.Column('recipient', sa.String(length=500), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),

@@ -52,6 +52,8 @@ class Notification(db.Model):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
     trigger: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # The recipient's zone, for quiet hours at send time without loading the parcel.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Phone (E.164), e-mail address, or webhook endpoint URL.
     recipient: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str | None] = mapped_column(String(200))

@@ -71,10 +71,13 @@ def twilio_http_client() -> TwilioHttpClient:
     installed = current_app.extensions.get("twilio_http_client")
     if installed is not None:
         return installed
-    base = current_app.config.get("TWILIO_API_BASE")
-    if base:
-        return RebasedTwilioHttpClient(base, timeout=10)
-    return TwilioHttpClient(timeout=10)
+    # One per process, so its connection pool is reused from message to message.
+    cached = current_app.extensions.get("_twilio_http_client_default")
+    if cached is None:
+        base = current_app.config.get("TWILIO_API_BASE")
+        cached = RebasedTwilioHttpClient(base, timeout=10) if base else TwilioHttpClient(timeout=10)
+        current_app.extensions["_twilio_http_client_default"] = cached
+    return cached
 
 
 class TwilioSms:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import or_, select, update
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 Q = NotificationState
 # A row handed to the queue that is still queued after this long is handed over again.
 REQUEUE_AFTER = timedelta(seconds=60)
+BATCH = 50
 
 _executor: ThreadPoolExecutor | None = None
 _worker_app: Flask | None = None
@@ -50,15 +52,21 @@ def dispatch(ids: list[int]) -> None:
         _in_process(ids)
         return
     try:
+        from rq import Queue
+
         q = queue()
-        for notification_id in ids:
-            q.enqueue(
+        # Jobs of up to BATCH rows, queued in one round trip: RQ's bookkeeping per job costs
+        # more than sending one SMS. Each row is still claimed on its own when sent.
+        jobs = [
+            Queue.prepare_data(
                 "portal.notifications.dispatch.send_job",
-                notification_id,
-                job_id=f"notification-{notification_id}-{utcnow().timestamp():.0f}",
+                args=(ids[i : i + BATCH],),
                 result_ttl=0,
                 failure_ttl=24 * 3600,
             )
+            for i in range(0, len(ids), BATCH)
+        ]
+        q.enqueue_many(jobs)
     except Exception as exc:  # Redis down: the rows are safe in the outbox
         log.warning("queue unavailable, %d message(s) left for the sweeper: %s", len(ids), exc)
 
@@ -72,13 +80,7 @@ def _in_process(ids: list[int]) -> None:
 
     def run() -> None:
         with app.app_context():
-            for notification_id in ids:
-                try:
-                    send_notification(notification_id)
-                except Exception:
-                    log.exception("sending notification %s failed", notification_id)
-                finally:
-                    db.session.remove()
+            _send_all(ids)
 
     _executor.submit(run)
 
@@ -91,28 +93,43 @@ def drain() -> None:
         _executor = None
 
 
-def send_job(notification_id: int) -> str:
-    """The RQ job. `flask worker` runs jobs inside its app context; anything else gets one."""
+def send_job(notification_ids: list[int]) -> dict[str, int]:
+    """The RQ job: send a batch of rows. `flask worker` runs jobs inside its app context;
+    anywhere else the job makes one."""
     if has_app_context():
-        try:
-            return send_notification(notification_id)
-        finally:
-            db.session.remove()
+        return _send_all(notification_ids)
     global _worker_app
     if _worker_app is None:
         from portal import create_app
 
         _worker_app = create_app()
     with _worker_app.app_context():
-        try:
-            return send_notification(notification_id)
-        finally:
-            db.session.remove()
+        return _send_all(notification_ids)
 
 
-def _claim(notification_id: int, now: datetime) -> bool:
+def _send_all(notification_ids: list[int]) -> dict[str, int]:
+    outcomes: dict[str, int] = {}
+    try:
+        for notification_id in notification_ids:
+            try:
+                outcome = send_notification(notification_id)
+            except Exception:
+                # One bad row must not strand the rest of the batch; its lease expires and
+                # the sweeper hands it over again.
+                log.exception("sending notification %s failed", notification_id)
+                db.session.rollback()
+                outcome = "error"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        db.session.remove()
+    return outcomes
+
+
+def _claim(notification_id: int, now: datetime) -> Notification | None:
+    """Take the row for this worker (one UPDATE … RETURNING), or None if it is not ours to send:
+    sent already, not due, or held by another worker."""
     lease = now + timedelta(seconds=current_app.config["NOTIFY_CLAIM_SECONDS"])
-    result = db.session.execute(
+    claimed = db.session.execute(
         update(Notification)
         .where(
             Notification.id == notification_id,
@@ -121,10 +138,11 @@ def _claim(notification_id: int, now: datetime) -> bool:
             or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
         )
         .values(claimed_until=lease, attempts=Notification.attempts + 1, updated_at=now)
+        .returning(Notification)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar_one_or_none()
     db.session.commit()
-    return result.rowcount == 1
+    return claimed
 
 
 def send_notification(notification_id: int, *, now: datetime | None = None) -> str:

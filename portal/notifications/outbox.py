@@ -198,6 +198,7 @@ def notify(
             channel=channel,
             trigger=trigger,
             language=language,
+            time_zone=parcel_zone(parcel).key,
             recipient=address,
             dedupe_key=key,
             list_unsubscribe=unsubscribe,
