@@ -32,7 +32,7 @@ class FakeTwilio(BaseHTTPRequestHandler):
     received: list[str] = []
     lock = threading.Lock()
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
         form = parse_qs(body)
         with self.lock:
@@ -97,8 +97,8 @@ def main() -> None:
     from portal.extensions import db
     from portal.models import Channel, Notification, NotificationState
     from portal.notifications.dispatch import dispatch
-    from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
     from portal.services.api_keys import get_or_create_carrier, get_or_create_merchant
+    from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
 
     app = create_app()
     with app.app_context():

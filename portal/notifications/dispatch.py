@@ -147,24 +147,19 @@ def _claim(notification_id: int, now: datetime) -> Notification | None:
 
 def send_notification(notification_id: int, *, now: datetime | None = None) -> str:
     """Send one row if it is still queued and due. Returns what happened, for logs and tests."""
-    from portal.notifications.outbox import (
-        QUIET_HOURS_EXEMPT,
-        is_opted_out,
-        parcel_zone,
-        quiet_until,
-    )
+    from portal.notifications.outbox import QUIET_HOURS_EXEMPT, is_opted_out, quiet_until
 
     now = now or utcnow()
-    if not _claim(notification_id, now):
+    n = _claim(notification_id, now)
+    if n is None:
         return "skipped"
-    n = db.session.get(Notification, notification_id)
     if n.channel is Channel.SMS:
         if is_opted_out(n.recipient):
             _finish(n, Q.SUPPRESSED, now, error="recipient replied STOP")
             return "suppressed"
         wait = (
-            quiet_until(now, parcel_zone(n.parcel))
-            if n.parcel and n.trigger not in QUIET_HOURS_EXEMPT
+            quiet_until(now, ZoneInfo(n.time_zone))
+            if n.time_zone and n.trigger not in QUIET_HOURS_EXEMPT
             else None
         )
         if wait:
