@@ -17,7 +17,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import or_, select, update
 
 from portal.extensions import db
-from portal.models import Channel, Notification, NotificationState
+from portal.models import Channel, Notification, NotificationState, SmsOptOut
 from portal.models.types import utcnow
 from portal.notifications.channels import PermanentError, TemporaryError, channel_for
 
@@ -108,53 +108,79 @@ def send_job(notification_ids: list[int]) -> dict[str, int]:
 
 
 def _send_all(notification_ids: list[int]) -> dict[str, int]:
-    outcomes: dict[str, int] = {}
     try:
-        for notification_id in notification_ids:
+        return send_notifications(notification_ids)
+    finally:
+        db.session.remove()
+
+
+def _claim(notification_ids: list[int], now: datetime) -> list[Notification]:
+    """Take the rows for this worker in one UPDATE … RETURNING: only those still queued, due
+    and in nobody else's hands. A row sent (or being sent) elsewhere is simply not returned."""
+    lease = now + timedelta(seconds=current_app.config["NOTIFY_CLAIM_SECONDS"])
+    claimed = (
+        db.session.execute(
+            update(Notification)
+            .where(
+                Notification.id.in_(notification_ids),
+                Notification.state == Q.QUEUED,
+                or_(Notification.not_before.is_(None), Notification.not_before <= now),
+                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+            )
+            .values(claimed_until=lease, attempts=Notification.attempts + 1, updated_at=now)
+            .returning(Notification)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    db.session.commit()
+    return sorted(claimed, key=lambda n: n.id)
+
+
+def send_notifications(notification_ids: list[int], *, now: datetime | None = None) -> dict:
+    """Send a batch of rows: claim them together, then send and record each on its own (a
+    crash mid-batch leaves the rest claimed until their lease runs out, then they go again).
+    Returns how many rows ended which way."""
+    now = now or utcnow()
+    session = db.session()
+    # The rows are ours alone once claimed: no need to reload them after every commit.
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        claimed = _claim(notification_ids, now)
+        outcomes = {"skipped": len(set(notification_ids)) - len(claimed)}
+        phones = {n.recipient for n in claimed if n.channel is Channel.SMS}
+        opted_out = set(
+            db.session.execute(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones)))
+            .scalars()
+            .all()
+            if phones
+            else ()
+        )
+        for n in claimed:
             try:
-                outcome = send_notification(notification_id)
+                outcome = _deliver(n, now, opted_out)
             except Exception:
-                # One bad row must not strand the rest of the batch; its lease expires and
-                # the sweeper hands it over again.
-                log.exception("sending notification %s failed", notification_id)
+                # One bad row must not strand the rest; its lease expires, the sweeper retries.
+                log.exception("sending notification %s failed", n.id)
                 db.session.rollback()
                 outcome = "error"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     finally:
-        db.session.remove()
-    return outcomes
-
-
-def _claim(notification_id: int, now: datetime) -> Notification | None:
-    """Take the row for this worker (one UPDATE … RETURNING), or None if it is not ours to send:
-    sent already, not due, or held by another worker."""
-    lease = now + timedelta(seconds=current_app.config["NOTIFY_CLAIM_SECONDS"])
-    claimed = db.session.execute(
-        update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.state == Q.QUEUED,
-            or_(Notification.not_before.is_(None), Notification.not_before <= now),
-            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
-        )
-        .values(claimed_until=lease, attempts=Notification.attempts + 1, updated_at=now)
-        .returning(Notification)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    db.session.commit()
-    return claimed
+        session.expire_on_commit = expire
+    return {k: v for k, v in outcomes.items() if v}
 
 
 def send_notification(notification_id: int, *, now: datetime | None = None) -> str:
-    """Send one row if it is still queued and due. Returns what happened, for logs and tests."""
-    from portal.notifications.outbox import QUIET_HOURS_EXEMPT, is_opted_out, quiet_until
+    """Send one row if it is still queued and due; what happened, for logs and tests."""
+    return next(iter(send_notifications([notification_id], now=now)))
 
-    now = now or utcnow()
-    n = _claim(notification_id, now)
-    if n is None:
-        return "skipped"
+
+def _deliver(n: Notification, now: datetime, opted_out: set[str]) -> str:
+    from portal.notifications.outbox import QUIET_HOURS_EXEMPT, quiet_until
+
     if n.channel is Channel.SMS:
-        if is_opted_out(n.recipient):
+        if n.recipient in opted_out:
             _finish(n, Q.SUPPRESSED, now, error="recipient replied STOP")
             return "suppressed"
         wait = (
@@ -184,11 +210,12 @@ def send_notification(notification_id: int, *, now: datetime | None = None) -> s
         return "retry"
     n.provider_id = provider_id
     n.sent_at = now
-    # A webhook's 2xx is its receipt; SMS and e-mail receipts arrive later (status callback).
-    _finish(n, Q.DELIVERED if n.channel is Channel.WEBHOOK else Q.SENT, now)
     if n.channel is Channel.WEBHOOK:
+        # A webhook's 2xx is its receipt; SMS and e-mail receipts arrive later.
         n.delivered_at = now
-        db.session.commit()
+        _finish(n, Q.DELIVERED, now)
+    else:
+        _finish(n, Q.SENT, now)
     return "sent"
 
 
