@@ -59,12 +59,14 @@ def create_key(merchant_name: str | None, carrier_name: str | None) -> None:
         get_or_create_merchant,
     )
 
+    merchant_name = (merchant_name or "").strip()
+    carrier_name = (carrier_name or "").strip()
     if bool(merchant_name) == bool(carrier_name):
         raise click.UsageError("Give exactly one of --merchant NAME or --carrier NAME.")
     if merchant_name:
-        _, plaintext = create_api_key(merchant=get_or_create_merchant(merchant_name.strip()))
+        _, plaintext = create_api_key(merchant=get_or_create_merchant(merchant_name))
     else:
-        _, plaintext = create_api_key(carrier=get_or_create_carrier(carrier_name.strip()))
+        _, plaintext = create_api_key(carrier=get_or_create_carrier(carrier_name))
     db.session.commit()
     click.echo(plaintext)
     click.echo("Store this key now: it is not shown again.", err=True)

@@ -35,7 +35,8 @@ def instance_secret_key(instance_path: str) -> str:
 
 class Config:
     ENV_NAME = "development"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement is logged without its values (names, phones, links).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = None
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
@@ -58,12 +59,15 @@ class Config:
     DEFAULT_TIMEZONE = "Europe/Stockholm"
 
     SIGNED_LINK_DAYS = 30
+    # Fresh tracking numbers: S10 service indicator and the issuing country.
+    S10_PREFIX = "LM"
+    S10_COUNTRY = "SE"
     # How often an open parcel page refreshes its status with JavaScript on (htmx polling).
     TRACKING_POLL_SECONDS = 30
     EVENT_BATCH_MAX = 1000
     # Carrier clocks drift; an event further in the future than this is refused as a bad time.
     EVENT_MAX_FUTURE_SECONDS = 15 * 60
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024  # a full batch of 1000 events at maximum lengths
 
     # Notifications. Without Twilio or SMTP settings a development backend records messages
     # (seen at /dev/outbox in debug mode) instead of sending them.

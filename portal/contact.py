@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -28,5 +29,13 @@ def normalise_email(raw: str) -> str:
 
 
 def normalise_postcode(raw: str) -> str:
-    """Upper case without spaces or dashes, so `114 55`, `11455` and `114-55` compare equal."""
-    return re.sub(r"[\s\-]+", "", raw or "").upper()
+    """Upper case without spaces or dashes, so `114 55`, `11455` and `114-55` compare equal;
+    full-width digits typed on a phone (`１１３ ４８`) count as the digits they look like."""
+    return re.sub(r"[\s\-]+", "", unicodedata.normalize("NFKC", raw or "")).upper()
+
+
+def valid_postcode(raw: str) -> str:
+    """The postcode as given (trimmed), if it has 2 to 10 letters and digits once normalised."""
+    if not re.fullmatch(r"[A-Z0-9]{2,10}", normalise_postcode(raw)):
+        raise ValueError("not a postcode: use 2 to 10 letters and digits")
+    return unicodedata.normalize("NFKC", raw).strip()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from portal.api.errors import json_error
 
@@ -20,6 +21,7 @@ PAGE_TEXT = {
         _l("You have tried too often in a short time. Please wait a few minutes and try again."),
     ),
     500: (_l("Something went wrong"), _l("It's our fault. Please try again in a moment.")),
+    503: (_l("Busy right now"), _l("Please try again in a moment.")),
 }
 
 
@@ -45,6 +47,7 @@ def register(app: Flask) -> None:
                 405: "method_not_allowed",
                 413: "too_large",
                 429: "rate_limited",
+                503: "busy",
             }
             return json_error(code, names.get(code, "http_error"), exc.description or exc.name)
         title, text = PAGE_TEXT.get(code, (exc.name, exc.description))
@@ -54,6 +57,14 @@ def register(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+            # SQLite (the embedded default) with two writers at once: nothing was written.
+            from portal.extensions import db
+
+            db.session.rollback()
+            response = http_error(ServiceUnavailable())
+            response[0].headers["Retry-After"] = "1"
+            return response
         # The route pattern, not the path: paths such as /l/<token> carry secrets.
         rule = request.url_rule.rule if request.url_rule else "(no route)"
         app.logger.exception("unhandled error on %s %s", request.method, rule)

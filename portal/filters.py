@@ -21,7 +21,11 @@ def local_datetime(value: datetime | None, tz: str | None = None) -> str:
     """`Wed 25 Nov, 14:05` in the recipient's zone, day and month names in the page's language."""
     if value is None:
         return ""
-    return format_datetime(value, "EEE d MMM, HH:mm", tzinfo=_zone(tz), locale=get_locale())
+    zone = _zone(tz)
+    # The year only when it isn't this one: "Mon 1 Jan 2024, 09:12".
+    same_year = value.astimezone(zone).year == datetime.now(zone).year
+    pattern = "EEE d MMM, HH:mm" if same_year else "EEE d MMM y, HH:mm"
+    return format_datetime(value, pattern, tzinfo=zone, locale=get_locale())
 
 
 def country_name(code: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
 from flask_babel import get_domain, get_locale
 from flask_babel.speaklater import LazyString
@@ -26,8 +28,17 @@ def select_locale() -> str | None:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a local path: `//evil.example` and `https://…` are open redirects."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Only a local path. `//evil.example`, `https://…`, `/\\evil` and `/<TAB>/evil` are all
+    open redirects: browsers drop tabs and newlines and read backslashes as slashes."""
+    if not target or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
+    as_browser_reads = urlsplit(target.replace("\\", "/"))
+    if (
+        as_browser_reads.scheme
+        or as_browser_reads.netloc
+        or not target.startswith("/")
+        or target.replace("\\", "/").startswith("//")
+    ):
         return default
     return target
 

@@ -8,6 +8,11 @@ import re
 _PATTERNS = (
     (re.compile(r"(/l/)[A-Za-z0-9_\-]+"), r"\1[redacted]"),
     (re.compile(r"([?&]postcode=)[^&\s\"]*"), r"\1[redacted]"),
+    # The same inside a percent-encoded `next=` parameter.
+    (
+        re.compile(r"(%26postcode%3D)[^&%\s\"]*(?:%[0-9A-F]{2}[^&%\s\"]*)*", re.IGNORECASE),
+        r"\1[redacted]",
+    ),
     (re.compile(r"(Bearer\s+)\S+", re.IGNORECASE), r"\1[redacted]"),
 )
 

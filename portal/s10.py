@@ -9,7 +9,7 @@ import re
 import secrets
 
 WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-_SHAPE = re.compile(r"^[A-Z]{2}\d{9}[A-Z]{2}$")
+_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{9}[A-Z]{2}$")  # ASCII digits only, never "١٢٣"
 _STRIP = re.compile(r"[\s\-]+")
 
 
@@ -23,7 +23,7 @@ class S10Error(ValueError):
 
 def check_digit(serial: str) -> int:
     """The S10 check digit for an eight-digit serial number."""
-    if len(serial) != 8 or not serial.isdigit():
+    if not re.fullmatch(r"[0-9]{8}", serial):
         raise ValueError("serial must be eight digits")
     total = sum(int(d) * w for d, w in zip(serial, WEIGHTS, strict=True))
     c = 11 - total % 11

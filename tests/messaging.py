@@ -166,6 +166,7 @@ def run_worker(app) -> None:
     """A real RQ worker in burst mode, in a context of its own (as its own process would be)."""
     from rq.worker import SimpleWorker
 
+    from portal.extensions import db
     from portal.notifications.dispatch import queue, redis_connection
 
     def work():
@@ -173,6 +174,7 @@ def run_worker(app) -> None:
             SimpleWorker([queue()], connection=redis_connection()).work(burst=True)
 
     contextvars.Context().run(work)
+    db.session.rollback()  # the test reads what the worker committed
 
 
 def sweep_and_work(app, now) -> int:

@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from babel import Locale
 from pydantic import (
     AliasChoices,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
 )
 
-from portal.contact import normalise_email, normalise_phone
+from portal.contact import normalise_email, normalise_phone, valid_postcode
 from portal.models import ParcelStatus
+
+# ISO 3166-1 alpha-2 codes Babel knows ("001"-style regions and "ZZ" excluded).
+COUNTRIES = frozenset(
+    code for code in Locale("en").territories if len(code) == 2 and code.isalpha() and code != "ZZ"
+)
 
 Text = Annotated[str, Field(min_length=1)]
 
 
+# Control characters (NUL above all, which PostgreSQL refuses in text) have no place in any
+# field; tab, newline and carriage return are allowed in free text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("contains control characters")
+        return value
+
+
+def _timestamp_text(value: Any) -> Any:
+    """Times come as ISO 8601 strings; a bare number would be read as seconds since 1970."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("give the time as an ISO 8601 string with a time zone")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
+Count = Annotated[int, Field(strict=True)]  # 1 and not "1" or true
 
 
 class RecipientIn(In):
@@ -42,8 +73,15 @@ class RecipientIn(In):
 
     @field_validator("country")
     @classmethod
-    def _upper(cls, v: str) -> str:
+    def _country(cls, v: str) -> str:
+        if v.upper() not in COUNTRIES:
+            raise ValueError("not an ISO 3166-1 country code")
         return v.upper()
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, v: str) -> str:
+        return valid_postcode(v)
 
     @field_validator("phone")
     @classmethod
@@ -61,16 +99,21 @@ class RecipientIn(In):
 class ItemIn(In):
     sku: Annotated[Text, Field(max_length=64)]
     name: Annotated[Text, Field(max_length=200)]
-    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    quantity: Annotated[Count, Field(ge=1, le=10_000)]
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
 
 class ParcelIn(In):
-    carrier: Annotated[Text, Field(max_length=120, description="The carrier's name, as on its key")]
+    carrier: str | None = Field(
+        None,
+        max_length=120,
+        description="The carrier's name, as on its key; may be left out when the merchant "
+        "ships with one carrier only",
+    )
     recipient: RecipientIn
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=500)]
     weight_grams: Annotated[
-        int,
+        Count,
         Field(
             ge=0,
             le=1_000_000,
@@ -89,11 +132,11 @@ class EventIn(In):
     event_id: Annotated[Text, Field(max_length=100, description="Unique per carrier")]
     tracking_number: Annotated[Text, Field(max_length=40)]
     code: ParcelStatus
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     location: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=2000)
-    eta_from: AwareDatetime | None = None
-    eta_to: AwareDatetime | None = None
+    eta_from: Timestamp | None = None
+    eta_to: Timestamp | None = None
 
 
 class EventBatchIn(BaseModel):
@@ -112,10 +155,19 @@ class RawEventBatch(BaseModel):
 # --- responses ---------------------------------------------------------------------------
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
     field: str | None
+    details: list[ErrorDetail] | None = Field(
+        None, description="Every validation problem, when there were several"
+    )
 
 
 class ErrorOut(BaseModel):

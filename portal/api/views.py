@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app, jsonify, request
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from portal.api import bp
 from portal.api.auth import current_key, rate_limit_key, require_key
@@ -26,8 +23,9 @@ from portal.api.schemas import (
     WebhookIn,
     WebhookListOut,
 )
+from portal.api.writes import api_write
 from portal.extensions import db, limiter
-from portal.models import IdempotencyRecord, Parcel
+from portal.models import Parcel
 from portal.services import parcels as parcel_service
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
@@ -46,7 +44,7 @@ def _json_body() -> Any:
     """The parsed body, or None when it is not JSON at all."""
     try:
         return json.loads(request.get_data(cache=True) or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past any sense
         return None
 
 
@@ -116,74 +114,27 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
 
 @bp.post("/parcels")
 @require_key("merchant")
+@api_write
 def create_parcel():
     body = _json_body()
     if body is None:
         return json_error(400, "invalid_json", "The body is not valid JSON.")
-    idem_key = request.headers.get("Idempotency-Key")
-    if idem_key is not None and not 0 < len(idem_key) <= 255:
-        return json_error(
-            400,
-            "invalid_idempotency_key",
-            "Idempotency-Key is 1 to 255 characters.",
-            "Idempotency-Key",
-        )
-    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    if idem_key and (replay := _replay(idem_key, request_hash)):
-        return replay
     try:
         data = ParcelIn.model_validate(body)
     except ValidationError as exc:
         return from_validation(exc)
     try:
-        parcel = parcel_service.create_parcel(current_key().merchant, _parcel_data(data))
-    except DomainError as exc:
-        db.session.rollback()
-        return from_domain(exc)
-    answer = parcel_json(parcel)
-    if idem_key:
-        db.session.add(
-            IdempotencyRecord(
-                api_key_id=current_key().id,
-                key=idem_key,
-                request_hash=request_hash,
-                status_code=201,
-                response_body=json.dumps(answer),
-            )
+        parcel = parcel_service.create_parcel(
+            current_key().merchant,
+            _parcel_data(data),
+            s10_prefix=current_app.config["S10_PREFIX"],
+            s10_country=current_app.config["S10_COUNTRY"],
         )
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent request with the same Idempotency-Key won the race: answer as it did.
-        db.session.rollback()
-        if idem_key and (replay := _replay(idem_key, request_hash)):
-            return replay
-        raise
-    response = jsonify(answer)
+    except DomainError as exc:
+        return from_domain(exc)
+    response = jsonify(parcel_json(parcel))
     response.headers["Location"] = f"/api/v1/parcels/{parcel.tracking_number}"
     return response, 201
-
-
-def _replay(idem_key: str, request_hash: str):
-    record = db.session.execute(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.api_key_id == current_key().id, IdempotencyRecord.key == idem_key
-        )
-    ).scalar_one_or_none()
-    if record is None:
-        return None
-    if record.request_hash != request_hash:
-        return json_error(
-            409,
-            "idempotency_key_reused",
-            "This Idempotency-Key was used with a different body.",
-            "Idempotency-Key",
-        )
-    response = current_app.response_class(
-        record.response_body, status=record.status_code, mimetype="application/json"
-    )
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
 
 
 def _parcel_data(data: ParcelIn) -> parcel_service.ParcelData:
@@ -220,6 +171,7 @@ def get_parcel(tracking_number: str):
 
 @bp.post("/events")
 @require_key("carrier")
+@api_write
 def post_events():
     body = _json_body()
     if body is None:
@@ -261,7 +213,6 @@ def post_events():
         valid,
         max_future=timedelta(seconds=current_app.config["EVENT_MAX_FUTURE_SECONDS"]),
     )
-    db.session.commit()
     it = iter(accepted)
     merged = [r if r is not None else next(it) for r in results]
     counts = {
@@ -287,6 +238,7 @@ def post_events():
 
 @bp.post("/webhooks")
 @require_key("merchant")
+@api_write
 def create_webhook():
     body = _json_body()
     if body is None:
@@ -302,9 +254,7 @@ def create_webhook():
             allow_insecure=current_app.config["WEBHOOK_ALLOW_INSECURE"],
         )
     except DomainError as exc:
-        db.session.rollback()
         return from_domain(exc)
-    db.session.commit()
     out = WebhookCreatedOut(
         id=endpoint.id, url=endpoint.url, secret=endpoint.secret, created_at=endpoint.created_at
     )

@@ -7,7 +7,7 @@ bulk INSERT … ON CONFLICT DO NOTHING, so a resent event is a duplicate and cha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,9 @@ from portal.models import Carrier, Parcel, ParcelStatus, TrackingEvent
 from portal.models.types import utcnow
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+# Times outside these bounds are typos or epoch zeros, never tracking history.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+ETA_HORIZON = timedelta(days=365)
 ETA_ENDS = frozenset(
     {
         ParcelStatus.DELIVERY_FAILED,
@@ -67,9 +70,10 @@ def supersedes(
 ) -> bool:
     """Whether an event with `code` at `at` sets the parcel's status.
 
-    A terminal status is final: no later or earlier non-terminal event moves a parcel out of
-    `delivered`, `return_to_sender` or `cancelled`. A terminal event wins over any non-terminal
-    status whenever it arrives. Otherwise the newest event by occurred_at decides, so a stale
+    No non-terminal event, later or earlier, moves a parcel out of `delivered`,
+    `return_to_sender` or `cancelled`. A terminal event wins over any non-terminal status
+    whenever it arrives, and a newer terminal event replaces an older one (a parcel delivered,
+    then refused and sent back). Otherwise the newest event by occurred_at decides, so a stale
     event that arrives late never moves the status back.
     """
     if current.is_terminal and not code.is_terminal:
@@ -100,6 +104,16 @@ def _check(event: EventData, now: datetime, max_future: timedelta) -> EventResul
         return EventResult.rejected(
             event.event_id, "bad_time", "occurred_at lies in the future", "occurred_at"
         )
+    if event.occurred_at < EARLIEST:
+        return EventResult.rejected(
+            event.event_id, "bad_time", "occurred_at is before the year 2000", "occurred_at"
+        )
+    for name in ("eta_from", "eta_to"):
+        value = getattr(event, name)
+        if value is not None and not EARLIEST <= value <= now + ETA_HORIZON:
+            return EventResult.rejected(
+                event.event_id, "bad_eta", f"{name} is not within the coming year", name
+            )
     if (event.eta_from is None) != (event.eta_to is None):
         field = "eta_to" if event.eta_to is None else "eta_from"
         return EventResult.rejected(
@@ -214,13 +228,19 @@ def _tell_recipients(
 def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
     """Move the parcel's status and ETA for one new event; the change, if the status moved."""
     code = ParcelStatus(event.code)
-    if event.eta_from and (parcel.eta_at is None or event.occurred_at >= parcel.eta_at):
+    moves = supersedes(parcel.status, parcel.status_at, code, event.occurred_at)
+    ends = code.is_terminal if moves else parcel.status.is_terminal
+    if (
+        event.eta_from
+        and not ends  # a finished journey has no delivery window, whatever comes in late
+        and (parcel.eta_at is None or event.occurred_at >= parcel.eta_at)
+    ):
         parcel.eta_from, parcel.eta_to, parcel.eta_at = (
             event.eta_from,
             event.eta_to,
             event.occurred_at,
         )
-    if not supersedes(parcel.status, parcel.status_at, code, event.occurred_at):
+    if not moves:
         return None
     old = parcel.status
     parcel.status, parcel.status_at = code, event.occurred_at

@@ -43,7 +43,7 @@ class ItemData:
 
 @dataclass
 class ParcelData:
-    carrier: str
+    carrier: str | None
     recipient: RecipientData
     items: list[ItemData] = field(default_factory=list)
     weight_grams: int = 0
@@ -97,15 +97,47 @@ def _tracking_number_taken(number: str) -> bool:
     )
 
 
-def create_parcel(merchant: Merchant, data: ParcelData) -> Parcel:
-    """A new parcel for a merchant; a fresh S10 number when none is given."""
-    carrier = db.session.execute(
-        select(Carrier).where(Carrier.name == data.carrier)
-    ).scalar_one_or_none()
-    if carrier is None:
-        raise DomainError(
-            f"No carrier is called {data.carrier!r}.", field="carrier", code="unknown_carrier"
+def default_carrier(merchant: Merchant) -> Carrier:
+    """The carrier a merchant ships with when it names none: the one it has always used, or
+    the only one there is."""
+    used = (
+        db.session.execute(
+            select(Carrier)
+            .where(
+                Carrier.id.in_(select(Parcel.carrier_id).where(Parcel.merchant_id == merchant.id))
+            )
+            .limit(2)
         )
+        .scalars()
+        .all()
+    )
+    if len(used) == 1:
+        return used[0]
+    every = [] if used else db.session.execute(select(Carrier).limit(2)).scalars().all()
+    if len(every) == 1:
+        return every[0]
+    raise DomainError(
+        "Name the carrier: this merchant ships with more than one.",
+        field="carrier",
+        code="carrier_required",
+    )
+
+
+def create_parcel(
+    merchant: Merchant, data: ParcelData, *, s10_prefix: str = "LM", s10_country: str = "SE"
+) -> Parcel:
+    """A new parcel for a merchant; a fresh S10 number (prefix and issuing country as
+    configured) when none is given."""
+    if data.carrier:
+        carrier = db.session.execute(
+            select(Carrier).where(Carrier.name == data.carrier)
+        ).scalar_one_or_none()
+        if carrier is None:
+            raise DomainError(
+                f"No carrier is called {data.carrier!r}.", field="carrier", code="unknown_carrier"
+            )
+    else:
+        carrier = default_carrier(merchant)
     if data.tracking_number:
         number = parse_tracking_number(data.tracking_number)
         if _tracking_number_taken(number):
@@ -115,9 +147,9 @@ def create_parcel(merchant: Merchant, data: ParcelData) -> Parcel:
                 code="duplicate_tracking_number",
             )
     else:
-        number = s10.generate(country=data.recipient.country)
+        number = s10.generate(s10_prefix, s10_country)
         while _tracking_number_taken(number):
-            number = s10.generate(country=data.recipient.country)
+            number = s10.generate(s10_prefix, s10_country)
 
     r = data.recipient
     parcel = Parcel(

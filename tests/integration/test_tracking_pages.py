@@ -74,10 +74,26 @@ def test_parcel_page_unverified_shows_status_city_and_timeline_only(client, parc
     assert "+46701234567" not in html
 
 
-def test_timeline_is_newest_first(client, parcel):
+def test_timeline_is_newest_first_whatever_order_events_arrived_in(client, parcel):
+    t0 = datetime.now(UTC) - timedelta(minutes=30)
+    factories.add_events(
+        parcel,
+        ("late-but-newest", "out_for_delivery", t0 + timedelta(minutes=20)),
+        ("early", "in_transit", t0),
+        ("middle", "in_transit", t0 + timedelta(minutes=10)),
+    )
+    verify(client, parcel, "113 48")
     html = client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
     timeline = html[html.index('class="timeline"') :]
+    order = [timeline.index(f">{label}<") for label in ("Out for delivery", "On its way")]
+    assert order == sorted(order)
     assert timeline.index("step 2") < timeline.index("step 1") < timeline.index("step 0")
+
+
+def test_carrier_free_text_is_only_for_the_verified_recipient(client, parcel):
+    assert "step 2" not in client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
+    verify(client, parcel, "113 48")
+    assert "step 2" in client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
 
 
 def test_right_postcode_unlocks_address_and_items(client, parcel):
