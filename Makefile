@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast test-pg lint format translations bench clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-dispatch worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -36,6 +36,10 @@ run: install
 	$(FLASK) seed-demo
 	$(FLASK) run --debug --host 127.0.0.1 --port 5000
 
+# Sends queued messages (RQ on REDIS_URL; straight from the outbox table without Redis).
+worker: install
+	$(FLASK) worker
+
 chromium:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
 
@@ -61,6 +65,9 @@ messages: $(VENV)/.installed
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/track_page.py
+
+bench-dispatch: install
+	$(BIN)/python bench/dispatch.py
 
 clean:
 	rm -rf $(VENV) node_modules portal/static/vendor instance/lastmile.db

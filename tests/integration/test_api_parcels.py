@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from portal import s10
+from portal.extensions import db
+from portal.models import Parcel
 from tests import factories
 
 
@@ -179,7 +182,7 @@ def test_idempotency_key_replays_first_answer(merchant_api):
     assert first.status_code == second.status_code == 201
     assert first.json == second.json
     assert second.headers["Idempotent-Replayed"] == "true"
-    # Only one parcel was made.
+    assert db.session.execute(select(func.count(Parcel.id))).scalar_one() == 1  # only one made
     other = merchant_api.post(
         "/api/v1/parcels", json=parcel_body(), headers={"Idempotency-Key": "x"}
     )
