@@ -4,7 +4,6 @@ built by the real migrations, emptied after every test; clients for pages and th
 from __future__ import annotations
 
 import contextvars
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -12,35 +11,21 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from portal import create_app
-from portal.config import database_url as normalise_url
 from portal.extensions import db as _db
 from portal.extensions import limiter
 from tests import factories
+from tests.databases import scratch_database
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
-    url = make_url(normalise_url(base, ""))
-    name = f"lastmile_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 class IsolatedClient(FlaskClient):

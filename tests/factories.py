@@ -132,3 +132,15 @@ def add_events(parcel: Parcel, *events: tuple[str, str, datetime]) -> None:
         ],
     )
     db.session.commit()
+
+
+def event_json(parcel: Parcel, event_id: str, code: str, at: datetime | None = None, **extra):
+    """One event as a carrier posts it to /api/v1/events."""
+    return {
+        "event_id": event_id,
+        "tracking_number": parcel.tracking_number,
+        "code": code,
+        "occurred_at": (at or utcnow()).isoformat(),
+        "location": "Stockholm terminal",
+        **extra,
+    }

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, jsonify, request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from portal.api import bp
 from portal.api.auth import current_key, rate_limit_key, require_key
@@ -46,6 +46,17 @@ def _json_body() -> Any:
         return json.loads(request.get_data(cache=True) or b"")
     except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past any sense
         return None
+
+
+def _parse(model: type[BaseModel]):
+    """(the validated body, None), or (None, the 400/422 answer saying what is wrong)."""
+    body = _json_body()
+    if body is None:
+        return None, json_error(400, "invalid_json", "The body is not valid JSON.")
+    try:
+        return model.model_validate(body), None
+    except ValidationError as exc:
+        return None, from_validation(exc)
 
 
 def tracking_url(number: str) -> str:
@@ -116,13 +127,9 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
 @require_key("merchant")
 @api_write
 def create_parcel():
-    body = _json_body()
-    if body is None:
-        return json_error(400, "invalid_json", "The body is not valid JSON.")
-    try:
-        data = ParcelIn.model_validate(body)
-    except ValidationError as exc:
-        return from_validation(exc)
+    data, problem = _parse(ParcelIn)
+    if problem:
+        return problem
     try:
         parcel = parcel_service.create_parcel(
             current_key().merchant,
@@ -173,13 +180,9 @@ def get_parcel(tracking_number: str):
 @require_key("carrier")
 @api_write
 def post_events():
-    body = _json_body()
-    if body is None:
-        return json_error(400, "invalid_json", "The body is not valid JSON.")
-    try:
-        batch = RawEventBatch.model_validate(body)
-    except ValidationError as exc:
-        return from_validation(exc)
+    batch, problem = _parse(RawEventBatch)
+    if problem:
+        return problem
     limit = current_app.config["EVENT_BATCH_MAX"]
     if len(batch.events) > limit:
         return json_error(
@@ -240,13 +243,9 @@ def post_events():
 @require_key("merchant")
 @api_write
 def create_webhook():
-    body = _json_body()
-    if body is None:
-        return json_error(400, "invalid_json", "The body is not valid JSON.")
-    try:
-        data = WebhookIn.model_validate(body)
-    except ValidationError as exc:
-        return from_validation(exc)
+    data, problem = _parse(WebhookIn)
+    if problem:
+        return problem
     try:
         endpoint = create_endpoint(
             current_key().merchant,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.merchant import Merchant
 from portal.models.parcel import Parcel
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, portable_enum, utcnow
 
 
 class Channel(enum.StrEnum):
@@ -28,18 +28,6 @@ class NotificationState(enum.StrEnum):
     SUPPRESSED = "suppressed"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
 class Notification(db.Model):
     __tablename__ = "notification"
     __table_args__ = (
@@ -49,7 +37,7 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "notification_channel"))
+    channel: Mapped[Channel] = mapped_column(portable_enum(Channel, "notification_channel", 16))
     trigger: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8), default="en")
     # The recipient's zone, for quiet hours at send time without loading the parcel.
@@ -62,7 +50,7 @@ class Notification(db.Model):
     # E-mail only: the signed one-click unsubscribe URL (List-Unsubscribe header and footer).
     list_unsubscribe: Mapped[str | None] = mapped_column(String(300))
     state: Mapped[NotificationState] = mapped_column(
-        _enum(NotificationState, "notification_state"), default=NotificationState.QUEUED
+        portable_enum(NotificationState, "notification_state", 16), default=NotificationState.QUEUED
     )
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -6,12 +6,12 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.merchant import Carrier, Merchant
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, portable_enum, utcnow
 from portal.models.zone import Zone
 
 
@@ -38,17 +38,8 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
-def status_enum() -> Enum:
-    """A portable enum column: VARCHAR plus a CHECK constraint on both backends."""
-    return Enum(
-        ParcelStatus,
-        name="parcel_status",
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
+def status_enum():
+    return portable_enum(ParcelStatus, "parcel_status")
 
 
 class Parcel(db.Model):

@@ -15,15 +15,7 @@ T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def event(parcel, event_id, code, at, **extra):
-    return {
-        "event_id": event_id,
-        "tracking_number": parcel.tracking_number,
-        "code": code,
-        "occurred_at": at.isoformat(),
-        "location": "Stockholm terminal",
-        "description": "scan",
-        **extra,
-    }
+    return factories.event_json(parcel, event_id, code, at, description="scan", **extra)
 
 
 @pytest.fixture

@@ -163,16 +163,7 @@ def test_idempotency_key_works_for_events_and_webhooks(
     carrier_api, carrier, merchant_api, monkeypatch
 ):
     parcel = factories.make_parcel(carrier=carrier)
-    batch = {
-        "events": [
-            {
-                "event_id": "e1",
-                "tracking_number": parcel.tracking_number,
-                "code": "in_transit",
-                "occurred_at": datetime.now(UTC).isoformat(),
-            }
-        ]
-    }
+    batch = {"events": [factories.event_json(parcel, "e1", "in_transit")]}
     first = carrier_api.post("/api/v1/events", json=batch, headers={"Idempotency-Key": "b1"})
     again = carrier_api.post("/api/v1/events", json=batch, headers={"Idempotency-Key": "b1"})
     assert first.json == again.json and again.json["accepted"] == 1
@@ -247,16 +238,7 @@ def test_concurrent_creates_of_one_tracking_number_make_one_parcel(app, merchant
 
 def test_concurrent_copies_of_one_event_store_it_once(app, carrier_api, carrier):
     parcel = factories.make_parcel(carrier=carrier)
-    batch = {
-        "events": [
-            {
-                "event_id": "same",
-                "tracking_number": parcel.tracking_number,
-                "code": "in_transit",
-                "occurred_at": datetime.now(UTC).isoformat(),
-            }
-        ]
-    }
+    batch = {"events": [factories.event_json(parcel, "same", "in_transit")]}
 
     def post():
         return app.test_client().post(

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from portal import create_app
-from portal.config import database_url as normalise_url
 from portal.extensions import db
+from tests.databases import scratch_database
 
 
 @pytest.fixture
 def scratch_url(tmp_path):
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
-        return
-    url = make_url(normalise_url(base, ""))
-    name = f"lastmile_scratch_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(tmp_path, "lastmile_scratch") as url:
+        yield url
 
 
 def test_upgrade_matches_models_and_downgrade_removes_everything(scratch_url):
