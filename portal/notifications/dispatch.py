@@ -1,7 +1,7 @@
 """Sending queued messages: hand-off to RQ, claiming, retries, fallback, and the sweeper.
 
 Delivery is at-least-once towards the queue and at-most-once per row towards the provider:
-a job first claims its row with a conditional UPDATE (state still queued, due, unclaimed), so a
+a job first claims its rows with a conditional UPDATE (state still queued, due, unclaimed), so a
 row that was sent is never sent again however often it was enqueued. The one gap left is a worker
 killed between the provider's answer and our commit; its lease expires and the row is retried.
 """
@@ -56,7 +56,8 @@ def dispatch(ids: list[int]) -> None:
 
         q = queue()
         # Jobs of up to BATCH rows, queued in one round trip: RQ's bookkeeping per job costs
-        # more than sending one SMS. Each row is still claimed on its own when sent.
+        # more than sending one SMS. The claim still checks every row's own state, and each
+        # row's "sent" is committed on its own.
         jobs = [
             Queue.prepare_data(
                 "portal.notifications.dispatch.send_job",
