@@ -31,11 +31,6 @@ class ApiKey(db.Model):
     merchant: Mapped[Merchant | None] = relationship()
     carrier: Mapped[Carrier | None] = relationship()
 
-    @property
-    def owner_name(self) -> str:
-        owner = self.merchant or self.carrier
-        return owner.name if owner else ""
-
 
 class IdempotencyRecord(db.Model):
     """The first answer to a write sent with an Idempotency-Key, replayed for retries."""

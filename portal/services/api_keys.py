@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ApiKey, Carrier, Merchant
-from portal.models.types import utcnow
 
 
 def hash_key(plaintext: str) -> str:
@@ -62,7 +61,3 @@ def authenticate(plaintext: str) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None
     return key
-
-
-def revoke(key: ApiKey) -> None:
-    key.revoked_at = utcnow()
