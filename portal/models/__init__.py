@@ -1,6 +1,14 @@
 """Database models, one module per concept; imported here so Alembic sees them all."""
 
 from portal.models.api_key import ApiKey, IdempotencyRecord
+from portal.models.delivery import (
+    ChoiceType,
+    DeliveryChoice,
+    PickupPoint,
+    Slot,
+    SlotTemplate,
+    Vehicle,
+)
 from portal.models.event import TrackingEvent
 from portal.models.link import SignedLink
 from portal.models.merchant import Carrier, Merchant
@@ -20,6 +28,8 @@ __all__ = [
     "ApiKey",
     "Carrier",
     "Channel",
+    "ChoiceType",
+    "DeliveryChoice",
     "IdempotencyRecord",
     "InboundMessage",
     "Merchant",
@@ -28,9 +38,13 @@ __all__ = [
     "Parcel",
     "ParcelItem",
     "ParcelStatus",
+    "PickupPoint",
     "SignedLink",
+    "Slot",
+    "SlotTemplate",
     "SmsOptOut",
     "TrackingEvent",
+    "Vehicle",
     "WebhookEndpoint",
     "Zone",
     "ZonePostcodePrefix",

@@ -15,6 +15,8 @@ class Zone(db.Model):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     country: Mapped[str] = mapped_column(String(2))
     time_zone: Mapped[str] = mapped_column(String(64))
+    # The weekday (Monday 0) the zone's consolidated "green day" round runs; None: no green day.
+    green_weekday: Mapped[int | None]
 
     prefixes: Mapped[list[ZonePostcodePrefix]] = relationship(
         back_populates="zone", cascade="all, delete-orphan"

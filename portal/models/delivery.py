@@ -1,0 +1,120 @@
+"""Delivery choices: slot templates and slots per zone, pickup points, and what a recipient chose."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.parcel import Parcel
+from portal.models.types import UTCDateTime, portable_enum, utcnow
+from portal.models.zone import Zone
+
+
+class Vehicle(enum.StrEnum):
+    VAN = "van"
+    CARGO_BIKE = "cargo_bike"
+
+
+class ChoiceType(enum.StrEnum):
+    SLOT = "slot"
+    GREEN_DAY = "green_day"
+    PICKUP_POINT = "pickup_point"
+    LOCKER = "locker"
+    SAFE_PLACE = "safe_place"
+    NEIGHBOUR = "neighbour"
+    HOLD = "hold"
+
+
+class SlotTemplate(db.Model):
+    """A weekly delivery window in a zone, from which dated slots are generated."""
+
+    __tablename__ = "slot_template"
+    __table_args__ = (
+        UniqueConstraint("zone_id", "weekday", "start_time"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        CheckConstraint("end_time > start_time", name="window_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"), index=True)
+    weekday: Mapped[int]  # Monday 0 … Sunday 6
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+    capacity: Mapped[int]
+    vehicle: Mapped[Vehicle] = mapped_column(portable_enum(Vehicle, "vehicle", 16))
+
+    zone: Mapped[Zone] = relationship()
+
+
+class Slot(db.Model):
+    """A dated delivery window with a capacity the database itself never lets bookings exceed."""
+
+    __tablename__ = "slot"
+    __table_args__ = (
+        UniqueConstraint("zone_id", "starts_at"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+        CheckConstraint("ends_at > starts_at", name="window_order"),
+        Index("ix_slot_zone_day", "zone_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zone.id"))
+    day: Mapped[date]  # the local date, for grouping and manifests
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int]
+    booked: Mapped[int] = mapped_column(default=0)
+    vehicle: Mapped[Vehicle] = mapped_column(portable_enum(Vehicle, "vehicle", 16))
+
+    zone: Mapped[Zone] = relationship()
+
+    @property
+    def remaining(self) -> int:
+        return self.capacity - self.booked
+
+
+class PickupPoint(db.Model):
+    __tablename__ = "pickup_point"
+    __table_args__ = (CheckConstraint("locker_capacity >= 0", name="locker_capacity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    is_locker: Mapped[bool] = mapped_column(default=False)
+    address_line: Mapped[str] = mapped_column(String(300))
+    postcode: Mapped[str] = mapped_column(String(16))
+    city: Mapped[str] = mapped_column(String(120))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    opening_hours: Mapped[str] = mapped_column(String(300))  # e.g. "Mon–Fri 08–21, Sat–Sun 10–18"
+    locker_capacity: Mapped[int] = mapped_column(default=0)
+
+
+class DeliveryChoice(db.Model):
+    """One choice made for a parcel. Every change is a new row; the newest is the current one."""
+
+    __tablename__ = "delivery_choice"
+    __table_args__ = (Index("ix_delivery_choice_parcel_made", "parcel_id", "made_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    type: Mapped[ChoiceType] = mapped_column(portable_enum(ChoiceType, "choice_type", 16))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slot.id"))
+    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
+    day: Mapped[date | None]  # green day, or the hold's last day
+    note: Mapped[str | None] = mapped_column(Text)  # safe place, or the neighbour's name
+    neighbour_house: Mapped[str | None] = mapped_column(String(40))
+    co2e_grams: Mapped[int | None]
+    made_by: Mapped[str] = mapped_column(String(20), default="recipient")  # recipient, merchant…
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A newer choice replaced this one (and gave back its slot).
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    parcel: Mapped[Parcel] = relationship()
+    slot: Mapped[Slot | None] = relationship()
+    pickup_point: Mapped[PickupPoint | None] = relationship()
