@@ -1,4 +1,4 @@
-"""Delivery choices: slot templates and slots per zone, pickup points, and what a recipient chose."""
+"""Delivery choices: slot templates and slots per zone, pickup points, what was chosen."""
 
 from __future__ import annotations
 

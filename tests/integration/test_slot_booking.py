@@ -107,7 +107,7 @@ def test_no_changes_after_the_cutoff_or_once_out_for_delivery(zone):
     db.session.rollback()
     book_slot(parcel, slot.id, now=NOW)
     db.session.commit()
-    later = [s for s in slots() if s.day > MONDAY][0]
+    later = next(s for s in slots() if s.day > MONDAY)
     with pytest.raises(ChangeTooLate, match="18:00 the day before"):
         book_slot(parcel, later.id, now=sunday_evening)  # the booked day's cutoff passed
     db.session.rollback()
