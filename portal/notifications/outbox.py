@@ -133,18 +133,12 @@ def render(trigger: str, channel: Channel, language: str, context: dict) -> dict
 
 
 def _add(row: Notification) -> Notification | None:
-    """Insert unless a row with the same dedupe key exists; None when it did."""
-    if (
-        row.dedupe_key
-        and db.session.execute(
-            select(Notification.id).where(Notification.dedupe_key == row.dedupe_key)
-        ).first()
-    ):
-        return None
+    """Insert unless a row with the same dedupe key exists (the unique constraint decides, in a
+    savepoint, so a concurrent writer's row counts too); None when it did."""
     try:
         with db.session.begin_nested():
             db.session.add(row)
-    except IntegrityError:  # a concurrent writer got there first
+    except IntegrityError:
         return None
     if row.state is NotificationState.QUEUED:
         db.session.info.setdefault(_PENDING, []).append(row.id)

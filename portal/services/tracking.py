@@ -89,15 +89,12 @@ def status_explanation(status: ParcelStatus) -> str:
     return str(STATUS_TEXT[status][1])
 
 
-def _timeline_query(parcel: Parcel, newest_first: bool, *columns):
+def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent]:
+    """Every event of the parcel as full rows (the API and messages; pages use the read model)."""
     order = TrackingEvent.occurred_at.desc() if newest_first else TrackingEvent.occurred_at
     tiebreak = TrackingEvent.id.desc() if newest_first else TrackingEvent.id
-    return select(*columns).where(TrackingEvent.parcel_id == parcel.id).order_by(order, tiebreak)
-
-
-def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent]:
-    """Every event of the parcel as full rows (for the API)."""
-    return list(db.session.execute(_timeline_query(parcel, newest_first, TrackingEvent)).scalars())
+    query = select(TrackingEvent).where(TrackingEvent.parcel_id == parcel.id)
+    return list(db.session.execute(query.order_by(order, tiebreak)).scalars())
 
 
 def postcode_matches(parcel: Parcel, postcode: str) -> bool:

@@ -92,11 +92,18 @@ def _not_found_page(tn: str, exc: InvalidTrackingNumber | ParcelNotFound):
     return render_template("tracking/home.html", form=form), 404
 
 
-def _parcel_or_404(tn: str) -> Parcel | str:
-    """The parcel, or a redirect target when the number was typed in another form."""
+def _canonical_url(tn: str) -> str | None:
+    """This page's URL with the number in its canonical form, when it was typed in another."""
     number = s10.normalise(tn)
     if number != tn and s10.is_valid(number):
         return url_for(request.endpoint, tn=number)
+    return None
+
+
+def _parcel_or_404(tn: str) -> Parcel | str:
+    """The parcel, or a redirect target when the number was typed in another form."""
+    if canonical := _canonical_url(tn):
+        return canonical
     try:
         return find_parcel(tn)
     except (InvalidTrackingNumber, ParcelNotFound) as exc:
@@ -106,9 +113,8 @@ def _parcel_or_404(tn: str) -> Parcel | str:
 @bp.get("/t/<tn>")
 @lookup
 def parcel(tn: str):
-    number = s10.normalise(tn)
-    if number != tn and s10.is_valid(number):
-        return redirect(url_for(".parcel", tn=number), code=301)
+    if canonical := _canonical_url(tn):
+        return redirect(canonical, code=301)
     try:
         number = parse_tracking_number(tn)
     except InvalidTrackingNumber as exc:
