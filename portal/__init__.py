@@ -44,10 +44,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from portal import errors, filters, health, i18n, security
     from portal.api import bp as api_bp
+    from portal.delivery import bp as delivery_bp
+    from portal.green import bp as green_bp
     from portal.notifications import bp as notifications_bp
     from portal.tracking import bp as tracking_bp
 
     app.register_blueprint(tracking_bp)
+    app.register_blueprint(delivery_bp)
+    app.register_blueprint(green_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(health.bp)

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(api_key)
     app.cli.add_command(seed_bench_command)
+    app.cli.add_command(slots)
     from portal.notifications.worker import worker_command
 
     app.cli.add_command(worker_command)
@@ -36,6 +37,11 @@ def seed_demo_command() -> None:
     click.echo("")
     click.echo(f"Demo tracking link: {base}/t/{first.tracking_number}  (postcode {first.postcode})")
     click.echo(f"Demo signed link (opens it verified): {base}/l/{first.token}")
+    choosable = next(p for p in parcels if p.status == "in_transit")
+    click.echo(
+        f"Delivery choices (open its signed link first): {base}/t/{choosable.tracking_number}"
+        f"/delivery  signed link: {base}/l/{choosable.token}"
+    )
     click.echo("")
     click.echo(f"{'status':<18} {'tracking page':<42} signed link")
     for p in parcels:
@@ -43,6 +49,20 @@ def seed_demo_command() -> None:
     for kind, key in keys.items():
         click.echo(f"Demo {kind} API key (shown once): {key}")
     click.echo("")
+
+
+slots = AppGroup("slots", help="Delivery slots.")
+
+
+@slots.command("generate")
+@click.option("--days", type=click.IntRange(1, 90), default=14, show_default=True)
+def generate_slots_command(days: int) -> None:
+    """Dated slots for the next DAYS days from every zone's templates (idempotent: run daily)."""
+    from portal.services.delivery import generate_slots
+
+    made = generate_slots(days=days)
+    db.session.commit()
+    click.echo(f"{made} new slots for the next {days} days.")
 
 
 api_key = AppGroup("api-key", help="API keys for merchants and carriers.")

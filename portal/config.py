@@ -58,6 +58,14 @@ class Config:
     # Local time for parcels whose postcode matches no zone.
     DEFAULT_TIMEZONE = "Europe/Stockholm"
 
+    # Delivery choices (issue 4).
+    DELIVERY_DAYS_AHEAD = 14  # slots and green days offered this far ahead
+    REBOOK_DAYS = 7  # after a failed attempt, a new delivery within this many days
+    HOLD_MAX_DAYS = 30  # a hold never runs longer (nor past the merchant's storage_days)
+    PICKUP_POINTS_SHOWN = 5  # nearest first
+    LOCKER_MAX_WEIGHT_GRAMS = 20_000
+    CARGO_BIKE_MAX_WEIGHT_GRAMS = 25_000
+
     SIGNED_LINK_DAYS = 30
     # Fresh tracking numbers: S10 service indicator and the issuing country.
     S10_PREFIX = "LM"

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 from flask import Flask, current_app
 from flask_babel import get_locale
 
@@ -46,7 +47,27 @@ def eta_window(start: datetime | None, end: datetime | None, tz: str | None = No
     return f"{day}, {t0}–{t1}"
 
 
+def local_time(value: datetime | None, tz: str | None = None) -> str:
+    if value is None:
+        return ""
+    return format_time(value, "HH:mm", tzinfo=_zone(tz), locale=get_locale())
+
+
+def distance(metres: int | None) -> str:
+    """`450 m` or `1.2 km` (`1,2 km` in Swedish)."""
+    if metres is None:
+        return ""
+    if metres < 1000:
+        return f"{format_decimal(round(metres, -1), locale=get_locale())} m"
+    return f"{format_decimal(round(metres / 1000, 1), locale=get_locale())} km"
+
+
 def register(app: Flask) -> None:
+    from portal.services.delivery import format_day
+
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(distance, "distance")
+    app.add_template_global(format_day, "format_day")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(country_name, "country_name")
     app.add_template_global(eta_window, "eta_window")

@@ -6,16 +6,26 @@ Each commits: the pages under test run in their own request and must see the row
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Carrier, Merchant, Parcel, ParcelStatus
+from portal.models import (
+    Carrier,
+    Merchant,
+    Parcel,
+    ParcelStatus,
+    PickupPoint,
+    SlotTemplate,
+    Vehicle,
+    Zone,
+)
 from portal.models.types import utcnow
 from portal.services.api_keys import create_api_key
+from portal.services.delivery import generate_slots
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
 from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
@@ -144,3 +154,65 @@ def event_json(parcel: Parcel, event_id: str, code: str, at: datetime | None = N
         "location": "Stockholm terminal",
         **extra,
     }
+
+
+# Thursday 26 November 2026, 10:00 in Stockholm: delivery tests run at this moment.
+DELIVERY_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+VASASTAN = (59.3430, 18.0530)  # the centre of postcode area 113
+
+
+def make_delivery_zone(
+    *, today: date = date(2026, 11, 26), green_weekday: int | None = 1, locker_capacity: int = 1
+) -> Zone:
+    """Stockholm 113 with weekday slots (09-11 van, capacity 3; 11-13 cargo bike, capacity 2),
+    Tuesday as green day, two pickup points and a locker, and slots from `today` for 14 days."""
+    zone = ensure_zone(
+        "Stockholm",
+        "SE",
+        "Europe/Stockholm",
+        ["113"],
+        centres={"113": VASASTAN},
+        green_weekday=green_weekday,
+    )
+    for weekday in range(5):
+        for start, capacity, vehicle in ((9, 3, Vehicle.VAN), (11, 2, Vehicle.CARGO_BIKE)):
+            db.session.add(
+                SlotTemplate(
+                    zone=zone,
+                    weekday=weekday,
+                    start_time=time(start),
+                    end_time=time(start + 2),
+                    capacity=capacity,
+                    vehicle=vehicle,
+                )
+            )
+    for name, locker, lat, lon, capacity in (
+        ("Far Kiosk", False, 59.3600, 18.0530, 0),  # about 1.9 km north
+        ("Near Shop", False, 59.3440, 18.0530, 0),  # about 110 m
+        ("Box Locker", True, 59.3450, 18.0530, locker_capacity),  # about 220 m
+    ):
+        db.session.add(
+            PickupPoint(
+                zone_id=zone.id,
+                name=name,
+                is_locker=locker,
+                address_line=f"{name} street 1",
+                postcode="113 50",
+                city="Stockholm",
+                latitude=lat,
+                longitude=lon,
+                opening_hours="Mon-Fri 08-20",
+                locker_capacity=capacity,
+            )
+        )
+    db.session.flush()
+    generate_slots(14, today=today)
+    db.session.commit()
+    return zone
+
+
+def safe_place_merchant(limit: str | None = "5000") -> Merchant:
+    merchant = make_merchant()
+    merchant.safe_place_max_value = Decimal(limit) if limit is not None else None
+    db.session.commit()
+    return merchant

@@ -9,9 +9,11 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from portal.api.schemas import (
+    DeliveryOptionsOut,
     ErrorOut,
     EventBatchIn,
     EventBatchOut,
+    ManifestOut,
     ParcelIn,
     ParcelOut,
     WebhookCreatedOut,
@@ -36,6 +38,18 @@ def _body(model: type[BaseModel], description: str) -> dict[str, Any]:
     }
 
 
+def _query(
+    name: str, schema: dict[str, Any], description: str = "", *, required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": schema,
+        "description": description,
+    }
+
+
 AUTH_ERRORS = {
     "401": _error("No or unknown API key"),
     "403": _error("The key is of the wrong kind for this call"),
@@ -54,6 +68,8 @@ def _schemas() -> dict[str, Any]:
         WebhookIn,
         WebhookCreatedOut,
         WebhookListOut,
+        DeliveryOptionsOut,
+        ManifestOut,
     ]
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
@@ -104,7 +120,10 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     "responses": {
                         "201": _body(ParcelOut, "The new parcel"),
                         "400": _error("The body is not JSON"),
-                        "409": _error("Tracking number taken, or Idempotency-Key reused"),
+                        "409": _error(
+                            "Tracking number taken, Idempotency-Key reused, or the chosen slot "
+                            "or locker is full (`slot_full`, `locker_full`)"
+                        ),
                         "422": _error("A field is invalid; `field` names it"),
                         **AUTH_ERRORS,
                     },
@@ -119,6 +138,52 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "200": _body(ParcelOut, "The parcel"),
                         "404": _error("No parcel of yours has this number"),
                         "422": _error("Not a valid S10 number"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/delivery-options": {
+                "get": {
+                    "operationId": "getDeliveryOptions",
+                    "summary": "Delivery options with CO2e for an address (merchant key)",
+                    "description": (
+                        "For checkout. Labels follow Accept-Language (en, sv). Pass one option "
+                        "back as `delivery_choice` on POST /parcels."
+                    ),
+                    "parameters": [
+                        _query("postcode", {"type": "string"}, required=True),
+                        _query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}),
+                        _query("weight", {"type": "integer", "minimum": 0}, "grams"),
+                        _query("value", {"type": "string"}, "the parcel's value (safe place)"),
+                    ],
+                    "responses": {
+                        "200": _body(DeliveryOptionsOut, "The options (empty outside our zones)"),
+                        "422": _error("A parameter is invalid; `field` names it"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/manifest": {
+                "get": {
+                    "operationId": "getManifest",
+                    "summary": "Parcels due in a zone on a day (carrier key)",
+                    "parameters": [
+                        _query("date", {"type": "string", "format": "date"}, required=True),
+                        _query("zone", {"type": "string"}, "zone id or name", required=True),
+                        _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The stops, as JSON or CSV",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": REF.format(model="ManifestOut")}
+                                },
+                                "text/csv": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "404": _error("No such zone"),
+                        "422": _error("A parameter is invalid; `field` names it"),
                         **AUTH_ERRORS,
                     },
                 }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -103,6 +104,27 @@ class ItemIn(In):
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
 
+ChoiceKind = Literal[
+    "slot", "green_day", "pickup_point", "locker", "safe_place", "neighbour", "hold"
+]
+
+
+class DeliveryChoiceIn(In):
+    """An option picked from GET /delivery-options, with what that kind of option needs."""
+
+    type: ChoiceKind
+    id: int | str | None = Field(
+        None, description="The option's id: required for slot, pickup_point and locker"
+    )
+    place: Literal["porch", "garage", "back_door", "shed", "other"] | None = Field(
+        None, description="safe_place: where to leave it"
+    )
+    note: str | None = Field(None, max_length=200, description="safe_place: note for the driver")
+    neighbour_name: str | None = Field(None, max_length=100, description="neighbour")
+    house_number: str | None = Field(None, max_length=40, description="neighbour")
+    until: date | None = Field(None, description="hold: the day to deliver on")
+
+
 class ParcelIn(In):
     carrier: str | None = Field(
         None,
@@ -126,6 +148,11 @@ class ParcelIn(In):
     )
     order_ref: str | None = Field(None, max_length=64)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    delivery_choice: DeliveryChoiceIn | None = Field(
+        None,
+        description="An option from GET /delivery-options, checked by the same rules as on the "
+        "parcel page; 409 `slot_full` when the slot filled up meanwhile",
+    )
 
 
 class EventIn(In):
@@ -217,6 +244,73 @@ class NotificationOut(BaseModel):
     failed_at: datetime | None
 
 
+class ChoiceOut(BaseModel):
+    type: ChoiceKind
+    label: str
+    co2e_grams: int | None
+    slot: dict[str, Any] | None = Field(None, description="id, date, start, end")
+    pickup_point: dict[str, Any] | None = Field(None, description="id, name, address")
+    day: date | None = Field(None, description="green_day: the day; hold: the day to deliver")
+    place: str | None = None
+    note: str | None = None
+    neighbour_name: str | None = None
+    house_number: str | None = None
+    made_by: str
+    made_at: datetime
+    superseded_at: datetime | None
+
+
+class OptionOut(BaseModel):
+    type: ChoiceKind
+    id: int | str
+    label: str
+    co2e_grams: int
+    greenest: bool
+    available: bool
+    date: dt.date | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    capacity: int | None = None
+    remaining: int | None = None
+    vehicle: str | None = None
+    distance_m: int | None = None
+    name: str | None = None
+    address: str | None = None
+    opening_hours: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    latest: dt.date | None = Field(None, description="hold: the last day it can be held until")
+
+
+class DeliveryOptionsOut(BaseModel):
+    zone: str | None
+    options: list[OptionOut]
+    co2e_method: str = Field(description="Where the estimates are explained")
+
+
+class ManifestStopOut(BaseModel):
+    tracking_number: str
+    status: ParcelStatus
+    recipient_name: str
+    phone: str | None
+    address_line: str
+    postcode: str
+    city: str
+    weight_grams: int
+    window_start: datetime | None
+    window_end: datetime | None
+    choice: str | None = Field(description="The choice type, or null for a plain home delivery")
+    vehicle: str | None
+    pickup_point: str | None
+    instructions: str | None
+
+
+class ManifestOut(BaseModel):
+    date: dt.date
+    zone: str
+    stops: list[ManifestStopOut]
+
+
 class ParcelOut(BaseModel):
     tracking_number: str
     tracking_url: str
@@ -231,7 +325,10 @@ class ParcelOut(BaseModel):
     currency: str
     zone: str | None
     events: list[EventOut] = Field(description="Ordered by occurred_at, oldest first")
-    choice: dict[str, Any] | None = None
+    choice: ChoiceOut | None = Field(None, description="The current delivery choice")
+    choices: list[ChoiceOut] = Field(
+        [], description="Every delivery choice made, oldest first (merchant keys only)"
+    )
     returns: list[dict[str, Any]] = []
     complaints: list[dict[str, Any]] = []
     notifications: list[NotificationOut] | None = Field(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from portal.api import bp
 from portal.api.auth import current_key, rate_limit_key, require_key
+from portal.api.delivery import apply_choice, choice_json
 from portal.api.errors import from_domain, from_validation, json_error
 from portal.api.openapi import build_openapi
 from portal.api.schemas import (
@@ -27,6 +28,7 @@ from portal.api.writes import api_write
 from portal.extensions import db, limiter
 from portal.models import Parcel
 from portal.services import parcels as parcel_service
+from portal.services.delivery import choice_history
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
 from portal.services.tracking import timeline
@@ -64,6 +66,8 @@ def tracking_url(number: str) -> str:
 
 
 def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
+    history = choice_history(parcel)
+    current = next((c for c in reversed(history) if c.superseded_at is None), None)
     out = ParcelOut(
         tracking_number=parcel.tracking_number,
         tracking_url=tracking_url(parcel.tracking_number),
@@ -117,6 +121,8 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
             if for_merchant
             else None
         ),
+        choice=choice_json(current, parcel.time_zone) if current else None,
+        choices=[choice_json(c, parcel.time_zone) for c in history] if for_merchant else [],
         created_at=parcel.created_at,
         updated_at=parcel.updated_at,
     )
@@ -137,6 +143,9 @@ def create_parcel():
             s10_prefix=current_app.config["S10_PREFIX"],
             s10_country=current_app.config["S10_COUNTRY"],
         )
+        if data.delivery_choice is not None:
+            # Same transaction: a full slot (409) or a refused choice leaves no parcel behind.
+            apply_choice(parcel, data.delivery_choice)
     except DomainError as exc:
         return from_domain(exc)
     response = jsonify(parcel_json(parcel))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -80,7 +80,13 @@ class Slot(db.Model):
 
 class PickupPoint(db.Model):
     __tablename__ = "pickup_point"
-    __table_args__ = (CheckConstraint("locker_capacity >= 0", name="locker_capacity_positive"),)
+    __table_args__ = (
+        CheckConstraint("locker_capacity >= 0", name="locker_capacity_positive"),
+        CheckConstraint(
+            "lockers_reserved >= 0 AND lockers_reserved <= locker_capacity",
+            name="lockers_within_capacity",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
@@ -93,6 +99,12 @@ class PickupPoint(db.Model):
     longitude: Mapped[float]
     opening_hours: Mapped[str] = mapped_column(String(300))  # e.g. "Mon–Fri 08–21, Sat–Sun 10–18"
     locker_capacity: Mapped[int] = mapped_column(default=0)
+    # Compartments promised to parcels that chose this locker (same rule as slot bookings).
+    lockers_reserved: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+    @property
+    def lockers_free(self) -> int:
+        return self.locker_capacity - self.lockers_reserved
 
 
 class DeliveryChoice(db.Model):
@@ -107,7 +119,8 @@ class DeliveryChoice(db.Model):
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("slot.id"))
     pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
     day: Mapped[date | None]  # green day, or the hold's last day
-    note: Mapped[str | None] = mapped_column(Text)  # safe place, or the neighbour's name
+    place: Mapped[str | None] = mapped_column(String(20))  # safe place: porch, garage, …
+    note: Mapped[str | None] = mapped_column(Text)  # safe place note, or the neighbour's name
     neighbour_house: Mapped[str | None] = mapped_column(String(40))
     co2e_grams: Mapped[int | None]
     made_by: Mapped[str] = mapped_column(String(20), default="recipient")  # recipient, merchant…

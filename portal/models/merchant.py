@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import String
+from sqlalchemy import Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -16,6 +17,11 @@ class Merchant(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # Safe-place drops are offered only for parcels worth at most this (in the parcel's
+    # currency); None: never.
+    safe_place_max_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # How long the merchant lets a carrier keep a parcel on hold.
+    storage_days: Mapped[int] = mapped_column(default=30, server_default=text("30"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

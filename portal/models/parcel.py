@@ -47,6 +47,8 @@ class Parcel(db.Model):
     __table_args__ = (
         CheckConstraint("weight_grams >= 0", name="weight_not_negative"),
         Index("ix_parcel_merchant_order_ref", "merchant_id", "order_ref"),
+        # The carrier's manifest: parcels due in a zone on a day.
+        Index("ix_parcel_zone_eta_from", "zone_id", "eta_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -32,5 +32,8 @@ class ZonePostcodePrefix(db.Model):
     country: Mapped[str] = mapped_column(String(2))
     # Normalised: upper case, no spaces or dashes.
     prefix: Mapped[str] = mapped_column(String(12))
+    # The area's centre, for distances to pickup points (WGS 84); None: unknown.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
 
     zone: Mapped[Zone] = relationship(back_populates="prefixes")

@@ -40,6 +40,7 @@ TRIGGERS = (
     "ready_for_pickup",
     "delayed",
     "delivered",
+    "delivery_changed",
 )
 # The one trigger allowed through quiet hours: the parcel is coming today.
 QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
@@ -97,6 +98,14 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
         context["eta_from_local"] = parcel.eta_from.astimezone(zone).strftime("%H:%M")
         context["eta_to_local"] = parcel.eta_to.astimezone(zone).strftime("%H:%M")
         context["eta_day"] = _day(parcel.eta_from, parcel)
+    if trigger == "delivery_failed":
+        # The SMS offers "reply 1 / 2" only where we have slots and pickup points to offer.
+        context["reply_choices"] = parcel.zone_id is not None
+    if trigger == "delivery_changed":
+        from portal.services.delivery import current_choice, describe
+
+        choice = current_choice(parcel)
+        context["choice_text"] = describe(choice, parcel.time_zone) if choice else ""
     if trigger == "ready_for_pickup":
         from portal.services.tracking import timeline
 
@@ -153,8 +162,11 @@ def notify(
     now: datetime | None = None,
     extra: dict | None = None,
     dedupe_suffix: str = "",
+    answering: bool = False,
 ) -> list[Notification]:
-    """Queue `trigger`'s message to the parcel's recipient on each channel they receive."""
+    """Queue `trigger`'s message to the parcel's recipient on each channel they receive.
+
+    `answering`: the recipient just wrote to us, so the SMS goes now, quiet hours or not."""
     now = now or utcnow()
     language = parcel.language if parcel.language in current_app.config["LANGUAGES"] else "en"
     wanted = channels or tuple(
@@ -202,7 +214,7 @@ def notify(
             if is_opted_out(address):
                 row.state = NotificationState.SUPPRESSED
                 row.last_error = "recipient replied STOP"
-            elif trigger not in QUIET_HOURS_EXEMPT:
+            elif trigger not in QUIET_HOURS_EXEMPT and not answering:
                 row.not_before = quiet_until(now, parcel_zone(parcel))
         if _add(row):
             made.append(row)

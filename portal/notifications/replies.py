@@ -12,6 +12,7 @@ from portal.models import (
     Notification,
     NotificationState,
     Parcel,
+    ParcelStatus,
     SmsOptOut,
 )
 from portal.models.types import utcnow
@@ -37,6 +38,25 @@ START_TEXT = {
 THANKS_TEXT = {
     "en": "Thanks, we have passed your message on to customer service.",
     "sv": "Tack, vi har skickat vidare ditt meddelande till kundtjänsten.",
+}
+
+NOTHING_TO_REBOOK = {
+    "en": "We have no missed delivery to rebook for this number. To change a delivery, open the "
+    "link in our last message.",
+    "sv": "Vi har ingen missad leverans att boka om för det här numret. Öppna länken i vårt "
+    "senaste meddelande för att ändra en leverans.",
+}
+NO_FREE_SLOT = {
+    "en": "Sorry, there is no free time in the next days. Reply 2 for the nearest pickup point "
+    "or open the link in our last message.",
+    "sv": "Tyvärr finns ingen ledig tid de närmaste dagarna. Svara 2 för närmaste "
+    "utlämningsställe eller öppna länken i vårt senaste meddelande.",
+}
+NO_PICKUP_POINT = {
+    "en": "Sorry, no pickup point near you has room. Reply 1 for the next free time or open the "
+    "link in our last message.",
+    "sv": "Tyvärr har inget utlämningsställe nära dig plats. Svara 1 för nästa lediga tid eller "
+    "öppna länken i vårt senaste meddelande.",
 }
 
 # Twilio's MessageStatus values that end a message's life, and what they mean for the outbox.
@@ -89,6 +109,49 @@ def _latest_parcel(phone: str) -> Parcel | None:
     ).scalar_one_or_none()
 
 
+def _failed_parcel(phone: str) -> Parcel | None:
+    """The recipient's most recent parcel whose delivery just failed."""
+    return db.session.execute(
+        select(Parcel)
+        .where(Parcel.recipient_phone == phone, Parcel.status == ParcelStatus.DELIVERY_FAILED)
+        .order_by(Parcel.status_at.desc(), Parcel.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def rebook_by_reply(phone: str, digit: str, language: str) -> str | None:
+    """ "1": the next free slot; "2": the nearest pickup point with room. On success the
+    confirmation goes through the outbox at once (None here); otherwise the answer says why."""
+    from flask_babel import force_locale
+
+    from portal.models import ChoiceType
+    from portal.services import delivery, delivery_options
+    from portal.services.errors import DomainError
+
+    parcel = _failed_parcel(phone)
+    if parcel is None:
+        return NOTHING_TO_REBOOK[language]
+    with force_locale(language):
+        options = delivery_options.for_parcel(parcel)
+        if options is None:
+            return NOTHING_TO_REBOOK[language]
+        wanted = options.slots if digit == "1" else options.pickup_points
+        pick = next((o for o in wanted if o.available), None)
+        if pick is None:
+            return (NO_FREE_SLOT if digit == "1" else NO_PICKUP_POINT)[language]
+        request = (
+            delivery.ChoiceRequest(ChoiceType.SLOT, slot_id=pick.id)
+            if digit == "1"
+            else delivery.ChoiceRequest(pick.type, pickup_point_id=pick.id)
+        )
+        try:
+            with db.session.begin_nested():
+                delivery.choose(parcel, request, made_by="sms", answering=True)
+        except DomainError as exc:
+            return exc.message
+    return None
+
+
 def handle_inbound(sid: str, phone: str, body: str) -> str | None:
     """Act on a reply and return the text to answer with (None: say nothing)."""
     if not sid or not phone:
@@ -98,7 +161,9 @@ def handle_inbound(sid: str, phone: str, body: str) -> str | None:
     ).first():
         return None  # Twilio retried the webhook: done already
     word = keyword(body)
-    parcel = _latest_parcel(phone)
+    choice_reply = body.strip().rstrip(".") if body.strip().rstrip(".") in ("1", "2") else None
+    parcel = _failed_parcel(phone) if choice_reply else None
+    parcel = parcel or _latest_parcel(phone)
     language = parcel.language if parcel and parcel.language in HELP_TEXT else "en"
     try:
         with db.session.begin_nested():
@@ -121,6 +186,8 @@ def handle_inbound(sid: str, phone: str, body: str) -> str | None:
         return START_TEXT[language]
     if word == "help":
         return HELP_TEXT[language]
+    if choice_reply:
+        return rebook_by_reply(phone, choice_reply, language)
     return THANKS_TEXT[language] if parcel else None
 
 

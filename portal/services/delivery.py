@@ -1,24 +1,35 @@
-"""Delivery choices: generating slots, and booking them without ever overbooking.
+"""Delivery choices: the rules for changing how a parcel arrives, and making a change.
 
-A booking is one conditional UPDATE (`booked = booked + 1 WHERE booked < capacity`) whose row
-count says whether there was room, backed by a CHECK constraint, so concurrent recipients can
-never take more than the capacity on SQLite or PostgreSQL. Moving to another slot gives the old
-one back in the same transaction.
+Capacity (slots, locker compartments) is taken with one conditional UPDATE
+(`booked = booked + 1 WHERE booked < capacity`) whose row count says whether there was room,
+backed by a CHECK constraint, so concurrent recipients can never take more than the capacity on
+SQLite or PostgreSQL. Whatever the previous choice held is given back in the same transaction,
+and each change queues its confirmation through the outbox in that transaction too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from babel.dates import format_date, format_time
+from flask import current_app
+from flask_babel import get_locale
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
+from portal.green import estimate
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     ChoiceType,
     DeliveryChoice,
+    Merchant,
     Parcel,
     ParcelStatus,
+    PickupPoint,
     Slot,
     SlotTemplate,
     Zone,
@@ -28,14 +39,38 @@ from portal.services.errors import Conflict, DomainError, NotFound
 
 # Changes close at 18:00 local time the day before delivery (PRODUCT.md).
 CUTOFF = time(18, 0)
+# A green day or hold without slot templates that day is delivered in this window.
+DAY_WINDOW = (time(8, 0), time(18, 0))
+SAFE_PLACES = ("porch", "garage", "back_door", "shed", "other")
+SAFE_PLACE_TEXT = {
+    "porch": _l("Porch"),
+    "garage": _l("Garage"),
+    "back_door": _l("Back door"),
+    "shed": _l("Shed"),
+    "other": _l("Somewhere else"),
+}
+S = ParcelStatus
+C = ChoiceType
+REBOOK_TYPES = frozenset({C.SLOT, C.GREEN_DAY, C.PICKUP_POINT, C.LOCKER})
 
 
 class SlotFull(Conflict):
     code = "slot_full"
 
 
+class LockerFull(Conflict):
+    code = "locker_full"
+
+
 class ChangeTooLate(Conflict):
     code = "change_too_late"
+
+
+def _config(key: str) -> int:
+    return current_app.config[key]
+
+
+# --- slots -----------------------------------------------------------------------------------
 
 
 def generate_slots(days: int = 14, *, today: date | None = None) -> int:
@@ -76,6 +111,37 @@ def cutoff(day: date, zone: Zone) -> datetime:
     return datetime.combine(day - timedelta(days=1), CUTOFF, tzinfo=ZoneInfo(zone.time_zone))
 
 
+def day_window(zone: Zone, day: date) -> tuple[datetime, datetime]:
+    """The hours a whole-day delivery (green day, end of a hold) arrives in: the span of that
+    weekday's slot templates, or 08:00-18:00."""
+    row = db.session.execute(
+        select(func.min(SlotTemplate.start_time), func.max(SlotTemplate.end_time)).where(
+            SlotTemplate.zone_id == zone.id, SlotTemplate.weekday == day.weekday()
+        )
+    ).one()
+    start, end = (row[0], row[1]) if row[0] is not None else DAY_WINDOW
+    tz = ZoneInfo(zone.time_zone)
+    return datetime.combine(day, start, tzinfo=tz), datetime.combine(day, end, tzinfo=tz)
+
+
+# --- what a parcel may still change ----------------------------------------------------------
+
+
+@dataclass
+class ChangeWindow:
+    """What may still be changed for a parcel, and if nothing, why not."""
+
+    allowed: frozenset[ChoiceType]
+    reason: str | None = None  # why nothing (or only some options) can be chosen
+    still_possible: str | None = None  # what the recipient can still do
+    closes_at: datetime | None = None  # the cutoff, while changes are open
+    latest_day: date | None = None  # the last day a new delivery may be booked for
+
+    @property
+    def open(self) -> bool:
+        return bool(self.allowed)
+
+
 def current_choice(parcel: Parcel) -> DeliveryChoice | None:
     return db.session.execute(
         select(DeliveryChoice)
@@ -85,62 +151,491 @@ def current_choice(parcel: Parcel) -> DeliveryChoice | None:
     ).scalar_one_or_none()
 
 
-def check_change_allowed(parcel: Parcel, now: datetime) -> None:
-    """ChangeTooLate, saying why, once the parcel is out for delivery (or done), or once the
-    cutoff for the booked delivery day has passed."""
-    if parcel.status is ParcelStatus.OUT_FOR_DELIVERY:
-        raise ChangeTooLate("The parcel is already out for delivery today.")
-    if parcel.status.is_terminal:
-        raise ChangeTooLate("This parcel's journey has ended.")
-    current = current_choice(parcel)
-    if current and current.slot and parcel.zone and now >= cutoff(current.slot.day, parcel.zone):
-        raise ChangeTooLate(
-            "Changes closed at 18:00 the day before your delivery; it is being loaded."
+def choice_history(parcel: Parcel) -> list[DeliveryChoice]:
+    """Every choice made for the parcel, oldest first."""
+    return list(
+        db.session.execute(
+            select(DeliveryChoice)
+            .where(DeliveryChoice.parcel_id == parcel.id)
+            .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
+        ).scalars()
+    )
+
+
+@dataclass
+class ChoiceEntry:
+    """A delivery choice as a timeline line (shown to verified recipients and agents)."""
+
+    occurred_at: datetime
+    text: str
+    made_by: str
+    code: str = "choice"
+    location: str | None = None
+    description: str | None = None
+
+
+def choice_entries(parcel_id: int, tz: str | None) -> list[ChoiceEntry]:
+    rows = db.session.execute(
+        select(DeliveryChoice)
+        .options(joinedload(DeliveryChoice.slot), joinedload(DeliveryChoice.pickup_point))
+        .where(DeliveryChoice.parcel_id == parcel_id)
+        .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
+    ).scalars()
+    return [ChoiceEntry(c.made_at, describe(c, tz), c.made_by) for c in rows]
+
+
+def delivery_day(choice: DeliveryChoice | None) -> date | None:
+    """The day a choice commits the carrier to, whose cutoff closes changes."""
+    if choice is None:
+        return None
+    if choice.type is C.SLOT and choice.slot:
+        return choice.slot.day
+    if choice.type in (C.GREEN_DAY, C.HOLD):
+        return choice.day
+    return None
+
+
+def today_in(parcel: Parcel, now: datetime) -> date:
+    return now.astimezone(_tz(parcel)).date()
+
+
+def _tz(parcel: Parcel) -> ZoneInfo:
+    return ZoneInfo(parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
+
+
+def change_window(
+    parcel: Parcel, now: datetime, current: DeliveryChoice | None = None
+) -> ChangeWindow:
+    """The rules: changes are open until the parcel is out for delivery or the cutoff of the
+    booked day passes; after a failed attempt the recipient can rebook within REBOOK_DAYS or
+    redirect to a pickup point."""
+    if parcel.status is S.OUT_FOR_DELIVERY:
+        return ChangeWindow(
+            frozenset(),
+            _l("Your parcel is already out for delivery today, so it can't be changed now."),
+            _l(
+                "If nobody can take it, you can choose a new time or a pickup point after the "
+                "driver's attempt."
+            ),
         )
+    if parcel.status is S.READY_FOR_PICKUP:
+        return ChangeWindow(
+            frozenset(),
+            _l("Your parcel is already waiting at the pickup point."),
+            _l("Collect it there with your pickup code."),
+        )
+    if parcel.status.is_terminal:
+        return ChangeWindow(frozenset(), _l("This parcel's journey has ended."))
+    if parcel.zone is None:
+        return ChangeWindow(
+            frozenset(),
+            _l("We don't deliver to this postcode ourselves, so there is nothing to choose."),
+        )
+    if parcel.status is S.DELIVERY_FAILED:
+        failed_on = (parcel.status_at or now).astimezone(_tz(parcel)).date()
+        latest = failed_on + timedelta(days=_config("REBOOK_DAYS"))
+        return ChangeWindow(
+            REBOOK_TYPES,
+            _l("We couldn't deliver your parcel."),
+            _l(
+                "Choose a new delivery day up to %(day)s, or have it sent to a pickup point.",
+                day=format_day(latest),
+            ),
+            latest_day=latest,
+        )
+    current = current if current is not None else current_choice(parcel)
+    day = delivery_day(current)
+    if day is not None and parcel.zone is not None:
+        closes = cutoff(day, parcel.zone)
+        if now >= closes:
+            return ChangeWindow(
+                frozenset(),
+                _l(
+                    "Changes closed at 18:00 on %(day)s: your parcel is being prepared for "
+                    "delivery.",
+                    day=format_day(closes.date()),
+                ),
+                _l(
+                    "If nobody can take it, you can choose a new time or a pickup point after "
+                    "the driver's attempt."
+                ),
+            )
+        return ChangeWindow(frozenset(ChoiceType), closes_at=closes)
+    return ChangeWindow(frozenset(ChoiceType))
+
+
+def format_day(day: date) -> str:
+    return format_date(day, "EEEE d MMMM", locale=get_locale())
+
+
+def hold_limit(merchant: Merchant, today: date) -> date:
+    days = min(_config("HOLD_MAX_DAYS"), merchant.storage_days or _config("HOLD_MAX_DAYS"))
+    return today + timedelta(days=days)
+
+
+def safe_place_allowed(merchant: Merchant, value: Decimal | None) -> bool:
+    """The merchant allows safe-place drops for parcels worth at most its limit."""
+    limit = merchant.safe_place_max_value
+    if limit is None:
+        return False
+    return value is None or value <= limit
+
+
+def parcel_value(parcel: Parcel) -> Decimal:
+    return sum((i.unit_price * i.quantity for i in parcel.items), Decimal(0))
+
+
+def next_green_day(zone: Zone, now: datetime, latest: date | None = None) -> date | None:
+    """The first green day whose cutoff hasn't passed, within the days we plan ahead."""
+    if zone.green_weekday is None:
+        return None
+    today = now.astimezone(ZoneInfo(zone.time_zone)).date()
+    for offset in range(1, _config("DELIVERY_DAYS_AHEAD") + 1):
+        day = today + timedelta(days=offset)
+        if latest is not None and day > latest:
+            return None
+        if day.weekday() == zone.green_weekday and now < cutoff(day, zone):
+            return day
+    return None
+
+
+# --- making a change -------------------------------------------------------------------------
+
+
+@dataclass
+class ChoiceRequest:
+    """One change as asked for by a page, an SMS reply or the API."""
+
+    type: ChoiceType
+    slot_id: int | None = None
+    pickup_point_id: int | None = None
+    day: date | None = None  # green day, or the hold's last day
+    place: str | None = None  # safe place
+    note: str | None = None  # safe place note
+    neighbour_name: str | None = None
+    neighbour_house: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def choose(
+    parcel: Parcel,
+    request: ChoiceRequest,
+    *,
+    now: datetime | None = None,
+    made_by: str = "recipient",
+    confirm: bool = True,
+    answering: bool = False,
+) -> DeliveryChoice:
+    """Make `request` the parcel's delivery choice, or raise a DomainError saying why not
+    (SlotFull, LockerFull, ChangeTooLate, NotFound, or invalid input with its field).
+
+    The caller commits. Choosing what is already chosen changes nothing and sends nothing.
+    """
+    now = now or utcnow()
+    # Lock the parcel: two clicks of one recipient can't both move it (PostgreSQL; SQLite
+    # serialises writers anyway).
+    db.session.execute(select(Parcel.id).where(Parcel.id == parcel.id).with_for_update())
+    if parcel.zone is None:
+        raise DomainError(
+            str(_l("We don't deliver to this postcode ourselves, so there is nothing to choose.")),
+            field="type",
+            code="postcode_not_served",
+        )
+    current = current_choice(parcel)
+    window = change_window(parcel, now, current)
+    if not window.open:
+        raise ChangeTooLate(str(window.reason), field="type")
+    if request.type not in window.allowed:
+        raise ChangeTooLate(
+            str(_l("After a failed delivery you can choose a new day or a pickup point.")),
+            field="type",
+        )
+    choice = _build(parcel, request, now, window)
+    if current is not None and _same(current, choice):
+        return current
+    _reserve(choice)
+    if current is not None:
+        _release(current)
+        current.superseded_at = now
+    choice.made_by = made_by
+    choice.made_at = now
+    db.session.add(choice)
+    _update_eta(parcel, choice, now)
+    db.session.flush()
+    if confirm:
+        from portal.notifications.outbox import notify
+
+        notify(
+            parcel,
+            "delivery_changed",
+            now=now,
+            dedupe_suffix=f":{choice.id}",
+            answering=answering,
+        )
+    return choice
 
 
 def book_slot(
     parcel: Parcel, slot_id: int, *, now: datetime | None = None, made_by: str = "recipient"
 ) -> DeliveryChoice:
-    """Book `slot_id` for the parcel (moving it from any slot it had). Raises SlotFull,
-    ChangeTooLate, or a DomainError for a slot that isn't the parcel's to book."""
-    now = now or utcnow()
-    # Lock the parcel: two clicks of one recipient can't both move it (PostgreSQL; SQLite
-    # serialises writers anyway).
-    db.session.execute(select(Parcel.id).where(Parcel.id == parcel.id).with_for_update())
-    slot = db.session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFound("There is no such delivery slot.", field="slot", code="slot_not_found")
-    if parcel.zone_id is None or slot.zone_id != parcel.zone_id:
-        raise DomainError("That slot is for another area.", field="slot", code="slot_elsewhere")
-    check_change_allowed(parcel, now)
-    if now >= cutoff(slot.day, slot.zone):
-        raise ChangeTooLate(
-            "That slot can no longer be booked: changes close at 18:00 the day before."
-        )
-    current = current_choice(parcel)
-    if current is not None and current.slot_id == slot.id:
-        return current  # booked already: nothing to do
-    taken = db.session.execute(
-        update(Slot)
-        .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
-        .values(booked=Slot.booked + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
-        raise SlotFull("That slot has just filled up. Please choose another.", field="slot")
-    if current is not None:
-        if current.slot_id:
-            db.session.execute(
-                update(Slot)
-                .where(Slot.id == current.slot_id, Slot.booked > 0)
-                .values(booked=Slot.booked - 1)
-                .execution_options(synchronize_session=False)
+    return choose(parcel, ChoiceRequest(C.SLOT, slot_id=slot_id), now=now, made_by=made_by)
+
+
+def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow) -> DeliveryChoice:
+    """The new choice row, validated against the parcel (not yet added or reserved)."""
+    zone = parcel.zone
+    assert zone is not None  # change_window refuses parcels outside our zones
+    today = today_in(parcel, now)
+    choice = DeliveryChoice(parcel=parcel, type=r.type)
+    if r.type is C.SLOT:
+        slot = db.session.get(Slot, r.slot_id) if r.slot_id is not None else None
+        if slot is None:
+            raise NotFound(
+                str(_l("Choose one of the times shown.")), field="slot", code="slot_not_found"
             )
-        current.superseded_at = now
-    choice = DeliveryChoice(parcel=parcel, type=ChoiceType.SLOT, slot=slot, made_by=made_by)
-    db.session.add(choice)
-    parcel.eta_from, parcel.eta_to, parcel.eta_at = slot.starts_at, slot.ends_at, now
-    db.session.flush()
-    db.session.refresh(slot)
+        if slot.zone_id != zone.id:
+            raise DomainError(
+                str(_l("That time is for another area.")), field="slot", code="slot_elsewhere"
+            )
+        if now >= cutoff(slot.day, zone):
+            raise ChangeTooLate(
+                str(
+                    _l("That time can no longer be booked: changes close at 18:00 the day before.")
+                ),
+                field="slot",
+            )
+        if window.latest_day and slot.day > window.latest_day:
+            raise DomainError(
+                str(_l("Choose a day up to %(day)s.", day=format_day(window.latest_day))),
+                field="slot",
+                code="too_far_ahead",
+            )
+        if slot.vehicle == "cargo_bike" and parcel.weight_grams > _config(
+            "CARGO_BIKE_MAX_WEIGHT_GRAMS"
+        ):
+            raise DomainError(
+                str(_l("This parcel is too heavy for the cargo bike. Choose a van time.")),
+                field="slot",
+                code="too_heavy",
+            )
+        choice.slot = slot
+        choice.co2e_grams = estimate.for_option(C.SLOT, vehicle=slot.vehicle)
+    elif r.type is C.GREEN_DAY:
+        green = next_green_day(zone, now, window.latest_day)
+        if green is None or (r.day is not None and r.day != green):
+            raise DomainError(
+                str(_l("That green day can no longer be chosen.")), field="day", code="no_green_day"
+            )
+        choice.day = green
+        choice.co2e_grams = estimate.for_option(C.GREEN_DAY)
+    elif r.type in (C.PICKUP_POINT, C.LOCKER):
+        point = db.session.get(PickupPoint, r.pickup_point_id) if r.pickup_point_id else None
+        if point is None or point.zone_id != zone.id:
+            raise NotFound(
+                str(_l("Choose one of the pickup points shown.")),
+                field="pickup_point",
+                code="pickup_point_not_found",
+            )
+        choice.type = C.LOCKER if point.is_locker else C.PICKUP_POINT
+        if point.is_locker and parcel.weight_grams > _config("LOCKER_MAX_WEIGHT_GRAMS"):
+            raise DomainError(
+                str(_l("This parcel is too heavy for a locker. Choose a pickup point.")),
+                field="pickup_point",
+                code="too_heavy",
+            )
+        choice.pickup_point = point
+        choice.co2e_grams = estimate.pickup(distance_to(parcel.country, parcel.postcode, point))
+    elif r.type is C.SAFE_PLACE:
+        if not safe_place_allowed(parcel.merchant, parcel_value(parcel)):
+            raise DomainError(
+                str(_l("The shop doesn't allow leaving this parcel unattended.")),
+                field="place",
+                code="safe_place_not_allowed",
+            )
+        if r.place not in SAFE_PLACES:
+            raise DomainError(str(_l("Choose where we should leave it.")), field="place")
+        note = (r.note or "").strip()
+        if r.place == "other" and not note:
+            raise DomainError(str(_l("Tell the driver where to leave it.")), field="note")
+        if len(note) > 200:
+            raise DomainError(str(_l("Keep the note to 200 characters.")), field="note")
+        choice.place, choice.note = r.place, note or None
+        choice.co2e_grams = estimate.for_option(C.SAFE_PLACE)
+    elif r.type is C.NEIGHBOUR:
+        name, house = (r.neighbour_name or "").strip(), (r.neighbour_house or "").strip()
+        if not name:
+            raise DomainError(str(_l("Enter your neighbour's name.")), field="neighbour_name")
+        if not house:
+            raise DomainError(
+                str(_l("Enter your neighbour's house or flat number.")), field="neighbour_house"
+            )
+        if len(name) > 100:
+            raise DomainError(str(_l("Keep the name to 100 characters.")), field="neighbour_name")
+        if len(house) > 40:
+            raise DomainError(str(_l("Keep the number to 40 characters.")), field="neighbour_house")
+        choice.note, choice.neighbour_house = name, house
+        choice.co2e_grams = estimate.for_option(C.NEIGHBOUR)
+    elif r.type is C.HOLD:
+        limit = hold_limit(parcel.merchant, today)
+        if r.day is None:
+            raise DomainError(str(_l("Enter the date to hold it until.")), field="day")
+        if r.day <= today or now >= cutoff(r.day, zone):
+            raise DomainError(
+                str(_l("Choose a later date: changes for a day close at 18:00 the day before.")),
+                field="day",
+                code="hold_too_soon",
+            )
+        if r.day > limit:
+            raise DomainError(
+                str(_l("We can hold it until %(day)s at the latest.", day=format_day(limit))),
+                field="day",
+                code="hold_too_long",
+            )
+        choice.day = r.day
+        choice.co2e_grams = estimate.for_option(C.HOLD)
+    else:  # pragma: no cover - the enum is closed
+        raise DomainError(str(_l("Unknown choice.")), field="type")
     return choice
+
+
+def _same(a: DeliveryChoice, b: DeliveryChoice) -> bool:
+    keys = ("type", "slot_id", "pickup_point_id", "day", "place", "note", "neighbour_house")
+    a_slot = a.slot_id if a.slot_id is not None else (a.slot.id if a.slot else None)
+    b_slot = b.slot.id if b.slot else None
+    b_point = b.pickup_point.id if b.pickup_point else None
+    return (
+        a.type == b.type
+        and a_slot == b_slot
+        and a.pickup_point_id == b_point
+        and all(getattr(a, k) == getattr(b, k) for k in keys[3:])
+    )
+
+
+def _reserve(choice: DeliveryChoice) -> None:
+    if choice.slot is not None:
+        taken = db.session.execute(
+            update(Slot)
+            .where(Slot.id == choice.slot.id, Slot.booked < Slot.capacity)
+            .values(booked=Slot.booked + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            raise SlotFull(
+                str(_l("That time has just filled up. Please choose another.")), field="slot"
+            )
+    if choice.type is C.LOCKER and choice.pickup_point is not None:
+        taken = db.session.execute(
+            update(PickupPoint)
+            .where(
+                PickupPoint.id == choice.pickup_point.id,
+                PickupPoint.lockers_reserved < PickupPoint.locker_capacity,
+            )
+            .values(lockers_reserved=PickupPoint.lockers_reserved + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            raise LockerFull(
+                str(_l("That locker has no free compartment. Please choose another.")),
+                field="pickup_point",
+            )
+
+
+def _release(previous: DeliveryChoice) -> None:
+    """Give back what the replaced choice held, in the same transaction as the new booking."""
+    if previous.slot_id:
+        db.session.execute(
+            update(Slot)
+            .where(Slot.id == previous.slot_id, Slot.booked > 0)
+            .values(booked=Slot.booked - 1)
+            .execution_options(synchronize_session=False)
+        )
+    if previous.type is C.LOCKER and previous.pickup_point_id:
+        db.session.execute(
+            update(PickupPoint)
+            .where(PickupPoint.id == previous.pickup_point_id, PickupPoint.lockers_reserved > 0)
+            .values(lockers_reserved=PickupPoint.lockers_reserved - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _update_eta(parcel: Parcel, choice: DeliveryChoice, now: datetime) -> None:
+    """Choices that fix a day move the ETA window to it; instructions keep the carrier's."""
+    if choice.slot is not None:
+        window = (choice.slot.starts_at, choice.slot.ends_at)
+    elif choice.type in (C.GREEN_DAY, C.HOLD) and choice.day is not None and parcel.zone:
+        window = day_window(parcel.zone, choice.day)
+    else:
+        return
+    parcel.eta_from, parcel.eta_to = window
+    parcel.eta_at = now
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+def describe(choice: DeliveryChoice, tz: str | None = None) -> str:
+    """One line saying what was chosen, in the current language (pages, messages, API)."""
+    zone = ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
+    locale = get_locale()
+    t = choice.type
+    if t is C.SLOT and choice.slot:
+        s = choice.slot
+        return str(
+            _l(
+                "Delivery on %(day)s, %(start)s-%(end)s",
+                day=format_day(s.day),
+                start=format_time(s.starts_at, "HH:mm", tzinfo=zone, locale=locale),
+                end=format_time(s.ends_at, "HH:mm", tzinfo=zone, locale=locale),
+            )
+        )
+    if t is C.GREEN_DAY and choice.day:
+        return str(_l("Green day delivery on %(day)s", day=format_day(choice.day)))
+    if t in (C.PICKUP_POINT, C.LOCKER) and choice.pickup_point:
+        p = choice.pickup_point
+        what = _l("Locker") if t is C.LOCKER else _l("Pickup point")
+        return f"{what}: {p.name}, {p.address_line}"
+    if t is C.SAFE_PLACE:
+        place = str(SAFE_PLACE_TEXT.get(choice.place or "other", ""))
+        text = str(_l("Leave it in a safe place: %(place)s", place=place))
+        return f"{text} ({choice.note})" if choice.note else text
+    if t is C.NEIGHBOUR:
+        return str(
+            _l(
+                "Leave it with %(name)s at number %(house)s",
+                name=choice.note or "",
+                house=choice.neighbour_house or "",
+            )
+        )
+    if t is C.HOLD and choice.day:
+        return str(_l("Hold until %(day)s", day=format_day(choice.day)))
+    return str(t)
+
+
+# --- distances -------------------------------------------------------------------------------
+
+
+def postcode_centre(country: str, postcode: str) -> tuple[float, float] | None:
+    """The centre of the longest known postcode prefix, or None."""
+    from portal.contact import normalise_postcode
+    from portal.models import ZonePostcodePrefix
+
+    code = normalise_postcode(postcode)
+    if not code:
+        return None
+    candidates = [code[:n] for n in range(len(code), 0, -1)]
+    rows = db.session.execute(
+        select(ZonePostcodePrefix).where(
+            ZonePostcodePrefix.country == country.upper(),
+            ZonePostcodePrefix.prefix.in_(candidates),
+            ZonePostcodePrefix.latitude.is_not(None),
+        )
+    ).scalars()
+    best = max(rows, key=lambda row: len(row.prefix), default=None)
+    return (best.latitude, best.longitude) if best else None
+
+
+def distance_to(country: str, postcode: str, point: PickupPoint) -> int | None:
+    centre = postcode_centre(country, postcode)
+    if centre is None:
+        return None
+    return estimate.distance_m(centre[0], centre[1], point.latitude, point.longitude)

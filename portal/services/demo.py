@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, select
 
 from portal import s10
 from portal.extensions import db
-from portal.models import ApiKey, Parcel, ParcelStatus, SignedLink
+from portal.models import (
+    ApiKey,
+    Parcel,
+    ParcelStatus,
+    PickupPoint,
+    SignedLink,
+    SlotTemplate,
+    Vehicle,
+    Zone,
+)
 from portal.models.types import utcnow
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
+from portal.services.delivery import generate_slots
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
 from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
@@ -65,6 +75,148 @@ DESCRIPTIONS = {
 }
 
 
+STOCKHOLM_CENTRES = {
+    "111": (59.3320, 18.0620),  # Norrmalm
+    "112": (59.3320, 18.0300),  # Kungsholmen
+    "113": (59.3430, 18.0530),  # Vasastan
+    "114": (59.3380, 18.0800),  # Östermalm
+}
+# (weekdays, start hour, end hour, capacity, vehicle)
+STOCKHOLM_SLOTS = [
+    (range(5), 8, 10, 12, Vehicle.VAN),
+    (range(5), 10, 12, 6, Vehicle.CARGO_BIKE),
+    (range(5), 17, 19, 10, Vehicle.VAN),
+    (range(5), 19, 21, 8, Vehicle.VAN),
+    ((5,), 10, 14, 10, Vehicle.VAN),
+]
+GOTEBORG_SLOTS = [(range(5), 9, 12, 10, Vehicle.VAN), (range(5), 17, 20, 10, Vehicle.VAN)]
+# (name, locker?, address, postcode, city, lat, lon, opening hours, locker capacity)
+STOCKHOLM_POINTS = [
+    (
+        "ICA Nära Vasastan",
+        False,
+        "Surbrunnsgatan 21",
+        "113 48",
+        "Stockholm",
+        59.3452,
+        18.0540,
+        "Mon-Sun 07-22",
+        0,
+    ),
+    (
+        "Pressbyrån Odenplan",
+        False,
+        "Odenplan 1",
+        "113 22",
+        "Stockholm",
+        59.3430,
+        18.0497,
+        "Mon-Fri 06-22, Sat-Sun 08-22",
+        0,
+    ),
+    (
+        "Lastmile Box Sveavägen",
+        True,
+        "Sveavägen 98",
+        "113 50",
+        "Stockholm",
+        59.3440,
+        18.0565,
+        "24 hours",
+        40,
+    ),
+    (
+        "Apotek Östermalmstorg",
+        False,
+        "Nybrogatan 29",
+        "114 39",
+        "Stockholm",
+        59.3366,
+        18.0775,
+        "Mon-Fri 09-19, Sat 10-16",
+        0,
+    ),
+    (
+        "Lastmile Box Fridhemsplan",
+        True,
+        "Fridhemsplan 5",
+        "112 40",
+        "Stockholm",
+        59.3323,
+        18.0290,
+        "24 hours",
+        24,
+    ),
+    (
+        "Coop Kungsholmen",
+        False,
+        "Sankt Eriksgatan 33",
+        "112 34",
+        "Stockholm",
+        59.3326,
+        18.0345,
+        "Mon-Sun 08-22",
+        0,
+    ),
+]
+GOTEBORG_POINTS = [
+    (
+        "Pressbyrån Brunnsparken",
+        False,
+        "Brunnsparken 1",
+        "411 03",
+        "Göteborg",
+        57.7067,
+        11.9686,
+        "Mon-Sun 06-23",
+        0,
+    ),
+]
+
+
+def _ensure_delivery_setup(zone: Zone, slots: list, points: list) -> None:
+    """Slot templates and pickup points for a demo zone (idempotent)."""
+    have = {
+        (t.weekday, t.start_time)
+        for t in db.session.execute(
+            select(SlotTemplate).where(SlotTemplate.zone_id == zone.id)
+        ).scalars()
+    }
+    for weekdays, start, end, capacity, vehicle in slots:
+        for weekday in weekdays:
+            if (weekday, time(start)) not in have:
+                db.session.add(
+                    SlotTemplate(
+                        zone_id=zone.id,
+                        weekday=weekday,
+                        start_time=time(start),
+                        end_time=time(end),
+                        capacity=capacity,
+                        vehicle=vehicle,
+                    )
+                )
+    names = set(
+        db.session.execute(select(PickupPoint.name).where(PickupPoint.zone_id == zone.id)).scalars()
+    )
+    for name, locker, address, postcode, city, lat, lon, hours, capacity in points:
+        if name not in names:
+            db.session.add(
+                PickupPoint(
+                    zone_id=zone.id,
+                    name=name,
+                    is_locker=locker,
+                    address_line=address,
+                    postcode=postcode,
+                    city=city,
+                    latitude=lat,
+                    longitude=lon,
+                    opening_hours=hours,
+                    locker_capacity=capacity,
+                )
+            )
+    db.session.flush()
+
+
 @dataclass
 class DemoParcel:
     status: ParcelStatus
@@ -83,8 +235,21 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     now = now or utcnow()
     merchant = get_or_create_merchant(MERCHANT)
     carrier = get_or_create_carrier(CARRIER)
-    ensure_zone("Stockholm inner city", "SE", "Europe/Stockholm", ["111", "112", "113", "114"])
-    ensure_zone("Göteborg", "SE", "Europe/Stockholm", ["41"])
+    merchant.safe_place_max_value = Decimal("3000")  # SEK: the demo tent may go on the porch
+    stockholm = ensure_zone(
+        "Stockholm inner city",
+        "SE",
+        "Europe/Stockholm",
+        list(STOCKHOLM_CENTRES),
+        centres=STOCKHOLM_CENTRES,
+        green_weekday=3,  # Thursday
+    )
+    goteborg = ensure_zone(
+        "Göteborg", "SE", "Europe/Stockholm", ["41"], centres={"41": (57.7089, 11.9746)}
+    )
+    _ensure_delivery_setup(stockholm, STOCKHOLM_SLOTS, STOCKHOLM_POINTS)
+    _ensure_delivery_setup(goteborg, GOTEBORG_SLOTS, GOTEBORG_POINTS)
+    generate_slots(days=14)
     ensure_zone("Helsinki", "FI", "Europe/Helsinki", ["00"])
 
     keys: dict[str, str] = {}

@@ -19,7 +19,7 @@ from portal import s10
 from portal.extensions import db, limiter
 from portal.i18n import safe_next
 from portal.models import Parcel
-from portal.services import tracking
+from portal.services import delivery, tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 from portal.services.parcel_page import load_parcel_page
@@ -124,10 +124,16 @@ def parcel(tn: str):
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
     g.recipient_language = page.language
+    events = page.events
+    if verified:
+        # What the recipient chose sits in the timeline with what the carrier did.
+        choices = delivery.choice_entries(page.id, page.time_zone)
+        if choices:
+            events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
     context = {
         "parcel": page,
         "verified": verified,
-        "events": page.events,
+        "events": events,
         "steps": tracking.progress(page.status),
         "status_label": tracking.status_label(page.status),
         "status_explanation": tracking.status_explanation(page.status),

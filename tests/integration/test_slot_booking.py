@@ -108,7 +108,7 @@ def test_no_changes_after_the_cutoff_or_once_out_for_delivery(zone):
     book_slot(parcel, slot.id, now=NOW)
     db.session.commit()
     later = next(s for s in slots() if s.day > MONDAY)
-    with pytest.raises(ChangeTooLate, match="18:00 the day before"):
+    with pytest.raises(ChangeTooLate, match="closed at 18:00 on Sunday 29 November"):
         book_slot(parcel, later.id, now=sunday_evening)  # the booked day's cutoff passed
     db.session.rollback()
     out = factories.make_parcel(statuses=[])

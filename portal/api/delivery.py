@@ -1,0 +1,291 @@
+"""Delivery options for a merchant's checkout, and the carrier's manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app, jsonify, request
+
+from portal.api import bp
+from portal.api.auth import current_key, require_key
+from portal.api.errors import from_domain
+from portal.api.schemas import DeliveryChoiceIn, DeliveryOptionsOut, ManifestOut
+from portal.contact import valid_postcode
+from portal.models import ChoiceType, DeliveryChoice, Parcel, ZonePostcodePrefix
+from portal.services import delivery, delivery_options
+from portal.services.errors import DomainError
+from portal.services.manifest import find_zone, manifest
+from portal.services.zones import zone_for_postcode
+
+
+def choice_json(choice: DeliveryChoice, tz: str | None) -> dict[str, Any]:
+    slot, point = choice.slot, choice.pickup_point
+    return {
+        "type": str(choice.type),
+        "label": delivery.describe(choice, tz),
+        "co2e_grams": choice.co2e_grams,
+        "slot": (
+            {"id": slot.id, "date": slot.day, "start": slot.starts_at, "end": slot.ends_at}
+            if slot
+            else None
+        ),
+        "pickup_point": (
+            {"id": point.id, "name": point.name, "address": _address(point)} if point else None
+        ),
+        "day": choice.day,
+        "place": choice.place,
+        "note": choice.note if choice.type is ChoiceType.SAFE_PLACE else None,
+        "neighbour_name": choice.note if choice.type is ChoiceType.NEIGHBOUR else None,
+        "house_number": choice.neighbour_house,
+        "made_by": choice.made_by,
+        "made_at": choice.made_at,
+        "superseded_at": choice.superseded_at,
+    }
+
+
+def _address(point) -> str:
+    return f"{point.address_line}, {point.postcode} {point.city}"
+
+
+def choice_request(data: DeliveryChoiceIn) -> delivery.ChoiceRequest:
+    """The service's request for an API choice; DomainError for a missing or malformed id."""
+    kind = ChoiceType(data.type)
+    needs_id = kind in (ChoiceType.SLOT, ChoiceType.PICKUP_POINT, ChoiceType.LOCKER)
+    if needs_id and not isinstance(data.id, int):
+        raise DomainError(
+            "Give the option's id from GET /delivery-options.", field="delivery_choice.id"
+        )
+    day = None
+    if kind is ChoiceType.GREEN_DAY and data.id is not None:
+        try:
+            day = date.fromisoformat(str(data.id))
+        except ValueError:
+            raise DomainError(
+                "A green day's id is its date, as in GET /delivery-options.",
+                field="delivery_choice.id",
+            ) from None
+    if kind is ChoiceType.HOLD:
+        day = data.until
+    return delivery.ChoiceRequest(
+        kind,
+        slot_id=data.id if kind is ChoiceType.SLOT else None,
+        pickup_point_id=data.id if kind in (ChoiceType.PICKUP_POINT, ChoiceType.LOCKER) else None,
+        day=day,
+        place=data.place,
+        note=data.note,
+        neighbour_name=data.neighbour_name,
+        neighbour_house=data.house_number,
+    )
+
+
+def apply_choice(parcel: Parcel, data: DeliveryChoiceIn) -> None:
+    """Book a checkout choice for a new parcel; a refusal names the field under delivery_choice."""
+    try:
+        delivery.choose(parcel, choice_request(data), made_by="merchant", confirm=False)
+    except DomainError as exc:
+        if exc.field and not exc.field.startswith("delivery_choice"):
+            exc.field = f"delivery_choice.{exc.field}"
+        raise
+
+
+def _query_int(name: str, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise DomainError(f"`{name}` is a whole number from {low} to {high}.", field=name)
+    return int(raw)
+
+
+@bp.get("/delivery-options")
+@require_key("merchant")
+def get_delivery_options():
+    try:
+        postcode = (request.args.get("postcode") or "").strip()
+        country = (request.args.get("country") or "").strip().upper() or None
+        if not postcode:
+            raise DomainError("Give the delivery address's postcode.", field="postcode")
+        weight = _query_int("weight", 0, 1_000_000)
+        value = _query_value()
+        if country is None:
+            country = _only_country(postcode)
+        if not valid_postcode(country, postcode):
+            raise DomainError("That postcode isn't valid for the country.", field="postcode")
+    except DomainError as exc:
+        return from_domain(exc)
+    zone = zone_for_postcode(country, postcode)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if zone is None:
+        out = DeliveryOptionsOut(zone=None, options=[], co2e_method=f"{base}/about/co2")
+        return jsonify(out.model_dump(mode="json"))
+    options = delivery_options.build(
+        zone,
+        country=country,
+        postcode=postcode,
+        weight_grams=weight,
+        merchant=current_key().merchant,
+        value=value,
+    )
+    out = DeliveryOptionsOut(
+        zone=zone.name,
+        options=[_option_json(o) for o in options.all()],
+        co2e_method=f"{base}/about/co2",
+    )
+    return jsonify(out.model_dump(mode="json"))
+
+
+def _query_value() -> Decimal | None:
+    raw = request.args.get("value")
+    if raw in (None, ""):
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise DomainError("`value` is the parcel's value, a number like 249.90.", field="value")
+    return value
+
+
+def _only_country(postcode: str) -> str:
+    """The country when `country` is left out: the one country we have zones in."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    countries = set(db.session.execute(select(ZonePostcodePrefix.country).distinct()).scalars())
+    if len(countries) == 1:
+        return countries.pop()
+    raise DomainError(
+        "Give the country (ISO code) as well: we deliver in more than one.", field="country"
+    )
+
+
+def _option_json(o: delivery_options.Option) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": str(o.type),
+        "id": o.id,
+        "label": o.label,
+        "co2e_grams": o.co2e_grams,
+        "greenest": o.greenest,
+        "available": o.available,
+    }
+    if o.type is ChoiceType.SLOT:
+        out |= {
+            "date": o.date,
+            "start": o.start,
+            "end": o.end,
+            "capacity": o.capacity,
+            "remaining": o.remaining,
+            "vehicle": str(o.vehicle),
+        }
+    elif o.type is ChoiceType.GREEN_DAY:
+        out |= {"date": o.date, "start": o.start, "end": o.end}
+    elif o.point is not None:
+        p = o.point
+        out |= {
+            "distance_m": o.distance_m,
+            "name": p.name,
+            "address": _address(p),
+            "opening_hours": p.opening_hours,
+            "latitude": p.latitude,
+            "longitude": p.longitude,
+        }
+        if p.is_locker:
+            out |= {"capacity": o.capacity, "remaining": o.remaining}
+    elif o.type is ChoiceType.HOLD:
+        out["latest"] = o.latest
+    return out
+
+
+CSV_COLUMNS = (
+    "tracking_number",
+    "status",
+    "recipient_name",
+    "phone",
+    "address_line",
+    "postcode",
+    "city",
+    "weight_grams",
+    "window_start",
+    "window_end",
+    "choice",
+    "vehicle",
+    "pickup_point",
+    "instructions",
+)
+
+
+@bp.get("/manifest")
+@require_key("carrier")
+def get_manifest():
+    raw_day, zone_ref = request.args.get("date", ""), (request.args.get("zone") or "").strip()
+    fmt = request.args.get("format", "json")
+    try:
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            raise DomainError("Give the day as date=YYYY-MM-DD.", field="date") from None
+        if not zone_ref:
+            raise DomainError("Give the zone's id or name as zone=.", field="zone")
+        if fmt not in ("json", "csv"):
+            raise DomainError("format is json or csv.", field="format")
+        zone = find_zone(zone_ref)
+    except DomainError as exc:
+        return from_domain(exc)
+    stops = [_stop_json(s) for s in manifest(current_key().carrier, zone, day)]
+    if fmt == "csv":
+        return _csv(stops, f"manifest-{zone.id}-{day.isoformat()}.csv")
+    out = ManifestOut(date=day, zone=zone.name, stops=stops)
+    return jsonify(out.model_dump(mode="json"))
+
+
+def _stop_json(stop) -> dict[str, Any]:
+    p, c = stop.parcel, stop.choice
+    vehicle = c.slot.vehicle if c is not None and c.slot is not None else None
+    instructions = None
+    if c is not None and c.type is not ChoiceType.SLOT:
+        instructions = delivery.describe(c, p.time_zone)
+    return {
+        "tracking_number": p.tracking_number,
+        "status": p.status,
+        "recipient_name": p.recipient_name,
+        "phone": p.recipient_phone,
+        "address_line": p.address_line,
+        "postcode": p.postcode,
+        "city": p.city,
+        "weight_grams": p.weight_grams,
+        "window_start": p.eta_from,
+        "window_end": p.eta_to,
+        "choice": str(c.type) if c is not None else None,
+        "vehicle": str(vehicle) if vehicle else None,
+        "pickup_point": (
+            f"{c.pickup_point.name}, {_address(c.pickup_point)}"
+            if c is not None and c.pickup_point
+            else None
+        ),
+        "instructions": instructions,
+    }
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet won't run as a formula (a note can be "=HYPERLINK(…)")."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(stops: list[dict[str, Any]], filename: str):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for stop in stops:
+        writer.writerow([_cell(stop[c]) for c in CSV_COLUMNS])
+    response = current_app.response_class(buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,101 @@
+"""`/t/<tn>/delivery`: see every option with its CO2e and choose one, with or without JS."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from jinja2_fragments.flask import render_block
+
+from portal.delivery import bp
+from portal.delivery.forms import ERROR_FIELD, FORMS, ChoiceForm, blank_forms
+from portal.extensions import db
+from portal.models import Parcel
+from portal.services import delivery, delivery_options
+from portal.services.errors import DomainError, InvalidTrackingNumber, ParcelNotFound
+from portal.services.parcels import find_parcel
+from portal.tracking.verification import is_verified
+from portal.tracking.views import _canonical_url, lookup
+
+SORTS = ("time", "co2e")
+
+
+def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | None = None):
+    sort = request.args.get("sort") if request.args.get("sort") in SORTS else "time"
+    current = delivery.current_choice(parcel)
+    context = {
+        "parcel": parcel,
+        "options": delivery_options.for_parcel(parcel),
+        "current": current,
+        "current_text": delivery.describe(current, parcel.time_zone) if current else None,
+        "forms": forms,
+        "sort": sort,
+        "confirmation": confirmation,
+    }
+    if request.htmx and request.htmx.target == "delivery-options":
+        return render_block("delivery/options.html", "options", **context)
+    return render_template("delivery/options.html", **context)
+
+
+def _no_store(response):
+    # Names, neighbours and where the key is hidden: never in a shared cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/t/<tn>/delivery", methods=["GET", "POST"])
+@lookup
+def choose(tn: str):
+    if canonical := _canonical_url(tn):
+        return redirect(canonical, code=308 if request.method == "POST" else 301)
+    try:
+        parcel = find_parcel(tn)
+    except (InvalidTrackingNumber, ParcelNotFound):
+        abort(404)
+    number = parcel.tracking_number
+    g.recipient_language = parcel.language
+    if not is_verified(number):
+        here = url_for(".choose", tn=number)
+        return redirect(url_for("tracking.verify", tn=number, next=here), code=303)
+    if request.method == "GET":
+        return _no_store(current_app.make_response(_page(parcel, blank_forms())))
+
+    kind = request.form.get("choice", "")
+    if kind not in FORMS:
+        abort(400)
+    form = FORMS[kind]()
+    forms = {**blank_forms(), kind: form}
+    status = 422
+    if form.validate_on_submit():
+        try:
+            choice = delivery.choose(parcel, form.request())
+        except DomainError as exc:
+            db.session.rollback()
+            _attach(form, kind, exc)
+            status = 409 if exc.kind == "conflict" else 422
+        else:
+            db.session.commit()
+            text = _(
+                "Done: %(choice)s. We've sent you a confirmation.",
+                choice=delivery.describe(choice, parcel.time_zone),
+            )
+            if request.htmx:
+                return _no_store(
+                    current_app.make_response(_page(parcel, blank_forms(), confirmation=text))
+                )
+            flash(text, "success")
+            return redirect(url_for(".choose", tn=number, sort=request.args.get("sort")), code=303)
+    return _no_store(current_app.make_response((_page(parcel, forms), status)))
+
+
+def _attach(form: ChoiceForm, kind: str, exc: DomainError) -> None:
+    """Show a service's refusal on the field it is about, or above the form."""
+    name = exc.field
+    if name in ERROR_FIELD:
+        name = ERROR_FIELD[name].get(kind)
+    field = form._fields.get(name) if name else None
+    if field is not None and name not in ("csrf_token", "choice"):
+        field.errors = (
+            [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
+        )
+    else:
+        form.form_errors.append(exc.message)

@@ -1,0 +1,249 @@
+"""What can be chosen: the options for a parcel (its page) or an address (a merchant's checkout),
+each with its CO2e estimate, the greenest marked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+from flask import current_app
+from flask_babel import get_locale
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.green import estimate
+from portal.i18n import lazy_gettext as _l
+from portal.models import ChoiceType, Merchant, Parcel, PickupPoint, Slot, Vehicle, Zone
+from portal.models.types import utcnow
+from portal.services.delivery import (
+    ChangeWindow,
+    change_window,
+    current_choice,
+    cutoff,
+    day_window,
+    format_day,
+    hold_limit,
+    next_green_day,
+    parcel_value,
+    postcode_centre,
+    safe_place_allowed,
+)
+
+C = ChoiceType
+
+
+@dataclass
+class Option:
+    type: ChoiceType
+    id: int | str
+    label: str
+    co2e_grams: int
+    available: bool = True
+    greenest: bool = False
+    # slots and green days
+    date: date | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    capacity: int | None = None
+    remaining: int | None = None
+    vehicle: Vehicle | None = None
+    # pickup points and lockers
+    point: PickupPoint | None = None
+    distance_m: int | None = None
+    # hold
+    latest: date | None = None
+    why_not: str | None = None
+
+
+@dataclass
+class DeliveryOptions:
+    zone: Zone
+    window: ChangeWindow
+    slots: list[Option] = field(default_factory=list)
+    green_day: Option | None = None
+    pickup_points: list[Option] = field(default_factory=list)
+    safe_place: Option | None = None
+    neighbour: Option | None = None
+    hold: Option | None = None
+
+    def all(self) -> list[Option]:
+        single = [self.green_day, self.safe_place, self.neighbour, self.hold]
+        return [*self.slots, *(o for o in single if o), *self.pickup_points]
+
+    def slot_days(self, by: str = "time") -> list[tuple[date, list[Option]]]:
+        days = [(d, list(opts)) for d, opts in groupby(self.slots, key=lambda o: o.date)]
+        if by == "co2e":
+            days = [(d, sorted(o, key=lambda x: (x.co2e_grams, x.start))) for d, o in days]
+            days.sort(key=lambda d: (min(o.co2e_grams for o in d[1]), d[0]))
+        return days
+
+    def sections(self, by: str = "time") -> list[str]:
+        """The page's sections, in order: soonest first, or lowest CO2e first."""
+        present = {
+            "slots": self.slots,
+            "green_day": [self.green_day] if self.green_day else [],
+            "pickup_points": self.pickup_points,
+            "safe_place": [self.safe_place] if self.safe_place else [],
+            "neighbour": [self.neighbour] if self.neighbour else [],
+            "hold": [self.hold] if self.hold else [],
+        }
+        names = [name for name, opts in present.items() if opts]
+        if by == "co2e":
+            names.sort(key=lambda n: min(o.co2e_grams for o in present[n]))
+        return names
+
+
+def _mark_greenest(options: DeliveryOptions) -> None:
+    """One mark: the lowest estimate, the soonest of equals (eleven marks would mean nothing)."""
+    available = [o for o in options.all() if o.available]
+    if available:
+        best = min(available, key=lambda o: (o.co2e_grams, o.start is None, o.start or 0))
+        best.greenest = True
+
+
+def for_parcel(parcel: Parcel, now: datetime | None = None) -> DeliveryOptions | None:
+    """The options on the parcel's delivery page; None when we don't serve its postcode."""
+    if parcel.zone is None:
+        return None
+    now = now or utcnow()
+    window = change_window(parcel, now, current_choice(parcel))
+    return build(
+        parcel.zone,
+        country=parcel.country,
+        postcode=parcel.postcode,
+        weight_grams=parcel.weight_grams,
+        merchant=parcel.merchant,
+        value=parcel_value(parcel),
+        window=window,
+        now=now,
+    )
+
+
+def build(
+    zone: Zone,
+    *,
+    country: str,
+    postcode: str,
+    weight_grams: int | None,
+    merchant: Merchant,
+    value: Decimal | None,
+    window: ChangeWindow | None = None,
+    now: datetime | None = None,
+) -> DeliveryOptions:
+    """Every option for an address in `zone`, limited to what `window` allows."""
+    now = now or utcnow()
+    window = window or ChangeWindow(frozenset(ChoiceType))
+    cfg = current_app.config
+    tz = ZoneInfo(zone.time_zone)
+    today = now.astimezone(tz).date()
+    latest = window.latest_day or today + timedelta(days=cfg["DELIVERY_DAYS_AHEAD"])
+    heavy_for_bike = (weight_grams or 0) > cfg["CARGO_BIKE_MAX_WEIGHT_GRAMS"]
+    heavy_for_locker = (weight_grams or 0) > cfg["LOCKER_MAX_WEIGHT_GRAMS"]
+    out = DeliveryOptions(zone=zone, window=window)
+    allowed = window.allowed
+    locale = get_locale()
+
+    if C.SLOT in allowed:
+        slots = db.session.execute(
+            select(Slot)
+            .where(Slot.zone_id == zone.id, Slot.day > today, Slot.day <= latest)
+            .order_by(Slot.starts_at)
+        ).scalars()
+        for s in slots:
+            if now >= cutoff(s.day, zone):
+                continue
+            if heavy_for_bike and s.vehicle is Vehicle.CARGO_BIKE:
+                continue
+            start = format_time(s.starts_at, "HH:mm", tzinfo=tz, locale=locale)
+            end = format_time(s.ends_at, "HH:mm", tzinfo=tz, locale=locale)
+            out.slots.append(
+                Option(
+                    C.SLOT,
+                    s.id,
+                    f"{format_day(s.day)}, {start}-{end}",
+                    estimate.for_option(C.SLOT, vehicle=s.vehicle),
+                    available=s.remaining > 0,
+                    date=s.day,
+                    start=s.starts_at,
+                    end=s.ends_at,
+                    capacity=s.capacity,
+                    remaining=s.remaining,
+                    vehicle=s.vehicle,
+                    why_not=None if s.remaining > 0 else str(_l("Full")),
+                )
+            )
+
+    if C.GREEN_DAY in allowed and (day := next_green_day(zone, now, window.latest_day)):
+        start, end = day_window(zone, day)
+        out.green_day = Option(
+            C.GREEN_DAY,
+            day.isoformat(),
+            str(_l("Green day: %(day)s", day=format_day(day))),
+            estimate.green_day(),
+            date=day,
+            start=start,
+            end=end,
+        )
+
+    if C.PICKUP_POINT in allowed or C.LOCKER in allowed:
+        centre = postcode_centre(country, postcode)
+        points = db.session.execute(
+            select(PickupPoint).where(PickupPoint.zone_id == zone.id).order_by(PickupPoint.id)
+        ).scalars()
+        found = []
+        for p in points:
+            distance = (
+                estimate.distance_m(centre[0], centre[1], p.latitude, p.longitude)
+                if centre
+                else None
+            )
+            why_not = None
+            if p.is_locker and heavy_for_locker:
+                why_not = str(_l("Too heavy for a locker"))
+            elif p.is_locker and p.lockers_free <= 0:
+                why_not = str(_l("No free compartment"))
+            found.append(
+                Option(
+                    C.LOCKER if p.is_locker else C.PICKUP_POINT,
+                    p.id,
+                    p.name,
+                    estimate.pickup(distance),
+                    available=why_not is None,
+                    point=p,
+                    distance_m=distance,
+                    capacity=p.locker_capacity if p.is_locker else None,
+                    remaining=p.lockers_free if p.is_locker else None,
+                    why_not=why_not,
+                )
+            )
+        found.sort(key=lambda o: (o.distance_m is None, o.distance_m or 0, o.label))
+        out.pickup_points = found[: cfg["PICKUP_POINTS_SHOWN"]]
+
+    if C.SAFE_PLACE in allowed and safe_place_allowed(merchant, value):
+        out.safe_place = Option(
+            C.SAFE_PLACE,
+            "safe_place",
+            str(_l("Leave it in a safe place")),
+            estimate.for_option(C.SAFE_PLACE),
+        )
+    if C.NEIGHBOUR in allowed:
+        out.neighbour = Option(
+            C.NEIGHBOUR,
+            "neighbour",
+            str(_l("Leave it with a neighbour")),
+            estimate.for_option(C.NEIGHBOUR),
+        )
+    if C.HOLD in allowed:
+        out.hold = Option(
+            C.HOLD,
+            "hold",
+            str(_l("Hold it until a date")),
+            estimate.for_option(C.HOLD),
+            latest=hold_limit(merchant, today),
+        )
+    _mark_greenest(out)
+    return out
