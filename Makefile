@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-pg lint format translations messages bench bench-dispatch worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -65,6 +65,9 @@ messages: $(VENV)/.installed
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/track_page.py
+
+bench-slots: install
+	$(BIN)/python bench/slot_booking.py
 
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py

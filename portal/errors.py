@@ -62,8 +62,9 @@ def register(app: Flask) -> None:
             from portal.extensions import db
 
             db.session.rollback()
-            response = http_error(ServiceUnavailable())
-            response[0].headers["Retry-After"] = "1"
+            # Pages answer with (html, status), the API with (Response, status).
+            response = app.make_response(http_error(ServiceUnavailable()))
+            response.headers["Retry-After"] = "1"
             return response
         # The route pattern, not the path: paths such as /l/<token> carry secrets.
         rule = request.url_rule.rule if request.url_rule else "(no route)"

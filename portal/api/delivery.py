@@ -111,10 +111,16 @@ def get_delivery_options():
             raise DomainError("Give the delivery address's postcode.", field="postcode")
         weight = _query_int("weight", 0, 1_000_000)
         value = _query_value()
+        try:
+            postcode = valid_postcode(postcode)
+        except ValueError:
+            raise DomainError(
+                "A postcode has 2 to 10 letters and digits.", field="postcode"
+            ) from None
         if country is None:
             country = _only_country(postcode)
-        if not valid_postcode(country, postcode):
-            raise DomainError("That postcode isn't valid for the country.", field="postcode")
+        elif len(country) != 2 or not country.isalpha():
+            raise DomainError("`country` is an ISO 3166 code such as SE.", field="country")
     except DomainError as exc:
         return from_domain(exc)
     zone = zone_for_postcode(country, postcode)

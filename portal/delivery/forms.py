@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.models import ChoiceType
@@ -68,7 +69,7 @@ class SafePlaceForm(ChoiceForm):
     kind = ChoiceType.SAFE_PLACE
     place = RadioField(
         _l("Where should we leave it?"),
-        choices=[(p, SAFE_PLACE_TEXT[p]) for p in SAFE_PLACES],
+        choices=[SelectChoice(p, SAFE_PLACE_TEXT[p]) for p in SAFE_PLACES],
         validators=[InputRequired(_l("Choose where we should leave it."))],
     )
     note = StringField(

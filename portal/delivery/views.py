@@ -79,9 +79,12 @@ def choose(tn: str):
                 choice=delivery.describe(choice, parcel.time_zone),
             )
             if request.htmx:
-                return _no_store(
-                    current_app.make_response(_page(parcel, blank_forms(), confirmation=text))
+                response = current_app.make_response(
+                    _page(parcel, blank_forms(), confirmation=text)
                 )
+                # The confirmation is at the top; the button pressed may be far below it.
+                response.headers["HX-Reswap"] = "outerHTML show:#delivery-options:top"
+                return _no_store(response)
             flash(text, "success")
             return redirect(url_for(".choose", tn=number, sort=request.args.get("sort")), code=303)
     return _no_store(current_app.make_response((_page(parcel, forms), status)))

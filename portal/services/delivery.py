@@ -353,6 +353,7 @@ def choose(
     choice = _build(parcel, request, now, window)
     if current is not None and _same(current, choice):
         return current
+    _lock_in_order(choice, current)
     _reserve(choice)
     if current is not None:
         _release(current)
@@ -509,6 +510,29 @@ def _same(a: DeliveryChoice, b: DeliveryChoice) -> bool:
         and a.pickup_point_id == b_point
         and all(getattr(a, k) == getattr(b, k) for k in keys[3:])
     )
+
+
+def _lock_in_order(new: DeliveryChoice, old: DeliveryChoice | None) -> None:
+    """Lock the slots (and lockers) a move touches in id order, so two recipients swapping
+    between the same two slots queue up instead of deadlocking (PostgreSQL; a no-op on SQLite,
+    which serialises writers)."""
+    slots = {c.slot.id if c.slot else c.slot_id for c in (new, old) if c is not None} - {None}
+    if len(slots) > 1:
+        db.session.execute(
+            select(Slot.id).where(Slot.id.in_(slots)).order_by(Slot.id).with_for_update()
+        ).all()
+    points = {
+        c.pickup_point.id if c.pickup_point else c.pickup_point_id
+        for c in (new, old)
+        if c is not None and c.type is C.LOCKER
+    } - {None}
+    if len(points) > 1:
+        db.session.execute(
+            select(PickupPoint.id)
+            .where(PickupPoint.id.in_(points))
+            .order_by(PickupPoint.id)
+            .with_for_update()
+        ).all()
 
 
 def _reserve(choice: DeliveryChoice) -> None:

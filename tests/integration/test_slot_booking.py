@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -158,3 +159,48 @@ def test_twenty_recipients_at_once_never_overbook_a_slot_of_three(app, zone):
         assert sorted(outcomes) == ["booked"] * 3 + ["full"] * 17
     else:
         assert outcomes.count("booked") >= 1 and set(outcomes) <= {"booked", "full", "busy"}
+
+
+@pytest.fixture
+def ticking_clock():
+    """CSRF tokens, sessions and cutoffs all on one clock, running from NOW."""
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def test_twenty_recipients_booking_through_the_page_at_once(app, zone, ticking_clock):
+    """The same race through HTTP: each recipient in their own browser session posts the form."""
+    from tests.integration.test_tracking_pages import csrf_token
+
+    generate_slots(14, today=MONDAY - timedelta(days=4))
+    db.session.commit()
+    slot_id = monday_morning().id
+    browsers = []
+    for _ in range(20):
+        parcel = factories.make_parcel()
+        client = app.test_client()
+        client.get("/l/" + factories.make_link(parcel))
+        page = client.get(f"/t/{parcel.tracking_number}/delivery").get_data(as_text=True)
+        browsers.append((client, parcel.tracking_number, csrf_token(page)))
+    barrier = threading.Barrier(20)
+    answers: list[int] = []
+
+    def post(client, number: str, token: str) -> None:
+        barrier.wait()
+        res = client.post(
+            f"/t/{number}/delivery",
+            data={"csrf_token": token, "choice": "slot", "slot": str(slot_id)},
+        )
+        answers.append(res.status_code)
+
+    threads = [threading.Thread(target=post, args=b) for b in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    booked = monday_morning().booked
+    assert booked == answers.count(303) <= 3
+    if db.engine.dialect.name == "postgresql":
+        assert sorted(answers) == [303] * 3 + [409] * 17  # 409: "That time has just filled up"
+    else:
+        assert answers.count(303) >= 1 and set(answers) <= {303, 409, 503}
