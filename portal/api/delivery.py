@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+import re
+from datetime import UTC, date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -118,12 +119,12 @@ def get_delivery_options():
                 "A postcode has 2 to 10 letters and digits.", field="postcode"
             ) from None
         if country is None:
-            country = _only_country(postcode)
+            country = _country_for(postcode)
         elif len(country) != 2 or not country.isalpha():
             raise DomainError("`country` is an ISO 3166 code such as SE.", field="country")
     except DomainError as exc:
         return from_domain(exc)
-    zone = zone_for_postcode(country, postcode)
+    zone = zone_for_postcode(country, postcode) if country else None
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     if zone is None:
         out = DeliveryOptionsOut(zone=None, options=[], co2e_method=f"{base}/about/co2")
@@ -141,7 +142,8 @@ def get_delivery_options():
         options=[_option_json(o) for o in options.all()],
         co2e_method=f"{base}/about/co2",
     )
-    return jsonify(out.model_dump(mode="json"))
+    # Each option carries only the fields of its kind (a slot has no distance, a hold no time).
+    return jsonify(out.model_dump(mode="json", exclude_unset=True))
 
 
 def _query_value() -> Decimal | None:
@@ -157,18 +159,30 @@ def _query_value() -> Decimal | None:
     return value
 
 
-def _only_country(postcode: str) -> str:
-    """The country when `country` is left out: the one country we have zones in."""
+def _country_for(postcode: str) -> str | None:
+    """The country when `country` is left out: the one whose zones know this postcode (None:
+    no zone does); a postcode known in two countries needs `country`."""
     from sqlalchemy import select
 
+    from portal.contact import normalise_postcode
     from portal.extensions import db
 
-    countries = set(db.session.execute(select(ZonePostcodePrefix.country).distinct()).scalars())
-    if len(countries) == 1:
-        return countries.pop()
-    raise DomainError(
-        "Give the country (ISO code) as well: we deliver in more than one.", field="country"
+    code = normalise_postcode(postcode)
+    candidates = [code[:n] for n in range(len(code), 0, -1)]
+    countries = set(
+        db.session.execute(
+            select(ZonePostcodePrefix.country)
+            .where(ZonePostcodePrefix.prefix.in_(candidates))
+            .distinct()
+        ).scalars()
     )
+    if len(countries) > 1:
+        raise DomainError(
+            "This postcode exists in more than one country we serve: give `country` too.",
+            field="country",
+            code="country_required",
+        )
+    return countries.pop() if countries else None
 
 
 def _option_json(o: delivery_options.Option) -> dict[str, Any]:
@@ -190,7 +204,7 @@ def _option_json(o: delivery_options.Option) -> dict[str, Any]:
             "vehicle": str(o.vehicle),
         }
     elif o.type is ChoiceType.GREEN_DAY:
-        out |= {"date": o.date, "start": o.start, "end": o.end}
+        out |= {"date": o.date, "start": o.start.astimezone(UTC), "end": o.end.astimezone(UTC)}
     elif o.point is not None:
         p = o.point
         out |= {
@@ -279,11 +293,14 @@ def _stop_json(stop) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet won't run as a formula (a note can be "=HYPERLINK(…)")."""
+    """A CSV cell a spreadsheet won't run as a formula (a note can be "=HYPERLINK(…)"); phone
+    numbers such as +46701234567 are no formula and stay as they are."""
     if value is None:
         return ""
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"\+?[0-9 ]+", text):
+        return "'" + text
+    return text
 
 
 def _csv(stops: list[dict[str, Any]], filename: str):

@@ -47,10 +47,11 @@ def test_delivery_options_for_checkout(merchant_api):
     assert slot["date"] == "2026-11-27" and slot["start"] == "2026-11-27T08:00:00Z"
     assert (slot["capacity"], slot["remaining"], slot["vehicle"]) == (3, 3, "van")
     assert slot["co2e_grams"] == 203 and isinstance(slot["id"], int)
+    assert "distance_m" not in slot and "latest" not in slot  # only a slot's own fields
     near = next(o for o in body["options"] if o["type"] == "pickup_point")
     assert near["name"] == "Near Shop" and 90 <= near["distance_m"] <= 130
     green = next(o for o in body["options"] if o["type"] == "green_day")
-    assert green["id"] == "2026-12-01"
+    assert green["id"] == "2026-12-01" and green["start"] == "2026-12-01T08:00:00Z"
     assert sum(o["greenest"] for o in body["options"]) == 1
 
 
@@ -176,6 +177,7 @@ def test_manifest_lists_the_days_parcels_with_choices(carrier_api, carrier, merc
     assert len(rows) == 3
     safe_row = next(r for r in rows if r["choice"] == "safe_place")
     assert safe_row["instructions"].endswith("(=HYPERLINK(evil))")  # not at the cell's start
+    assert safe_row["phone"] == "+46701234567"  # a phone number is no formula
     assert carrier_api.get("/api/v1/manifest?date=2026-11-28&zone=Stockholm").json["stops"] == []
     assert merchant_api.get("/api/v1/manifest?date=2026-11-27&zone=Stockholm").status_code == 403
 
@@ -193,3 +195,20 @@ def test_manifest_lists_the_days_parcels_with_choices(carrier_api, carrier, merc
 def test_manifest_parameters_are_checked(carrier_api, query, status, field):
     res = carrier_api.get(f"/api/v1/manifest?{query}")
     assert res.status_code == status and res.json["error"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=HYPERLINK(x)", "'=HYPERLINK(x)"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("-2+3", "'-2+3"),
+        ("+46701234567", "+46701234567"),
+        ("Alva", "Alva"),
+        (None, ""),
+    ],
+)
+def test_csv_cells_never_start_a_formula(value, cell):
+    from portal.api.delivery import _cell
+
+    assert _cell(value) == cell
