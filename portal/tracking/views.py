@@ -124,16 +124,18 @@ def parcel(tn: str):
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
     g.recipient_language = page.language
-    events = page.events
+    events, choice_now = page.events, None
     if verified:
         # What the recipient chose sits in the timeline with what the carrier did.
         choices = delivery.choice_entries(page.id, page.time_zone)
         if choices:
             events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
+            choice_now = choices[-1].text  # the newest is the one in force
     context = {
         "parcel": page,
         "verified": verified,
         "events": events,
+        "choice_now": choice_now,
         "steps": tracking.progress(page.status),
         "status_label": tracking.status_label(page.status),
         "status_explanation": tracking.status_explanation(page.status),
