@@ -40,7 +40,8 @@ class Notification(db.Model):
     channel: Mapped[Channel] = mapped_column(portable_enum(Channel, "notification_channel", 16))
     trigger: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8), default="en")
-    # The recipient's zone, for quiet hours at send time without loading the parcel.
+    # The recipient's zone, for quiet hours at send time without loading the parcel; None for
+    # an answer to the recipient's own text, which no quiet hours hold back.
     time_zone: Mapped[str | None] = mapped_column(String(64))
     # Phone (E.164), e-mail address, or webhook endpoint URL.
     recipient: Mapped[str] = mapped_column(String(500))

@@ -204,7 +204,8 @@ def notify(
             channel=channel,
             trigger=trigger,
             language=language,
-            time_zone=parcel_zone(parcel).key,
+            # None: an answer to the recipient's own text, sent at once at any hour.
+            time_zone=None if answering else parcel_zone(parcel).key,
             recipient=address,
             dedupe_key=key,
             list_unsubscribe=unsubscribe,
