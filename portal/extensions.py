@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and bound to the app in create_app()."""
 
 import sqlite3
+from typing import TypeVar
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -60,3 +61,16 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
 def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN")
+
+
+# Ids are 32-bit integer columns; a larger number from a form, a URL or JSON would make
+# PostgreSQL raise (a 500) instead of simply finding nothing.
+MAX_ID = 2**31 - 1
+T = TypeVar("T")
+
+
+def get_by_id(model: type[T], ident: object) -> T | None:
+    """The row with this id, or None for a missing row and for any id no row can have."""
+    if not isinstance(ident, int) or isinstance(ident, bool) or not 1 <= ident <= MAX_ID:
+        return None
+    return db.session.get(model, ident)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, db, get_by_id, limiter
 from portal.models import Channel, Notification
 from portal.notifications import bp
 from portal.notifications.sms import is_gsm7, segments
@@ -55,7 +55,7 @@ def dev_outbox():
 @limiter.exempt
 def dev_outbox_html(notification_id: int):
     _debug_only()
-    n = db.session.get(Notification, notification_id)
+    n = get_by_id(Notification, notification_id)
     if n is None or not n.body_html:
         abort(404)
     response = current_app.response_class(n.body_html, mimetype="text/html")

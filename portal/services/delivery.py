@@ -20,7 +20,7 @@ from flask_babel import get_locale
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from portal.extensions import db
+from portal.extensions import db, get_by_id
 from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
 from portal.models import (
@@ -389,7 +389,7 @@ def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow
     today = today_in(parcel, now)
     choice = DeliveryChoice(parcel=parcel, type=r.type)
     if r.type is C.SLOT:
-        slot = db.session.get(Slot, r.slot_id) if r.slot_id is not None else None
+        slot = get_by_id(Slot, r.slot_id)
         if slot is None:
             raise NotFound(
                 str(_l("Choose one of the times shown.")), field="slot", code="slot_not_found"
@@ -430,7 +430,7 @@ def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow
         choice.day = green
         choice.co2e_grams = estimate.for_option(C.GREEN_DAY)
     elif r.type in (C.PICKUP_POINT, C.LOCKER):
-        point = db.session.get(PickupPoint, r.pickup_point_id) if r.pickup_point_id else None
+        point = get_by_id(PickupPoint, r.pickup_point_id)
         if point is None or point.zone_id != zone.id:
             raise NotFound(
                 str(_l("Choose one of the pickup points shown.")),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from portal.extensions import db
+from portal.extensions import db, get_by_id
 from portal.models import Carrier, DeliveryChoice, Parcel, Zone
 from portal.models.parcel import TERMINAL_STATUSES
 from portal.services.errors import NotFound
@@ -24,8 +24,8 @@ class Stop:
 def find_zone(ref: str) -> Zone:
     """A zone by id or by name."""
     zone = None
-    if ref.isdigit():
-        zone = db.session.get(Zone, int(ref))
+    if ref.isascii() and ref.isdigit():
+        zone = get_by_id(Zone, int(ref))
     if zone is None:
         zone = db.session.execute(select(Zone).where(Zone.name == ref)).scalar_one_or_none()
     if zone is None:

@@ -137,6 +137,8 @@ def test_a_full_slot_at_checkout_is_409_and_leaves_no_parcel(merchant_api):
     [
         ({"type": "slot"}, 422, "delivery_choice.id"),
         ({"type": "slot", "id": 999999}, 404, "delivery_choice.slot"),
+        ({"type": "slot", "id": 2**63}, 404, "delivery_choice.slot"),
+        ({"type": "pickup_point", "id": -1}, 404, "delivery_choice.pickup_point"),
         ({"type": "green_day", "id": "someday"}, 422, "delivery_choice.id"),
         ({"type": "hold", "until": "2027-03-01"}, 422, "delivery_choice.day"),
         ({"type": "teleport"}, 422, "delivery_choice.type"),
@@ -189,6 +191,8 @@ def test_manifest_lists_the_days_parcels_with_choices(carrier_api, carrier, merc
         ("date=27-11-2026&zone=Stockholm", 422, "date"),
         ("date=2026-11-27", 422, "zone"),
         ("date=2026-11-27&zone=Atlantis", 404, "zone"),
+        ("date=2026-11-27&zone=99999999999", 404, "zone"),
+        ("date=2026-11-27&zone=%C2%B2", 404, "zone"),
         ("date=2026-11-27&zone=Stockholm&format=xml", 422, "format"),
     ],
 )

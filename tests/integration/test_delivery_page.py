@@ -139,6 +139,10 @@ def test_errors_stay_on_the_form(opened, parcel):
     assert res.status_code == 422
     assert "We can hold it until Saturday 26 December at the latest." in res.get_data(as_text=True)
 
+    res = post(opened, parcel, {"choice": "slot", "slot": "99999999999"})
+    assert res.status_code == 422
+    assert "Choose one of the times shown." in res.get_data(as_text=True)
+
     res = post(opened, parcel, {"choice": "safe_place", "place": "other"})
     assert "Tell the driver where to leave it." in res.get_data(as_text=True)
     assert db.session.execute(select(DeliveryChoice)).first() is None
