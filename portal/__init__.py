@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, database_url, from_environment, instance_secret_key
-from portal.extensions import babel, csrf, db, htmx, limiter, migrate
+from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -41,21 +41,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     install_fast_gettext(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
 
-    from portal import errors, filters, health, i18n, security
+    from portal import accounts, errors, filters, health, i18n, security
     from portal.api import bp as api_bp
+    from portal.complaints import bp as complaints_bp
     from portal.delivery import bp as delivery_bp
     from portal.green import bp as green_bp
     from portal.notifications import bp as notifications_bp
+    from portal.returns import bp as returns_bp
     from portal.tracking import bp as tracking_bp
 
     app.register_blueprint(tracking_bp)
     app.register_blueprint(delivery_bp)
+    app.register_blueprint(complaints_bp)
+    app.register_blueprint(returns_bp)
     app.register_blueprint(green_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(i18n.bp)
+    app.register_blueprint(accounts.bp)
     csrf.exempt(api_bp)  # Bearer-key API: no cookies, so no CSRF.
     errors.register(app)
     filters.register(app)

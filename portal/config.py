@@ -66,6 +66,15 @@ class Config:
     LOCKER_MAX_WEIGHT_GRAMS = 20_000
     CARGO_BIKE_MAX_WEIGHT_GRAMS = 25_000
 
+    # Complaint photos (issue 5): checked by content, re-encoded without metadata, stored with
+    # random names under UPLOAD_FOLDER (None: instance/uploads). The complaint and reply forms
+    # take a request of PHOTO_MAX_COUNT photos plus the text, more than MAX_CONTENT_LENGTH.
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024  # each, as uploaded
+    PHOTO_MAX_COUNT = 5  # per form sent
+    PHOTO_MAX_PER_CASE = 20  # a case's photos over all its replies
+    PHOTO_MAX_SIDE = 2048  # longest side kept, in pixels
+    UPLOAD_FOLDER = None
+
     SIGNED_LINK_DAYS = 30
     # Fresh tracking numbers: S10 service indicator and the issuing country.
     S10_PREFIX = "LM"

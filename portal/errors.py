@@ -6,7 +6,12 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)
 
 from portal.api.errors import json_error
 
@@ -52,6 +57,20 @@ def register(app: Flask) -> None:
             return json_error(code, names.get(code, "http_error"), exc.description or exc.name)
         title, text = PAGE_TEXT.get(code, (exc.name, exc.description))
         return render_template("errors/error.html", title=title, text=text, code=code), code
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        # Pages take more than 4 MB only where photos are sent, so the page speaks of photos.
+        if _wants_json():
+            return json_error(413, "too_large", "The request body is too large.")
+        title = _l("Too large to send")
+        text = _l(
+            "Each photo can be at most %(mb)d MB, and you can send at most %(count)d photos at "
+            "a time. Please go back and choose fewer or smaller photos.",
+            mb=app.config["PHOTO_MAX_BYTES"] // (1024 * 1024),
+            count=app.config["PHOTO_MAX_COUNT"],
+        )
+        return render_template("errors/error.html", title=title, text=text, code=413), 413
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -14,16 +14,20 @@ from sqlalchemy import select
 from portal import s10
 from portal.extensions import db
 from portal.models import (
+    Account,
     Carrier,
     Merchant,
     Parcel,
     ParcelStatus,
     PickupPoint,
+    ReturnPolicy,
+    Role,
     SlotTemplate,
     Vehicle,
     Zone,
 )
 from portal.models.types import utcnow
+from portal.services.accounts import create_account
 from portal.services.api_keys import create_api_key
 from portal.services.delivery import generate_slots
 from portal.services.events import EventData, accept_events
@@ -84,6 +88,7 @@ def make_parcel(
     statuses: list[ParcelStatus] = (),
     start: datetime | None = None,
     eta: tuple[datetime, datetime] | None = None,
+    order_ref: str | None = None,
 ) -> Parcel:
     """A parcel that went through `statuses`, one event an hour from `start`."""
     carrier = carrier or db.session.execute(select(Carrier)).scalars().first() or make_carrier()
@@ -104,6 +109,7 @@ def make_parcel(
             ),
             items=items or [ItemData("TENT-2P", "Trail tent", 1, Decimal("2499.00"))],
             weight_grams=1500,
+            order_ref=order_ref,
         ),
     )
     start = start or utcnow() - timedelta(hours=len(statuses) + 1)
@@ -216,3 +222,59 @@ def safe_place_merchant(limit: str | None = "5000") -> Merchant:
     merchant.safe_place_max_value = Decimal(limit) if limit is not None else None
     db.session.commit()
     return merchant
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+DELIVERED = [ParcelStatus.PICKED_UP, ParcelStatus.OUT_FOR_DELIVERY, ParcelStatus.DELIVERED]
+
+
+def shirt_and_socks() -> list[ItemData]:
+    return [
+        ItemData("SHIRT-M", "Linen shirt", 2, Decimal("599.00")),
+        ItemData("SOCKS-3", "Wool socks", 3, Decimal("149.00")),
+        ItemData("GIFT-CARD", "Gift card", 1, Decimal("500.00"), returnable=False),
+    ]
+
+
+def make_order(
+    merchant: Merchant | None = None, *, order_ref: str = "ORD-1001", delivered_at=None, **kw
+) -> tuple[Parcel, Parcel]:
+    """An order in two delivered parcels: shirts, socks and a gift card, then a tent."""
+    merchant = merchant or make_merchant()
+    first = make_parcel(
+        merchant=merchant,
+        order_ref=order_ref,
+        items=shirt_and_socks(),
+        statuses=DELIVERED,
+        start=delivered_at,
+        **kw,
+    )
+    second = make_parcel(
+        merchant=merchant, order_ref=order_ref, statuses=DELIVERED, start=delivered_at, **kw
+    )
+    return first, second
+
+
+def set_return_policy(merchant: Merchant, **values) -> ReturnPolicy:
+    policy = ReturnPolicy(merchant=merchant, **values)
+    db.session.add(policy)
+    db.session.commit()
+    return policy
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+def make_dropoff_account(
+    email: str = "kiosk@example.com", password: str = STAFF_PASSWORD, **kw
+) -> Account:
+    account = create_account(
+        email,
+        name="Kiosk staff",
+        role=Role.DROPOFF,
+        password=password,
+        place=kw.get("place", "Pressbyrån Odenplan"),
+    )
+    db.session.commit()
+    return account

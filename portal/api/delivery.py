@@ -97,7 +97,7 @@ def _query_int(name: str, low: int, high: int) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise DomainError(f"`{name}` is a whole number from {low} to {high}.", field=name)
     return int(raw)
 
@@ -240,6 +240,10 @@ CSV_COLUMNS = (
 )
 
 
+# Days a route plan can be about; outside them a local midnight may not even exist in UTC.
+MANIFEST_FIRST_DAY, MANIFEST_LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 @bp.get("/manifest")
 @require_key("carrier")
 def get_manifest():
@@ -250,6 +254,10 @@ def get_manifest():
             day = date.fromisoformat(raw_day)
         except ValueError:
             raise DomainError("Give the day as date=YYYY-MM-DD.", field="date") from None
+        if not MANIFEST_FIRST_DAY <= day <= MANIFEST_LAST_DAY:
+            raise DomainError(
+                f"Give a day from {MANIFEST_FIRST_DAY} to {MANIFEST_LAST_DAY}.", field="date"
+            )
         if not zone_ref:
             raise DomainError("Give the zone's id or name as zone=.", field="zone")
         if fmt not in ("json", "csv"):

@@ -102,6 +102,9 @@ class ItemIn(In):
     name: Annotated[Text, Field(max_length=200)]
     quantity: Annotated[Count, Field(ge=1, le=10_000)]
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+    returnable: Annotated[bool, Field(strict=True)] = Field(
+        True, description="false for items the customer can never send back"
+    )
 
 
 ChoiceKind = Literal[
@@ -222,6 +225,7 @@ class ItemOut(BaseModel):
     name: str
     quantity: int
     unit_price: Decimal
+    returnable: bool = True
 
 
 class EventOut(BaseModel):
@@ -329,7 +333,7 @@ class ParcelOut(BaseModel):
     choices: list[ChoiceOut] = Field(
         [], description="Every delivery choice made, oldest first (merchant keys only)"
     )
-    returns: list[dict[str, Any]] = []
+    returns: list[ReturnOut] = []
     complaints: list[dict[str, Any]] = []
     notifications: list[NotificationOut] | None = Field(
         None, description="What the recipient was told (merchant keys only; no bodies)"
@@ -367,3 +371,77 @@ class WebhookCreatedOut(WebhookOut):
 
 class WebhookListOut(BaseModel):
     webhooks: list[WebhookOut]
+
+
+ReturnReasonKind = Literal[
+    "too_small", "too_large", "damaged", "not_as_described", "wrong_item", "changed_mind", "other"
+]
+
+
+class ReturnItemIn(In):
+    sku: Annotated[Text, Field(max_length=64)]
+    quantity: Annotated[Count, Field(ge=1, le=10_000)]
+    reason: ReturnReasonKind
+    reason_text: str | None = Field(None, max_length=500, description="required for `other`")
+
+
+class ReturnIn(In):
+    tracking_number: Annotated[Text, Field(max_length=40, description="a delivered parcel")]
+    items: Annotated[list[ReturnItemIn], Field(min_length=1, max_length=200)]
+    method: Literal["dropoff", "locker", "home_pickup"]
+    slot_id: int | None = Field(None, description="home_pickup: a slot id from delivery-options")
+
+
+class RefundIn(In):
+    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+
+
+class ReturnItemOut(BaseModel):
+    sku: str
+    name: str
+    tracking_number: str = Field(description="the parcel the item came in")
+    quantity: int
+    reason: ReturnReasonKind
+    reason_text: str | None = None
+
+
+class ReturnOut(BaseModel):
+    rma: str
+    return_tracking_number: str
+    tracking_number: str = Field(description="the parcel the return was started from")
+    order_ref: str | None
+    status: Literal[
+        "requested",
+        "approved",
+        "rejected",
+        "dropped_off",
+        "in_transit",
+        "received",
+        "refunded",
+        "closed",
+    ]
+    method: Literal["dropoff", "locker", "home_pickup"]
+    created_by: Literal["recipient", "merchant"]
+    label_url: str | None = Field(description="PNG label; null until approved")
+    label_svg_url: str | None
+    return_url: str = Field(description="the customer's page (needs their verification)")
+    currency: str
+    fee: Decimal | None
+    refund_amount: Decimal | None
+    items: list[ReturnItemOut]
+    dropped_off_at: datetime | None
+    dropped_off_place: str | None
+    received_at: datetime | None
+    refunded_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReturnListOut(BaseModel):
+    returns: list[ReturnOut]
+    next_since: datetime | None = Field(
+        description="pass as since= to fetch the next page; null when this was the last"
+    )
+
+
+ParcelOut.model_rebuild()

@@ -14,6 +14,7 @@ from portal.api.auth import current_key, rate_limit_key, require_key
 from portal.api.delivery import apply_choice, choice_json
 from portal.api.errors import from_domain, from_validation, json_error
 from portal.api.openapi import build_openapi
+from portal.api.returns import return_json
 from portal.api.schemas import (
     EventBatchOut,
     EventIn,
@@ -31,6 +32,7 @@ from portal.services import parcels as parcel_service
 from portal.services.delivery import choice_history
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
+from portal.services.returns import returns_for
 from portal.services.tracking import timeline
 from portal.services.webhooks import (
     create_endpoint,
@@ -87,7 +89,13 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
             "language": parcel.language,
         },
         items=[
-            {"sku": i.sku, "name": i.name, "quantity": i.quantity, "unit_price": i.unit_price}
+            {
+                "sku": i.sku,
+                "name": i.name,
+                "quantity": i.quantity,
+                "unit_price": i.unit_price,
+                "returnable": i.returnable,
+            }
             for i in parcel.items
         ],
         weight_grams=parcel.weight_grams,
@@ -121,6 +129,7 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
             if for_merchant
             else None
         ),
+        returns=[return_json(r) for r in returns_for(parcel.id)] if for_merchant else [],
         choice=choice_json(current, parcel.time_zone) if current else None,
         choices=[choice_json(c, parcel.time_zone) for c in history] if for_merchant else [],
         created_at=parcel.created_at,

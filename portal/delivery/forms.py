@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from portal.forms import Form
 from portal.models import ChoiceType
 from portal.services.delivery import SAFE_PLACE_TEXT, SAFE_PLACES, ChoiceRequest
 
@@ -21,7 +21,7 @@ def _int(value: str | None, message: str) -> int:
         raise ValidationError(message) from None
 
 
-class ChoiceForm(FlaskForm):
+class ChoiceForm(Form):
     kind: ChoiceType
     choice = HiddenField()
 

@@ -1,6 +1,15 @@
 """Database models, one module per concept; imported here so Alembic sees them all."""
 
+from portal.models.account import Account, Role
 from portal.models.api_key import ApiKey, IdempotencyRecord
+from portal.models.complaint import (
+    Complaint,
+    ComplaintMessage,
+    ComplaintStatus,
+    ComplaintType,
+    Photo,
+    Resolution,
+)
 from portal.models.delivery import (
     ChoiceType,
     DeliveryChoice,
@@ -21,14 +30,27 @@ from portal.models.notification import (
     WebhookEndpoint,
 )
 from portal.models.parcel import TERMINAL_STATUSES, Parcel, ParcelItem, ParcelStatus
+from portal.models.return_ import (
+    Return,
+    ReturnItem,
+    ReturnMethod,
+    ReturnPolicy,
+    ReturnReason,
+    ReturnStatus,
+)
 from portal.models.zone import Zone, ZonePostcodePrefix
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "Account",
     "ApiKey",
     "Carrier",
     "Channel",
     "ChoiceType",
+    "Complaint",
+    "ComplaintMessage",
+    "ComplaintStatus",
+    "ComplaintType",
     "DeliveryChoice",
     "IdempotencyRecord",
     "InboundMessage",
@@ -38,7 +60,16 @@ __all__ = [
     "Parcel",
     "ParcelItem",
     "ParcelStatus",
+    "Photo",
     "PickupPoint",
+    "Resolution",
+    "Return",
+    "ReturnItem",
+    "ReturnMethod",
+    "ReturnPolicy",
+    "ReturnReason",
+    "ReturnStatus",
+    "Role",
     "SignedLink",
     "Slot",
     "SlotTemplate",

@@ -127,6 +127,8 @@ class DeliveryChoice(db.Model):
     made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A newer choice replaced this one (and gave back its slot).
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the slot place or locker compartment it held was given back (journey ended).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parcel: Mapped[Parcel] = relationship()
     slot: Mapped[Slot | None] = relationship()

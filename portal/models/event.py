@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -18,10 +18,14 @@ class TrackingEvent(db.Model):
         # Carriers resend events; their own id makes a resend a duplicate, not a new event.
         UniqueConstraint("carrier_id", "event_id"),
         Index("ix_tracking_event_parcel_occurred", "parcel_id", "occurred_at"),
+        Index("ix_tracking_event_return_occurred", "return_id", "occurred_at"),
+        # An event is about a parcel or about a return (its own tracking number), never both.
+        CheckConstraint("(parcel_id IS NULL) <> (return_id IS NULL)", name="parcel_or_return"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))
+    parcel_id: Mapped[int | None] = mapped_column(ForeignKey("parcel.id"))
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("return_.id"))
     carrier_id: Mapped[int] = mapped_column(ForeignKey("carrier.id"))
     event_id: Mapped[str] = mapped_column(String(100))
     code: Mapped[ParcelStatus] = mapped_column(status_enum())

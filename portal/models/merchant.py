@@ -22,6 +22,10 @@ class Merchant(db.Model):
     safe_place_max_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     # How long the merchant lets a carrier keep a parcel on hold.
     storage_days: Mapped[int] = mapped_column(default=30, server_default=text("30"))
+    # Service level for complaints: an answer within this many working days (Mon-Fri).
+    complaint_due_days: Mapped[int] = mapped_column(default=3, server_default=text("3"))
+    # Where returns go; printed on the label.
+    return_address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -107,5 +107,7 @@ class ParcelItem(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int]
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # The merchant's word at creation; its return policy can exclude SKUs on top of this.
+    returnable: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     parcel: Mapped[Parcel] = relationship(back_populates="items")

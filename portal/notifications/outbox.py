@@ -41,6 +41,12 @@ TRIGGERS = (
     "delayed",
     "delivered",
     "delivery_changed",
+    "return_requested",
+    "return_approved",
+    "return_rejected",
+    "return_dropped_off",
+    "return_received",
+    "return_refunded",
 )
 # The one trigger allowed through quiet hours: the parcel is coming today.
 QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
@@ -163,10 +169,13 @@ def notify(
     extra: dict | None = None,
     dedupe_suffix: str = "",
     answering: bool = False,
+    link_target: str | None = None,
 ) -> list[Notification]:
     """Queue `trigger`'s message to the parcel's recipient on each channel they receive.
 
-    `answering`: the recipient just wrote to us, so the SMS goes now, quiet hours or not."""
+    `answering`: the recipient just wrote to us, so the SMS goes now, quiet hours or not.
+    `link_target`: the page the message's signed link opens (a return, a case), else the parcel.
+    """
     now = now or utcnow()
     language = parcel.language if parcel.language in current_app.config["LANGUAGES"] else "en"
     wanted = channels or tuple(
@@ -188,7 +197,7 @@ def notify(
         ).first():
             continue
         days = current_app.config["SIGNED_LINK_DAYS"]
-        token = issue_link(parcel, now=now, days=days)
+        token = issue_link(parcel, now=now, days=days, target=link_target)
         unsubscribe = None
         if channel is Channel.EMAIL:
             # A signed one-click link that turns e-mail off for this parcel (header and footer).

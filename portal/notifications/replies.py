@@ -154,6 +154,8 @@ def rebook_by_reply(phone: str, digit: str, language: str) -> str | None:
 
 def handle_inbound(sid: str, phone: str, body: str) -> str | None:
     """Act on a reply and return the text to answer with (None: say nothing)."""
+    # NUL can't be stored in PostgreSQL text, and no person types one.
+    sid, phone, body = (v.replace("\x00", "") for v in (sid, phone, body))
     if not sid or not phone:
         return None
     if db.session.execute(

@@ -32,6 +32,7 @@ from portal.models import (
     PickupPoint,
     Slot,
     SlotTemplate,
+    TrackingEvent,
     Zone,
 )
 from portal.models.types import utcnow
@@ -231,9 +232,19 @@ def change_window(
             frozenset(),
             _l("We don't deliver to this postcode ourselves, so there is nothing to choose."),
         )
+    current = current if current is not None else current_choice(parcel)
+    day = delivery_day(current)
     if parcel.status is S.DELIVERY_FAILED:
         failed_on = (parcel.status_at or now).astimezone(_tz(parcel)).date()
         latest = failed_on + timedelta(days=_config("REBOOK_DAYS"))
+        rebooked = (
+            current is not None
+            and parcel.status_at is not None
+            and current.made_at >= parcel.status_at
+            and day is not None
+        )
+        if rebooked and now >= cutoff(day, parcel.zone):
+            return _closed(cutoff(day, parcel.zone))
         return ChangeWindow(
             REBOOK_TYPES,
             _l("We couldn't deliver your parcel."),
@@ -241,27 +252,32 @@ def change_window(
                 "Choose a new delivery day up to %(day)s, or have it sent to a pickup point.",
                 day=format_day(latest),
             ),
+            closes_at=cutoff(day, parcel.zone) if rebooked else None,
             latest_day=latest,
         )
-    current = current if current is not None else current_choice(parcel)
-    day = delivery_day(current)
-    if day is not None and parcel.zone is not None:
+    if day is None and parcel.eta_from is not None:
+        # No choice fixes a day: the carrier's planned day closes changes just the same.
+        day = parcel.eta_from.astimezone(_tz(parcel)).date()
+    if day is not None:
         closes = cutoff(day, parcel.zone)
         if now >= closes:
-            return ChangeWindow(
-                frozenset(),
-                _l(
-                    "Changes closed at 18:00 on %(day)s: your parcel is being prepared for "
-                    "delivery.",
-                    day=format_day(closes.date()),
-                ),
-                _l(
-                    "If nobody can take it, you can choose a new time or a pickup point after "
-                    "the driver's attempt."
-                ),
-            )
+            return _closed(closes)
         return ChangeWindow(frozenset(ChoiceType), closes_at=closes)
     return ChangeWindow(frozenset(ChoiceType))
+
+
+def _closed(closes: datetime) -> ChangeWindow:
+    return ChangeWindow(
+        frozenset(),
+        _l(
+            "Changes closed at 18:00 on %(day)s: your parcel is being prepared for delivery.",
+            day=format_day(closes.date()),
+        ),
+        _l(
+            "If nobody can take it, you can choose a new time or a pickup point after the "
+            "driver's attempt."
+        ),
+    )
 
 
 def format_day(day: date) -> str:
@@ -269,7 +285,8 @@ def format_day(day: date) -> str:
 
 
 def hold_limit(merchant: Merchant, today: date) -> date:
-    days = min(_config("HOLD_MAX_DAYS"), merchant.storage_days or _config("HOLD_MAX_DAYS"))
+    storage = merchant.storage_days
+    days = min(_config("HOLD_MAX_DAYS"), _config("HOLD_MAX_DAYS") if storage is None else storage)
     return today + timedelta(days=days)
 
 
@@ -564,9 +581,26 @@ def _reserve(choice: DeliveryChoice) -> None:
             )
 
 
-def _release(previous: DeliveryChoice) -> None:
+def release_on_end(parcel: Parcel, status: S, now: datetime) -> None:
+    """The journey ended: a locker compartment is empty again, and a cancelled or returned
+    parcel gives its slot place back. A delivered parcel used its slot, which stays counted."""
+    choice = current_choice(parcel)
+    if choice is None or choice.released_at is not None:
+        return
+    if status is S.DELIVERED:
+        if choice.type is C.LOCKER:
+            _release(choice, slot=False)
+            choice.released_at = now
+    elif status in (S.CANCELLED, S.RETURN_TO_SENDER):
+        _release(choice)
+        choice.released_at = now
+
+
+def _release(previous: DeliveryChoice, *, slot: bool = True) -> None:
     """Give back what the replaced choice held, in the same transaction as the new booking."""
-    if previous.slot_id:
+    if previous.released_at is not None:
+        return
+    if slot and previous.slot_id:
         db.session.execute(
             update(Slot)
             .where(Slot.id == previous.slot_id, Slot.booked > 0)
@@ -589,9 +623,33 @@ def _update_eta(parcel: Parcel, choice: DeliveryChoice, now: datetime) -> None:
     elif choice.type in (C.GREEN_DAY, C.HOLD) and choice.day is not None and parcel.zone:
         window = day_window(parcel.zone, choice.day)
     else:
-        return
-    parcel.eta_from, parcel.eta_to = window
+        # An instruction or a pickup point fixes no day: the carrier's own plan applies again
+        # (not the window of a slot just given up, which others may now book).
+        window = carrier_eta(parcel)
+    parcel.eta_from, parcel.eta_to = window or (None, None)
     parcel.eta_at = now
+
+
+def carrier_eta(parcel: Parcel) -> tuple[datetime, datetime] | None:
+    """The window of the carrier's newest event with one, unless a later event voided it."""
+    from portal.services.events import ETA_ENDS
+
+    latest = db.session.execute(
+        select(TrackingEvent)
+        .where(TrackingEvent.parcel_id == parcel.id, TrackingEvent.eta_from.is_not(None))
+        .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if latest is None:
+        return None
+    voided = db.session.execute(
+        select(TrackingEvent.id).where(
+            TrackingEvent.parcel_id == parcel.id,
+            TrackingEvent.occurred_at > latest.occurred_at,
+            TrackingEvent.code.in_(ETA_ENDS),
+        )
+    ).first()
+    return None if voided else (latest.eta_from, latest.eta_to)
 
 
 # --- words -----------------------------------------------------------------------------------

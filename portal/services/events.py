@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Carrier, Parcel, ParcelStatus, TrackingEvent
+from portal.models import Carrier, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
@@ -151,13 +151,23 @@ def accept_events(
             .with_for_update()
         ).scalars()
         parcels = {p.tracking_number: p for p in rows}
+    # A return has its own tracking number; its events come through here too.
+    returns: dict[str, Return] = {}
+    if numbers - parcels.keys():
+        rows = db.session.execute(
+            select(Return)
+            .where(Return.return_tracking_number.in_(numbers - parcels.keys()))
+            .order_by(Return.id)
+            .with_for_update()
+        ).scalars()
+        returns = {r.return_tracking_number: r for r in rows}
 
     seen: set[str] = set()
-    to_insert: list[tuple[int, EventData, Parcel]] = []
+    to_insert: list[tuple[int, EventData, Parcel | Return]] = []
     for i, event in enumerate(events):
         if results[i] is not None:
             continue
-        parcel = parcels.get(event.tracking_number)
+        parcel = parcels.get(event.tracking_number) or returns.get(event.tracking_number)
         # Another carrier's parcel reads as unknown: a carrier learns nothing of others' parcels.
         if parcel is None or parcel.carrier_id != carrier.id:
             results[i] = EventResult.rejected(
@@ -176,7 +186,8 @@ def accept_events(
     if to_insert:
         rows = [
             {
-                "parcel_id": parcel.id,
+                "parcel_id": parcel.id if isinstance(parcel, Parcel) else None,
+                "return_id": parcel.id if isinstance(parcel, Return) else None,
                 "carrier_id": carrier.id,
                 "event_id": e.event_id,
                 "code": e.code,
@@ -196,6 +207,8 @@ def accept_events(
         )
         inserted = set(db.session.execute(stmt, rows).scalars())
 
+    from portal.services.returns import apply_return_event
+
     changes: list[StatusChange] = []
     before = {p.id: p.status for p in parcels.values()}
     for i, event, parcel in sorted(to_insert, key=lambda t: t[1].occurred_at):
@@ -203,6 +216,9 @@ def accept_events(
             results[i] = EventResult(event.event_id, DUPLICATE)
             continue
         results[i] = EventResult(event.event_id, ACCEPTED)
+        if isinstance(parcel, Return):
+            apply_return_event(parcel, ParcelStatus(event.code), event.occurred_at)
+            continue
         change = apply_event(parcel, event)
         if change:
             changes.append(change)
@@ -244,6 +260,10 @@ def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
         return None
     old = parcel.status
     parcel.status, parcel.status_at = code, event.occurred_at
+    if code.is_terminal:
+        from portal.services.delivery import release_on_end
+
+        release_on_end(parcel, code, event.occurred_at)
     if code in ETA_ENDS and event.eta_from is None:
         # A failed attempt, a parcel waiting at a pickup point or a finished journey voids the
         # old delivery window; the carrier's next event with a window sets a new one.

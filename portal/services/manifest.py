@@ -24,6 +24,8 @@ class Stop:
 def find_zone(ref: str) -> Zone:
     """A zone by id or by name."""
     zone = None
+    if any(ord(c) < 32 for c in ref):
+        ref = ""  # control characters are in no zone's name (and PostgreSQL refuses NUL)
     if ref.isascii() and ref.isdigit():
         zone = get_by_id(Zone, int(ref))
     if zone is None:

@@ -39,6 +39,7 @@ class ItemData:
     name: str
     quantity: int
     unit_price: Decimal
+    returnable: bool = True
 
 
 @dataclass
@@ -169,7 +170,13 @@ def create_parcel(
         currency=data.currency,
         zone=zone_for_postcode(r.country, r.postcode),
         items=[
-            ParcelItem(sku=i.sku, name=i.name, quantity=i.quantity, unit_price=i.unit_price)
+            ParcelItem(
+                sku=i.sku,
+                name=i.name,
+                quantity=i.quantity,
+                unit_price=i.unit_price,
+                returnable=i.returnable,
+            )
             for i in data.items
         ],
     )

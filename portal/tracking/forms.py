@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import Form
 
-class TrackForm(FlaskForm):
+
+class TrackForm(Form):
     """A GET form (bookmarkable, no state change), so it carries no CSRF token."""
 
     class Meta:
@@ -29,7 +30,7 @@ class TrackForm(FlaskForm):
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     postcode = StringField(
         _l("Postcode of the delivery address"),
         validators=[
@@ -39,6 +40,6 @@ class VerifyForm(FlaskForm):
     )
 
 
-class UpdatesForm(FlaskForm):
+class UpdatesForm(Form):
     sms = BooleanField(_l("By SMS"))
     email = BooleanField(_l("By e-mail"))

@@ -19,7 +19,7 @@ from portal import s10
 from portal.extensions import db, limiter
 from portal.i18n import safe_next
 from portal.models import Parcel
-from portal.services import delivery, tracking
+from portal.services import complaints, delivery, tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 from portal.services.parcel_page import load_parcel_page
@@ -131,11 +131,17 @@ def parcel(tn: str):
         if choices:
             events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
             choice_now = choices[-1].text  # the newest is the one in force
+    from portal.services.returns import returns_for
+
+    context_returns = returns_for(page.id) if verified else []
     context = {
         "parcel": page,
         "verified": verified,
         "events": events,
         "choice_now": choice_now,
+        "complaints": complaints.cases_for(page.id) if verified else [],
+        "returns": context_returns,
+        "can_return": verified and page.status == "delivered",
         "steps": tracking.progress(page.status),
         "status_label": tracking.status_label(page.status),
         "status_explanation": tracking.status_explanation(page.status),

@@ -82,6 +82,7 @@ def test_safe_place_and_weight_limits_shape_the_options(client):
     [
         ("", "postcode"),
         ("postcode=113%2048&weight=heavy", "weight"),
+        ("postcode=113%2048&weight=%C2%B2", "weight"),
         ("postcode=113%2048&value=-1", "value"),
         ("postcode=%21%21%21", "postcode"),
         ("postcode=11348&country=Sweden", "country"),
@@ -193,6 +194,9 @@ def test_manifest_lists_the_days_parcels_with_choices(carrier_api, carrier, merc
         ("date=2026-11-27&zone=Atlantis", 404, "zone"),
         ("date=2026-11-27&zone=99999999999", 404, "zone"),
         ("date=2026-11-27&zone=%C2%B2", 404, "zone"),
+        ("date=2026-11-27&zone=%00", 404, "zone"),
+        ("date=9999-12-31&zone=Stockholm", 422, "date"),
+        ("date=0001-01-01&zone=Stockholm", 422, "date"),
         ("date=2026-11-27&zone=Stockholm&format=xml", 422, "format"),
     ],
 )

@@ -257,3 +257,79 @@ def test_slots_command_is_idempotent(app, zone):
     assert first.exit_code == 0 and "new slots" in first.output
     again = runner.invoke(args=["slots", "generate", "--days", "21"])
     assert again.output.startswith("0 new slots")
+
+
+def _fail(parcel_start=None):
+    return factories.make_parcel(
+        statuses=[ParcelStatus.OUT_FOR_DELIVERY, ParcelStatus.DELIVERY_FAILED],
+        start=parcel_start or NOW - timedelta(hours=3),
+    )
+
+
+def test_a_rebooked_day_closes_at_its_own_cutoff(zone):
+    failed = _fail()
+    friday = slot_on(date(2026, 11, 27))
+    choose(failed, ChoiceRequest(C.SLOT, slot_id=friday.id), now=NOW)
+    db.session.commit()
+    friday_morning = NOW + timedelta(hours=22)  # Friday 08:00 Stockholm, past Thursday 18:00
+    with pytest.raises(ChangeTooLate, match="Changes closed at 18:00"):
+        choose(
+            failed,
+            ChoiceRequest(C.PICKUP_POINT, pickup_point_id=point("Near Shop").id),
+            now=friday_morning,
+        )
+    db.session.rollback()
+    db.session.refresh(friday)
+    assert friday.booked == 1  # the van still comes
+
+
+def test_the_carriers_planned_day_closes_changes_without_a_dated_choice(zone):
+    friday_9 = NOW.replace(hour=8) + timedelta(days=1)  # Friday 09:00 Stockholm
+    parcel = factories.make_parcel(
+        statuses=[ParcelStatus.IN_TRANSIT], eta=(friday_9, friday_9 + timedelta(hours=2))
+    )
+    assert delivery_options.for_parcel(parcel, NOW).window.open
+    friday_7 = friday_9 - timedelta(hours=2)
+    with pytest.raises(ChangeTooLate):
+        choose(
+            parcel,
+            ChoiceRequest(C.NEIGHBOUR, neighbour_name="Erik", neighbour_house="12"),
+            now=friday_7,
+        )
+
+
+def test_a_merchant_that_stores_nothing_allows_no_hold(zone):
+    merchant = factories.make_merchant()
+    merchant.storage_days = 0
+    db.session.commit()
+    parcel = factories.make_parcel(merchant=merchant)
+    with pytest.raises(DomainError, match="Choose a later date|at the latest"):
+        choose(parcel, ChoiceRequest(C.HOLD, day=date(2026, 11, 27)), now=NOW)
+
+
+def test_an_ended_journey_gives_back_lockers_and_unused_slots(zone, carrier):
+    locker = point("Box Locker")
+    collected = factories.make_parcel(carrier=carrier)
+    choose(collected, ChoiceRequest(C.LOCKER, pickup_point_id=locker.id), now=NOW)
+    cancelled = factories.make_parcel(carrier=carrier)
+    friday = slot_on(date(2026, 11, 27))
+    choose(cancelled, ChoiceRequest(C.SLOT, slot_id=friday.id), now=NOW)
+    db.session.commit()
+    factories.add_events(collected, ("c-1", "delivered", NOW - timedelta(minutes=5)))
+    factories.add_events(cancelled, ("x-1", "cancelled", NOW - timedelta(minutes=5)))
+    # A stale second terminal event gives nothing back twice.
+    factories.add_events(collected, ("c-2", "return_to_sender", NOW - timedelta(minutes=1)))
+    db.session.refresh(locker)
+    db.session.refresh(friday)
+    assert locker.lockers_reserved == 0 and friday.booked == 0
+
+
+def test_leaving_a_slot_brings_back_the_carriers_window(zone):
+    friday_13 = NOW.replace(hour=12) + timedelta(days=1)
+    carrier_window = (friday_13, friday_13 + timedelta(hours=3))
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT], eta=carrier_window)
+    friday = slot_on(date(2026, 11, 27))
+    choose(parcel, ChoiceRequest(C.SLOT, slot_id=friday.id), now=NOW)
+    assert parcel.eta_from == friday.starts_at
+    choose(parcel, ChoiceRequest(C.NEIGHBOUR, neighbour_name="Erik", neighbour_house="12"), now=NOW)
+    assert (parcel.eta_from, parcel.eta_to) == carrier_window

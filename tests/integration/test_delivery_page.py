@@ -143,6 +143,11 @@ def test_errors_stay_on_the_form(opened, parcel):
     assert res.status_code == 422
     assert "Choose one of the times shown." in res.get_data(as_text=True)
 
+    res = post(
+        opened, parcel, {"choice": "neighbour", "neighbour_name": "Bo\x00", "neighbour_house": "3"}
+    )
+    assert res.status_code == 422 and "Remove the special characters." in res.get_data(True)
+
     res = post(opened, parcel, {"choice": "safe_place", "place": "other"})
     assert "Tell the driver where to leave it." in res.get_data(as_text=True)
     assert db.session.execute(select(DeliveryChoice)).first() is None

@@ -112,3 +112,10 @@ def test_when_every_time_is_full_the_answer_offers_the_other_way(client, failed)
     res = reply(client, "1")
     assert "Svara 2 för närmaste utlämningsställe" in res.get_data(as_text=True)
     assert current_choice(failed) is None
+
+
+def test_a_reply_with_a_nul_character_still_books(app, client, failed, messaging):
+    res = reply(client, "1\x00")
+    assert res.status_code == 200
+    db.session.expire_all()
+    assert current_choice(failed).type is ChoiceType.SLOT

@@ -36,6 +36,12 @@ def context(db):
         "reply_choices": True,
         # The longest choice line: a pickup point with a long name and address.
         "choice_text": "Pickup point: ICA Nära Vasastan, Surbrunnsgatan 21",
+        # Returns: the longest service-point name we know and a refund with öre.
+        "rma": "K7QX-94MP",
+        "place": "Pressbyrån Odenplan",
+        "when": "25 November 14:05",
+        "amount": "1249.50",
+        "currency": "SEK",
     }
 
 

@@ -1,0 +1,232 @@
+"""Return pages: start a return, follow it with its label, and accept it at a service point."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts import role_required
+from portal.extensions import db, limiter
+from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
+from portal.returns import bp
+from portal.returns.dropoff_forms import DropoffForm
+from portal.returns.forms import METHOD_HINTS, REASON_LABELS, return_form
+from portal.services import labels
+from portal.services import returns as service
+from portal.services.errors import DomainError, NotFound
+from portal.tracking.verification import is_verified
+from portal.tracking.views import _parcel_or_404, lookup
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _verified_or_redirect(parcel: Parcel, here: str):
+    if is_verified(parcel.tracking_number):
+        return None
+    return redirect(url_for("tracking.verify", tn=parcel.tracking_number, next=here), code=303)
+
+
+# --- starting a return -------------------------------------------------------------------------
+
+
+@bp.route("/t/<tn>/return", methods=["GET", "POST"])
+@lookup
+def start(tn: str):
+    found = _parcel_or_404(tn)
+    if isinstance(found, str):
+        return redirect(found, code=308 if request.method == "POST" else 301)
+    parcel = found
+    g.recipient_language = parcel.language
+    if gate := _verified_or_redirect(parcel, url_for(".start", tn=parcel.tracking_number)):
+        return gate
+    available = service.returnable(parcel)
+    slots = (
+        service.pickup_slots(parcel) if ReturnMethod.HOME_PICKUP in available.policy.methods else []
+    )
+    form = return_form(available, slots)
+    status = 200
+    if request.method == "POST" and available.open:
+        if form.validate_on_submit():
+            request_ = form.request()
+            try:
+                ret = service.open_return(parcel, request_)
+            except DomainError as exc:
+                db.session.rollback()
+                _attach(form, exc, request_)
+                status = 409 if exc.kind == "conflict" else 422
+            else:
+                db.session.commit()
+                return redirect(url_for(".show", rma=ret.rma), 303)
+        else:
+            status = 422
+        if form.csrf_token.errors:
+            form.form_errors.append(_("This page was open too long. Please try again."))
+    response = current_app.make_response(
+        (
+            render_template(
+                "returns/start.html",
+                parcel=parcel,
+                available=available,
+                form=form,
+                slots=slots,
+                reasons=REASON_LABELS,
+                hints=METHOD_HINTS,
+            ),
+            status,
+        )
+    )
+    return _no_store(response)
+
+
+def _attach(form, exc: DomainError, request_) -> None:
+    """Put the service's reason on the field it is about."""
+    parts = (exc.field or "").split(".")
+    if parts[0] == "items" and len(parts) == 3 and parts[1].isdigit():
+        line = request_.lines[int(parts[1])]
+        name = {"quantity": "qty", "sku": "qty", "reason": "reason", "reason_text": "note"}[
+            parts[2]
+        ]
+        form[f"{name}_{line.parcel_item_id}"].errors = [exc.message]
+    elif exc.field in ("method", "slot"):
+        form[exc.field].errors = [exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+# --- the return page and its label ------------------------------------------------------------
+
+
+def label_key(ret: Return) -> str:
+    """A key for the label's URL, so a merchant can pass the label on without a login."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"label:{ret.rma}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def label_url(ret: Return, kind: str = "label.png", external: bool = False) -> str:
+    path = url_for("returns.label_file", rma=ret.rma, kind=kind, k=label_key(ret))
+    if external:
+        return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    return path
+
+
+def _find(rma: str) -> Return:
+    try:
+        return service.find_return(rma)
+    except NotFound:
+        abort(404)
+
+
+def _may_see(ret: Return) -> bool:
+    key = request.args.get("k", "")
+    return is_verified(ret.parcel.tracking_number) or (
+        bool(key) and hmac.compare_digest(key, label_key(ret))
+    )
+
+
+@bp.get("/r/<rma>")
+@lookup
+def show(rma: str):
+    ret = _find(rma)
+    if ret.rma != rma:
+        return redirect(url_for(".show", rma=ret.rma), 301)
+    g.recipient_language = ret.parcel.language
+    if gate := _verified_or_redirect(ret.parcel, url_for(".show", rma=ret.rma)):
+        return gate
+    response = current_app.make_response(
+        render_template(
+            "returns/show.html",
+            ret=ret,
+            parcel=ret.parcel,
+            events=service.return_events(ret),
+            refund_due=service.refund_due(ret),
+            reasons=REASON_LABELS,
+            has_label=ret.status not in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED),
+            label_key=label_key(ret),
+        )
+    )
+    return _no_store(response)
+
+
+@bp.get("/r/<rma>/<any('label.svg', 'label.png', 'label'):kind>")
+@lookup
+def label_file(rma: str, kind: str):
+    ret = _find(rma)
+    g.recipient_language = ret.parcel.language
+    if not _may_see(ret):
+        if kind == "label":
+            here = url_for(".label_file", rma=ret.rma, kind=kind)
+            return _verified_or_redirect(ret.parcel, here)
+        abort(404)
+    if ret.status in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED):
+        abort(404)
+    if kind == "label":
+        response = current_app.make_response(
+            render_template("returns/label.html", ret=ret, key=label_key(ret))
+        )
+    elif kind == "label.svg":
+        response = current_app.response_class(labels.svg(ret), mimetype="image/svg+xml")
+        # Our own drawing, but an SVG opened directly is a document: let it run nothing.
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+    else:
+        response = current_app.response_class(labels.png(ret), mimetype="image/png")
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="return-{ret.return_tracking_number}.png"'
+        )
+    return _no_store(response)
+
+
+# --- drop-off at a service point ---------------------------------------------------------------
+
+
+@bp.route("/dropoff", methods=["GET", "POST"])
+@role_required(Role.DROPOFF, Role.SUPERVISOR, login="accounts.dropoff_login")
+@limiter.limit("120 per minute", methods=["POST"])
+def dropoff():
+    form = DropoffForm()
+    status = 200
+    already = None
+    if form.validate_on_submit():
+        try:
+            ret = service.accept_dropoff(form.code.data, current_user)
+        except service.AlreadyDroppedOff as exc:
+            db.session.rollback()
+            already = exc.return_
+            form.code.errors.append(exc.message)
+            status = 409
+        except DomainError as exc:
+            db.session.rollback()
+            form.code.errors.append(exc.message)
+            status = 409 if exc.kind == "conflict" else 422
+        else:
+            db.session.commit()
+            session["dropoff_last"] = ret.rma
+            flash(_("Accepted. The customer gets a receipt."), "success")
+            return redirect(url_for(".dropoff"), 303)
+    elif request.method == "POST":
+        status = 422
+    last = None
+    if request.method == "GET" and (rma := session.pop("dropoff_last", None)):
+        last = db.session.execute(db.select(Return).where(Return.rma == rma)).scalar_one_or_none()
+    response = current_app.make_response(
+        (render_template("returns/dropoff.html", form=form, last=last, already=already), status)
+    )
+    # The camera is used here and nowhere else.
+    response.headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
+    return _no_store(response)
