@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(api_key)
     app.cli.add_command(seed_bench_command)
     app.cli.add_command(slots)
+    app.cli.add_command(agent)
     from portal.notifications.worker import worker_command
 
     app.cli.add_command(worker_command)
@@ -27,7 +28,7 @@ def _base_url() -> str:
 def seed_demo_command() -> None:
     """A merchant, a carrier, zones and a parcel in every status, with links to open them."""
     from portal.notifications.dispatch import drain
-    from portal.services.demo import seed_demo
+    from portal.services.demo import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, seed_demo
 
     parcels, keys = seed_demo()
     db.session.commit()
@@ -37,6 +38,14 @@ def seed_demo_command() -> None:
     click.echo("")
     click.echo(f"Demo tracking link: {base}/t/{first.tracking_number}  (postcode {first.postcode})")
     click.echo(f"Demo signed link (opens it verified): {base}/l/{first.token}")
+    delivered = next(p for p in parcels if p.status == "delivered")
+    click.echo(
+        f"Return items (open its signed link first): {base}/t/{delivered.tracking_number}/return"
+        f"  signed link: {base}/l/{delivered.token}"
+    )
+    click.echo(
+        f"Drop-off desk: {base}/dropoff  log in as {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}"
+    )
     choosable = next(p for p in parcels if p.status == "in_transit")
     click.echo(
         f"Delivery choices (open its signed link first): {base}/t/{choosable.tracking_number}"
@@ -90,6 +99,29 @@ def create_key(merchant_name: str | None, carrier_name: str | None) -> None:
     db.session.commit()
     click.echo(plaintext)
     click.echo("Store this key now: it is not shown again.", err=True)
+
+
+agent = AppGroup("agent", help="Staff accounts: drop-off desks, agents, supervisors.")
+
+
+@agent.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["dropoff", "agent", "supervisor"]), required=True)
+@click.option("--name", default="", help="Shown in the console and audit log.")
+@click.option("--place", default=None, help="dropoff: the service point's name.")
+@click.password_option(envvar="LASTMILE_AGENT_PASSWORD", help="Prompted for when not given.")
+def create_agent(email: str, role: str, name: str, place: str | None, password: str) -> None:
+    """Create a staff account (the password is asked for twice, or read from
+    LASTMILE_AGENT_PASSWORD)."""
+    from portal.services.accounts import create_account
+    from portal.services.errors import DomainError
+
+    try:
+        account = create_account(email, name=name, role=role, password=password, place=place)
+    except DomainError as exc:
+        raise click.UsageError(exc.message) from None
+    db.session.commit()
+    click.echo(f"Created {account.role} account {account.email}.")
 
 
 @click.command("seed-bench")

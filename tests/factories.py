@@ -278,3 +278,47 @@ def make_dropoff_account(
     )
     db.session.commit()
     return account
+
+
+# --- complaints ------------------------------------------------------------------------------
+
+
+def make_agent(
+    email: str = "agent@example.com", *, role: Role = Role.AGENT, password: str = STAFF_PASSWORD
+) -> Account:
+    account = create_account(email, name="Agent Aino", role=role, password=password)
+    db.session.commit()
+    return account
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), **save) -> bytes:
+    """A small real image: a coloured gradient, so re-encoding has something to keep."""
+    import io
+
+    from PIL import Image
+
+    mode = "RGBA" if fmt in ("PNG", "WEBP") and save.pop("alpha", False) else "RGB"
+    image = Image.linear_gradient("L").resize(size).convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def make_complaint(parcel: Parcel, *, type: str = "damaged", status=None, **kw):
+    """A filed complaint (no photos unless given as `photos=[Upload, …]`), optionally moved on
+    to `status` by the system, committed."""
+    from portal.services import complaints
+
+    item_ids = [i.id for i in parcel.items] if type in ("damaged", "missing_item") else []
+    request = complaints.ComplaintRequest(
+        type=type,
+        description=kw.pop("description", "The box was crushed and the tent pole is bent."),
+        item_ids=kw.pop("item_ids", item_ids),
+        photos=kw.pop("photos", []),
+    )
+    complaint = complaints.open_complaint(parcel, request, **kw)
+    if status is not None:
+        message = "Please send a photo of the label." if status == "awaiting_customer" else None
+        complaints.change_status(complaint, status, message=message)
+    db.session.commit()
+    return complaint

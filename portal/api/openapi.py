@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from portal.api.complaints import ComplaintOut
 from portal.api.schemas import (
     DeliveryOptionsOut,
     ErrorOut,
@@ -70,11 +71,16 @@ def _schemas() -> dict[str, Any]:
         WebhookListOut,
         DeliveryOptionsOut,
         ManifestOut,
+        ComplaintOut,
     ]
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
         ref_template=REF,
     )
+    # ParcelOut lists complaints as plain objects (schemas.py); say what each one holds.
+    complaints = top["$defs"]["ParcelOut"]["properties"]["complaints"]
+    complaints["items"] = {"$ref": REF.format(model="ComplaintOut")}
+    complaints["description"] = "The parcel's complaint cases, oldest first (merchant keys only)"
     return top["$defs"]
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from portal.api import bp
 from portal.api.auth import current_key, rate_limit_key, require_key
+from portal.api.complaints import complaints_json
 from portal.api.delivery import apply_choice, choice_json
 from portal.api.errors import from_domain, from_validation, json_error
 from portal.api.openapi import build_openapi
@@ -130,6 +131,7 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
             else None
         ),
         returns=[return_json(r) for r in returns_for(parcel.id)] if for_merchant else [],
+        complaints=complaints_json(parcel.id) if for_merchant else [],
         choice=choice_json(current, parcel.time_zone) if current else None,
         choices=[choice_json(c, parcel.time_zone) for c in history] if for_merchant else [],
         created_at=parcel.created_at,

@@ -41,6 +41,8 @@ TRIGGERS = (
     "delayed",
     "delivered",
     "delivery_changed",
+    "complaint_opened",
+    "complaint_updated",
     "return_requested",
     "return_approved",
     "return_rejected",

@@ -15,12 +15,15 @@ from portal.models import (
     Parcel,
     ParcelStatus,
     PickupPoint,
+    ReturnPolicy,
+    Role,
     SignedLink,
     SlotTemplate,
     Vehicle,
     Zone,
 )
 from portal.models.types import utcnow
+from portal.services.accounts import create_account, find_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
 from portal.services.delivery import generate_slots
 from portal.services.events import EventData, accept_events
@@ -225,6 +228,11 @@ class DemoParcel:
     postcode: str
 
 
+# A demo-only service-point login, printed by seed-demo; never created outside the demo.
+DEMO_STAFF_EMAIL = "kiosk@lastmile.example"
+DEMO_STAFF_PASSWORD = "demo-dropoff-desk"  # noqa: S105
+
+
 def demo_tracking_number(i: int) -> str:
     serial = f"{90000000 + i:08d}"
     return f"LM{serial}{s10.check_digit(serial)}SE"
@@ -236,6 +244,22 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     merchant = get_or_create_merchant(MERCHANT)
     carrier = get_or_create_carrier(CARRIER)
     merchant.safe_place_max_value = Decimal("3000")  # SEK: the demo tent may go on the porch
+    merchant.return_address = "Returns desk\nLagervägen 4\n136 50 Haninge\nSweden"
+    if (
+        db.session.execute(
+            select(ReturnPolicy.id).where(ReturnPolicy.merchant_id == merchant.id)
+        ).first()
+        is None
+    ):
+        db.session.add(ReturnPolicy(merchant=merchant, window_days=30))
+    if find_account(DEMO_STAFF_EMAIL) is None:
+        create_account(
+            DEMO_STAFF_EMAIL,
+            name="Demo kiosk",
+            role=Role.DROPOFF,
+            password=DEMO_STAFF_PASSWORD,
+            place="Pressbyrån Odenplan",
+        )
     stockholm = ensure_zone(
         "Stockholm inner city",
         "SE",

@@ -127,6 +127,7 @@ class ReturnLine:
     returned: int
     window_ends: datetime | None
     why_not: str | None = None
+    last_day: str | None = None  # the window's last day, in words
 
     @property
     def remaining(self) -> int:
@@ -200,6 +201,8 @@ def returnable(parcel: Parcel, now: datetime | None = None) -> Returnable:
         ends = at + timedelta(days=policy.window_days) if at else None
         for item in p.items:
             line = ReturnLine(item, p, returned.get(item.id, 0), ends)
+            if ends is not None:
+                line.last_day = _day(ends, p)
             if at is None:
                 line.why_not = str(_l("Not delivered yet."))
             elif now >= ends:
@@ -424,6 +427,8 @@ def open_return(
     available = returnable(parcel, now)
     if available.why_not:
         raise ReturnNotAllowed(available.why_not, field="items", code="window_closed")
+    # Items first: they come first on the page, and they are what the customer came for.
+    chosen = _validate_lines(request, available)
     try:
         method = ReturnMethod(request.method)
     except ValueError:
@@ -432,7 +437,6 @@ def open_return(
         raise ReturnNotAllowed(
             str(_l("Choose how you send it back.")), field="method", code="invalid_method"
         )
-    chosen = _validate_lines(request, available)
     slot = (
         _pickup_slot(parcel, request.slot_id, now) if method is ReturnMethod.HOME_PICKUP else None
     )

@@ -1,0 +1,198 @@
+"""Photos people upload: checked by content, re-encoded without metadata, stored transactionally.
+
+Nothing of the uploaded file survives but its pixels: the image is decoded (JPEG, PNG or WebP
+only, whatever the file is called), turned upright from its EXIF orientation, shrunk to
+PHOTO_MAX_SIDE and encoded afresh in its own format, so EXIF (GPS included), XMP, comments and
+anything hidden after the image data are gone. Files written during a database transaction are
+deleted again if that transaction does not commit, so a failure never leaves an orphan file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+from flask import current_app
+from PIL import Image, ImageOps
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from portal.i18n import lazy_gettext as _l
+from portal.services.errors import DomainError
+from portal.storage import Storage
+
+# Decoded pixels, not file size, are what a decompression bomb inflates. 64 Mi pixels takes the
+# largest phone photos (9248 x 6936 = 64.1 M); a PNG that big still decodes into at most 256 MB.
+MAX_PIXELS = 64 * 1024 * 1024
+# Pillow warns above this and refuses above twice this; the warning is made an error below.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+# Pillow format -> (format written, content type). MPO is how Pillow opens the multi-picture
+# JPEGs many phones write; its first picture is an ordinary JPEG.
+FORMATS = {
+    "JPEG": ("JPEG", "image/jpeg"),
+    "MPO": ("JPEG", "image/jpeg"),
+    "PNG": ("PNG", "image/png"),
+    "WEBP": ("WEBP", "image/webp"),
+}
+OPEN_AS = ("JPEG", "PNG", "WEBP")  # Pillow's JPEG opener hands MPO files over itself
+JPEG_QUALITY = 85
+WEBP_QUALITY = 85
+# What decoding a broken or hostile file raises, besides Pillow's own errors.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError)
+
+
+class PhotoRejected(DomainError):
+    code = "photo_rejected"
+
+    def __init__(self, message: str):
+        super().__init__(message, field="photos")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file as it came in: the name the person's device gave it, and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+def _label(upload: Upload) -> str:
+    name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name:
+        return str(_l("A photo"))
+    return name if len(name) <= 60 else name[:57] + "..."
+
+
+def process(
+    upload: Upload, *, max_bytes: int | None = None, max_side: int | None = None
+) -> ProcessedPhoto:
+    """The upload re-encoded, or PhotoRejected saying what is wrong with it (in words a person
+    understands, naming the file)."""
+    config = current_app.config
+    max_bytes = max_bytes or config["PHOTO_MAX_BYTES"]
+    max_side = max_side or config["PHOTO_MAX_SIDE"]
+    name = _label(upload)
+    if len(upload.data) > max_bytes:
+        raise PhotoRejected(
+            str(
+                _l(
+                    "%(name)s is larger than %(mb)d MB. Choose a smaller photo.",
+                    name=name,
+                    mb=max_bytes // (1024 * 1024),
+                )
+            )
+        )
+    not_a_photo = PhotoRejected(
+        str(_l("%(name)s isn't a JPEG, PNG or WebP photo. Choose another file.", name=name))
+    )
+    too_big = PhotoRejected(
+        str(_l("%(name)s has too many pixels to be a photo. Choose another file.", name=name))
+    )
+    if not upload.data:
+        raise not_a_photo
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open(upload.data) as probe:
+                out_format, content_type = FORMATS[probe.format]
+                if probe.width * probe.height > MAX_PIXELS:
+                    raise too_big
+                probe.verify()  # structure and checksums, before any pixel is decoded
+            with _open(upload.data) as opened:
+                image = _decoded(opened, max_side)
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        image = _for_format(image, out_format)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_big from None
+    except Image.UnidentifiedImageError:
+        raise not_a_photo from None
+    except _DECODE_ERRORS:
+        raise PhotoRejected(
+            str(
+                _l("%(name)s couldn't be read: the file may be damaged. Choose another.", name=name)
+            )
+        ) from None
+    buffer = io.BytesIO()
+    if out_format == "JPEG":
+        image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    elif out_format == "WEBP":
+        image.save(buffer, "WEBP", quality=WEBP_QUALITY)
+    else:
+        image.save(buffer, "PNG")
+    return ProcessedPhoto(buffer.getvalue(), content_type, image.width, image.height)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open by content, never by name, and only as one of the formats we take."""
+    return Image.open(io.BytesIO(data), formats=OPEN_AS)
+
+
+def _decoded(image: Image.Image, max_side: int) -> Image.Image:
+    """Decoded pixels only, upright, in a fresh image that carries no metadata at all."""
+    # JPEG can decode at 1/2, 1/4 or 1/8 scale: far less memory for a big photo.
+    image.draft(None, (max_side, max_side))
+    image.seek(0)  # an animation's first frame
+    image.load()
+    upright = ImageOps.exif_transpose(image) or image
+    mode = upright.mode
+    has_alpha = mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    if mode not in ("RGB", "RGBA", "L", "LA"):
+        upright = upright.convert("RGBA" if has_alpha else "RGB")
+    # A new image from the raw pixels: no EXIF, XMP, ICC, comments or text chunks come along.
+    return Image.frombytes(upright.mode, upright.size, upright.tobytes())
+
+
+def _for_format(image: Image.Image, out_format: str) -> Image.Image:
+    if out_format == "JPEG" and image.mode not in ("RGB", "L"):
+        return image.convert("L" if image.mode == "LA" else "RGB")
+    if out_format == "WEBP" and image.mode not in ("RGB", "RGBA"):
+        return image.convert("RGBA" if image.mode == "LA" else "RGB")
+    return image
+
+
+# --- storing within a transaction ------------------------------------------------------------
+
+_WRITTEN = "photos_written"
+
+
+def store(session: Session, storage: Storage, photo: ProcessedPhoto) -> str:
+    """Save the photo and return its key; the file goes again unless `session` commits."""
+    key = storage.save(photo.data, photo.content_type)
+    session.info.setdefault(_WRITTEN, []).append((storage, key))
+    return key
+
+
+def discard(session: Session) -> None:
+    """Delete what this session wrote and has not committed (a failed request, a refusal)."""
+    for storage, key in session.info.pop(_WRITTEN, []):
+        try:
+            storage.delete(key)
+        except Exception:  # a file left over is tidied by hand; the refusal must still show
+            current_app.logger.exception("could not delete an uncommitted photo")
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    # Releasing a savepoint fires this too: only the outermost commit keeps the files.
+    outer = session.get_transaction()
+    if outer is not None and outer.is_active:
+        return
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended without a commit (rollback, error, session closed).
+    if transaction.parent is None and not transaction.nested and session.info.get(_WRITTEN):
+        discard(session)
