@@ -20,6 +20,12 @@ CSP = "; ".join(
 )
 
 
+def no_store(response: Response) -> Response:
+    """Pages with names, addresses, codes or photos: never kept in a shared cache."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def register(app: Flask) -> None:
     @app.after_request
     def headers(response: Response) -> Response:

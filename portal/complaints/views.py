@@ -12,11 +12,12 @@ from portal.complaints import bp
 from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
 from portal.extensions import csrf, db
 from portal.models import ComplaintStatus
+from portal.security import no_store
 from portal.services import complaints
 from portal.services.errors import DomainError, InvalidTrackingNumber, NotFound, ParcelNotFound
 from portal.services.parcels import find_parcel
 from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
-from portal.tracking.verification import is_verified
+from portal.tracking.verification import ask_to_verify, is_verified
 from portal.tracking.views import _canonical_url, lookup
 
 # Room for the text fields and the multipart framing around the photos.
@@ -37,16 +38,6 @@ def _accept_photos() -> None:
         csrf.protect()
 
 
-def _no_store(response):
-    # Names, addresses and what went wrong: never in a shared cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _verify_first(tn: str, here: str):
-    return redirect(url_for("tracking.verify", tn=tn, next=here), code=303)
-
-
 @bp.route("/t/<tn>/complaint", methods=["GET", "POST"])
 @lookup
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
@@ -60,7 +51,7 @@ def new(tn: str):
     number = parcel.tracking_number
     g.recipient_language = parcel.language
     if not is_verified(number):
-        return _verify_first(number, url_for(".new", tn=number))
+        return ask_to_verify(number, url_for(".new", tn=number))
     if request.method == "POST":
         _accept_photos()
     form = ComplaintForm().for_parcel(parcel)
@@ -92,7 +83,7 @@ def new(tn: str):
         type_hints={kind.value: hint for kind, (_label, hint) in complaints.TYPE_TEXT.items()},
         due_days=parcel.merchant.complaint_due_days,
     )
-    return _no_store(current_app.make_response((html, status)))
+    return no_store(current_app.make_response((html, status)))
 
 
 @bp.route("/c/<case>", methods=["GET", "POST"])
@@ -111,7 +102,7 @@ def case(case: str):
     parcel = complaint.parcel
     g.recipient_language = parcel.language
     if not is_verified(parcel.tracking_number):
-        return _verify_first(parcel.tracking_number, url_for(".case", case=number))
+        return ask_to_verify(parcel.tracking_number, url_for(".case", case=number))
     form, status = None, 200
     if request.method == "POST":
         _accept_photos()
@@ -149,7 +140,7 @@ def case(case: str):
         due_day=complaints.due_day(complaint) if complaint.status in complaints.WITH_US else None,
         closed=complaint.status in complaints.CLOSED,
     )
-    return _no_store(current_app.make_response((html, status)))
+    return no_store(current_app.make_response((html, status)))
 
 
 @bp.get("/c/<case>/photos/<int:photo_id>")
@@ -172,7 +163,7 @@ def photo(case: str, photo_id: int):
         current_app.logger.error("photo %s of a case is missing from storage", found.id)
         abort(404)
     response = current_app.response_class(data, mimetype=found.content_type)
-    response.headers["Cache-Control"] = "private, no-store"
+    no_store(response)
     response.headers["X-Content-Type-Options"] = "nosniff"
     name = f"{complaint.case_number}-{found.id}{EXTENSIONS.get(found.content_type, '')}"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'

@@ -10,10 +10,11 @@ from portal.delivery import bp
 from portal.delivery.forms import ERROR_FIELD, FORMS, ChoiceForm, blank_forms
 from portal.extensions import db
 from portal.models import Parcel
+from portal.security import no_store
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError, InvalidTrackingNumber, ParcelNotFound
 from portal.services.parcels import find_parcel
-from portal.tracking.verification import is_verified
+from portal.tracking.verification import ask_to_verify, is_verified
 from portal.tracking.views import _canonical_url, lookup
 
 SORTS = ("time", "co2e")
@@ -36,12 +37,6 @@ def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | N
     return render_template("delivery/options.html", **context)
 
 
-def _no_store(response):
-    # Names, neighbours and where the key is hidden: never in a shared cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.route("/t/<tn>/delivery", methods=["GET", "POST"])
 @lookup
 def choose(tn: str):
@@ -54,10 +49,9 @@ def choose(tn: str):
     number = parcel.tracking_number
     g.recipient_language = parcel.language
     if not is_verified(number):
-        here = url_for(".choose", tn=number)
-        return redirect(url_for("tracking.verify", tn=number, next=here), code=303)
+        return ask_to_verify(number, url_for(".choose", tn=number))
     if request.method == "GET":
-        return _no_store(current_app.make_response(_page(parcel, blank_forms())))
+        return no_store(current_app.make_response(_page(parcel, blank_forms())))
 
     kind = request.form.get("choice", "")
     if kind not in FORMS:
@@ -84,10 +78,10 @@ def choose(tn: str):
                 )
                 # The confirmation is at the top; the button pressed may be far below it.
                 response.headers["HX-Reswap"] = "outerHTML show:#delivery-options:top"
-                return _no_store(response)
+                return no_store(response)
             flash(text, "success")
             return redirect(url_for(".choose", tn=number, sort=request.args.get("sort")), code=303)
-    return _no_store(current_app.make_response((_page(parcel, forms), status)))
+    return no_store(current_app.make_response((_page(parcel, forms), status)))
 
 
 def _attach(form: ChoiceForm, kind: str, exc: DomainError) -> None:

@@ -21,27 +21,16 @@ from flask_login import current_user
 
 from portal.accounts import role_required
 from portal.extensions import db, limiter
-from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
+from portal.models import Return, ReturnMethod, ReturnStatus, Role
 from portal.returns import bp
 from portal.returns.dropoff_forms import DropoffForm
 from portal.returns.forms import METHOD_HINTS, REASON_LABELS, return_form
+from portal.security import no_store
 from portal.services import labels
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
-from portal.tracking.verification import is_verified
+from portal.tracking.verification import ask_to_verify, is_verified
 from portal.tracking.views import _parcel_or_404, lookup
-
-
-def _no_store(response):
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _verified_or_redirect(parcel: Parcel, here: str):
-    if is_verified(parcel.tracking_number):
-        return None
-    return redirect(url_for("tracking.verify", tn=parcel.tracking_number, next=here), code=303)
-
 
 # --- starting a return -------------------------------------------------------------------------
 
@@ -54,8 +43,8 @@ def start(tn: str):
         return redirect(found, code=308 if request.method == "POST" else 301)
     parcel = found
     g.recipient_language = parcel.language
-    if gate := _verified_or_redirect(parcel, url_for(".start", tn=parcel.tracking_number)):
-        return gate
+    if not is_verified(parcel.tracking_number):
+        return ask_to_verify(parcel.tracking_number, url_for(".start", tn=parcel.tracking_number))
     available = service.returnable(parcel)
     slots = (
         service.pickup_slots(parcel) if ReturnMethod.HOME_PICKUP in available.policy.methods else []
@@ -92,7 +81,7 @@ def start(tn: str):
             status,
         )
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 def _attach(form, exc: DomainError, request_) -> None:
@@ -147,8 +136,8 @@ def show(rma: str):
     if ret.rma != rma:
         return redirect(url_for(".show", rma=ret.rma), 301)
     g.recipient_language = ret.parcel.language
-    if gate := _verified_or_redirect(ret.parcel, url_for(".show", rma=ret.rma)):
-        return gate
+    if not is_verified(ret.parcel.tracking_number):
+        return ask_to_verify(ret.parcel.tracking_number, url_for(".show", rma=ret.rma))
     response = current_app.make_response(
         render_template(
             "returns/show.html",
@@ -161,7 +150,7 @@ def show(rma: str):
             label_key=label_key(ret),
         )
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 @bp.get("/r/<rma>/<any('label.svg', 'label.png', 'label'):kind>")
@@ -172,7 +161,7 @@ def label_file(rma: str, kind: str):
     if not _may_see(ret):
         if kind == "label":
             here = url_for(".label_file", rma=ret.rma, kind=kind)
-            return _verified_or_redirect(ret.parcel, here)
+            return ask_to_verify(ret.parcel.tracking_number, here)
         abort(404)
     if ret.status in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED):
         abort(404)
@@ -189,7 +178,7 @@ def label_file(rma: str, kind: str):
         response.headers["Content-Disposition"] = (
             f'inline; filename="return-{ret.return_tracking_number}.png"'
         )
-    return _no_store(response)
+    return no_store(response)
 
 
 # --- drop-off at a service point ---------------------------------------------------------------
@@ -229,4 +218,4 @@ def dropoff():
     )
     # The camera is used here and nowhere else.
     response.headers["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
-    return _no_store(response)
+    return no_store(response)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, session
+from flask import current_app, redirect, session, url_for
 from limits import parse
+from werkzeug.wrappers import Response
 
 from portal.extensions import limiter
 
@@ -12,6 +13,11 @@ MAX_REMEMBERED = 20
 
 def is_verified(tracking_number: str) -> bool:
     return tracking_number in session.get("verified", [])
+
+
+def ask_to_verify(tracking_number: str, here: str) -> Response:
+    """Send an unverified visitor to the postcode check, and back to `here` afterwards."""
+    return redirect(url_for("tracking.verify", tn=tracking_number, next=here), code=303)
 
 
 def mark_verified(tracking_number: str) -> None:

@@ -19,6 +19,7 @@ from portal import s10
 from portal.extensions import db, limiter
 from portal.i18n import safe_next
 from portal.models import Parcel
+from portal.security import no_store
 from portal.services import complaints, delivery, tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
@@ -162,7 +163,7 @@ def parcel(tn: str):
     response = current_app.make_response(html)
     if verified:
         # The page now shows a name and address: never keep it in a shared cache.
-        response.headers["Cache-Control"] = "private, no-store"
+        no_store(response)
     return response
 
 
