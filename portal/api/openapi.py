@@ -17,12 +17,22 @@ from portal.api.schemas import (
     ManifestOut,
     ParcelIn,
     ParcelOut,
+    RefundIn,
+    ReturnIn,
+    ReturnListOut,
+    ReturnOut,
     WebhookCreatedOut,
     WebhookIn,
     WebhookListOut,
 )
 
 REF = "#/components/schemas/{model}"
+RMA = {
+    "name": "rma",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "example": "YC9W-KCR6"},
+}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -35,6 +45,13 @@ def _error(description: str) -> dict[str, Any]:
 def _body(model: type[BaseModel], description: str) -> dict[str, Any]:
     return {
         "description": description,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+    }
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "required": True,
         "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
     }
 
@@ -72,6 +89,10 @@ def _schemas() -> dict[str, Any]:
         DeliveryOptionsOut,
         ManifestOut,
         ComplaintOut,
+        ReturnIn,
+        ReturnOut,
+        RefundIn,
+        ReturnListOut,
     ]
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
@@ -117,12 +138,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "schema": {"type": "string", "maxLength": 255},
                         }
                     ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": REF.format(model="ParcelIn")}}
-                        },
-                    },
+                    "requestBody": _json_body(ParcelIn),
                     "responses": {
                         "201": _body(ParcelOut, "The new parcel"),
                         "400": _error("The body is not JSON"),
@@ -202,12 +218,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "Each delivery is a JSON POST signed with the endpoint's secret: header "
                         "`X-Lastmile-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."
                     ),
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": REF.format(model="WebhookIn")}}
-                        },
-                    },
+                    "requestBody": _json_body(WebhookIn),
                     "responses": {
                         "201": _body(WebhookCreatedOut, "The endpoint, with its secret (once)"),
                         "422": _error("Not an https URL to a public host, or too many"),
@@ -239,18 +250,109 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/returns": {
+                "post": {
+                    "operationId": "createReturn",
+                    "summary": "Open a return for your customer (merchant key)",
+                    "description": (
+                        "The same rules as the customer's own return page: items of any "
+                        "delivered parcel of the order, never more than delivered minus "
+                        "already returned, within the policy's window and methods. Approved "
+                        "at once when the policy approves automatically; `label_url` is null "
+                        "until then."
+                    ),
+                    "requestBody": _json_body(ReturnIn),
+                    "responses": {
+                        "201": _body(ReturnOut, "The new return"),
+                        "400": _error("The body is not JSON"),
+                        "404": _error("No parcel of yours has this tracking number"),
+                        "409": _error("The home pickup slot is full (`slot_full`)"),
+                        "422": _error(
+                            "Not allowed: `window_closed`, `unknown_item`, "
+                            "`item_not_returnable`, `too_many`, `invalid_reason`, "
+                            "`reason_text_required`, `invalid_method`, `slot_not_found`, "
+                            "`too_late`; `field` names the line, e.g. `items.0.quantity`"
+                        ),
+                        **AUTH_ERRORS,
+                    },
+                },
+                "get": {
+                    "operationId": "listReturns",
+                    "summary": "Your returns, oldest change first (merchant key)",
+                    "description": (
+                        "Returns changed at or after `since`. Pages overlap by design: a "
+                        "return changed at exactly `next_since` comes again on the next page, "
+                        "so nothing is missed; de-duplicate by `rma` and `updated_at`."
+                    ),
+                    "parameters": [
+                        _query(
+                            "since",
+                            {"type": "string", "format": "date-time"},
+                            "ISO 8601 with a time zone; pass `next_since` to get the next page",
+                        )
+                    ],
+                    "responses": {
+                        "200": _body(ReturnListOut, "Up to 200 returns"),
+                        "422": _error("`since` is not a time with a time zone"),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
+            "/returns/{rma}": {
+                "get": {
+                    "operationId": "getReturn",
+                    "summary": "One return (merchant key)",
+                    "parameters": [RMA],
+                    "responses": {
+                        "200": _body(ReturnOut, "The return"),
+                        "404": _error("No return of yours has this RMA"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/returns/{rma}/received": {
+                "post": {
+                    "operationId": "returnReceived",
+                    "summary": "The items are back at the shop (merchant key)",
+                    "description": "Again for a received return changes nothing.",
+                    "parameters": [RMA],
+                    "responses": {
+                        "200": _body(ReturnOut, "The return, now received"),
+                        "404": _error("No return of yours has this RMA"),
+                        "409": _error("Not approved or turned down (`not_approved`)"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/returns/{rma}/refunded": {
+                "post": {
+                    "operationId": "returnRefunded",
+                    "summary": "The customer was paid back (merchant key)",
+                    "description": (
+                        "The same amount again changes nothing; the customer is told once."
+                    ),
+                    "parameters": [RMA],
+                    "requestBody": _json_body(RefundIn),
+                    "responses": {
+                        "200": _body(ReturnOut, "The return, now refunded"),
+                        "400": _error("The body is not JSON"),
+                        "404": _error("No return of yours has this RMA"),
+                        "409": _error(
+                            "Refunded already with another amount (`already_refunded`), or "
+                            "not approved (`not_approved`)"
+                        ),
+                        "422": _error(
+                            "`amount` is not above 0 and at most the returned items' value"
+                        ),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
             "/events": {
                 "post": {
                     "operationId": "postEvents",
                     "summary": "Push up to 1000 tracking events (carrier key)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": REF.format(model="EventBatchIn")}
-                            }
-                        },
-                    },
+                    "requestBody": _json_body(EventBatchIn),
                     "responses": {
                         "200": _body(EventBatchOut, "One result per event, in order"),
                         "400": _error("The body is not JSON"),

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import zxingcpp
+from jsonschema import Draft202012Validator
 from PIL import Image
 from sqlalchemy import select
 
@@ -300,6 +301,14 @@ def shop_api(client, order):
     return ApiClient(client, factories.make_api_key(merchant=order[0].merchant))
 
 
+def documented(api, model: str, body: dict) -> dict:
+    """The answer, checked against the schema our OpenAPI document promises for it."""
+    doc = api.client.get("/api/v1/openapi.json").json
+    schema = {"$ref": f"#/components/schemas/{model}", "components": doc["components"]}
+    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+    return body
+
+
 def api_return(api, parcel, items, method="dropoff"):
     return api.post(
         "/api/v1/returns",
@@ -310,7 +319,7 @@ def api_return(api, parcel, items, method="dropoff"):
 def test_merchant_opens_a_return_and_takes_it_to_the_refund(shop_api, order):
     res = api_return(shop_api, order[0], [{"sku": "SHIRT-M", "quantity": 2, "reason": "too_small"}])
     assert res.status_code == 201, res.json
-    body = res.json
+    body = documented(shop_api, "ReturnOut", res.json)
     assert RMA.match(body["rma"]) and s10.is_valid(body["return_tracking_number"])
     assert body["label_url"].endswith(".png?k=" + body["label_url"].split("k=")[1])
     assert body["created_by"] == "merchant" and body["status"] == "approved"
@@ -327,6 +336,7 @@ def test_merchant_opens_a_return_and_takes_it_to_the_refund(shop_api, order):
     assert res.status_code == 409 and res.json["error"]["code"] == "already_refunded"
 
     listed = shop_api.get("/api/v1/returns?since=2000-01-01T00:00:00Z").json
+    documented(shop_api, "ReturnListOut", listed)
     assert [r["rma"] for r in listed["returns"]] == [rma] and listed["next_since"] is None
     later = (utcnow() + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
     assert shop_api.get(f"/api/v1/returns?since={later}").json["returns"] == []
