@@ -383,3 +383,36 @@ def test_closed_window_and_other_merchants_parcels_are_refused(client, db):
     res = api_return(stranger, old, [{"sku": "SHIRT-M", "quantity": 1, "reason": "too_small"}])
     assert res.status_code == 404
     assert stranger.post("/api/v1/returns/ACDE-FGHJ/received").status_code == 404
+
+
+def test_six_returns_at_once_never_return_more_than_was_delivered(app, shop_api, order):
+    """Two shirts were delivered; six calls each try to send one back, started from either
+    parcel of the order. The order's parcels are locked while quantities are counted."""
+    from tests.integration.test_hardening import _parallel
+
+    numbers = [order[i % 2].tracking_number for i in range(6)]
+    counter = iter(range(6))
+
+    def open_one():
+        number = numbers[next(counter)]
+        return app.test_client().post(
+            "/api/v1/returns",
+            json={
+                "tracking_number": number,
+                "items": [{"sku": "SHIRT-M", "quantity": 1, "reason": "too_large"}],
+                "method": "dropoff",
+            },
+            headers={"Authorization": f"Bearer {shop_api.key}"},
+        )
+
+    answers = _parallel(6, open_one)
+    db.session.rollback()
+    returned = sum(line.quantity for r in db.session.scalars(select(Return)) for line in r.items)
+    opened = [a for a in answers if a.status_code == 201]
+    assert returned == len(opened) <= 2
+    refused = [a.json["error"]["code"] for a in answers if a.status_code == 422]
+    assert set(refused) <= {"too_many", "item_not_returnable"}
+    if db.engine.dialect.name == "postgresql":
+        assert len(opened) == 2 and len(refused) == 4
+    else:  # SQLite lets one writer through; the others may hear "busy, try again"
+        assert opened and {a.status_code for a in answers} <= {201, 422, 503}
