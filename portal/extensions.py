@@ -62,7 +62,21 @@ def _sqlite_connect(dbapi_connection, connection_record) -> None:
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN" if _reading_only() else "BEGIN IMMEDIATE")
+
+
+def _reading_only() -> bool:
+    """A GET page on SQLite reads from its snapshot (WAL) and never waits. Other requests, and
+    the in-process message sender (`g.sqlite_writer`), take the write lock up front: one that
+    read first and wants to write after another writer committed would get SQLITE_BUSY at
+    once, which no busy_timeout waits out, and a merchant's second call would answer 503.
+    Tests and commands keep deferred transactions, so a test holding one never blocks the
+    live server it drives."""
+    from flask import g, has_app_context, has_request_context, request
+
+    if has_request_context():
+        return request.method in ("GET", "HEAD", "OPTIONS")
+    return not (has_app_context() and g.get("sqlite_writer", False))
 
 
 # Ids are 32-bit integer columns; a larger number from a form, a URL or JSON would make

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import get_locale
 
+from portal.localtime import format_day, zone_of
 from portal.services.tracking import status_label
-
-
-def _zone(tz: str | None) -> ZoneInfo:
-    return ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
 
 
 def local_datetime(value: datetime | None, tz: str | None = None) -> str:
     """`Wed 25 Nov, 14:05` in the recipient's zone, day and month names in the page's language."""
     if value is None:
         return ""
-    zone = _zone(tz)
+    zone = zone_of(tz)
     # The year only when it isn't this one: "Mon 1 Jan 2024, 09:12".
     same_year = value.astimezone(zone).year == datetime.now(zone).year
     pattern = "EEE d MMM, HH:mm" if same_year else "EEE d MMM y, HH:mm"
@@ -37,7 +33,7 @@ def eta_window(start: datetime | None, end: datetime | None, tz: str | None = No
     """`Thursday 26 November, 14:00–16:00` in the recipient's zone and language."""
     if start is None or end is None:
         return ""
-    zone, locale = _zone(tz), get_locale()
+    zone, locale = zone_of(tz), get_locale()
     day = format_date(start.astimezone(zone), "EEEE d MMMM", locale=locale)
     t0 = format_time(start, "HH:mm", tzinfo=zone, locale=locale)
     t1 = format_time(end, "HH:mm", tzinfo=zone, locale=locale)
@@ -50,7 +46,7 @@ def eta_window(start: datetime | None, end: datetime | None, tz: str | None = No
 def local_time(value: datetime | None, tz: str | None = None) -> str:
     if value is None:
         return ""
-    return format_time(value, "HH:mm", tzinfo=_zone(tz), locale=get_locale())
+    return format_time(value, "HH:mm", tzinfo=zone_of(tz), locale=get_locale())
 
 
 def distance(metres: int | None) -> str:
@@ -63,8 +59,6 @@ def distance(metres: int | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from portal.services.delivery import format_day
-
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(distance, "distance")
     app.add_template_global(format_day, "format_day")

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
 
 from portal.extensions import db
@@ -81,6 +81,7 @@ def _in_process(ids: list[int]) -> None:
 
     def run() -> None:
         with app.app_context():
+            g.sqlite_writer = True  # see extensions._reading_only
             _send_all(ids)
 
     _executor.submit(run)

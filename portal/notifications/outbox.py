@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.localtime import local_day, parcel_zone
 from portal.models import (
     Channel,
     Notification,
@@ -55,10 +56,6 @@ QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
 PICKUP_HOLD_DAYS = 7
 
 _PENDING = "outbox_pending"
-
-
-def parcel_zone(parcel: Parcel) -> ZoneInfo:
-    return ZoneInfo(parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
 
 
 def quiet_until(now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -105,7 +102,7 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
         zone = parcel_zone(parcel)
         context["eta_from_local"] = parcel.eta_from.astimezone(zone).strftime("%H:%M")
         context["eta_to_local"] = parcel.eta_to.astimezone(zone).strftime("%H:%M")
-        context["eta_day"] = _day(parcel.eta_from, parcel)
+        context["eta_day"] = local_day(parcel.eta_from, parcel.time_zone)
     if trigger == "delivery_failed":
         # The SMS offers "reply 1 / 2" only where we have slots and pickup points to offer.
         context["reply_choices"] = parcel.zone_id is not None
@@ -120,16 +117,11 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
         events = timeline(parcel)
         context["pickup_place"] = events[0].location if events else ""
         held_from = parcel.status_at or utcnow()
-        context["pickup_until"] = _day(held_from + timedelta(days=PICKUP_HOLD_DAYS), parcel)
+        context["pickup_until"] = local_day(
+            held_from + timedelta(days=PICKUP_HOLD_DAYS), parcel.time_zone
+        )
         context["pickup_code"] = pickup_code(parcel)
     return context
-
-
-def _day(moment: datetime, parcel: Parcel) -> str:
-    from babel.dates import format_date
-    from flask_babel import get_locale
-
-    return format_date(moment.astimezone(parcel_zone(parcel)), "EEEE d MMMM", locale=get_locale())
 
 
 def render(trigger: str, channel: Channel, language: str, context: dict) -> dict:

@@ -105,9 +105,11 @@ def return_form(available: Returnable, slots: list) -> ReturnForm:
         )
     form = Form()
     form.line_ids = ids
-    form.method.choices = [
-        SelectChoice(m.value, METHOD_LABELS[m]) for m in available.policy.methods
-    ]
+    methods = list(available.policy.methods)
+    if not slots and len(methods) > 1:
+        # A pickup nobody can book is not a choice; the page says why it is missing.
+        methods = [m for m in methods if m is not ReturnMethod.HOME_PICKUP]
+    form.method.choices = [SelectChoice(m.value, METHOD_LABELS[m]) for m in methods]
     form.slot.choices = [SelectChoice(str(s.id), str(s.id)) for s in slots]
     return form
 

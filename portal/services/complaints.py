@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import current_app
@@ -24,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
+from portal.localtime import local_day, zone_of
 from portal.models import (
     Account,
     Complaint,
@@ -37,7 +37,6 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services import photos
-from portal.services.delivery import format_day
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.storage import Storage, get_storage
 
@@ -173,7 +172,7 @@ def due_at(filed_at: datetime, working_days: int, tz: str | None) -> datetime:
     """The end of the `working_days`-th working day (Mon-Fri) after the day of filing, in the
     customer's time zone. Zero days: the end of the day of filing, or of the next working day
     when filed at a weekend."""
-    zone = ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
+    zone = zone_of(tz)
     day = filed_at.astimezone(zone).date()
     left = max(working_days, 0)
     while left > 0 or day.weekday() >= 5:
@@ -185,8 +184,7 @@ def due_at(filed_at: datetime, working_days: int, tz: str | None) -> datetime:
 
 def due_day(complaint: Complaint) -> str:
     """`Tuesday 1 December`: the day the customer gets an answer by, in the current language."""
-    zone = ZoneInfo(complaint.parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
-    return format_day(complaint.due_at.astimezone(zone).date())
+    return local_day(complaint.due_at, complaint.parcel.time_zone)
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_time
 from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import func, select, update
@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db, get_by_id
 from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
+from portal.localtime import format_day, parcel_zone, zone_of
 from portal.models import (
     ChoiceType,
     DeliveryChoice,
@@ -197,11 +198,7 @@ def delivery_day(choice: DeliveryChoice | None) -> date | None:
 
 
 def today_in(parcel: Parcel, now: datetime) -> date:
-    return now.astimezone(_tz(parcel)).date()
-
-
-def _tz(parcel: Parcel) -> ZoneInfo:
-    return ZoneInfo(parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
+    return now.astimezone(parcel_zone(parcel)).date()
 
 
 def change_window(
@@ -235,7 +232,7 @@ def change_window(
     current = current if current is not None else current_choice(parcel)
     day = delivery_day(current)
     if parcel.status is S.DELIVERY_FAILED:
-        failed_on = (parcel.status_at or now).astimezone(_tz(parcel)).date()
+        failed_on = (parcel.status_at or now).astimezone(parcel_zone(parcel)).date()
         latest = failed_on + timedelta(days=_config("REBOOK_DAYS"))
         rebooked = (
             current is not None
@@ -257,7 +254,7 @@ def change_window(
         )
     if day is None and parcel.eta_from is not None:
         # No choice fixes a day: the carrier's planned day closes changes just the same.
-        day = parcel.eta_from.astimezone(_tz(parcel)).date()
+        day = parcel.eta_from.astimezone(parcel_zone(parcel)).date()
     if day is not None:
         closes = cutoff(day, parcel.zone)
         if now >= closes:
@@ -278,10 +275,6 @@ def _closed(closes: datetime) -> ChangeWindow:
             "driver's attempt."
         ),
     )
-
-
-def format_day(day: date) -> str:
-    return format_date(day, "EEEE d MMMM", locale=get_locale())
 
 
 def hold_limit(merchant: Merchant, today: date) -> date:
@@ -657,7 +650,7 @@ def carrier_eta(parcel: Parcel) -> tuple[datetime, datetime] | None:
 
 def describe(choice: DeliveryChoice, tz: str | None = None) -> str:
     """One line saying what was chosen, in the current language (pages, messages, API)."""
-    zone = ZoneInfo(tz or current_app.config["DEFAULT_TIMEZONE"])
+    zone = zone_of(tz)
     locale = get_locale()
     t = choice.type
     if t is C.SLOT and choice.slot:

@@ -14,12 +14,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal import s10
 from portal.extensions import db, get_by_id
+from portal.filters import local_datetime
+from portal.localtime import local_day
 from portal.models import (
     Account,
     Merchant,
@@ -178,11 +179,6 @@ def _returned(item_ids: list[int]) -> dict[int, int]:
     return {item_id: int(total) for item_id, total in rows}
 
 
-def _day(moment: datetime, parcel: Parcel) -> str:
-    zone = ZoneInfo(parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
-    return format_date(moment.astimezone(zone).date(), "EEEE d MMMM")
-
-
 def returnable(parcel: Parcel, now: datetime | None = None) -> Returnable:
     """Every item of the order this parcel belongs to, with what may still go back."""
     now = now or utcnow()
@@ -202,11 +198,13 @@ def returnable(parcel: Parcel, now: datetime | None = None) -> Returnable:
         for item in p.items:
             line = ReturnLine(item, p, returned.get(item.id, 0), ends)
             if ends is not None:
-                line.last_day = _day(ends, p)
+                line.last_day = local_day(ends, p.time_zone)
             if at is None:
                 line.why_not = str(_l("Not delivered yet."))
             elif now >= ends:
-                line.why_not = str(_l("The return window closed on %(day)s.", day=_day(ends, p)))
+                line.why_not = str(
+                    _l("The return window closed on %(day)s.", day=local_day(ends, p.time_zone))
+                )
             elif not item.returnable or item.sku in policy.non_returnable_skus:
                 line.why_not = str(
                     _l("%(shop)s does not take this item back.", shop=p.merchant.name)
@@ -593,7 +591,7 @@ def accept_dropoff(code: str, account: Account, now: datetime | None = None) -> 
             str(
                 _l(
                     "Already accepted on %(when)s at %(place)s.",
-                    when=_moment(ret.dropped_off_at, ret.parcel),
+                    when=local_datetime(ret.dropped_off_at, ret.parcel.time_zone),
                     place=ret.dropped_off_place or "?",
                 )
             ),
@@ -636,16 +634,9 @@ def accept_dropoff(code: str, account: Account, now: datetime | None = None) -> 
         )
     )
     db.session.flush()
-    _tell(ret, "return_dropped_off", now, {"place": place, "when": _moment(now, ret.parcel)})
+    # Formatted by the message templates, in the customer's language, not the desk's.
+    _tell(ret, "return_dropped_off", now, {"place": place, "dropped_off_at": now})
     return ret
-
-
-def _moment(moment: datetime, parcel: Parcel) -> str:
-    from flask_babel import format_datetime
-
-    zone = ZoneInfo(parcel.time_zone or current_app.config["DEFAULT_TIMEZONE"])
-    local = moment.astimezone(zone)
-    return f"{format_date(local.date(), 'd MMMM')} {format_datetime(local, 'HH:mm')}"
 
 
 # --- carrier events, received, refunded ------------------------------------------------------

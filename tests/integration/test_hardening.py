@@ -250,3 +250,44 @@ def test_concurrent_copies_of_one_event_store_it_once(app, carrier_api, carrier)
     assert statuses.count("accepted") == 1 and set(statuses) <= {"accepted", "duplicate"}
     assert count(TrackingEvent) == 1
     assert {r.status_code for r in results} <= ({200, 503} if sqlite() else {200})
+
+
+def test_a_write_call_is_not_refused_because_a_message_was_sent_meanwhile(app):
+    """A merchant call reads, then writes; meanwhile the in-process sender commits. On SQLite a
+    deferred transaction would then fail at once ("database is locked", a 503); the call takes
+    the write lock up front instead, and the sender waits its turn."""
+    from flask import g
+
+    from portal.models import Merchant
+
+    shop, other = factories.make_merchant(), factories.make_merchant()
+    db.session.commit()
+    shop_id, other_id = shop.id, other.id
+    db.session.remove()
+    sender_done = threading.Event()
+    sender_error: list[Exception] = []
+
+    def sender() -> None:
+        with app.app_context():
+            g.sqlite_writer = True
+            try:
+                db.session.get(Merchant, other_id).name = "Sent meanwhile"
+                db.session.commit()
+            except Exception as exc:  # reported below
+                sender_error.append(exc)
+            finally:
+                db.session.remove()
+                sender_done.set()
+
+    with app.test_request_context("/api/v1/returns/X/received", method="POST"):
+        merchant = db.session.get(Merchant, shop_id)  # the call reads first
+        thread = threading.Thread(target=sender)
+        thread.start()
+        sender_done.wait(0.5)  # the sender commits now, or waits for the lock
+        merchant.name = "Written after"
+        db.session.commit()
+        db.session.remove()
+    thread.join()
+    assert not sender_error
+    names = {m.id: m.name for m in db.session.scalars(select(Merchant))}
+    assert names[shop_id] == "Written after" and names[other_id] == "Sent meanwhile"

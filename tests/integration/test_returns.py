@@ -6,6 +6,7 @@ import io
 import re
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 import zxingcpp
@@ -204,6 +205,15 @@ def test_home_pickup_books_a_slot_within_its_capacity(client, db):
     assert db.session.query(Return).count() == 1
 
 
+def test_home_pickup_is_not_offered_when_no_time_is_free(opened, order):
+    page = opened.get(start_url(order[0])).get_data(as_text=True)  # no delivery zone: no slots
+    assert 'value="home_pickup"' not in page and 'value="dropoff"' in page
+    assert "Pickup from home is not offered now: no pickup times are free." in text(page)
+    socks = item(order[0], "SOCKS-3")
+    res = post_return(opened, order[0], {socks: (1, "damaged")}, "home_pickup")
+    assert res.status_code == 422 and db.session.query(Return).count() == 0
+
+
 # --- drop-off --------------------------------------------------------------------------------
 
 
@@ -268,6 +278,23 @@ def test_scanning_accepts_once_and_says_when_and_where_after(app, approved):
     assert len(messages("return_dropped_off")) == len(receipts)
     unknown = scan(staff, "ZZZZ-ZZZZ-ZZZZ")
     assert unknown.status_code == 422 and "No return has this code" in unknown.get_data(True)
+
+
+def test_the_receipt_is_in_the_customers_language_and_local_time(app, approved):
+    """The desk works in English; a Swedish customer's receipt is Swedish, in Stockholm time."""
+    approved.parcel.language = "sv"
+    db.session.commit()
+    staff = app.test_client()
+    staff_login(staff)
+    assert scan(staff, approved.dropoff_code).status_code == 303
+    db.session.refresh(approved)
+    local = approved.dropped_off_at.astimezone(ZoneInfo("Europe/Stockholm"))
+    receipt = messages("return_dropped_off")[0]
+    assert receipt.language == "sv" and f"{local:%H:%M}" in receipt.body
+    months = "januari februari mars april maj juni juli augusti september oktober november december"
+    assert f"{local.day} {months.split()[local.month - 1][:3]}" in receipt.body
+    again = text(scan(staff, approved.dropoff_code).get_data(as_text=True))
+    assert f"Already accepted on {local:%a} {local.day} {local:%b}, {local:%H:%M}" in again
 
 
 def test_carrier_events_on_the_return_number_move_it_along(approved, client, carrier_api):

@@ -39,7 +39,7 @@ def context(db):
         # Returns: the longest service-point name we know and a refund with öre.
         "rma": "K7QX-94MP",
         "place": "Pressbyrån Odenplan",
-        "when": "25 November 14:05",
+        "dropped_off_at": datetime(2026, 12, 31, 13, 5, tzinfo=UTC),  # the longest day name
         "amount": "1249.50",
         "currency": "SEK",
     }
