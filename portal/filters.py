@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from flask import Flask
 from flask_babel import get_locale
 
@@ -23,6 +25,15 @@ def local_datetime(value: datetime | None, tz: str | None = None) -> str:
     same_year = value.astimezone(zone).year == datetime.now(zone).year
     pattern = "EEE d MMM, HH:mm" if same_year else "EEE d MMM y, HH:mm"
     return format_datetime(value, pattern, tzinfo=zone, locale=get_locale())
+
+
+def money(amount: Decimal | str | None, currency: str) -> str:
+    """`SEK 1,249.50` / `1 249,50 kr`: an amount as the reader's language writes it."""
+    if amount is None:
+        return ""
+    written = format_currency(Decimal(amount), currency, locale=get_locale())
+    # CLDR's currency spacing, which Babel leaves out: "SEK 1,249.50", not "SEK1,249.50".
+    return re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", "\xa0", written)
 
 
 def country_name(code: str) -> str:
@@ -64,6 +75,7 @@ def register(app: Flask) -> None:
     app.add_template_global(format_day, "format_day")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(country_name, "country_name")
+    app.add_template_filter(money, "money")
     app.add_template_global(eta_window, "eta_window")
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
     app.add_template_global(status_label, "status_label")

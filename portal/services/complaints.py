@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency
 from flask import current_app
-from flask_babel import get_locale
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
+from portal.filters import money
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import local_day, zone_of
 from portal.models import (
@@ -128,10 +127,7 @@ def resolution_text(complaint: Complaint) -> str:
         return ""
     text = str(RESOLUTION_TEXT[complaint.resolution])
     if complaint.resolution_amount is not None:
-        amount = format_currency(
-            complaint.resolution_amount, complaint.parcel.currency, locale=get_locale()
-        )
-        return f"{text}: {amount}"
+        return f"{text}: {money(complaint.resolution_amount, complaint.parcel.currency)}"
     return text
 
 

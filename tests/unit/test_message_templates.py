@@ -74,3 +74,14 @@ def test_segment_counting():
     assert segments("å" * 160) == 1  # Swedish letters are GSM-7
     assert segments("–" + "a" * 69) == 1 and segments("–" + "a" * 70) == 2  # en dash: UCS-2
     assert segments("€" * 80) == 1 and segments("€" * 81) == 2  # extension chars count twice
+
+
+@pytest.mark.parametrize(("language", "written"), [("en", "SEK 1,249.50"), ("sv", "1 249,50 kr")])
+def test_a_refund_is_written_as_the_customers_language_writes_money(
+    app, context, language, written
+):
+    with app.test_request_context():
+        sms = render("return_refunded", Channel.SMS, language, context)["body"]
+        mail = render("return_refunded", Channel.EMAIL, language, context)
+    assert written in sms  # SMS turn the no-break space into a plain one (GSM-7)
+    assert written.replace(" ", "\xa0") in mail["body"]
