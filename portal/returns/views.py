@@ -73,6 +73,7 @@ def start(tn: str):
                 "returns/start.html",
                 parcel=parcel,
                 available=available,
+                returns=service.returns_for(parcel.id),
                 form=form,
                 slots=slots,
                 reasons=REASON_LABELS,

@@ -210,16 +210,17 @@ def returnable(parcel: Parcel, now: datetime | None = None) -> Returnable:
                     _l("%(shop)s does not take this item back.", shop=p.merchant.name)
                 )
             elif line.returned >= item.quantity:
-                line.why_not = str(_l("Already on its way back."))
+                line.why_not = str(_l("Already in a return."))
             result.lines.append(line)
     if not any(line.remaining for line in result.lines) and result.lines:
         own = [line for line in result.lines if line.parcel.id == parcel.id]
         reasons = {line.why_not for line in own}
-        result.why_not = (
-            reasons.pop()
-            if len(reasons) == 1
-            else str(_l("Nothing in this order can be returned any more."))
-        )
+        if all(line.returned >= line.item.quantity for line in result.lines):
+            result.why_not = str(_l("Everything in this order is in a return already."))
+        elif len(reasons) == 1:
+            result.why_not = reasons.pop()
+        else:
+            result.why_not = str(_l("Nothing in this order can be returned any more."))
     return result
 
 

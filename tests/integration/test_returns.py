@@ -102,7 +102,11 @@ def test_never_more_than_delivered_minus_returned(opened, order):
 
     assert post_return(opened, order[0], {shirt: (2, "too_large")}).status_code == 303
     page = text(opened.get(start_url(order[0])).get_data(as_text=True))
-    assert "Already on its way back" in page
+    assert "Linen shirt Already in a return." in page
+    rma = db.session.execute(select(Return.rma)).scalar_one()
+    assert f"Your returns Return {rma} Ready to send back" in page  # and where to find it
+    parcel_page = text(opened.get(f"/t/{order[0].tracking_number}").get_data(as_text=True))
+    assert f"Returns Return {rma} Ready to send back" in parcel_page
     res = post_return(opened, order[0], {shirt: (1, "too_large")})
     assert res.status_code == 422  # the shirt field is gone; nothing was chosen
     assert db.session.query(Return).count() == 1
