@@ -11,14 +11,13 @@ from flask_wtf import FlaskForm
 from portal.complaints import bp
 from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
 from portal.extensions import csrf, db
-from portal.models import ComplaintStatus
+from portal.models import ComplaintStatus, Parcel
 from portal.security import no_store
 from portal.services import complaints
-from portal.services.errors import DomainError, InvalidTrackingNumber, NotFound, ParcelNotFound
-from portal.services.parcels import find_parcel
+from portal.services.errors import DomainError, NotFound
 from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
 from portal.tracking.verification import ask_to_verify, is_verified
-from portal.tracking.views import _canonical_url, lookup
+from portal.tracking.views import lookup, recipient_parcel
 
 # Room for the text fields and the multipart framing around the photos.
 FORM_ROOM = 1024 * 1024
@@ -42,16 +41,9 @@ def _accept_photos() -> None:
 @lookup
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
 def new(tn: str):
-    if canonical := _canonical_url(tn):
-        return redirect(canonical, code=308 if request.method == "POST" else 301)
-    try:
-        parcel = find_parcel(tn)
-    except (InvalidTrackingNumber, ParcelNotFound):
-        abort(404)
-    number = parcel.tracking_number
-    g.recipient_language = parcel.language
-    if not is_verified(number):
-        return ask_to_verify(number, url_for(".new", tn=number))
+    parcel = recipient_parcel(tn)
+    if not isinstance(parcel, Parcel):
+        return parcel
     if request.method == "POST":
         _accept_photos()
     form = ComplaintForm().for_parcel(parcel)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
 
@@ -12,10 +12,8 @@ from portal.extensions import db
 from portal.models import Parcel
 from portal.security import no_store
 from portal.services import delivery, delivery_options
-from portal.services.errors import DomainError, InvalidTrackingNumber, ParcelNotFound
-from portal.services.parcels import find_parcel
-from portal.tracking.verification import ask_to_verify, is_verified
-from portal.tracking.views import _canonical_url, lookup
+from portal.services.errors import DomainError
+from portal.tracking.views import lookup, recipient_parcel
 
 SORTS = ("time", "co2e")
 
@@ -40,16 +38,10 @@ def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | N
 @bp.route("/t/<tn>/delivery", methods=["GET", "POST"])
 @lookup
 def choose(tn: str):
-    if canonical := _canonical_url(tn):
-        return redirect(canonical, code=308 if request.method == "POST" else 301)
-    try:
-        parcel = find_parcel(tn)
-    except (InvalidTrackingNumber, ParcelNotFound):
-        abort(404)
+    parcel = recipient_parcel(tn)
+    if not isinstance(parcel, Parcel):
+        return parcel
     number = parcel.tracking_number
-    g.recipient_language = parcel.language
-    if not is_verified(number):
-        return ask_to_verify(number, url_for(".choose", tn=number))
     if request.method == "GET":
         return no_store(current_app.make_response(_page(parcel, blank_forms())))
 

@@ -21,7 +21,7 @@ from flask_login import current_user
 
 from portal.accounts import role_required
 from portal.extensions import db, limiter
-from portal.models import Return, ReturnMethod, ReturnStatus, Role
+from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
 from portal.returns import bp
 from portal.returns.dropoff_forms import DropoffForm
 from portal.returns.forms import METHOD_HINTS, REASON_LABELS, return_form
@@ -30,7 +30,7 @@ from portal.services import labels
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
 from portal.tracking.verification import ask_to_verify, is_verified
-from portal.tracking.views import _parcel_or_404, lookup
+from portal.tracking.views import lookup, recipient_parcel
 
 # --- starting a return -------------------------------------------------------------------------
 
@@ -38,13 +38,9 @@ from portal.tracking.views import _parcel_or_404, lookup
 @bp.route("/t/<tn>/return", methods=["GET", "POST"])
 @lookup
 def start(tn: str):
-    found = _parcel_or_404(tn)
-    if isinstance(found, str):
-        return redirect(found, code=308 if request.method == "POST" else 301)
-    parcel = found
-    g.recipient_language = parcel.language
-    if not is_verified(parcel.tracking_number):
-        return ask_to_verify(parcel.tracking_number, url_for(".start", tn=parcel.tracking_number))
+    parcel = recipient_parcel(tn)
+    if not isinstance(parcel, Parcel):
+        return parcel
     available = service.returnable(parcel)
     slots = (
         service.pickup_slots(parcel) if ReturnMethod.HOME_PICKUP in available.policy.methods else []

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
 
 from portal import s10
 from portal.extensions import db, limiter
@@ -28,6 +29,7 @@ from portal.services.parcels import find_parcel, parse_tracking_number, set_chan
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
 from portal.tracking.verification import (
+    ask_to_verify,
     is_verified,
     mark_verified,
     postcode_tries_left,
@@ -109,6 +111,20 @@ def _parcel_or_404(tn: str) -> Parcel | str:
         return find_parcel(tn)
     except (InvalidTrackingNumber, ParcelNotFound) as exc:
         abort(current_app.make_response(_not_found_page(tn, exc)))
+
+
+def recipient_parcel(tn: str) -> Parcel | Response:
+    """The opening of every recipient page under /t/<tn>/…: the parcel for a verified visitor,
+    else the answer to give instead: a redirect to the number in its canonical form, the
+    not-found page, or the postcode check (which comes back here)."""
+    parcel = _parcel_or_404(tn)
+    if isinstance(parcel, str):
+        return redirect(parcel, code=308 if request.method == "POST" else 301)
+    g.recipient_language = parcel.language
+    if not is_verified(parcel.tracking_number):
+        here = url_for(request.endpoint, tn=parcel.tracking_number)
+        return ask_to_verify(parcel.tracking_number, here)
+    return parcel
 
 
 @bp.get("/t/<tn>")

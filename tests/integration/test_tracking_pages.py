@@ -170,10 +170,23 @@ def test_lowercase_url_redirects_to_canonical(client, parcel):
     assert res.headers["Location"] == f"/t/{parcel.tracking_number}"
 
 
-def test_unknown_parcel_page_is_404_with_the_form(client):
-    res = client.get("/t/RA123456785GB")
+@pytest.mark.parametrize("page", ["", "/delivery", "/return", "/complaint"])
+def test_unknown_parcel_pages_are_404_with_the_form(client, page):
+    res = client.get(f"/t/RA123456785GB{page}")
     assert res.status_code == 404
-    assert 'name="tn"' in res.get_data(as_text=True)
+    html = res.get_data(as_text=True)
+    assert 'name="tn"' in html and "We can&#39;t find this parcel yet" in html
+    bad = client.get(f"/t/RA123456784GB{page}")
+    assert "the last digit doesn&#39;t match" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["/delivery", "/return", "/complaint"])
+def test_recipient_pages_redirect_a_typed_number_and_ask_for_the_postcode(client, parcel, page):
+    typed = parcel.tracking_number.lower()
+    res = client.get(f"/t/{typed}{page}")
+    assert res.status_code == 301 and res.location == f"/t/{parcel.tracking_number}{page}"
+    res = client.get(f"/t/{parcel.tracking_number}{page}")
+    assert res.status_code == 303 and "/verify?next=" in res.location
 
 
 def test_htmx_poll_gets_only_the_live_fragment(client, parcel):
