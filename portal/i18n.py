@@ -32,7 +32,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     open redirects: browsers drop tabs and newlines and read backslashes as slashes."""
     if not target or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
         return default
-    as_browser_reads = urlsplit(target.replace("\\", "/"))
+    try:
+        as_browser_reads = urlsplit(target.replace("\\", "/"))
+    except ValueError:  # "//[": an unclosed IPv6 host
+        return default
     if (
         as_browser_reads.scheme
         or as_browser_reads.netloc

@@ -14,6 +14,8 @@ _PATTERNS = (
         r"\1[redacted]",
     ),
     (re.compile(r"(Bearer\s+)\S+", re.IGNORECASE), r"\1[redacted]"),
+    # A return label's key opens the label (drop-off and locker codes) without a log-in.
+    (re.compile(r"([?&]k=)[^&\s\"]*"), r"\1[redacted]"),
 )
 
 # Access logs of the dev server and of gunicorn print the request line.

@@ -54,9 +54,13 @@ class LocalStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written under a temporary name and renamed, so a reader never sees half a file.
         partial = path.with_name(f".{path.name}.part")
-        with open(partial, "xb") as f:
-            f.write(data)
-        os.replace(partial, path)
+        try:
+            with open(partial, "xb") as f:
+                f.write(data)
+            os.replace(partial, path)
+        except OSError:  # a full disk, say: leave nothing behind
+            partial.unlink(missing_ok=True)
+            raise
         return key
 
     def open(self, key: str) -> bytes:

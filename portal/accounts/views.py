@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -42,5 +42,11 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
+    # A counter's device is shared: the next person must not inherit parcels verified here
+    # or the last drop-off shown. The language stays.
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
     flash(_("You are logged out."), "success")
     return redirect(url_for("accounts.dropoff_login"), 303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, jsonify, request
@@ -152,9 +152,11 @@ def list_returns():
     if raw:
         try:
             since = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-        except ValueError:
+            # In UTC here: 0001-01-01T00:00+05:00 has no UTC time (an OverflowError later).
+            since = since.astimezone(UTC) if since.tzinfo else None
+        except (ValueError, OverflowError):
             since = None
-        if since is None or since.tzinfo is None:
+        if since is None:
             return json_error(
                 422,
                 "invalid",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import FileStorage
 from wtforms import RadioField, SelectMultipleField, TextAreaField
@@ -13,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms import Form
 from portal.models import Parcel
 from portal.services.complaints import (
     DESCRIPTION_MAX,
@@ -38,7 +38,7 @@ def uploads(files: list[FileStorage] | None) -> list[Upload]:
     return [u for u in sent if u.filename or u.data]
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(Form):
     photos = MultipleFileField(_l("Photos (optional)"))
 
     def __init__(self, *args, **kwargs):

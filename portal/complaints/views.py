@@ -83,6 +83,8 @@ def new(tn: str):
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
 def case(case: str):
     number = complaints.normalise_case_number(case)
+    if number is None:
+        abort(404)
     if number != case:
         return redirect(
             url_for(".case", case=number), code=308 if request.method == "POST" else 301

@@ -122,7 +122,8 @@ def _find(rma: str) -> Return:
 def _may_see(ret: Return) -> bool:
     key = request.args.get("k", "")
     return is_verified(ret.parcel.tracking_number) or (
-        bool(key) and hmac.compare_digest(key, label_key(ret))
+        # As bytes: compare_digest refuses non-ASCII text (a TypeError, a 500) in `k`.
+        bool(key) and hmac.compare_digest(key.encode(), label_key(ret).encode())
     )
 
 

@@ -156,11 +156,14 @@ def new_case_number() -> str:
     return CASE_PREFIX + "".join(secrets.choice(CASE_ALPHABET) for _ in range(CASE_LENGTH))
 
 
-def normalise_case_number(raw: str) -> str:
-    """`c-7kq4 m2xa` as typed or read out → `C-7KQ4M2XA`."""
+def normalise_case_number(raw: str) -> str | None:
+    """`c-7kq4 m2xa` as typed or read out → `C-7KQ4M2XA`; None for what no case number can be
+    (so a page never redirects a mistyped number to another mistyped one)."""
     compact = "".join(raw.split()).upper().replace("-", "")
     if compact.startswith("C") and len(compact) == CASE_LENGTH + 1:
         compact = compact[1:]
+    if len(compact) != CASE_LENGTH or any(c not in CASE_ALPHABET for c in compact):
+        return None
     return CASE_PREFIX + compact
 
 
@@ -188,6 +191,8 @@ def due_day(complaint: Complaint) -> str:
 
 def find_complaint(raw_case_number: str) -> Complaint:
     number = normalise_case_number(raw_case_number)
+    if number is None:
+        raise ComplaintNotFound(str(_l("We can't find a case with this number.")))
     complaint = db.session.execute(
         select(Complaint)
         .where(Complaint.case_number == number)

@@ -26,6 +26,10 @@ from portal.storage import Storage
 # Decoded pixels, not file size, are what a decompression bomb inflates. 64 Mi pixels takes the
 # largest phone photos (9248 x 6936 = 64.1 M); a PNG that big still decodes into at most 256 MB.
 MAX_PIXELS = 64 * 1024 * 1024
+# PNG and WebP have no reduced-size decoding: every pixel is decoded at full size (4 bytes
+# each), so a 200 KB 8000 x 8000 PNG would cost 256 MB and seconds. Phones save photos as
+# JPEG; a PNG or WebP this large is a screenshot of a big monitor at most.
+MAX_LOSSLESS_PIXELS = 25 * 1000 * 1000
 # Pillow warns above this and refuses above twice this; the warning is made an error below.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -106,7 +110,8 @@ def process(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with _open(upload.data) as probe:
                 out_format, content_type = FORMATS[probe.format]
-                if probe.width * probe.height > MAX_PIXELS:
+                limit = MAX_PIXELS if out_format == "JPEG" else MAX_LOSSLESS_PIXELS
+                if probe.width * probe.height > limit:
                     raise too_big
                 probe.verify()  # structure and checksums, before any pixel is decoded
             with _open(upload.data) as opened:
@@ -149,6 +154,8 @@ def _decoded(image: Image.Image, max_side: int) -> Image.Image:
     has_alpha = mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     if mode not in ("RGB", "RGBA", "L", "LA"):
         upright = upright.convert("RGBA" if has_alpha else "RGB")
+    # Down to size before the copy below, which would otherwise double the full-size pixels.
+    upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     # A new image from the raw pixels: no EXIF, XMP, ICC, comments or text chunks come along.
     return Image.frombytes(upright.mode, upright.size, upright.tobytes())
 

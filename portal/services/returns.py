@@ -151,8 +151,24 @@ def delivered_at(parcel: Parcel) -> datetime | None:
     return parcel.status_at if parcel.status is ParcelStatus.DELIVERED else None
 
 
+def same_recipient(a: Parcel, b: Parcel) -> bool:
+    """Both parcels went to one person: the same phone or e-mail, or the same name at the same
+    postcode. A merchant may reuse an order_ref (a gift sent elsewhere, refs like "1"); its
+    other recipients' items and tracking numbers are not this customer's to see or return."""
+    if a.recipient_phone and a.recipient_phone == b.recipient_phone:
+        return True
+    if a.recipient_email and (a.recipient_email or "").lower() == (b.recipient_email or "").lower():
+        return True
+    return (
+        "".join(a.postcode.split()).upper() == "".join(b.postcode.split()).upper()
+        and " ".join(a.recipient_name.split()).casefold()
+        == " ".join(b.recipient_name.split()).casefold()
+    )
+
+
 def order_parcels(parcel: Parcel) -> list[Parcel]:
-    """This parcel and the other parcels of the same order (same merchant and order_ref)."""
+    """This parcel and the other parcels of the same order (same merchant and order_ref) that
+    went to the same recipient."""
     if not parcel.order_ref:
         return [parcel]
     others = db.session.execute(
@@ -164,7 +180,7 @@ def order_parcels(parcel: Parcel) -> list[Parcel]:
         )
         .order_by(Parcel.id)
     ).scalars()
-    return [parcel, *others]
+    return [parcel, *(p for p in others if same_recipient(parcel, p))]
 
 
 def _returned(item_ids: list[int]) -> dict[int, int]:

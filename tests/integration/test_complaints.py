@@ -366,6 +366,23 @@ def test_a_case_number_typed_loosely_finds_the_case(opened, parcel):
     res = opened.get(f"/c/{loose}")
     assert res.status_code == 301 and res.location == f"/c/{case.case_number}"
     assert opened.get("/c/C-AAAAAAAA").status_code == 404
+    # No number a case can have: 404 at once, never a redirect to another wrong number.
+    for wrong in ("abc", "C-ABC", "C-AAAAAAAAA", "C-AAAA0AAA", "C-%00AAAAAAA", "%00"):
+        assert opened.get(f"/c/{wrong}").status_code == 404, wrong
+        assert opened.get(f"/c/{wrong}/photos/1").status_code == 404, wrong
+
+
+def test_control_characters_stay_on_the_form_and_nothing_is_saved(opened, parcel):
+    res = file_complaint(opened, parcel, description="The box\x00 was crushed.")
+    assert res.status_code == 422 and "Remove the special characters." in res.get_data(True)
+    assert count(Complaint) == 0
+    case = factories.make_complaint(parcel)
+    complaints.change_status(case, "awaiting_customer", message="A photo, please.")
+    db.session.commit()
+    thread = count(ComplaintMessage)
+    res = reply(opened, case, body="Here\x00 it is.")
+    assert res.status_code == 422 and "Remove the special characters." in res.get_data(True)
+    assert count(ComplaintMessage) == thread
 
 
 # --- photos are private ----------------------------------------------------------------------

@@ -16,10 +16,12 @@ from sqlalchemy import select
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Notification, Return, ReturnStatus, TrackingEvent
+from portal.models import Account, Notification, Return, ReturnStatus, TrackingEvent
 from portal.models.types import utcnow
+from portal.returns.views import label_url
 from portal.services.returns import READABLE, pickup_slots
 from tests import factories
+from tests.factories import STAFF_PASSWORD
 from tests.integration.test_delivery_page import text
 from tests.integration.test_tracking_pages import csrf_token
 
@@ -256,6 +258,22 @@ def test_dropoff_needs_a_staff_login(app, approved):
     assert res.status_code == 422
     assert "don't match an active account" in text(res.get_data(as_text=True))
     assert staff_login(staff).location == "/dropoff"
+    page = staff.get("/dropoff").get_data(as_text=True)
+    with staff.session_transaction() as shared:  # a customer verified a parcel on this device
+        shared["verified"], shared["lang"] = [approved.parcel.tracking_number], "sv"
+    out = staff.post("/logout", data={"csrf_token": csrf_token(page)})
+    assert out.status_code == 303
+    with staff.session_transaction() as kept:
+        assert "_user_id" not in kept and "verified" not in kept and kept["lang"] == "sv"
+    assert staff.get("/dropoff").location.startswith("/dropoff/login")
+    odd = app.test_client()
+    page = odd.get("/dropoff/login").get_data(as_text=True)
+    account = db.session.execute(select(Account)).scalars().first()
+    res = odd.post(
+        "/dropoff/login?next=//[",
+        data={"csrf_token": csrf_token(page), "email": account.email, "password": STAFF_PASSWORD},
+    )
+    assert res.status_code == 303 and res.location == "/dropoff"
 
 
 def test_scanning_accepts_once_and_says_when_and_where_after(app, approved):
@@ -447,3 +465,44 @@ def test_six_returns_at_once_never_return_more_than_was_delivered(app, shop_api,
         assert len(opened) == 2 and len(refused) == 4
     else:  # SQLite lets one writer through; the others may hear "busy, try again"
         assert opened and {a.status_code for a in answers} <= {201, 422, 503}
+
+
+def test_an_order_ref_reused_for_someone_else_is_not_one_order(client, db):
+    """A merchant may reuse an order_ref (a gift sent elsewhere, refs like "1"). The other
+    recipient's parcel is neither shown nor returnable; the same person's parcels still join."""
+    shop = factories.make_merchant()
+    delivered = factories.DELIVERED
+    alva = factories.make_parcel(
+        merchant=shop, order_ref="1", items=factories.shirt_and_socks(), statuses=delivered
+    )
+    own = factories.make_parcel(  # Alva's second parcel, found by her e-mail
+        merchant=shop, order_ref="1", phone=None, statuses=factories.DELIVERED
+    )
+    bob = factories.make_parcel(
+        merchant=shop,
+        order_ref="1",
+        name="Bob Berg",
+        email="bob@example.com",
+        phone="+46709876543",
+        postcode="411 01",
+        items=[factories.ItemData("LAMP-1", "Desk lamp", 1, Decimal("399.00"))],
+        statuses=factories.DELIVERED,
+    )
+    client.get("/l/" + factories.make_link(alva))
+    page = client.get(start_url(alva)).get_data(as_text=True)
+    assert own.tracking_number in page and "Trail tent" in page
+    assert bob.tracking_number not in page and "Desk lamp" not in page
+    res = post_return(client, alva, {bob.items[0]: (1, "changed_mind")})
+    assert res.status_code == 422 and db.session.query(Return).count() == 0
+
+
+def test_odd_label_keys_and_times_are_refused_not_500(app, approved, shop_api):
+    stranger = app.test_client()
+    for key in ("%C3%A9", "%00", "x" * 500, ""):
+        assert stranger.get(f"/r/{approved.rma}/label.png?k={key}").status_code in (303, 404)
+    with app.test_request_context():
+        shared = label_url(approved)  # the key a merchant passes on still opens it
+    assert stranger.get(shared).status_code == 200
+    for since in ("0001-01-01T00:00:00%2B05:00", "9999-12-31T23:59:59-05:00", "2026-11-25"):
+        res = shop_api.get(f"/api/v1/returns?since={since}")
+        assert res.status_code == 422 and res.json["error"]["field"] == "since"

@@ -22,5 +22,7 @@ def test_safe_next_only_allows_local_paths():
         "",
         None,
         "javascript:x",
+        "//[",  # an unclosed IPv6 host: urlsplit raises
+        "/\\[::1",
     ):
         assert safe_next(bad) == "/"

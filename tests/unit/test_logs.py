@@ -8,6 +8,8 @@ def test_tokens_postcodes_and_keys_are_redacted():
     out = redact(line + " Authorization: Bearer lm_mk_secret")
     assert "AbC_12-xyZ" not in out and "11348" not in out and "lm_mk_secret" not in out
     assert "/l/[redacted]" in out and "tn=RR1" in out
+    label = redact('"GET /r/YC9W-KCR6/label.png?k=0123abcd4567ef89 HTTP/1.1" 200')
+    assert "0123abcd" not in label and "label.png?k=[redacted] HTTP" in label
 
 
 def test_filter_rewrites_werkzeug_style_records():

@@ -111,6 +111,7 @@ def test_an_oversized_image_is_downscaled_to_2048(app):
     "size",
     [
         (9000, 9000),  # 81 M pixels: above our limit, where Pillow only warns
+        (8000, 8000),  # 64 M: a phone's JPEG may be this big, a PNG may not (decoded in full)
         (100_000, 100_000),  # 10 G pixels: where Pillow refuses by itself
     ],
 )
@@ -119,6 +120,13 @@ def test_a_decompression_bomb_is_refused(app, size):
     assert len(bomb) < 200
     with pytest.raises(PhotoRejected, match="has too many pixels"):
         process(Upload("bomb.png", bomb))
+
+
+def test_a_big_phone_jpeg_is_taken_and_comes_back_small(app):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8000, 6000), (90, 120, 200)).save(buffer, "JPEG", quality=60)
+    photo = process(Upload("big.jpg", buffer.getvalue()))
+    assert (photo.width, photo.height) == (2048, 1536) and photo.content_type == "image/jpeg"
 
 
 def test_each_format_stays_itself(app):
