@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from portal import accounts, errors, filters, health, i18n, security
+    from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
     from portal.complaints import bp as complaints_bp
     from portal.delivery import bp as delivery_bp
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(i18n.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # Bearer-key API: no cookies, so no CSRF.
     errors.register(app)
     filters.register(app)

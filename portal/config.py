@@ -107,6 +107,13 @@ class Config:
     NOTIFY_SWEEP_SECONDS = 5  # how often the sweeper looks for due rows
     NOTIFY_MAX_EVENT_AGE_HOURS = 12  # older events update the page but message nobody
     RQ_QUEUE = "notifications"
+
+    # Agent console (issue 6).
+    PHONE_REGION = "SE"  # how the search box reads a phone number typed without +country
+    LOGIN_LOCK_AFTER = 5  # wrong passwords in a row lock the account …
+    LOGIN_LOCK_MINUTES = 15  # … for this long
+    STAFF_IDLE_MINUTES = 30  # a staff session ends after this long without a request
+    STUCK_AFTER_HOURS = 48  # the stuck-parcel queue: no event for this long
     # Merchant webhooks must be HTTPS to a public address; tests allow loopback HTTP.
     WEBHOOK_ALLOW_INSECURE = False
 

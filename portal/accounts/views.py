@@ -13,7 +13,7 @@ from portal.i18n import safe_next
 from portal.models import Role
 from portal.services.accounts import authenticate
 
-HOME = {Role.DROPOFF: "returns.dropoff", Role.AGENT: None, Role.SUPERVISOR: None}
+HOME = {Role.DROPOFF: "returns.dropoff", Role.AGENT: "admin.home", Role.SUPERVISOR: "admin.home"}
 
 
 def _home(role: Role) -> str:

@@ -1,6 +1,7 @@
 """Database models, one module per concept; imported here so Alembic sees them all."""
 
 from portal.models.account import Account, Role
+from portal.models.audit import AuditEntry, MessageTemplate, ParcelNote
 from portal.models.api_key import ApiKey, IdempotencyRecord
 from portal.models.complaint import (
     Complaint,
@@ -44,6 +45,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Account",
     "ApiKey",
+    "AuditEntry",
     "Carrier",
     "Channel",
     "ChoiceType",
@@ -55,10 +57,12 @@ __all__ = [
     "IdempotencyRecord",
     "InboundMessage",
     "Merchant",
+    "MessageTemplate",
     "Notification",
     "NotificationState",
     "Parcel",
     "ParcelItem",
+    "ParcelNote",
     "ParcelStatus",
     "Photo",
     "PickupPoint",

@@ -36,6 +36,14 @@ class Account(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong passwords in a row; at LOGIN_LOCK_AFTER the account locks until `locked_until`.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Base32 TOTP secret once the second factor is enrolled (kept in the clear: the code is
+    # computed from it); None: password only, which supervisors are not allowed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step used, so one code can't log in twice.
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

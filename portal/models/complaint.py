@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -48,7 +48,10 @@ complaint_item = Table(
 
 class Complaint(db.Model):
     __tablename__ = "complaint"
-    __table_args__ = (CheckConstraint("resolution_amount >= 0", name="amount_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("resolution_amount >= 0", name="amount_not_negative"),
+        Index("ix_complaint_status_due_at", "status", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -64,6 +67,10 @@ class Complaint(db.Model):
     resolution_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     # From the merchant's service level; shown to the customer.
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The agent working the case, if one took it.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # When it was last resolved or rejected (the dashboard's time to resolve).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

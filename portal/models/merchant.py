@@ -26,6 +26,9 @@ class Merchant(db.Model):
     complaint_due_days: Mapped[int] = mapped_column(default=3, server_default=text("3"))
     # Where returns go; printed on the label.
     return_address: Mapped[str | None] = mapped_column(String(300))
+    # Branding on the merchant's tracking pages and e-mails: "#RRGGBB" and a stored logo.
+    brand_colour: Mapped[str | None] = mapped_column(String(7))
+    logo_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -6,8 +6,10 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, func, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from portal.contact import normalise_postcode
 
 from portal.extensions import db
 from portal.models.merchant import Carrier, Merchant
@@ -49,6 +51,20 @@ class Parcel(db.Model):
         Index("ix_parcel_merchant_order_ref", "merchant_id", "order_ref"),
         # The carrier's manifest: parcels due in a zone on a day.
         Index("ix_parcel_zone_eta_from", "zone_id", "eta_from"),
+        # The agents' search box (services/search.py): exact lookups by phone, e-mail,
+        # postcode and order reference, and part of a name through trigrams on PostgreSQL.
+        Index("ix_parcel_recipient_phone", "recipient_phone"),
+        Index("ix_parcel_recipient_email", func.lower(Column("recipient_email"))),
+        Index("ix_parcel_postcode_key", "postcode_key"),
+        Index("ix_parcel_order_ref", "order_ref"),
+        Index(
+            "ix_parcel_recipient_name_trgm",
+            func.lower(Column("recipient_name")),
+            postgresql_using="gin",
+            postgresql_ops={"lower(recipient_name)": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        # The stuck-parcel queue: open parcels by the time of their last status.
+        Index("ix_parcel_status_status_at", "status", "status_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +78,8 @@ class Parcel(db.Model):
     recipient_email: Mapped[str | None] = mapped_column(String(254))
     address_line: Mapped[str] = mapped_column(String(300))
     postcode: Mapped[str] = mapped_column(String(16))
+    # normalise_postcode(postcode): what the search box compares ("114 55" = "11455").
+    postcode_key: Mapped[str] = mapped_column(String(16), default="")
     city: Mapped[str] = mapped_column(String(120))
     country: Mapped[str] = mapped_column(String(2))
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -88,6 +106,11 @@ class Parcel(db.Model):
     items: Mapped[list[ParcelItem]] = relationship(
         back_populates="parcel", cascade="all, delete-orphan", order_by="ParcelItem.id"
     )
+
+    @validates("postcode")
+    def _postcode(self, key: str, value: str) -> str:
+        self.postcode_key = normalise_postcode(value)[:16]
+        return value
 
     @property
     def time_zone(self) -> str | None:

@@ -51,6 +51,7 @@ def _parcel_rows(count: int, merchant_id: int, carrier_id: int, now: datetime) -
             "recipient_email": f"r{i}@example.com",
             "address_line": f"Storgatan {i % 200 + 1}",
             "postcode": f"{pc}{i % 1000:03d}",
+            "postcode_key": f"{pc}{i % 1000:03d}",
             "city": city,
             "country": "SE",
             "language": "sv",

@@ -1,0 +1,70 @@
+"""`/admin`: the agent console. Every route here needs an agent or a supervisor (checked before
+any view runs); supervisor-only pages say so with `supervisor_only`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
+
+from portal.accounts import role_required
+from portal.models import Account, Role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+
+STAFF = (Role.AGENT, Role.SUPERVISOR)
+supervisor_only: Callable = role_required(Role.SUPERVISOR)
+
+# The console's menu: (endpoint, label, who sees it). Entries whose view isn't registered are
+# left out, so a menu item can never lead to a 404.
+NAV: list[tuple[str, str, tuple[Role, ...]]] = [
+    ("admin.home", "Search", STAFF),
+    ("admin.queues", "Queues", STAFF),
+    ("admin.audit", "Audit log", STAFF),
+    ("admin.dashboard", "Dashboard", STAFF),
+    ("admin.merchants", "Merchants", (Role.SUPERVISOR,)),
+    ("admin.agents", "Agents", (Role.SUPERVISOR,)),
+]
+
+
+@bp.before_request
+def _staff_only():
+    """The server-side role check for every console route, whatever its decorators say."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    if current_user.role not in STAFF:
+        abort(403)
+    return None
+
+
+@bp.app_context_processor
+def _menu() -> dict:
+    def admin_nav() -> list[tuple[str, str]]:
+        from flask import current_app
+
+        user = current_user
+        if not getattr(user, "is_authenticated", False):
+            return []
+        return [
+            (endpoint, label)
+            for endpoint, label, roles in NAV
+            if user.role in roles and endpoint in current_app.view_functions
+        ]
+
+    def has_endpoint(endpoint: str) -> bool:
+        from flask import current_app
+
+        return endpoint in current_app.view_functions
+
+    return {"admin_nav": admin_nav, "has_endpoint": has_endpoint}
+
+
+def agent() -> Account:
+    """The logged-in staff member (typed, for services that take an Account)."""
+    return current_user._get_current_object()
+
+
+from portal.admin import agents, dashboard, merchants, messages, views  # noqa: E402, F401
+
+__all__ = ["STAFF", "agent", "bp", "supervisor_only"]

@@ -1,0 +1,1 @@
+"""dashboard (filled in by its own change)."""

@@ -1,0 +1,1 @@
+"""merchants (filled in by its own change)."""

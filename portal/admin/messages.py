@@ -1,0 +1,1 @@
+"""messages (filled in by its own change)."""

@@ -1,0 +1,41 @@
+"""CSV downloads from the console, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+from flask import Response, stream_with_context
+
+# A cell starting with one of these is a formula to Excel and LibreOffice ("CSV injection"):
+# a recipient named "=HYPERLINK(…)" must come out as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """CSV text, one chunk per row, every cell made safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([cell(c) for c in header])
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([cell(c) for c in row])
+        yield buffer.getvalue()
+
+
+def download(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> Response:
+    """A streamed CSV attachment."""
+    response = Response(
+        stream_with_context(lines(header, rows)), mimetype="text/csv; charset=utf-8"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
