@@ -1,8 +1,8 @@
 """Database models, one module per concept; imported here so Alembic sees them all."""
 
 from portal.models.account import Account, Role
-from portal.models.audit import AuditEntry, MessageTemplate, ParcelNote
 from portal.models.api_key import ApiKey, IdempotencyRecord
+from portal.models.audit import AuditEntry, MessageTemplate, ParcelNote
 from portal.models.complaint import (
     Complaint,
     ComplaintMessage,

@@ -10,7 +10,6 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.contact import normalise_postcode
-
 from portal.extensions import db
 from portal.models.merchant import Carrier, Merchant
 from portal.models.types import UTCDateTime, portable_enum, utcnow
