@@ -28,7 +28,14 @@ def _base_url() -> str:
 def seed_demo_command() -> None:
     """A merchant, a carrier, zones and a parcel in every status, with links to open them."""
     from portal.notifications.dispatch import drain
-    from portal.services.demo import DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, seed_demo
+    from portal.services.demo import (
+        DEMO_AGENT_EMAIL,
+        DEMO_CONSOLE_PASSWORD,
+        DEMO_STAFF_EMAIL,
+        DEMO_STAFF_PASSWORD,
+        DEMO_SUPERVISOR_EMAIL,
+        seed_demo,
+    )
 
     parcels, keys = seed_demo()
     db.session.commit()
@@ -45,6 +52,11 @@ def seed_demo_command() -> None:
     )
     click.echo(
         f"Drop-off desk: {base}/dropoff  log in as {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}"
+    )
+    click.echo(
+        f"Agent console: {base}/admin  log in as {DEMO_AGENT_EMAIL} / {DEMO_CONSOLE_PASSWORD}"
+        f"  (supervisor: {DEMO_SUPERVISOR_EMAIL}, same password; sets up an authenticator app"
+        " on first log-in)"
     )
     choosable = next(p for p in parcels if p.status == "in_transit")
     click.echo(
@@ -109,13 +121,40 @@ agent = AppGroup("agent", help="Staff accounts: drop-off desks, agents, supervis
 @click.option("--role", type=click.Choice(["dropoff", "agent", "supervisor"]), required=True)
 @click.option("--name", default="", help="Shown in the console and audit log.")
 @click.option("--place", default=None, help="dropoff: the service point's name.")
-@click.password_option(envvar="LASTMILE_AGENT_PASSWORD", help="Prompted for when not given.")
-def create_agent(email: str, role: str, name: str, place: str | None, password: str) -> None:
-    """Create a staff account (the password is asked for twice, or read from
-    LASTMILE_AGENT_PASSWORD)."""
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (for scripts).",
+)
+@click.option(
+    "--password",
+    envvar="LASTMILE_AGENT_PASSWORD",
+    help="The password (also LASTMILE_AGENT_PASSWORD). Prefer the prompt or --password-stdin:"
+    " arguments show up in process lists.",
+)
+def create_agent(
+    email: str, role: str, name: str, place: str | None, password_stdin: bool, password: str | None
+) -> None:
+    """Create a staff account. The password is asked for twice, read from standard input with
+    --password-stdin, or taken from LASTMILE_AGENT_PASSWORD. Supervisors set up two-step log-in
+    at their first log-in."""
+    from click.core import ParameterSource
+
     from portal.services.accounts import create_account
     from portal.services.errors import DomainError
 
+    if password_stdin:
+        source = click.get_current_context().get_parameter_source("password")
+        if source is ParameterSource.COMMANDLINE:
+            raise click.UsageError("Give either --password-stdin or --password, not both.")
+        import sys
+
+        line = sys.stdin.readline()
+        password = line.removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise click.UsageError("No password on standard input.")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         account = create_account(email, name=name, role=role, password=password, place=place)
     except DomainError as exc:

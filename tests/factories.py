@@ -285,9 +285,19 @@ def make_dropoff_account(
 
 
 def make_agent(
-    email: str = "agent@example.com", *, role: Role = Role.AGENT, password: str = STAFF_PASSWORD
+    email: str = "agent@example.com",
+    *,
+    role: Role = Role.AGENT,
+    password: str = STAFF_PASSWORD,
+    totp: bool | None = None,
 ) -> Account:
+    """An agent or supervisor. Supervisors have two-step log-in (they must) unless `totp=False`;
+    agents only with `totp=True`. `tests.staff.login` passes the code step."""
+    import pyotp
+
     account = create_account(email, name="Agent Aino", role=role, password=password)
+    if totp if totp is not None else account.role is Role.SUPERVISOR:
+        account.totp_secret = pyotp.random_base32()
     db.session.commit()
     return account
 

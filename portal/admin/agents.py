@@ -1,1 +1,187 @@
-"""agents (filled in by its own change)."""
+"""`/admin/agents`: supervisors manage staff accounts: create them, change roles, deactivate and
+reactivate, reset two-step log-in, unlock. The services write each change's audit row."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.admin import agent, bp, supervisor_only
+from portal.extensions import MAX_ID, db
+from portal.forms import Form
+from portal.models import Account, Role
+from portal.models.types import utcnow
+from portal.security import no_store
+from portal.services import accounts
+from portal.services.errors import DomainError
+
+ROLES = [
+    SelectChoice(Role.AGENT.value, "Agent"),
+    SelectChoice(Role.SUPERVISOR.value, "Supervisor"),
+    SelectChoice(Role.DROPOFF.value, "Drop-off desk"),
+]
+PLACE_HINT = "Drop-off desks only: the service point, named on the customer's receipt."
+
+
+class NewAccountForm(Form):
+    email = StringField(
+        "E-mail", validators=[DataRequired("Give an e-mail address."), Length(max=254)]
+    )
+    name = StringField("Name", validators=[DataRequired("Give their name."), Length(max=120)])
+    role = SelectField("Role", choices=ROLES)
+    place = StringField(
+        "Service point", description=PLACE_HINT, validators=[Optional(), Length(max=200)]
+    )
+    password = PasswordField(
+        "Initial password",
+        description=f"At least {accounts.MIN_PASSWORD} characters. Give it to them privately.",
+        validators=[DataRequired("Give an initial password."), Length(max=accounts.MAX_PASSWORD)],
+    )
+
+
+class RoleForm(Form):
+    role = SelectField("Role", choices=ROLES)
+    place = StringField(
+        "Service point", description=PLACE_HINT, validators=[Optional(), Length(max=200)]
+    )
+
+
+class ActionForm(Form):
+    """The buttons: nothing but the CSRF token."""
+
+
+def _account(account_id: int, *, lock: bool = False) -> Account:
+    if not 1 <= account_id <= MAX_ID:
+        abort(404)
+    # Two supervisors on one account: the second waits and then sees the first's change.
+    account = db.session.get(Account, account_id, with_for_update=lock or None)
+    if account is None:
+        abort(404)
+    return account
+
+
+def _attach(form: Form, exc: DomainError) -> None:
+    field = form._fields.get(exc.field) if exc.field else None
+    if field is not None and exc.field != "csrf_token":
+        field.errors = [*(field.errors or []), exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _page(template: str, status: int = 200, **context):
+    html = render_template(
+        template,
+        now=utcnow(),
+        is_locked=accounts.is_locked,
+        role_labels={Role(c.value): c.label for c in ROLES},
+        **context,
+    )
+    return no_store(current_app.make_response((html, status)))
+
+
+@bp.route("/agents", methods=["GET", "POST"])
+@supervisor_only
+def agents():
+    form = NewAccountForm()
+    if form.validate_on_submit():
+        try:
+            account = accounts.add_account(
+                agent(),
+                form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+                place=form.place.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Created the {account.role} account {account.email}.", "success")
+            return redirect(url_for(".agent_account", account_id=account.id), 303)
+    return _page(
+        "admin/agents.html",
+        422 if form.errors else 200,
+        form=form,
+        accounts=accounts.list_accounts(),
+    )
+
+
+@bp.get("/agents/<int:account_id>")
+@supervisor_only
+def agent_account(account_id: int):
+    account = _account(account_id)
+    form = RoleForm(data={"role": account.role.value, "place": account.place})
+    return _page("admin/agents_account.html", account=account, form=form)
+
+
+@bp.post("/agents/<int:account_id>/role")
+@supervisor_only
+def agent_role(account_id: int):
+    account = _account(account_id, lock=True)
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_role(agent(), account, form.role.data, form.place.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for(".agent_account", account_id=account.id), 303)
+    account = _account(account_id)
+    return _page("admin/agents_account.html", 422, account=account, form=form)
+
+
+def _action(account_id: int, change, done: str):
+    """One button's change: done and back to the account (or the rule's refusal, flashed)."""
+    account = _account(account_id, lock=True)
+    if ActionForm().validate_on_submit():
+        try:
+            change(account)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(done, "success")
+    else:
+        flash("The page had expired; try again.", "error")
+    return redirect(url_for(".agent_account", account_id=account_id), 303)
+
+
+@bp.post("/agents/<int:account_id>/deactivate")
+@supervisor_only
+def agent_deactivate(account_id: int):
+    return _action(
+        account_id,
+        lambda a: accounts.set_active(agent(), a, False),
+        "Deactivated: the account can't log in, and its sessions have ended.",
+    )
+
+
+@bp.post("/agents/<int:account_id>/reactivate")
+@supervisor_only
+def agent_reactivate(account_id: int):
+    return _action(account_id, lambda a: accounts.set_active(agent(), a, True), "Reactivated.")
+
+
+@bp.post("/agents/<int:account_id>/totp-reset")
+@supervisor_only
+def agent_totp_reset(account_id: int):
+    return _action(
+        account_id,
+        lambda a: accounts.reset_totp(agent(), a),
+        "Two-step log-in reset: their sessions have ended, and they set it up again at their "
+        "next log-in.",
+    )
+
+
+@bp.post("/agents/<int:account_id>/unlock")
+@supervisor_only
+def agent_unlock(account_id: int):
+    return _action(account_id, lambda a: accounts.unlock(agent(), a), "Unlocked.")

@@ -231,6 +231,10 @@ class DemoParcel:
 # A demo-only service-point login, printed by seed-demo; never created outside the demo.
 DEMO_STAFF_EMAIL = "kiosk@lastmile.example"
 DEMO_STAFF_PASSWORD = "demo-dropoff-desk"  # noqa: S105
+# The console: an agent, and a supervisor who sets up two-factor log-in on first use.
+DEMO_AGENT_EMAIL = "agent@lastmile.example"
+DEMO_SUPERVISOR_EMAIL = "supervisor@lastmile.example"
+DEMO_CONSOLE_PASSWORD = "demo-console-pass"  # noqa: S105
 
 
 def demo_tracking_number(i: int) -> str:
@@ -260,6 +264,12 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
             password=DEMO_STAFF_PASSWORD,
             place="Pressbyrån Odenplan",
         )
+    for email, name, role in (
+        (DEMO_AGENT_EMAIL, "Demo agent", Role.AGENT),
+        (DEMO_SUPERVISOR_EMAIL, "Demo supervisor", Role.SUPERVISOR),
+    ):
+        if find_account(email) is None:
+            create_account(email, name=name, role=role, password=DEMO_CONSOLE_PASSWORD)
     stockholm = ensure_zone(
         "Stockholm inner city",
         "SE",

@@ -33,6 +33,7 @@ from portal.services.parcels import ItemData
 from portal.services.photos import Upload
 from tests import factories
 from tests.integration.test_tracking_pages import csrf_token
+from tests.staff import login
 
 # Thursday 26 November 2026, 10:00 in Stockholm.
 NOW = factories.DELIVERY_NOW
@@ -121,19 +122,6 @@ def messages(trigger: str) -> list[Notification]:
             select(Notification).where(Notification.trigger == trigger).order_by(Notification.id)
         ).scalars()
     )
-
-
-def login(client, account) -> None:
-    page = client.get("/admin/login").get_data(as_text=True)
-    res = client.post(
-        "/admin/login",
-        data={
-            "csrf_token": csrf_token(page),
-            "email": account.email,
-            "password": factories.STAFF_PASSWORD,
-        },
-    )
-    assert res.status_code == 303
 
 
 # --- filing ----------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""Staff in tests: log a test client in as an agent, supervisor or drop-off desk."""
+
+from __future__ import annotations
+
+import pyotp
+from flask.testing import FlaskClient
+
+from portal.extensions import db
+from portal.models import Account
+from portal.models.types import utcnow
+from tests import factories
+from tests.integration.test_tracking_pages import csrf_token
+
+
+def totp_code(account: Account) -> str:
+    """A code the account hasn't used yet: the current one, or the next step's when this
+    step's is used up (the server accepts one step either side)."""
+    account = db.session.get(Account, account.id)
+    db.session.refresh(account)
+    totp = pyotp.TOTP(account.totp_secret)
+    step = totp.timecode(utcnow())
+    if account.totp_last_step is not None and account.totp_last_step >= step:
+        step = account.totp_last_step + 1
+    return totp.generate_otp(step)
+
+
+def login(client: FlaskClient, account: Account, password: str = factories.STAFF_PASSWORD) -> None:
+    """Log in through the real form (and its second step where the account has one)."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    res = client.post(
+        "/admin/login",
+        data={"csrf_token": csrf_token(page), "email": account.email, "password": password},
+    )
+    assert res.status_code == 303, res.get_data(as_text=True)[:500]
+    if res.location.startswith("/admin/login/code"):
+        page = client.get(res.location).get_data(as_text=True)
+        res = client.post(
+            res.location, data={"csrf_token": csrf_token(page), "code": totp_code(account)}
+        )
+        assert res.status_code == 303, res.get_data(as_text=True)[:500]
+
+
+def post(client: FlaskClient, url: str, data: dict | None = None, *, page: str | None = None, **kw):
+    """POST a console form with the CSRF token of `page` (default: the URL itself)."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={"csrf_token": csrf_token(html), **(data or {})}, **kw)
