@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from portal import accounts, errors, filters, health, i18n, security
     from portal.admin import bp as admin_bp
+    from portal.admin import merchants as admin_merchants
     from portal.api import bp as api_bp
     from portal.complaints import bp as complaints_bp
     from portal.delivery import bp as delivery_bp
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(i18n.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_merchants.brand_bp)  # public: merchants' logos and colours
     csrf.exempt(api_bp)  # Bearer-key API: no cookies, so no CSRF.
     errors.register(app)
     filters.register(app)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ApiKey, Carrier, Merchant
+from portal.models.types import utcnow
 
 
 def hash_key(plaintext: str) -> str:
@@ -61,3 +62,11 @@ def authenticate(plaintext: str) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None
     return key
+
+
+def revoke_api_key(key: ApiKey) -> bool:
+    """Stop the key working from now on; False if it was revoked already (nothing changes)."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = utcnow()
+    return True

@@ -46,6 +46,10 @@ _PARCEL = (
         _p.notify_sms,
         _p.notify_email,
         Merchant.__table__.c.name.label("merchant_name"),
+        _p.merchant_id,
+        # The merchant's branding, for the page's header.
+        Merchant.__table__.c.brand_colour.label("merchant_brand_colour"),
+        Merchant.__table__.c.logo_key.label("merchant_logo_key"),
         Zone.__table__.c.time_zone,
         SmsOptOut.__table__.c.opted_out_at.label("sms_opted_out_at"),
     )
@@ -86,6 +90,9 @@ class ParcelPage:
     notify_sms: bool
     notify_email: bool
     merchant_name: str
+    merchant_id: int
+    merchant_brand_colour: str | None
+    merchant_logo_key: str | None
     time_zone: str | None
     sms_opted_out_at: datetime | None
     events: list[Any] = field(default_factory=list)  # newest first
