@@ -84,6 +84,48 @@ def _base_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
 
+# Every name a message's template may use, by trigger: what `_context()` provides and what the
+# callers of notify() pass as `extra`. Merchants' own templates are checked against it (see
+# services/message_templates.py), so a key added here or there belongs in this table too.
+CONTEXT_KEYS = frozenset(
+    {"parcel", "merchant", "tracking_number", "link", "eta", "trigger"}
+    | {"eta_from_local", "eta_to_local", "eta_day"}  # only when the parcel has an ETA window
+)
+EMAIL_KEYS = frozenset({"unsubscribe_link"})
+_RETURN_KEYS = frozenset({"return_", "rma", "currency"})
+_COMPLAINT_KEYS = frozenset(
+    {
+        "case_number",
+        "complaint_type",
+        "status_text",
+        "status_explanation",
+        "due_day",
+        "resolution_text",
+        "agent_message",
+        "needs_answer",
+    }
+)
+TRIGGER_KEYS: dict[str, frozenset[str]] = {
+    "delivery_failed": frozenset({"reply_choices"}),
+    "delivery_changed": frozenset({"choice_text"}),
+    "ready_for_pickup": frozenset({"pickup_place", "pickup_until", "pickup_code"}),
+    "complaint_opened": _COMPLAINT_KEYS,
+    "complaint_updated": _COMPLAINT_KEYS,
+    "return_requested": _RETURN_KEYS,
+    "return_approved": _RETURN_KEYS,
+    "return_rejected": _RETURN_KEYS,
+    "return_dropped_off": _RETURN_KEYS | {"place", "dropped_off_at"},
+    "return_received": _RETURN_KEYS,
+    "return_refunded": _RETURN_KEYS | {"amount"},
+}
+
+
+def context_keys(trigger: str, channel: Channel) -> frozenset[str]:
+    """The variables a template of `trigger` on `channel` can rely on."""
+    keys = CONTEXT_KEYS | TRIGGER_KEYS.get(trigger, frozenset())
+    return keys | EMAIL_KEYS if channel is Channel.EMAIL else keys
+
+
 def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     from portal.filters import eta_window
 
@@ -124,8 +166,21 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     return context
 
 
-def render(trigger: str, channel: Channel, language: str, context: dict) -> dict:
-    """Subject, text and HTML of one message from the trigger's templates in one language."""
+def render(
+    trigger: str,
+    channel: Channel,
+    language: str,
+    context: dict,
+    merchant_id: int | None = None,
+) -> dict:
+    """Subject, text and HTML of one message from the trigger's templates in one language:
+    the merchant's own wording where it has one, else the built-in template."""
+    if merchant_id is not None:
+        from portal.services.message_templates import render_override
+
+        content = render_override(merchant_id, trigger, channel, language, context)
+        if content is not None:
+            return content
     folder = f"notifications/{trigger}"
     with force_locale(language):
         if channel is Channel.SMS:
@@ -201,7 +256,7 @@ def notify(
         with force_locale(language):  # dates and day names in the recipient's language
             context = _context(parcel, trigger, token, extra or {})
             context["unsubscribe_link"] = unsubscribe
-            content = render(trigger, channel, language, context)
+            content = render(trigger, channel, language, context, parcel.merchant_id)
         row = Notification(
             parcel=parcel,
             channel=channel,
@@ -307,3 +362,8 @@ def _after_rollback(session: Session) -> None:
     outer = session.get_transaction()
     if outer is None or not outer.is_active:
         session.info.pop(_PENDING, None)
+
+
+def enqueue(row: Notification) -> Notification | None:
+    """Add a ready-made message (an agent's resend) to the outbox; sent after commit."""
+    return _add(row)
