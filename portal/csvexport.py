@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, current_app
 
 # A cell starting with one of these is a formula to Excel and LibreOffice ("CSV injection"):
 # a recipient named "=HYPERLINK(…)" must come out as text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CHUNK = 1000
 
 
 def cell(value: object) -> str:
@@ -32,10 +34,22 @@ def lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
 
 
 def download(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> Response:
-    """A streamed CSV attachment."""
-    response = Response(
-        stream_with_context(lines(header, rows)), mimetype="text/csv; charset=utf-8"
-    )
+    """A streamed CSV attachment. `rows` may be a lazy generator reading the database: it is
+    read CHUNK rows at a time, each chunk inside an app context of its own, so no context is
+    held open between the pieces a server sends."""
+    app = current_app._get_current_object()
+
+    def stream() -> Iterator[str]:
+        source = iter(rows)
+        yield from lines(header, [])
+        while True:
+            with app.app_context():
+                chunk = list(itertools.islice(source, CHUNK))
+            if not chunk:
+                return
+            yield "".join(list(lines(header, chunk))[1:])
+
+    response = Response(stream(), mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

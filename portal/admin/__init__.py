@@ -38,6 +38,13 @@ def _staff_only():
     return None
 
 
+@bp.after_request
+def _never_cached(response):
+    # Every console page shows personal data: never kept by a browser or a shared cache.
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
 @bp.app_context_processor
 def _menu() -> dict:
     def admin_nav() -> list[tuple[str, str]]:

@@ -1,26 +1,338 @@
-"""Agents' pages: the search box, the parcel console and its actions, the queues, the audit log."""
+"""Agents' pages: the search box, the parcel console and its actions, the queues, the audit log.
+
+Actions are plain POST forms (CSRF-checked) that call one service in portal/services/console.py
+each, then redirect back to the console (Post/Redirect/Get); a refusal re-renders the console
+with the error next to the form that caused it.
+"""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from portal.admin import bp
-from portal.security import no_store
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from portal.admin import agent, bp
+from portal.delivery.forms import FORMS as CHOICE_FORMS
+from portal.delivery.forms import blank_forms
+from portal.extensions import db, get_by_id
+from portal.forms import has_control_characters
+from portal.models import Account, Complaint, InboundMessage, Parcel, Return, Role
+from portal.services import console, delivery, delivery_options, queues
+from portal.services.audit import ACTIONS, AuditFilter, csv_rows, entries
+from portal.services.errors import DomainError
+from portal.services.parcel_console import parcel_console
+from portal.services.parcels import find_parcel
 from portal.services.search import search
 
 
 @bp.get("/")
 def home():
     query = request.args.get("q", "")
+    if has_control_characters(query):
+        query = ""
     result = search(query) if query.strip() else None
     if result is not None and result.exact and request.args.get("go") != "list":
         return redirect(url_for(".parcel", tn=result.exact))
-    return no_store(render_template("admin/home.html", query=query, result=result))
+    return render_template("admin/home.html", query=query, result=result)
+
+
+def _parcel(tn: str) -> Parcel:
+    try:
+        return find_parcel(tn)
+    except DomainError:
+        abort(404)
+
+
+def _console(parcel: Parcel, *, errors: dict | None = None, status: int = 200):
+    context = parcel_console(parcel)
+    staff = db.session.execute(
+        select(Account)
+        .where(Account.role.in_((Role.AGENT, Role.SUPERVISOR)), Account.active.is_(True))
+        .order_by(Account.name)
+    ).scalars()
+    html = render_template(
+        "admin/parcel.html",
+        **context,
+        staff=list(staff),
+        errors=errors or {},
+        form=request.form if errors else {},
+    )
+    return current_app.make_response((html, status))
 
 
 @bp.get("/parcels/<tn>")
 def parcel(tn: str):
-    from portal.services.parcels import find_parcel
+    p = _parcel(tn)
+    if p.tracking_number != tn:
+        return redirect(url_for(".parcel", tn=p.tracking_number), 301)
+    return _console(p)
 
-    p = find_parcel(tn)
-    return no_store(render_template("admin/parcel.html", parcel=p))
+
+def _clean_form() -> None:
+    for name, value in request.form.items():
+        if has_control_characters(value):
+            raise DomainError("Remove the special characters.", field=name)
+
+
+def _act(tn: str, key: str, do: Callable[[Parcel], str], anchor: str):
+    """Run one console action: commit and go back with its confirmation, or show why not."""
+    p = _parcel(tn)
+    try:
+        _clean_form()
+        done = do(p)
+    except DomainError as exc:
+        db.session.rollback()
+        p = _parcel(tn)
+        return _console(p, errors={key: exc.message}, status=409 if exc.kind == "conflict" else 422)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".parcel", tn=p.tracking_number, _anchor=anchor), 303)
+
+
+def _int(value: str | None, field: str) -> int:
+    if value and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    raise DomainError("Choose one.", field=field)
+
+
+def _return(p: Parcel, form_key: str) -> Return:
+    ret = get_by_id(Return, _int(request.form.get("return_id"), form_key))
+    if ret is None or ret.id not in {r.id for r in console_returns(p)}:
+        raise DomainError("This parcel has no such return.", field=form_key)
+    return ret
+
+
+def console_returns(p: Parcel) -> list[Return]:
+    from portal.services.returns import returns_for
+
+    return returns_for(p.id)
+
+
+def _complaint(p: Parcel) -> Complaint:
+    complaint = get_by_id(Complaint, _int(request.form.get("complaint_id"), "complaint"))
+    if complaint is None or complaint.parcel_id != p.id:
+        raise DomainError("This parcel has no such case.", field="complaint")
+    return complaint
+
+
+@bp.post("/parcels/<tn>/notifications/resend")
+def resend(tn: str):
+    def do(p: Parcel) -> str:
+        nid = _int(request.form.get("notification_id"), "notification")
+        row = console.resend_notification(agent(), p, nid)
+        return f"The {row.channel} message is queued again."
+
+    return _act(tn, "notifications", do, "notifications")
+
+
+@bp.post("/parcels/<tn>/inbound/read")
+def inbound_read(tn: str):
+    def do(p: Parcel) -> str:
+        message = get_by_id(InboundMessage, _int(request.form.get("inbound_id"), "inbound"))
+        if message is None or message.parcel_id != p.id:
+            raise DomainError("This parcel has no such reply.", field="inbound")
+        console.mark_inbound_read(agent(), message)
+        return "Marked read."
+
+    return _act(tn, "inbound", do, "replies")
+
+
+@bp.post("/parcels/<tn>/hold")
+def hold(tn: str):
+    def do(p: Parcel) -> str:
+        if request.form.get("release"):
+            console.release(agent(), p)
+            return "The hold is released."
+        console.hold(agent(), p, request.form.get("reason", ""))
+        return "The parcel is on hold."
+
+    return _act(tn, "hold", do, "actions")
+
+
+@bp.post("/parcels/<tn>/returns/decide")
+def decide_return(tn: str):
+    def do(p: Parcel) -> str:
+        ret = _return(p, "return")
+        approve = request.form.get("decision") == "approve"
+        if request.form.get("decision") not in ("approve", "reject"):
+            raise DomainError("Approve or reject.", field="decision")
+        console.decide_return(agent(), ret, approve=approve, reason=request.form.get("reason"))
+        return f"Return {ret.rma} {'approved' if approve else 'rejected'}; the customer is told."
+
+    return _act(tn, f"return-{request.form.get('return_id', '')}", do, "returns")
+
+
+@bp.post("/parcels/<tn>/returns/refund")
+def refund_return(tn: str):
+    def do(p: Parcel) -> str:
+        ret = _return(p, "return")
+        console.refund_return(agent(), ret, request.form.get("amount", ""))
+        return f"Return {ret.rma} marked refunded; the customer is told."
+
+    return _act(tn, f"return-{request.form.get('return_id', '')}", do, "returns")
+
+
+@bp.post("/parcels/<tn>/complaints/<action>")
+def complaint_action(tn: str, action: str):
+    if action not in ("assign", "status", "message", "photos"):
+        abort(404)
+
+    def do(p: Parcel) -> str:
+        complaint = _complaint(p)
+        f = request.form
+        if action == "assign":
+            raw = f.get("assignee", "")
+            console.assign_complaint(agent(), complaint, _int(raw, "assignee") if raw else None)
+            return f"Case {complaint.case_number} assigned."
+        if action == "status":
+            console.complaint_status(
+                agent(),
+                complaint,
+                f.get("status", ""),
+                message=f.get("message"),
+                resolution=f.get("resolution") or None,
+                amount=f.get("amount") or None,
+            )
+            status = complaint.status.value
+            return f"Case {complaint.case_number} is now {status}; the customer is told."
+        if action == "message":
+            console.message_customer(agent(), complaint, f.get("message", ""))
+            return "Message sent to the customer."
+        console.ask_for_photos(agent(), complaint, f.get("message", ""))
+        return "Asked the customer for photos."
+
+    return _act(tn, f"complaint-{request.form.get('complaint_id', '')}", do, "complaints")
+
+
+@bp.post("/parcels/<tn>/notes")
+def add_note(tn: str):
+    def do(p: Parcel) -> str:
+        console.add_note(agent(), p, request.form.get("body", ""))
+        return "Note added."
+
+    return _act(tn, "note", do, "notes")
+
+
+# --- delivery on the recipient's behalf ------------------------------------------------------
+
+
+@bp.route("/parcels/<tn>/delivery", methods=["GET", "POST"])
+def change_delivery(tn: str):
+    p = _parcel(tn)
+    forms = blank_forms()
+    status = 200
+    error = None
+    if request.method == "POST":
+        kind = request.form.get("choice", "")
+        if kind not in CHOICE_FORMS:
+            abort(400)
+        form = CHOICE_FORMS[kind]()
+        forms = {**forms, kind: form}
+        if form.validate_on_submit():
+            try:
+                choice = console.change_delivery(agent(), p, form.request())
+            except DomainError as exc:
+                db.session.rollback()
+                p = _parcel(tn)
+                error, status = exc.message, (409 if exc.kind == "conflict" else 422)
+            else:
+                db.session.commit()
+                flash(
+                    f"Delivery changed to {delivery.describe(choice, p.time_zone)}; "
+                    "the recipient is told.",
+                    "success",
+                )
+                return redirect(url_for(".parcel", tn=p.tracking_number, _anchor="delivery"), 303)
+        else:
+            error = next(iter(e for errs in form.errors.values() for e in errs), "Check the form.")
+            status = 422
+    supervisor = agent().role is Role.SUPERVISOR
+    now = datetime.now(UTC)
+    window = delivery.change_window(p, now)
+    options = delivery_options.for_parcel(p, now, past_cutoff=supervisor)
+    current = delivery.current_choice(p)
+    html = render_template(
+        "admin/delivery.html",
+        parcel=p,
+        window=window,
+        options=options,
+        current_text=delivery.describe(current, p.time_zone) if current else None,
+        forms=forms,
+        error=error,
+        supervisor=supervisor,
+    )
+    return current_app.make_response((html, status))
+
+
+# --- queues ----------------------------------------------------------------------------------
+
+
+@bp.get("/queues", endpoint="queues")
+def queues_page():
+    now = datetime.now(UTC)
+    return render_template("admin/queues.html", queues=queues.all_queues(now), now=now)
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+def _audit_filter() -> tuple[AuditFilter, dict[str, str]]:
+    """The log's filters from the query string; errors by field for what doesn't parse."""
+    args, errors = request.args, {}
+    f = AuditFilter(action=args.get("action") if args.get("action") in ACTIONS else None)
+    if args.get("agent"):
+        account = db.session.execute(
+            select(Account).where(Account.email == args["agent"].strip().lower())
+        ).scalar_one_or_none()
+        if account is None:
+            errors["agent"] = "No account has this e-mail."
+        else:
+            f.account_id = account.id
+    if args.get("parcel"):
+        try:
+            f.parcel_id = find_parcel(args["parcel"]).id
+        except DomainError as exc:
+            errors["parcel"] = exc.message
+    for name in ("from", "to"):
+        raw = args.get(name, "")
+        if not raw:
+            continue
+        try:
+            day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            errors[name] = "Give the date as YYYY-MM-DD."
+            continue
+        if name == "from":
+            f.since = day
+        else:
+            f.until = day + timedelta(days=1)
+    return f, errors
+
+
+@bp.get("/audit")
+def audit():
+    f, errors = _audit_filter()
+    rows = [] if errors else entries(f, limit=200)
+    accounts = db.session.execute(select(Account).order_by(Account.email)).scalars().all()
+    html = render_template(
+        "admin/audit.html",
+        rows=rows,
+        errors=errors,
+        args=request.args,
+        actions=ACTIONS,
+        accounts=accounts,
+    )
+    return current_app.make_response((html, 422 if errors else 200))
+
+
+@bp.get("/audit.csv")
+def audit_csv():
+    from portal.csvexport import download
+    from portal.services.audit import CSV_COLUMNS
+
+    f, errors = _audit_filter()
+    if errors:
+        abort(422)
+    return download("audit-log.csv", CSV_COLUMNS, csv_rows(f))

@@ -95,6 +95,8 @@ class InboundMessage(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    parcel: Mapped[Parcel | None] = relationship()
+
 
 class WebhookEndpoint(db.Model):
     """A merchant's HTTPS endpoint for parcel status changes, signed with its own secret."""

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Account, AuditEntry, Parcel
@@ -32,6 +33,7 @@ ACTIONS: dict[str, str] = {
     "account.create": "Created an account",
     "account.update": "Changed an account",
     "account.totp": "Changed two-factor log-in",
+    "merchant.create": "Added a merchant",
     "merchant.update": "Changed a merchant",
     "policy.update": "Changed a return policy",
     "api_key.create": "Created an API key",
@@ -116,12 +118,20 @@ CSV_COLUMNS = ["at", "actor", "action", "tracking_number", "subject", "before", 
 
 
 def csv_rows(f: AuditFilter, batch: int = 1000) -> Iterator[list[object]]:
-    """The filtered log as CSV rows, read in batches so a long export never sits in memory."""
-    offset = 0
+    """The filtered log as CSV rows, read in batches so a long export never sits in memory.
+    Each batch is turned into plain values before any is handed out (the rows outlive the
+    database session that read them)."""
+    last_id = None
     while True:
-        rows = entries(f, limit=batch, offset=offset)
-        for e in rows:
-            yield [
+        # Keyset pages (newest first by id): entries written during the export don't shift
+        # the pages and repeat rows, as an OFFSET would.
+        query = _query(f).order_by(None).order_by(AuditEntry.id.desc())
+        if last_id is not None:
+            query = query.where(AuditEntry.id < last_id)
+        query = query.options(joinedload(AuditEntry.parcel)).limit(batch)
+        found = db.session.execute(query).scalars().all()
+        plain_rows = [
+            [
                 e.at.isoformat(),
                 e.actor,
                 e.action,
@@ -130,6 +140,9 @@ def csv_rows(f: AuditFilter, batch: int = 1000) -> Iterator[list[object]]:
                 json.dumps(e.before, ensure_ascii=False, sort_keys=True) if e.before else "",
                 json.dumps(e.after, ensure_ascii=False, sort_keys=True) if e.after else "",
             ]
-        if len(rows) < batch:
+            for e in found
+        ]
+        yield from plain_rows
+        if len(found) < batch:
             return
-        offset += batch
+        last_id = found[-1].id

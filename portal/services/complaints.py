@@ -539,7 +539,9 @@ def _set_status(
 ) -> ComplaintMessage:
     complaint.status = status
     complaint.updated_at = now
-    if status not in CLOSED:
+    if status in CLOSED:
+        complaint.closed_at = now
+    else:
         complaint.resolution, complaint.resolution_amount = None, None
     entry = ComplaintMessage(
         author="system",

@@ -202,11 +202,18 @@ def today_in(parcel: Parcel, now: datetime) -> date:
 
 
 def change_window(
-    parcel: Parcel, now: datetime, current: DeliveryChoice | None = None
+    parcel: Parcel,
+    now: datetime,
+    current: DeliveryChoice | None = None,
+    *,
+    past_cutoff: bool = False,
 ) -> ChangeWindow:
     """The rules: changes are open until the parcel is out for delivery or the cutoff of the
     booked day passes; after a failed attempt the recipient can rebook within REBOOK_DAYS or
-    redirect to a pickup point."""
+    redirect to a pickup point.
+
+    `past_cutoff`: a supervisor may still change a parcel whose booked day's cutoff has passed
+    (the carrier is told by the change); out for delivery and ended journeys stay closed."""
     if parcel.status is S.OUT_FOR_DELIVERY:
         return ChangeWindow(
             frozenset(),
@@ -240,7 +247,7 @@ def change_window(
             and current.made_at >= parcel.status_at
             and day is not None
         )
-        if rebooked and now >= cutoff(day, parcel.zone):
+        if rebooked and now >= cutoff(day, parcel.zone) and not past_cutoff:
             return _closed(cutoff(day, parcel.zone))
         return ChangeWindow(
             REBOOK_TYPES,
@@ -258,6 +265,8 @@ def change_window(
     if day is not None:
         closes = cutoff(day, parcel.zone)
         if now >= closes:
+            if past_cutoff:
+                return ChangeWindow(frozenset(ChoiceType))
             return _closed(closes)
         return ChangeWindow(frozenset(ChoiceType), closes_at=closes)
     return ChangeWindow(frozenset(ChoiceType))
@@ -335,6 +344,7 @@ def choose(
     made_by: str = "recipient",
     confirm: bool = True,
     answering: bool = False,
+    past_cutoff: bool = False,
 ) -> DeliveryChoice:
     """Make `request` the parcel's delivery choice, or raise a DomainError saying why not
     (SlotFull, LockerFull, ChangeTooLate, NotFound, or invalid input with its field).
@@ -352,7 +362,7 @@ def choose(
             code="postcode_not_served",
         )
     current = current_choice(parcel)
-    window = change_window(parcel, now, current)
+    window = change_window(parcel, now, current, past_cutoff=past_cutoff)
     if not window.open:
         raise ChangeTooLate(str(window.reason), field="type")
     if request.type not in window.allowed:

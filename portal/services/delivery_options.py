@@ -105,12 +105,15 @@ def _mark_greenest(options: DeliveryOptions) -> None:
         best.greenest = True
 
 
-def for_parcel(parcel: Parcel, now: datetime | None = None) -> DeliveryOptions | None:
-    """The options on the parcel's delivery page; None when we don't serve its postcode."""
+def for_parcel(
+    parcel: Parcel, now: datetime | None = None, *, past_cutoff: bool = False
+) -> DeliveryOptions | None:
+    """The options on the parcel's delivery page; None when we don't serve its postcode.
+    `past_cutoff`: what a supervisor may still choose after the cutoff."""
     if parcel.zone is None:
         return None
     now = now or utcnow()
-    window = change_window(parcel, now, current_choice(parcel))
+    window = change_window(parcel, now, current_choice(parcel), past_cutoff=past_cutoff)
     return build(
         parcel.zone,
         country=parcel.country,

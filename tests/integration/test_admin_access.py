@@ -1,0 +1,126 @@
+"""Every console route, walked with every role: the server checks the role on each one."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import Role, WebhookEndpoint
+from portal.services.api_keys import create_api_key
+from tests import factories
+from tests.integration.test_tracking_pages import csrf_token
+from tests.staff import login
+
+# What only supervisors may open: agents, merchants (branding, policy, keys, webhooks) and
+# the merchants' message templates.
+SUPERVISOR_ONLY = ("admin.agent", "admin.merchant", "admin.message_template")
+LOGIN_PAGES = {
+    "accounts.login",
+    "accounts.login_code",
+    "accounts.dropoff_login",
+    "accounts.dropoff_login_code",
+}
+
+
+def console_routes(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every /admin route but the log-in pages, and /dropoff."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in LOGIN_PAGES:
+            continue
+        if not (rule.rule.startswith("/admin") or rule.endpoint == "returns.dropoff"):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule.endpoint, method, rule.rule))
+    return sorted(found)
+
+
+@pytest.fixture
+def world(app):
+    """One of everything a console URL can name."""
+    merchant = factories.make_merchant()
+    parcel = factories.make_parcel(merchant=merchant)
+    target = factories.make_agent("target@example.com")
+    key, _ = create_api_key(merchant=merchant)
+    endpoint = WebhookEndpoint(merchant=merchant, url="https://shop.example/hook", secret="s")
+    db.session.add(endpoint)
+    db.session.commit()
+    return {
+        "tn": parcel.tracking_number,
+        "merchant_id": merchant.id,
+        "account_id": target.id,
+        "key_id": key.id,
+        "endpoint_id": endpoint.id,
+        "action": "assign",
+        "trigger": "parcel_created",
+        "channel": "sms",
+        "language": "en",
+    }
+
+
+def url_for_rule(app: Flask, endpoint: str, world: dict) -> str:
+    rule = next(r for r in app.url_map.iter_rules(endpoint=endpoint))
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        items = getattr(converter, "items", None)
+        values[name] = sorted(items)[0] if items else world[name]
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)
+
+
+def request(client, method: str, url: str, token: str):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": token})
+
+
+def test_every_console_route_checks_the_role(app, world):
+    routes = console_routes(app)
+    assert len(routes) > 30  # the walk really covers the console
+
+    clients = {"anonymous": app.test_client()}
+    for role in (Role.DROPOFF, Role.AGENT, Role.SUPERVISOR):
+        client = app.test_client()
+        if role is Role.DROPOFF:
+            account = factories.make_dropoff_account()
+        else:
+            account = factories.make_agent(f"{role.value}@example.com", role=role)
+        login(client, account)
+        clients[role.value] = client
+    # The session's CSRF token from a page each one can open: a forged-looking POST must
+    # still meet the role check, not just the CSRF check.
+    pages = {"anonymous": "/admin/login", "dropoff": "/dropoff"}
+    tokens = {
+        name: csrf_token(c.get(pages.get(name, "/admin/")).get_data(as_text=True))
+        for name, c in clients.items()
+    }
+
+    failures = []
+    for endpoint, method, rule in routes:
+        url = url_for_rule(app, endpoint, world)
+        supervisor_only = endpoint.startswith(SUPERVISOR_ONLY)
+        for who, client in clients.items():
+            res = request(client, method, url, tokens[who])
+            code = res.status_code
+            if endpoint == "returns.dropoff":
+                ok = (
+                    (who == "anonymous" and code == 302 and "/login" in res.location)
+                    or (who == "dropoff" and code in (200, 422))
+                    or (who == "supervisor" and code in (200, 422))
+                    or (who == "agent" and code == 403)
+                )
+            elif who == "anonymous":
+                ok = code == 302 and "/login" in res.location
+            elif who == "dropoff":
+                ok = code == 403 or (endpoint.startswith("accounts.") and code < 500)
+            elif who == "agent" and supervisor_only:
+                ok = code == 403
+            else:
+                ok = code not in (401, 403) and code < 500
+            if not ok:
+                failures.append(f"{who:<10} {method:<4} {rule} -> {code}")
+    assert failures == [], "\n".join(failures)

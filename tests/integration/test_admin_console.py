@@ -1,0 +1,594 @@
+"""The agent console: one search box, the parcel console, and every action audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import (
+    AuditEntry,
+    Channel,
+    ChoiceType,
+    Complaint,
+    InboundMessage,
+    Notification,
+    NotificationState,
+    ParcelNote,
+    ParcelStatus,
+    Return,
+    Role,
+    Slot,
+)
+from portal.models.types import utcnow
+from portal.services.delivery import current_choice
+from portal.services.returns import LineRequest, ReturnRequest, open_return
+from tests import factories
+from tests.integration.test_delivery_page import text as _text
+from tests.staff import login, post
+
+NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 Stockholm
+
+
+def text(res) -> str:
+    return _text(res if isinstance(res, str) else res.get_data(as_text=True))
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def agent_client(client):
+    login(client, factories.make_agent())
+    return client
+
+
+def audit_actions(parcel=None) -> list[str]:
+    query = select(AuditEntry.action).order_by(AuditEntry.id)
+    if parcel is not None:
+        query = query.where(AuditEntry.parcel_id == parcel.id)
+    return list(db.session.execute(query).scalars())
+
+
+def console(client, parcel) -> str:
+    res = client.get(f"/admin/parcels/{parcel.tracking_number}")
+    assert res.status_code == 200
+    return text(res)
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def search(client, q: str, **kw):
+    return client.get("/admin/", query_string={"q": q, **kw})
+
+
+def test_one_box_finds_a_parcel_by_anything_a_caller_reads_out(agent_client):
+    merchant = factories.make_merchant()
+    alva = factories.make_parcel(
+        merchant=merchant,
+        name="Alva Lindqvist",
+        phone="+46701234567",
+        email="Alva@Example.com",
+        postcode="113 48",
+        order_ref="ORD-77",
+    )
+    other = factories.make_parcel(
+        merchant=merchant,
+        name="Bo Ek",
+        phone="+46709999999",
+        email="bo@example.com",
+        postcode="411 01",
+    )
+    for q in (
+        "070-123 45 67",
+        "+46 70 123 45 67",
+        "alva@example.com",
+        "lindq",
+        "11348",
+        "113 48",
+        "ORD-77",
+    ):
+        page = text(search(agent_client, q, go="list"))
+        assert alva.tracking_number in page, q
+        assert other.tracking_number not in page, q
+
+    exact = search(agent_client, alva.tracking_number.lower())
+    assert exact.status_code == 302
+    assert exact.location.endswith(f"/admin/parcels/{alva.tracking_number}")
+
+
+def test_returns_and_cases_lead_to_their_parcel(agent_client):
+    first, second = factories.make_order()
+    ret = open_return(
+        first,
+        ReturnRequest(
+            [LineRequest(parcel_item_id=first.items[0].id, quantity=1, reason="too_small")],
+            method="dropoff",
+        ),
+    )
+    db.session.commit()
+    complaint = factories.make_complaint(second)
+    for q, parcel in (
+        (ret.rma.lower().replace("-", " "), first),
+        (ret.return_tracking_number, first),
+        (complaint.case_number.lower(), second),
+    ):
+        page = text(search(agent_client, q, go="list"))
+        assert parcel.tracking_number in page, q
+
+
+def test_search_input_shaped_like_an_attack_finds_nothing_and_breaks_nothing(agent_client):
+    factories.make_parcel()
+    for q in ("' OR 1=1 --", "%", "_", "a\\", "<script>alert(1)</script>", "x" * 500):
+        res = search(agent_client, q)
+        assert res.status_code == 200
+        assert "<script>alert(1)</script>" not in res.get_data(as_text=True)
+        assert "0 parcels" in text(res)
+
+
+# --- the console -----------------------------------------------------------------------------
+
+
+def test_the_console_shows_everything_about_a_parcel(agent_client):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT])
+    sms = db.session.execute(
+        select(Notification).where(Notification.channel == Channel.SMS)
+    ).scalar_one()
+    sms.provider_id = "SM0123456789abcdef"
+    db.session.add(
+        InboundMessage(
+            provider_id="SMin1",
+            from_phone=parcel.recipient_phone,
+            body="Can you leave it at the back door?",
+            parcel_id=parcel.id,
+        )
+    )
+    db.session.commit()
+    factories.make_complaint(parcel)
+
+    page = console(agent_client, parcel)
+    for expected in (
+        parcel.recipient_name,
+        parcel.recipient_phone,
+        parcel.recipient_email,
+        "Surbrunnsgatan 14",
+        "Stockholm terminal",
+        "in_transit",
+        "SM0123456789abcdef",
+        "parcel_created",
+        "Can you leave it at the back door?",
+        "damaged",
+    ):
+        assert expected in page, expected
+
+
+def test_resending_a_message_queues_a_copy_and_is_audited(agent_client):
+    parcel = factories.make_parcel()
+    first = db.session.execute(
+        select(Notification).where(Notification.channel == Channel.EMAIL)
+    ).scalar_one()
+    first.state = NotificationState.FAILED
+    db.session.commit()
+    url = f"/admin/parcels/{parcel.tracking_number}/notifications/resend"
+    res = post(
+        agent_client,
+        url,
+        {"notification_id": first.id},
+        page=f"/admin/parcels/{parcel.tracking_number}",
+    )
+    assert res.status_code == 303
+    copies = (
+        db.session.execute(
+            select(Notification)
+            .where(Notification.trigger == "parcel_created", Notification.channel == Channel.EMAIL)
+            .order_by(Notification.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert len(copies) == 2
+    assert copies[1].body == copies[0].body and copies[1].recipient == parcel.recipient_email
+    assert copies[1].state in (
+        NotificationState.QUEUED,
+        NotificationState.SENT,
+        NotificationState.DELIVERED,
+    )
+    entry = db.session.execute(select(AuditEntry)).scalar_one()
+    assert entry.action == "notification.resend" and entry.actor == "agent@example.com"
+    assert entry.before["state"] == "failed" and entry.after["id"] == copies[1].id
+
+
+def test_another_parcels_message_cant_be_resent_from_here(agent_client):
+    mine, theirs = factories.make_parcel(), factories.make_parcel(email="x@example.com")
+    foreign = (
+        db.session.execute(select(Notification).where(Notification.parcel_id == theirs.id))
+        .scalars()
+        .first()
+    )
+    res = post(
+        agent_client,
+        f"/admin/parcels/{mine.tracking_number}/notifications/resend",
+        {"notification_id": foreign.id},
+        page=f"/admin/parcels/{mine.tracking_number}",
+    )
+    assert res.status_code == 422
+    assert "no such message" in text(res)
+    assert audit_actions() == []
+
+
+# --- delivery on the recipient's behalf ------------------------------------------------------
+
+
+@pytest.fixture
+def zone(db):
+    return factories.make_delivery_zone()
+
+
+def slot_on(day: date, index: int = 0) -> Slot:
+    return (
+        db.session.execute(select(Slot).where(Slot.day == day).order_by(Slot.starts_at))
+        .scalars()
+        .all()[index]
+    )
+
+
+def test_an_agent_rebooks_a_slot_and_the_recipient_is_told(agent_client, zone):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    slot = slot_on(date(2026, 11, 30))
+    url = f"/admin/parcels/{parcel.tracking_number}/delivery"
+    assert "Book this time" in text(agent_client.get(url))
+    res = post(agent_client, url, {"choice": "slot", "slot": slot.id})
+    assert res.status_code == 303
+    choice = current_choice(parcel)
+    assert choice.type is ChoiceType.SLOT and choice.slot_id == slot.id
+    assert choice.made_by.startswith("agent:")
+    told = (
+        db.session.execute(select(Notification).where(Notification.trigger == "delivery_changed"))
+        .scalars()
+        .all()
+    )
+    assert told
+    entry = db.session.execute(select(AuditEntry)).scalar_one()
+    assert entry.action == "delivery.change" and entry.parcel_id == parcel.id
+    assert entry.before == {"choice": None} and "30" in entry.after["choice"]
+    assert "agent Agent Aino" in console(agent_client, parcel)
+
+
+def test_past_the_cutoff_only_a_supervisor_changes_delivery(client, zone):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    booked = slot_on(date(2026, 11, 27))  # tomorrow: its cutoff is today 18:00
+    from portal.services.delivery import book_slot
+
+    book_slot(parcel, booked.id)
+    db.session.commit()
+    later = slot_on(date(2026, 12, 1))
+    url = f"/admin/parcels/{parcel.tracking_number}/delivery"
+    with time_machine.travel(NOW + timedelta(hours=9), tick=False):  # 19:00, past the cutoff
+        login(client, factories.make_agent())
+        res = post(client, url, {"choice": "slot", "slot": later.id})
+        assert res.status_code == 409
+        assert "Changes closed" in text(res)
+        assert current_choice(parcel).slot_id == booked.id
+
+        boss = factories.make_agent("boss@example.com", role=Role.SUPERVISOR)
+        client.post("/logout", data={"csrf_token": _token(client)})
+        login(client, boss)
+        res = post(client, url, {"choice": "slot", "slot": later.id})
+        assert res.status_code == 303
+        assert current_choice(parcel).slot_id == later.id
+
+
+def _token(client) -> str:
+    from tests.integration.test_tracking_pages import csrf_token
+
+    return csrf_token(client.get("/admin/").get_data(as_text=True))
+
+
+# --- hold ------------------------------------------------------------------------------------
+
+
+def test_hold_and_release_put_events_on_the_timeline(agent_client):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    url = f"/admin/parcels/{parcel.tracking_number}/hold"
+    page = f"/admin/parcels/{parcel.tracking_number}"
+    res = post(agent_client, url, {"reason": ""}, page=page)
+    assert res.status_code == 422 and "Say why" in text(res)
+    assert post(agent_client, url, {"reason": "Address to check"}, page=page).status_code == 303
+    db.session.refresh(parcel)
+    assert parcel.status is ParcelStatus.ON_HOLD
+    assert "Address to check" in console(agent_client, parcel)
+    assert post(agent_client, url, {"release": "1"}, page=page).status_code == 303
+    db.session.refresh(parcel)
+    assert parcel.status is ParcelStatus.IN_TRANSIT
+    assert audit_actions(parcel) == ["parcel.hold", "parcel.release"]
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def requested_return():
+    merchant = factories.make_merchant()
+    factories.set_return_policy(merchant, auto_approve=False)
+    first, _ = factories.make_order(merchant)
+    ret = open_return(
+        first,
+        ReturnRequest(
+            [LineRequest(parcel_item_id=first.items[0].id, quantity=2, reason="too_large")],
+            method="dropoff",
+        ),
+    )
+    db.session.commit()
+    return ret
+
+
+def test_rejecting_a_return_needs_a_reason_the_customer_reads(agent_client, requested_return):
+    ret = requested_return
+    tn = ret.parcel.tracking_number
+    url, page = f"/admin/parcels/{tn}/returns/decide", f"/admin/parcels/{tn}"
+    res = post(
+        agent_client, url, {"return_id": ret.id, "decision": "reject", "reason": ""}, page=page
+    )
+    assert res.status_code == 422 and "Tell the customer why" in text(res)
+    res = post(
+        agent_client,
+        url,
+        {"return_id": ret.id, "decision": "reject", "reason": "Worn items can't be returned."},
+        page=page,
+    )
+    assert res.status_code == 303
+    db.session.refresh(ret)
+    assert ret.status.value == "rejected"
+    told = (
+        db.session.execute(select(Notification).where(Notification.trigger == "return_rejected"))
+        .scalars()
+        .all()
+    )
+    assert told and any("Worn items" in n.body for n in told)
+    assert audit_actions() == ["return.reject"]
+
+
+def test_approve_then_refund_from_the_console(agent_client, requested_return):
+    ret = requested_return
+    tn = ret.parcel.tracking_number
+    page = f"/admin/parcels/{tn}"
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/returns/decide",
+        {"return_id": ret.id, "decision": "approve"},
+        page=page,
+    )
+    assert res.status_code == 303
+    again = post(
+        agent_client,
+        f"/admin/parcels/{tn}/returns/decide",
+        {"return_id": ret.id, "decision": "approve"},
+        page=page,
+    )
+    assert again.status_code == 409 and "decided already" in text(again)
+    too_much = post(
+        agent_client,
+        f"/admin/parcels/{tn}/returns/refund",
+        {"return_id": ret.id, "amount": "99999"},
+        page=page,
+    )
+    assert too_much.status_code == 422 and "at most" in text(too_much)
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/returns/refund",
+        {"return_id": ret.id, "amount": "1198,00"},
+        page=page,
+    )
+    assert res.status_code == 303
+    db.session.refresh(ret)
+    assert ret.status.value == "refunded" and str(ret.refund_amount) == "1198.00"
+    triggers = set(db.session.execute(select(Notification.trigger)).scalars())
+    assert {"return_approved", "return_refunded"} <= triggers
+    assert audit_actions() == ["return.approve", "return.refund"]
+    entry = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "return.refund")
+    ).scalar_one()
+    assert entry.before["status"] == "approved" and entry.after["refund_amount"] == "1198.00"
+
+
+# --- complaints ------------------------------------------------------------------------------
+
+
+def test_working_a_complaint_from_assignment_to_resolution(agent_client):
+    parcel = factories.make_parcel(statuses=factories.DELIVERED)
+    complaint = factories.make_complaint(parcel)
+    tn = parcel.tracking_number
+    page = f"/admin/parcels/{tn}"
+    me = db.session.execute(select(factories.Account)).scalar_one()
+
+    def act(action, **data):
+        return post(
+            agent_client,
+            f"/admin/parcels/{tn}/complaints/{action}",
+            {"complaint_id": complaint.id, **data},
+            page=page,
+        )
+
+    assert act("assign", assignee=me.id).status_code == 303
+    assert act("photos", message="Please send a photo of the bent pole.").status_code == 303
+    db.session.refresh(complaint)
+    assert complaint.status.value == "awaiting_customer" and complaint.assigned_to_id == me.id
+    assert act("message", message="We have asked the carrier too.").status_code == 303
+    bad = act("status", status="resolved", resolution="compensation", amount="")
+    assert bad.status_code == 422 and "Give the amount" in text(bad)
+    assert (
+        act("status", status="resolved", resolution="compensation", amount="300").status_code == 303
+    )
+    db.session.refresh(complaint)
+    assert complaint.status.value == "resolved" and complaint.closed_at is not None
+    assert audit_actions(parcel) == [
+        "complaint.assign",
+        "complaint.ask_photos",
+        "complaint.message",
+        "complaint.status",
+    ]
+    updates = db.session.execute(
+        select(func.count()).where(Notification.trigger == "complaint_updated")
+    ).scalar()
+    assert updates >= 3
+
+
+# --- notes, replies --------------------------------------------------------------------------
+
+
+def test_internal_notes_stay_internal(agent_client, client_factory=None):
+    parcel = factories.make_parcel()
+    tn = parcel.tracking_number
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/notes",
+        {"body": "Caller sounded unsure <b>about</b> the address."},
+        page=f"/admin/parcels/{tn}",
+    )
+    assert res.status_code == 303
+    html = agent_client.get(f"/admin/parcels/{tn}").get_data(as_text=True)
+    assert "Caller sounded unsure &lt;b&gt;about&lt;/b&gt; the address." in html
+    assert db.session.execute(select(func.count()).select_from(ParcelNote)).scalar() == 1
+    assert audit_actions(parcel) == ["note.add"]
+    link = factories.make_link(parcel)
+    from portal import create_app  # noqa: F401  (the recipient's own browser)
+
+    customer = agent_client.application.test_client()
+    customer.get(f"/l/{link}")
+    assert "Caller sounded unsure" not in customer.get(f"/t/{tn}").get_data(as_text=True)
+
+
+def test_reading_a_reply_takes_it_off_the_queue(agent_client):
+    parcel = factories.make_parcel()
+    reply = InboundMessage(
+        provider_id="SMq1",
+        from_phone=parcel.recipient_phone,
+        body="Is it coming today?",
+        parcel_id=parcel.id,
+    )
+    db.session.add(reply)
+    db.session.commit()
+    assert "Is it coming today?" in text(agent_client.get("/admin/queues"))
+    tn = parcel.tracking_number
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/inbound/read",
+        {"inbound_id": reply.id},
+        page=f"/admin/parcels/{tn}",
+    )
+    assert res.status_code == 303
+    assert "Is it coming today?" not in text(agent_client.get("/admin/queues"))
+    assert audit_actions(parcel) == ["inbound.read"]
+
+
+# --- queues ----------------------------------------------------------------------------------
+
+
+def test_queues_show_what_needs_an_agent(agent_client, requested_return):
+    quiet = factories.make_parcel(
+        statuses=[ParcelStatus.IN_TRANSIT], start=utcnow() - timedelta(hours=60)
+    )
+    moving = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    late = factories.make_complaint(factories.make_parcel())
+    late.due_at = utcnow() - timedelta(days=1)
+    fresh = factories.make_complaint(factories.make_parcel())
+    failed = db.session.execute(select(Notification)).scalars().first()
+    failed.state, failed.failed_at, failed.last_error = (
+        NotificationState.FAILED,
+        utcnow(),
+        "21610 unsubscribed",
+    )
+    db.session.commit()
+    page = text(agent_client.get("/admin/queues"))
+    assert requested_return.rma in page
+    assert quiet.tracking_number in page and moving.tracking_number not in page
+    assert page.index(late.case_number) < page.index(fresh.case_number)
+    assert "overdue" in page
+    assert "21610 unsubscribed" in page
+
+
+# --- the audit log ---------------------------------------------------------------------------
+
+
+def test_audit_log_filters_and_exports_csv(client):
+    ann = factories.make_agent("ann@example.com")
+    bob = factories.make_agent("bob@example.com")
+    one, two = factories.make_parcel(), factories.make_parcel(email="b@example.com")
+    login(client, ann)
+    post(
+        client,
+        f"/admin/parcels/{one.tracking_number}/notes",
+        {"body": '=HYPERLINK("x")'},
+        page=f"/admin/parcels/{one.tracking_number}",
+    )
+    client.post("/logout", data={"csrf_token": _token(client)})
+    login(client, bob)
+    post(
+        client,
+        f"/admin/parcels/{two.tracking_number}/notes",
+        {"body": "Bob's note"},
+        page=f"/admin/parcels/{two.tracking_number}",
+    )
+
+    page = text(client.get("/admin/audit", query_string={"agent": "ann@example.com"}))
+    assert one.tracking_number in page and two.tracking_number not in page
+    page = text(client.get("/admin/audit", query_string={"parcel": two.tracking_number}))
+    assert "bob@example.com" in page and "ann@example.com" not in page
+    assert client.get("/admin/audit", query_string={"from": "26/11"}).status_code == 422
+    future = text(client.get("/admin/audit", query_string={"from": "2026-11-27"}))
+    assert "No entries match" in future
+
+    res = client.get("/admin/audit.csv")
+    assert res.status_code == 200 and res.mimetype == "text/csv"
+    assert "attachment" in res.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(res.get_data(as_text=True))))
+    assert rows[0] == ["at", "actor", "action", "tracking_number", "subject", "before", "after"]
+    by_actor = {r[1]: r for r in rows[1:]}
+    assert by_actor["bob@example.com"][2] == "note.add"
+    assert by_actor["bob@example.com"][3] == two.tracking_number
+    assert "Bob's note" in by_actor["bob@example.com"][6]
+    # A formula typed into a note comes out as text in a spreadsheet.
+    assert by_actor["ann@example.com"][6].startswith("'") or not by_actor["ann@example.com"][
+        6
+    ].startswith("=")
+
+
+def test_the_audit_log_cannot_be_changed(agent_client):
+    parcel = factories.make_parcel()
+    post(
+        agent_client,
+        f"/admin/parcels/{parcel.tracking_number}/notes",
+        {"body": "A note"},
+        page=f"/admin/parcels/{parcel.tracking_number}",
+    )
+    entry = db.session.execute(select(AuditEntry)).scalar_one()
+    entry.actor = "someone-else@example.com"
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.execute(select(AuditEntry)).scalar_one())
+    with pytest.raises(RuntimeError, match="append-only"):
+        db.session.flush()
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy import text as sql
+        from sqlalchemy.exc import DBAPIError
+
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(sql("UPDATE audit_entry SET actor = 'x'"))
+        db.session.rollback()
+
+
+def test_console_pages_answer_unknown_parcels_with_404(agent_client):
+    assert agent_client.get("/admin/parcels/RR123456785SE").status_code == 404
+    assert agent_client.get("/admin/parcels/nonsense").status_code == 404
+    assert Return and Complaint and datetime  # names used above
