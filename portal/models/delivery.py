@@ -111,7 +111,16 @@ class DeliveryChoice(db.Model):
     """One choice made for a parcel. Every change is a new row; the newest is the current one."""
 
     __tablename__ = "delivery_choice"
-    __table_args__ = (Index("ix_delivery_choice_parcel_made", "parcel_id", "made_at"),)
+    __table_args__ = (
+        Index("ix_delivery_choice_parcel_made", "parcel_id", "made_at"),
+        # The dashboard's current choices made in a date range.
+        Index(
+            "ix_delivery_choice_current_made",
+            "made_at",
+            postgresql_where=text("superseded_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -19,6 +19,13 @@ class TrackingEvent(db.Model):
         UniqueConstraint("carrier_id", "event_id"),
         Index("ix_tracking_event_parcel_occurred", "parcel_id", "occurred_at"),
         Index("ix_tracking_event_return_occurred", "return_id", "occurred_at"),
+        # The dashboard's failed deliveries in a date range.
+        Index(
+            "ix_tracking_event_failed_occurred",
+            "occurred_at",
+            postgresql_where=text("code = 'delivery_failed'"),
+            sqlite_where=text("code = 'delivery_failed'"),
+        ),
         # An event is about a parcel or about a return (its own tracking number), never both.
         CheckConstraint("(parcel_id IS NULL) <> (return_id IS NULL)", name="parcel_or_return"),
     )

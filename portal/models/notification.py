@@ -33,6 +33,8 @@ class Notification(db.Model):
     __table_args__ = (
         # What the sweeper scans: rows still queued, oldest due first.
         Index("ix_notification_state_due", "state", "not_before"),
+        # The dashboard's messages in a date range.
+        Index("ix_notification_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

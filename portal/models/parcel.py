@@ -64,6 +64,8 @@ class Parcel(db.Model):
         ).ddl_if(dialect="postgresql"),
         # The stuck-parcel queue: open parcels by the time of their last status.
         Index("ix_parcel_status_status_at", "status", "status_at"),
+        # The dashboard's parcels created in a date range.
+        Index("ix_parcel_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
