@@ -347,4 +347,35 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
         # Fresh links each run; the old ones are dropped so reruns don't pile rows up.
         db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
         made.append(DemoParcel(status, number, issue_link(parcel, now=now), parcel.postcode))
+        if status is S.DELIVERED:
+            _ensure_console_work(parcel, now)
     return made, keys
+
+
+def _ensure_console_work(parcel: Parcel, now: datetime) -> None:
+    """Something for the console's queues: a complaint about the delivered demo parcel and an
+    unread SMS reply from its recipient."""
+    from portal.models import Complaint, InboundMessage
+    from portal.services.complaints import ComplaintRequest, open_complaint
+
+    if db.session.execute(select(Complaint.id).where(Complaint.parcel_id == parcel.id)).first():
+        return
+    open_complaint(
+        parcel,
+        ComplaintRequest(
+            type="damaged",
+            description="The tent pole arrived bent and the box was crushed at one corner.",
+            item_ids=[parcel.items[0].id],
+            photos=[],
+        ),
+        now=now,
+    )
+    db.session.add(
+        InboundMessage(
+            provider_id=f"SMdemo{parcel.id:026d}",
+            from_phone=parcel.recipient_phone,
+            body="Hi, the box was damaged. Who do I talk to?",
+            parcel_id=parcel.id,
+            received_at=now,
+        )
+    )
