@@ -31,6 +31,7 @@ from portal.admin.merchant_forms import (
     WebhookForm,
 )
 from portal.extensions import db, get_by_id
+from portal.forms import attach_error
 from portal.models import Merchant
 from portal.security import no_store
 from portal.services import merchants
@@ -52,7 +53,7 @@ def merchant_list():
                 merchant = merchants.create_merchant(agent(), form.name.data)
             except DomainError as exc:
                 db.session.rollback()
-                _attach(form, exc)
+                attach_error(form, exc)
             else:
                 db.session.commit()
                 flash(f"Added {merchant.name}.", "success")
@@ -182,7 +183,7 @@ def merchant_webhook_create(merchant_id: int):
             )
         except DomainError as exc:
             db.session.rollback()
-            _attach(form, exc)
+            attach_error(form, exc)
         else:
             secret = NewSecret(endpoint.url, endpoint.secret)
             db.session.commit()
@@ -232,7 +233,7 @@ def _submit(
             abort(404)
         except DomainError as exc:
             db.session.rollback()
-            _attach(form, exc)
+            attach_error(form, exc)
         else:
             db.session.commit()
             flash(done if changed else "Nothing changed.", "success")
@@ -264,17 +265,6 @@ def _page(m: Merchant, status: int = 200, **overrides) -> Response:
         **forms,
     )
     return no_store(current_app.make_response((html, status)))
-
-
-def _attach(form: FlaskForm, exc: DomainError) -> None:
-    """A service's refusal on the field it is about, or above the form."""
-    field = form._fields.get(exc.field) if exc.field else None
-    if field is not None and exc.field != "csrf_token":
-        field.errors = (
-            [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
-        )
-    else:
-        form.form_errors.append(exc.message)
 
 
 # --- the public side: what brands a merchant's tracking pages ---------------------------------

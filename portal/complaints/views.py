@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from portal.complaints import bp
 from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
 from portal.extensions import csrf, db
+from portal.forms import attach_error
 from portal.models import ComplaintStatus, Parcel
 from portal.security import no_store
 from portal.services import complaints
@@ -53,7 +54,7 @@ def new(tn: str):
             complaint = complaints.open_complaint(parcel, form.request())
         except DomainError as exc:
             db.session.rollback()
-            _attach(form, exc)
+            attach_error(form, exc)
             status = 409 if exc.kind == "conflict" else 422
         else:
             db.session.commit()
@@ -107,7 +108,7 @@ def case(case: str):
                 complaints.reply(complaint, form.body.data, uploads(form.photos.data))
             except DomainError as exc:
                 db.session.rollback()
-                _attach(form, exc)
+                attach_error(form, exc)
                 status = 409 if exc.kind == "conflict" else 422
             else:
                 db.session.commit()
@@ -162,17 +163,6 @@ def photo(case: str, photo_id: int):
     name = f"{complaint.case_number}-{found.id}{EXTENSIONS.get(found.content_type, '')}"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
     return response
-
-
-def _attach(form: FlaskForm, exc: DomainError) -> None:
-    """Show a service's refusal on the field it is about, or above the form."""
-    field = form._fields.get(exc.field) if exc.field else None
-    if field is not None and exc.field != "csrf_token":
-        field.errors = (
-            [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
-        )
-    else:
-        form.form_errors.append(exc.message)
 
 
 def _ask_for_photos_again(form: FlaskForm) -> None:
