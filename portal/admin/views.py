@@ -131,7 +131,7 @@ def resend(tn: str):
 def inbound_read(tn: str):
     def do(p: Parcel) -> str:
         message = get_by_id(InboundMessage, _int(request.form.get("inbound_id"), "inbound"))
-        if message is None or message.parcel_id != p.id:
+        if message is None or not console.reply_is_about(message, p):
             raise DomainError("This parcel has no such reply.", field="inbound")
         console.mark_inbound_read(agent(), message)
         return "Marked read."
@@ -303,6 +303,9 @@ def _audit_filter() -> tuple[AuditFilter, dict[str, str]]:
             day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             errors[name] = "Give the date as YYYY-MM-DD."
+            continue
+        if not 2000 <= day.year <= 2099:
+            errors[name] = "Give a date between 2000 and 2099."
             continue
         if name == "from":
             f.since = day

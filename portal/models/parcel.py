@@ -66,6 +66,8 @@ class Parcel(db.Model):
         Index("ix_parcel_status_status_at", "status", "status_at"),
         # The dashboard's parcels created in a date range.
         Index("ix_parcel_created_at", "created_at"),
+        # The stuck-parcel queue: parcels past the end of their delivery window.
+        Index("ix_parcel_eta_to", "eta_to"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

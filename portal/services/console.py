@@ -61,6 +61,16 @@ def resend_notification(agent: Account, parcel: Parcel, notification_id: int) ->
     old = db.session.get(Notification, notification_id)
     if old is None or old.parcel_id != parcel.id or old.channel is Channel.WEBHOOK:
         raise NotFound("This parcel has no such message.", field="notification")
+    turned_off = (old.channel is Channel.SMS and not parcel.notify_sms) or (
+        old.channel is Channel.EMAIL and not parcel.notify_email
+    )
+    if turned_off:
+        raise Conflict(
+            f"The recipient turned {'SMS' if old.channel is Channel.SMS else 'e-mail'} off "
+            "for this parcel.",
+            field="notification",
+            code="channel_off",
+        )
     row = Notification(
         parcel=parcel,
         channel=old.channel,
@@ -89,6 +99,14 @@ def resend_notification(agent: Account, parcel: Parcel, notification_id: int) ->
         after={"id": row.id, "state": row.state},
     )
     return row
+
+
+def reply_is_about(message: InboundMessage, parcel: Parcel) -> bool:
+    """A reply tied to this parcel, or one from its recipient's phone tied to none (the console
+    shows both)."""
+    if message.parcel_id is not None:
+        return message.parcel_id == parcel.id
+    return bool(parcel.recipient_phone) and message.from_phone == parcel.recipient_phone
 
 
 def mark_inbound_read(agent: Account, message: InboundMessage) -> None:
@@ -167,6 +185,14 @@ def hold(agent: Account, parcel: Parcel, reason: str, *, now: datetime | None = 
         raise Conflict("The parcel is on hold already.", field="reason", code="on_hold")
     before = {"status": parcel.status}
     _console_event(parcel, ParcelStatus.ON_HOLD, text, now)
+    if parcel.status is not ParcelStatus.ON_HOLD:
+        # The carrier's last event is timed after now (clock drift): ours would sit under it.
+        raise Conflict(
+            "The carrier's latest event is newer than now, so the hold wouldn't show. "
+            "Try again in a few minutes.",
+            field="reason",
+            code="newer_event",
+        )
     record(
         agent,
         "parcel.hold",
@@ -248,7 +274,11 @@ def assign_complaint(agent: Account, complaint: Complaint, assignee_id: int | No
     assignee = None
     if assignee_id is not None:
         assignee = db.session.get(Account, assignee_id)
-        if assignee is None or assignee.role not in (Role.AGENT, Role.SUPERVISOR):
+        if (
+            assignee is None
+            or assignee.role not in (Role.AGENT, Role.SUPERVISOR)
+            or not assignee.active
+        ):
             raise DomainError("Choose an agent.", field="assignee")
     before = {"assigned_to": complaint.assigned_to_id}
     complaint.assigned_to_id = assignee.id if assignee else None

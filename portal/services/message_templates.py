@@ -133,9 +133,12 @@ def _environment(strict: bool) -> SandboxedEnvironment:
             autoescape=False,  # text: the HTML part escapes on its own
             keep_trailing_newline=False,
         )
-        # The app's filters (dates, money in the recipient's language); none of its globals.
-        env.filters.update(current_app.jinja_env.filters)
+        # The app's filters (dates, money in the recipient's language) and the harmless text
+        # ones; no globals at all (range, namespace, lipsum … would let a template loop).
+        every = {**env.filters, **current_app.jinja_env.filters}
+        env.filters = {name: every[name] for name in ALLOWED_FILTERS if name in every}
         env.tests.update(current_app.jinja_env.tests)
+        env.globals.clear()
         current_app.extensions[key] = env
     return env
 
@@ -263,6 +266,12 @@ def render_override(
     if found is None:
         return None
     try:
+        env = _environment(strict=False)
+        for text in (found.body, found.subject or ""):
+            # Checked on save; again here, for rows written before the rule or by hand.
+            refused = _outside_the_language(env.parse(text))
+            if refused:
+                raise SecurityError(refused)
         return _render_text(
             _environment(strict=False), trigger, channel, language, found.subject, found.body,
             context,
@@ -359,6 +368,44 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
+# A message needs words, variables, `if`/`else` and a few filters, nothing that loops, assigns or
+# computes: so every template runs in time and memory bounded by its own length, and a merchant's
+# text can't stall the sender ({% for %} over range(), "x"|center(10**9), namespace tricks).
+ALLOWED_NODES = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Getattr,
+    nodes.Getitem, nodes.Slice, nodes.Filter, nodes.Test, nodes.If, nodes.Compare,
+    nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.Concat, nodes.CondExpr, nodes.Call,
+    nodes.Tuple, nodes.List, nodes.Neg, nodes.Pos,
+)  # fmt: skip
+ALLOWED_FILTERS = frozenset(
+    {
+        "local_datetime", "local_time", "money", "country_name", "distance", "upper", "lower",
+        "title", "capitalize", "trim", "default", "d", "first", "last", "length", "e",
+        "escape", "string", "round", "int", "striptags",
+    }
+)  # fmt: skip
+# Methods a template may call on text, e.g. {{ parcel.recipient_name.split()[0] }}.
+ALLOWED_METHODS = frozenset({"split", "strip", "upper", "lower", "title", "capitalize"})
+
+
+def _outside_the_language(ast: nodes.Template) -> str | None:
+    """Why `ast` uses more than a message may (a sentence for the form), or None."""
+    for node in ast.find_all(nodes.Node):
+        if not isinstance(node, ALLOWED_NODES):
+            what = type(node).__name__.lower()
+            return (
+                f"Messages can use variables, {{% if %}} and filters, not {what}: "
+                "keep to words and {{ variables }}."
+            )
+        if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+            return f"The filter |{node.name} isn't available in messages."
+        if isinstance(node, nodes.Call) and not (
+            isinstance(node.node, nodes.Getattr) and node.node.attr in ALLOWED_METHODS
+        ):
+            return "Messages can't call functions, only .split(), .strip() and the like on text."
+    return None
+
+
 def _check_source(env, source: str, allowed: frozenset[str], errors: dict, name: str) -> bool:
     """Syntax, includes and names of one text; the error goes in `errors[name]`."""
     try:
@@ -368,6 +415,10 @@ def _check_source(env, source: str, allowed: frozenset[str], errors: dict, name:
         return False
     if any(ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))):
         errors[name] = "Templates can't include, import or extend other templates."
+        return False
+    refused = _outside_the_language(ast)
+    if refused:
+        errors[name] = refused
         return False
     unknown = sorted(meta.find_undeclared_variables(ast) - allowed)
     if unknown:

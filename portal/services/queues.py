@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -17,6 +17,7 @@ from portal.models import (
     Notification,
     NotificationState,
     Parcel,
+    ParcelStatus,
     Return,
     ReturnStatus,
 )
@@ -71,31 +72,47 @@ def failed_notifications(limit: int = LIMIT) -> list[Notification]:
     )
 
 
+OPEN_STATUSES = tuple(s for s in ParcelStatus if s not in TERMINAL_STATUSES)
+
+
 def stuck_parcels(now: datetime, limit: int = LIMIT) -> list[Parcel]:
-    """Open parcels with no event for STUCK_AFTER_HOURS, or past the end of their ETA."""
+    """Open parcels with no event for STUCK_AFTER_HOURS, or past the end of their ETA: the
+    longest-quiet first. Two index range scans (status, status_at) and (eta_to), merged here;
+    one query with an OR of both would read every open parcel."""
     quiet_since = now - timedelta(hours=current_app.config["STUCK_AFTER_HOURS"])
-    return list(
-        db.session.execute(
-            select(Parcel)
-            .options(joinedload(Parcel.merchant))
-            .where(
-                Parcel.status.not_in(TERMINAL_STATUSES),
-                or_(
-                    Parcel.status_at < quiet_since,
-                    and_(Parcel.status_at.is_(None), Parcel.created_at < quiet_since),
-                    Parcel.eta_to < now,
-                ),
-            )
-            .order_by(Parcel.status_at, Parcel.id)
-            .limit(limit)
-        ).scalars()
-    )
+    quiet = db.session.execute(
+        select(Parcel.id, Parcel.status_at)
+        .where(Parcel.status.in_(OPEN_STATUSES), Parcel.status_at < quiet_since)
+        .order_by(Parcel.status_at)
+        .limit(limit)
+    ).all()
+    late = db.session.execute(
+        select(Parcel.id, Parcel.status_at)
+        .where(Parcel.eta_to < now, Parcel.status.in_(OPEN_STATUSES))
+        .order_by(Parcel.eta_to)
+        .limit(limit)
+    ).all()
+    never = db.session.execute(  # created, never scanned
+        select(Parcel.id, Parcel.created_at)
+        .where(Parcel.status_at.is_(None), Parcel.created_at < quiet_since)
+        .order_by(Parcel.created_at)
+        .limit(limit)
+    ).all()
+    since = {ident: at for ident, at in (*quiet, *late, *never)}
+    ids = sorted(since, key=lambda i: (since[i], i))[:limit]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Parcel).options(joinedload(Parcel.merchant)).where(Parcel.id.in_(ids))
+    ).scalars()
+    return sorted(rows, key=lambda p: (since[p.id], p.id))
 
 
 def unread_replies(limit: int = LIMIT) -> list[InboundMessage]:
     return list(
         db.session.execute(
             select(InboundMessage)
+            .options(joinedload(InboundMessage.parcel))
             .where(InboundMessage.read_at.is_(None), InboundMessage.keyword.is_(None))
             .order_by(InboundMessage.received_at, InboundMessage.id)
             .limit(limit)

@@ -592,3 +592,85 @@ def test_console_pages_answer_unknown_parcels_with_404(agent_client):
     assert agent_client.get("/admin/parcels/RR123456785SE").status_code == 404
     assert agent_client.get("/admin/parcels/nonsense").status_code == 404
     assert Return and Complaint and datetime  # names used above
+
+
+# --- what review found -----------------------------------------------------------------------
+
+
+def test_a_reply_tied_to_no_parcel_is_read_from_its_senders_parcel(agent_client):
+    parcel = factories.make_parcel()
+    stray = InboundMessage(
+        provider_id="SMstray",
+        from_phone=parcel.recipient_phone,
+        body="Wrong number?",
+        parcel_id=None,
+    )
+    db.session.add(stray)
+    db.session.commit()
+    queue = agent_client.get("/admin/queues").get_data(as_text=True)
+    assert "Parcels of this phone" in queue
+    tn = parcel.tracking_number
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/inbound/read",
+        {"inbound_id": stray.id},
+        page=f"/admin/parcels/{tn}",
+    )
+    assert res.status_code == 303
+    assert "Wrong number?" not in text(agent_client.get("/admin/queues"))
+
+
+def test_audit_dates_out_of_range_are_a_form_error(agent_client):
+    for args in ({"to": "9999-12-31"}, {"from": "0001-01-01"}):
+        res = agent_client.get("/admin/audit", query_string=args)
+        assert res.status_code == 422 and "between 2000 and 2099" in text(res)
+        assert agent_client.get("/admin/audit.csv", query_string=args).status_code == 422
+
+
+def test_a_hold_under_a_newer_carrier_event_is_refused_not_claimed(agent_client):
+    parcel = factories.make_parcel(
+        statuses=[ParcelStatus.IN_TRANSIT], start=utcnow() + timedelta(minutes=10)
+    )  # carrier clock ahead
+    tn = parcel.tracking_number
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/hold",
+        {"reason": "Check address"},
+        page=f"/admin/parcels/{tn}",
+    )
+    assert res.status_code == 409 and "newer than now" in text(res)
+    db.session.refresh(parcel)
+    assert parcel.status is ParcelStatus.IN_TRANSIT and audit_actions() == []
+
+
+def test_no_resend_on_a_channel_the_recipient_turned_off(agent_client):
+    parcel = factories.make_parcel()
+    email = db.session.execute(
+        select(Notification).where(Notification.channel == Channel.EMAIL)
+    ).scalar_one()
+    parcel.notify_email = False
+    db.session.commit()
+    tn = parcel.tracking_number
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/notifications/resend",
+        {"notification_id": email.id},
+        page=f"/admin/parcels/{tn}",
+    )
+    assert res.status_code == 409 and "turned e-mail off" in text(res)
+
+
+def test_a_deactivated_agent_cant_be_given_a_case(agent_client):
+    parcel = factories.make_parcel(statuses=factories.DELIVERED)
+    complaint = factories.make_complaint(parcel)
+    gone = factories.make_agent("gone@example.com")
+    gone.active = False
+    db.session.commit()
+    tn = parcel.tracking_number
+    res = post(
+        agent_client,
+        f"/admin/parcels/{tn}/complaints/assign",
+        {"complaint_id": complaint.id, "assignee": gone.id},
+        page=f"/admin/parcels/{tn}",
+    )
+    assert res.status_code == 422 and "Choose an agent" in text(res)
