@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -68,6 +68,10 @@ bench: install
 
 bench-slots: install
 	$(BIN)/python bench/slot_booking.py
+
+# The console's search box at 1M parcels on PostgreSQL (loads them first: about 2 minutes).
+bench-search: install
+	$(BIN)/python bench/search.py --parcels 1000000
 
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py

@@ -27,8 +27,9 @@ ENV = {**os.environ, "DATABASE_URL": URL, "SECRET_KEY": "bench-" + "x" * 40}
 
 
 def flask(*args: str) -> None:
-    subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", *args], cwd=ROOT, env=ENV,
-                   check=True)
+    subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", *args], cwd=ROOT, env=ENV, check=True
+    )
 
 
 def load(count: int) -> None:
@@ -44,7 +45,7 @@ def load(count: int) -> None:
 
 
 def terms(kind: str, count: int, rnd: random.Random) -> str:
-    from portal.services.bench import CITIES, FIRST, LAST, bench_tracking_number
+    from portal.services.bench import CITIES, FIRST, LAST, TAIL, bench_tracking_number
 
     i = rnd.randrange(count)
     if kind == "tracking number":
@@ -54,19 +55,29 @@ def terms(kind: str, count: int, rnd: random.Random) -> str:
     if kind == "e-mail":
         return f"R{i}@Example.com"
     if kind == "postcode":
-        city, pc = rnd.choice(CITIES)
+        _city, pc = rnd.choice(CITIES)
         return f"{pc}{i % 10} {i % 100:02d}"
     if kind == "order ref":
         return f"B-{i}"
-    if kind == "part of a name":
-        return rnd.choice(LAST)[: rnd.randint(4, 7)].lower()
+    if kind == "part of a name":  # a surname's first letters, as an agent types them
+        return rnd.choice(TAIL)[: rnd.randint(5, 8)].lower()
+    if kind == "common surname":  # the worst case: a tenth of Sweden shares seven names
+        return rnd.choice(LAST)
     if kind == "full name":
-        return f"{rnd.choice(FIRST)} {rnd.choice(LAST)}"
+        return f"{rnd.choice(FIRST)} {rnd.choice(TAIL)}"
     raise ValueError(kind)
 
 
-KINDS = ["tracking number", "phone", "e-mail", "postcode", "order ref", "part of a name",
-         "full name"]
+KINDS = [
+    "tracking number",
+    "phone",
+    "e-mail",
+    "postcode",
+    "order ref",
+    "part of a name",
+    "full name",
+    "common surname",
+]
 
 
 def main() -> None:

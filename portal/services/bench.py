@@ -17,8 +17,34 @@ from portal.services.api_keys import get_or_create_carrier, get_or_create_mercha
 PREFIX = "BN"
 CHUNK = 20_000
 CITIES = [("Stockholm", "11"), ("Göteborg", "41"), ("Malmö", "21"), ("Uppsala", "75")]
-FIRST = ["Alva", "Elsa", "Maja", "Liam", "Noah", "Hugo", "Saga", "Ella", "Oscar", "Leo"]
+FIRST = [
+    "Alva", "Elsa", "Maja", "Liam", "Noah", "Hugo", "Saga", "Ella", "Oscar", "Leo", "Astrid",
+    "Wilma", "Olivia", "Ebba", "Selma", "Freja", "Alice", "Vera", "Stella", "Nora", "William",
+    "Lucas", "Elias", "Adam", "Matteo", "Vincent", "Nils", "Arvid", "Ture", "Sixten", "Anna",
+    "Eva", "Karin", "Kerstin", "Lena", "Per", "Lars", "Mikael", "Johan", "Erik",
+]  # fmt: skip
+# Surnames as they fall in Sweden: a few common "-sson" names (about a tenth of people between
+# them) and a long tail; 70 names in all would make every name search match a seventh of all
+# parcels, which no real register does.
 LAST = ["Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson"]
+TAIL = [
+    p + s
+    for p in (
+        "Berg", "Lind", "Ek", "Sjö", "Holm", "Ström", "Dahl", "Lund", "Fors", "Sand", "Björk",
+        "Ny", "Wall", "Hag", "Ås", "Sten", "Gran", "Ahl", "Bäck", "Blom", "Fager", "Hed",
+        "Kull", "Lil", "Mal", "Norr", "Rosen", "Sköld", "Vik", "Öst",
+    )
+    for s in (
+        "berg", "gren", "qvist", "ström", "lund", "man", "dahl", "holm", "blad", "ling", "by",
+        "fors", "hammar", "stedt", "ander",
+    )
+]  # fmt: skip
+
+
+def bench_surname(rnd: random.Random) -> str:
+    return rnd.choice(LAST) if rnd.random() < 0.1 else rnd.choice(TAIL)
+
+
 PATH = [
     ParcelStatus.PENDING,
     ParcelStatus.PICKED_UP,
@@ -46,7 +72,7 @@ def _parcel_rows(count: int, merchant_id: int, carrier_id: int, now: datetime) -
             "merchant_id": merchant_id,
             "carrier_id": carrier_id,
             "order_ref": f"B-{i}",
-            "recipient_name": f"{rnd.choice(FIRST)} {rnd.choice(LAST)}",
+            "recipient_name": f"{rnd.choice(FIRST)} {bench_surname(rnd)}",
             "recipient_phone": f"+4670{i % 10_000_000:07d}",
             "recipient_email": f"r{i}@example.com",
             "address_line": f"Storgatan {i % 200 + 1}",
@@ -59,7 +85,8 @@ def _parcel_rows(count: int, merchant_id: int, carrier_id: int, now: datetime) -
             "currency": "SEK",
             "status": ParcelStatus.IN_TRANSIT.value,
             "status_at": now - timedelta(hours=1),
-            "created_at": now - timedelta(days=3),
+            # Spread over 90 days, as a live register is: "newest first" means something.
+            "created_at": now - timedelta(days=3, minutes=(i * 7919) % 129_600),
             "updated_at": now,
         }
 

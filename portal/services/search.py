@@ -23,7 +23,7 @@ from portal.services.returns import READABLE, RMA_LENGTH, format_rma, normalise_
 
 LIMIT = 50
 MIN_NAME = 3  # a trigram index can't help with fewer letters
-NAME_CANDIDATES = 2000
+NAME_CANDIDATES = 500
 
 
 @dataclass
