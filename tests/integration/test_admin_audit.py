@@ -1,0 +1,174 @@
+"""Every kind of staff action leaves its audit row: who, what, when, before and after."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import (
+    Account,
+    ApiKey,
+    AuditEntry,
+    Channel,
+    InboundMessage,
+    Merchant,
+    Notification,
+    ParcelStatus,
+    Role,
+    Slot,
+    WebhookEndpoint,
+)
+from portal.services.audit import ACTIONS
+from portal.services.returns import LineRequest, ReturnRequest, open_return
+from tests import factories
+from tests.staff import login, post
+
+NOW = factories.DELIVERY_NOW
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def requested_return(merchant, ref: str):
+    first, _ = factories.make_order(merchant, order_ref=ref)
+    ret = open_return(
+        first,
+        ReturnRequest(
+            [LineRequest(parcel_item_id=first.items[0].id, quantity=1, reason="too_small")],
+            method="dropoff",
+        ),
+    )
+    db.session.commit()
+    return ret
+
+
+def test_every_action_type_writes_its_audit_row(app, client):
+    app.config["WEBHOOK_ALLOW_INSECURE"] = False
+    boss = factories.make_agent("boss@example.com", role=Role.SUPERVISOR)
+    login(client, boss)
+    factories.make_delivery_zone()
+    merchant = factories.make_merchant()
+    factories.set_return_policy(merchant, auto_approve=False)
+    parcel = factories.make_parcel(merchant=merchant, statuses=[ParcelStatus.IN_TRANSIT])
+    delivered = factories.make_parcel(merchant=merchant, statuses=factories.DELIVERED)
+    complaint = factories.make_complaint(delivered)
+    one, two = requested_return(merchant, "A-1"), requested_return(merchant, "A-2")
+    reply = InboundMessage(
+        provider_id="SMa1", from_phone=parcel.recipient_phone, body="Hi", parcel_id=parcel.id
+    )
+    db.session.add(reply)
+    db.session.commit()
+    sms = db.session.execute(
+        select(Notification).where(
+            Notification.parcel_id == parcel.id, Notification.channel == Channel.SMS
+        )
+    ).scalar_one()
+    slot = (
+        db.session.execute(
+            select(Slot).where(Slot.day == date(2026, 11, 30)).order_by(Slot.starts_at)
+        )
+        .scalars()
+        .first()
+    )
+
+    def act(url: str, data: dict | None = None, page: str | None = None, expect: int = 303):
+        res = post(client, url, data or {}, page=page or url)
+        assert res.status_code == expect, (url, res.get_data(as_text=True)[:300])
+        return res
+
+    p, d = f"/admin/parcels/{parcel.tracking_number}", f"/admin/parcels/{delivered.tracking_number}"
+    act(f"{p}/notifications/resend", {"notification_id": sms.id}, p)
+    act(f"{p}/delivery", {"choice": "slot", "slot": slot.id})
+    act(f"{p}/hold", {"reason": "Address to check"}, p)
+    act(f"{p}/hold", {"release": "1"}, p)
+    act(f"{p}/inbound/read", {"inbound_id": reply.id}, p)
+    act(f"{p}/notes", {"body": "Called the recipient."}, p)
+    r1, r2 = (
+        f"/admin/parcels/{one.parcel.tracking_number}",
+        f"/admin/parcels/{two.parcel.tracking_number}",
+    )
+    act(f"{r1}/returns/decide", {"return_id": one.id, "decision": "approve"}, r1)
+    act(f"{r1}/returns/refund", {"return_id": one.id, "amount": "599"}, r1)
+    act(f"{r2}/returns/decide", {"return_id": two.id, "decision": "reject", "reason": "Worn."}, r2)
+    case = {"complaint_id": complaint.id}
+    act(f"{d}/complaints/assign", {**case, "assignee": boss.id}, d)
+    act(f"{d}/complaints/photos", {**case, "message": "A photo of the pole, please."}, d)
+    act(f"{d}/complaints/message", {**case, "message": "Thanks for waiting."}, d)
+    act(f"{d}/complaints/status", {**case, "status": "resolved", "resolution": "reship"}, d)
+
+    act(
+        "/admin/agents",
+        {
+            "email": "new@example.com",
+            "name": "New",
+            "role": "agent",
+            "place": "",
+            "password": "a long first password",
+        },
+    )
+    newcomer = db.session.execute(
+        select(Account).where(Account.email == "new@example.com")
+    ).scalar_one()
+    a = f"/admin/agents/{newcomer.id}"
+    act(f"{a}/role", {"role": "supervisor", "place": ""}, a)
+    newcomer.totp_secret = "JBSWY3DPEHPK3PXP"
+    db.session.commit()
+    act(f"{a}/totp-reset", {}, a)
+
+    act("/admin/merchants", {"name": "Nordic Socks"})
+    shop = db.session.execute(select(Merchant).where(Merchant.name == "Nordic Socks")).scalar_one()
+    m = f"/admin/merchants/{shop.id}"
+    act(
+        f"{m}/details",
+        {
+            "name": "Nordic Socks",
+            "return_address": "Desk 1",
+            "complaint_due_days": "5",
+            "storage_days": "20",
+            "safe_place_max_value": "",
+        },
+        m,
+    )
+    act(
+        f"{m}/policy",
+        {
+            "window_days": "14",
+            "methods": ["dropoff"],
+            "reasons": ["damaged"],
+            "non_returnable_skus": "",
+            "fee": "",
+        },
+        m,
+    )
+    act(f"{m}/keys", {}, m, expect=200)  # the key is on this page, once
+    key = db.session.execute(select(ApiKey).where(ApiKey.merchant_id == shop.id)).scalar_one()
+    act(f"{m}/keys/{key.id}/revoke", {}, m)
+    act(f"{m}/webhooks", {"url": "https://93.184.216.34/hook"}, m, expect=200)
+    hook = db.session.execute(
+        select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == shop.id)
+    ).scalar_one()
+    act(f"{m}/webhooks/{hook.id}/delete", {}, m)
+    t = f"{m}/messages/parcel_created/sms/en"
+    act(t, {"body": "Hi from {{ merchant }}: {{ link }}"})
+    act(f"{t}/reset", {}, t)
+
+    db.session.rollback()
+    rows = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+    by_action = {row.action: row for row in rows}
+    assert set(ACTIONS) - set(by_action) == set()
+    for row in rows:
+        assert row.actor == "boss@example.com" and row.account_id == boss.id
+        assert row.at is not None and (row.before is not None or row.after is not None)
+    assert by_action["return.reject"].after["reason"] == "Worn."
+    assert by_action["delivery.change"].parcel_id == parcel.id
+    # Secrets never reach the log.
+    logged = " ".join(f"{r.before} {r.after}" for r in rows)
+    assert hook.secret not in logged and key.key_hash not in logged
+    assert "a long first password" not in logged
