@@ -132,7 +132,8 @@ def _staff_session_checks():
     ):
         # Supervisors must have a second factor: until they set it up, the console (and every
         # other page that trusts a staff log-in) is out of reach. The page says why.
-        return _go(url_for("accounts.security"))
+        back = request.full_path.rstrip("?") if request.method in ("GET", "HEAD") else None
+        return _go(url_for("accounts.security", next=back))
     return None
 
 

@@ -225,7 +225,8 @@ def security():
                 flash(
                     "Two-step log-in is on. You'll be asked for a code at every log-in.", "success"
                 )
-                return redirect(_home(account.role), 303)
+                # On to the page the supervisor wanted before enrolment stood in the way.
+                return redirect(safe_next(request.args.get("next"), _home(account.role)), 303)
     status = 422 if form.errors else 200
     html = render_template(
         "accounts/security.html",

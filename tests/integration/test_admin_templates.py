@@ -163,9 +163,7 @@ def test_a_sandbox_escape_is_refused(client, supervisor, merchant, body):
         "{% for i in range(10**9) %}{% endfor %}{{ link }}",
     ],
 )
-def test_a_saved_override_that_breaks_later_falls_back_to_the_default(
-    app, merchant, caplog, body
-):
+def test_a_saved_override_that_breaks_later_falls_back_to_the_default(app, merchant, caplog, body):
     # Saved around the checks (say, a column renamed since): the customer still gets a message.
     db.session.add(
         MessageTemplate(
