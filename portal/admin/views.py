@@ -18,7 +18,7 @@ from portal.delivery.forms import FORMS as CHOICE_FORMS
 from portal.delivery.forms import blank_forms
 from portal.extensions import db, get_by_id
 from portal.forms import has_control_characters
-from portal.models import Account, Complaint, InboundMessage, Parcel, Return, Role
+from portal.models import Account, Complaint, InboundMessage, Parcel, Return, ReturnMethod, Role
 from portal.services import console, delivery, delivery_options, queues
 from portal.services.audit import ACTIONS, AuditFilter, csv_rows, entries
 from portal.services.errors import DomainError
@@ -213,6 +213,50 @@ def add_note(tn: str):
         return "Note added."
 
     return _act(tn, "note", do, "notes")
+
+
+# --- a return on the recipient's behalf ------------------------------------------------------
+
+
+@bp.route("/parcels/<tn>/return", methods=["GET", "POST"])
+def start_return(tn: str):
+    from portal.returns.forms import METHOD_HINTS, attach_return_error, return_form
+    from portal.services import returns as return_rules
+
+    p = _parcel(tn)
+    available = return_rules.returnable(p)
+    slots = (
+        return_rules.pickup_slots(p) if ReturnMethod.HOME_PICKUP in available.policy.methods else []
+    )
+    form = return_form(available, slots)
+    status = 200
+    if request.method == "POST" and available.open:
+        if form.validate_on_submit():
+            wanted = form.request()
+            try:
+                ret = console.open_return_for(agent(), p, wanted)
+            except DomainError as exc:
+                db.session.rollback()
+                attach_return_error(form, exc, wanted)
+                status = 409 if exc.kind == "conflict" else 422
+            else:
+                db.session.commit()
+                flash(
+                    f"Return {ret.rma} started ({ret.status.value}); the customer is told.",
+                    "success",
+                )
+                return redirect(url_for(".parcel", tn=p.tracking_number, _anchor="returns"), 303)
+        else:
+            status = 422
+    html = render_template(
+        "admin/return.html",
+        parcel=p,
+        available=available,
+        form=form,
+        slots=slots,
+        hints=METHOD_HINTS,
+    )
+    return current_app.make_response((html, status))
 
 
 # --- delivery on the recipient's behalf ------------------------------------------------------

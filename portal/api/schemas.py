@@ -421,7 +421,7 @@ class ReturnOut(BaseModel):
         "closed",
     ]
     method: Literal["dropoff", "locker", "home_pickup"]
-    created_by: Literal["recipient", "merchant"]
+    created_by: Literal["recipient", "merchant", "agent"]
     label_url: str | None = Field(description="PNG label; null until approved")
     label_svg_url: str | None
     return_url: str = Field(description="the customer's page (needs their verification)")

@@ -9,6 +9,7 @@ from wtforms.validators import Length, Optional
 
 from portal.forms import Form
 from portal.models import ParcelStatus, ReturnMethod, ReturnReason, ReturnStatus
+from portal.services.errors import DomainError
 from portal.services.returns import MAX_REASON_TEXT, LineRequest, Returnable, ReturnRequest
 
 REASON_LABELS = {
@@ -59,6 +60,21 @@ class ReturnForm(Form):
             method=self.method.data or "",
             slot_id=int(slot) if slot and slot.isascii() and slot.isdigit() else None,
         )
+
+
+def attach_return_error(form: ReturnForm, exc: DomainError, request_: ReturnRequest) -> None:
+    """Put the service's reason on the field it is about."""
+    parts = (exc.field or "").split(".")
+    if parts[0] == "items" and len(parts) == 3 and parts[1].isdigit():
+        line = request_.lines[int(parts[1])]
+        name = {"quantity": "qty", "sku": "qty", "reason": "reason", "reason_text": "note"}[
+            parts[2]
+        ]
+        form[f"{name}_{line.parcel_item_id}"].errors = [exc.message]
+    elif exc.field in ("method", "slot"):
+        form[exc.field].errors = [exc.message]
+    else:
+        form.form_errors.append(exc.message)
 
 
 def return_form(available: Returnable, slots: list) -> ReturnForm:

@@ -24,7 +24,12 @@ from portal.extensions import db, limiter
 from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
 from portal.returns import bp
 from portal.returns.dropoff_forms import DropoffForm
-from portal.returns.forms import METHOD_HINTS, REASON_LABELS, return_form
+from portal.returns.forms import (
+    METHOD_HINTS,
+    REASON_LABELS,
+    attach_return_error,
+    return_form,
+)
 from portal.security import no_store
 from portal.services import labels
 from portal.services import returns as service
@@ -54,7 +59,7 @@ def start(tn: str):
                 ret = service.open_return(parcel, request_)
             except DomainError as exc:
                 db.session.rollback()
-                _attach(form, exc, request_)
+                attach_return_error(form, exc, request_)
                 status = 409 if exc.kind == "conflict" else 422
             else:
                 db.session.commit()
@@ -79,21 +84,6 @@ def start(tn: str):
         )
     )
     return no_store(response)
-
-
-def _attach(form, exc: DomainError, request_) -> None:
-    """Put the service's reason on the field it is about."""
-    parts = (exc.field or "").split(".")
-    if parts[0] == "items" and len(parts) == 3 and parts[1].isdigit():
-        line = request_.lines[int(parts[1])]
-        name = {"quantity": "qty", "sku": "qty", "reason": "reason", "reason_text": "note"}[
-            parts[2]
-        ]
-        form[f"{name}_{line.parcel_item_id}"].errors = [exc.message]
-    elif exc.field in ("method", "slot"):
-        form[exc.field].errors = [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 # --- the return page and its label ------------------------------------------------------------

@@ -21,6 +21,7 @@ ACTIONS: dict[str, str] = {
     "delivery.change": "Changed the delivery choice",
     "parcel.hold": "Put the parcel on hold",
     "parcel.release": "Released the hold",
+    "return.open": "Started a return for the recipient",
     "return.approve": "Approved a return",
     "return.reject": "Rejected a return",
     "return.refund": "Marked a return refunded",

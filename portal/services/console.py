@@ -222,6 +222,28 @@ def release(agent: Account, parcel: Parcel, *, now: datetime | None = None) -> N
 # --- returns ---------------------------------------------------------------------------------
 
 
+def open_return_for(agent: Account, parcel: Parcel, request: returns.ReturnRequest) -> Return:
+    """A return the recipient asked for on the phone: the same rules as their own page (window,
+    quantities, policy), and the same messages (the label once approved)."""
+    ret = returns.open_return(parcel, request, created_by="agent")
+    record(
+        agent,
+        "return.open",
+        parcel=parcel,
+        subject=f"return:{ret.rma}",
+        after={
+            "rma": ret.rma,
+            "status": ret.status,
+            "method": ret.method,
+            "items": [
+                {"sku": i.parcel_item.sku, "quantity": i.quantity, "reason": i.reason}
+                for i in ret.items
+            ],
+        },
+    )
+    return ret
+
+
 def decide_return(
     agent: Account, ret: Return, *, approve: bool, reason: str | None = None
 ) -> Return:

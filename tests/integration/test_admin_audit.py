@@ -60,6 +60,7 @@ def test_every_action_type_writes_its_audit_row(app, client):
     delivered = factories.make_parcel(merchant=merchant, statuses=factories.DELIVERED)
     complaint = factories.make_complaint(delivered)
     one, two = requested_return(merchant, "A-1"), requested_return(merchant, "A-2")
+    delivered_order, _ = factories.make_order(merchant, order_ref="A-3")
     reply = InboundMessage(
         provider_id="SMa1", from_phone=parcel.recipient_phone, body="Hi", parcel_id=parcel.id
     )
@@ -97,6 +98,12 @@ def test_every_action_type_writes_its_audit_row(app, client):
     act(f"{r1}/returns/decide", {"return_id": one.id, "decision": "approve"}, r1)
     act(f"{r1}/returns/refund", {"return_id": one.id, "amount": "599"}, r1)
     act(f"{r2}/returns/decide", {"return_id": two.id, "decision": "reject", "reason": "Worn."}, r2)
+    shirt = delivered_order.items[0]
+    o = f"/admin/parcels/{delivered_order.tracking_number}"
+    act(
+        f"{o}/return",
+        {f"qty_{shirt.id}": "1", f"reason_{shirt.id}": "damaged", "method": "dropoff"},
+    )
     case = {"complaint_id": complaint.id}
     act(f"{d}/complaints/assign", {**case, "assignee": boss.id}, d)
     act(f"{d}/complaints/photos", {**case, "message": "A photo of the pole, please."}, d)

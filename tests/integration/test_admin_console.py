@@ -674,3 +674,40 @@ def test_a_deactivated_agent_cant_be_given_a_case(agent_client):
         page=f"/admin/parcels/{tn}",
     )
     assert res.status_code == 422 and "Choose an agent" in text(res)
+
+
+def test_an_agent_starts_a_return_on_the_phone_with_the_same_rules(agent_client):
+    first, _ = factories.make_order()
+    shirt = first.items[0]  # 2 linen shirts delivered
+    tn = first.tracking_number
+    url = f"/admin/parcels/{tn}/return"
+    assert "Start a return for the recipient" in console(agent_client, first)
+    page = text(agent_client.get(url))
+    assert "Linen shirt" in page and "Gift card" in page  # the gift card: why it can't go back
+
+    too_many = post(
+        agent_client,
+        url,
+        {f"qty_{shirt.id}": "3", f"reason_{shirt.id}": "too_small", "method": "dropoff"},
+    )
+    assert too_many.status_code == 422
+    assert db.session.execute(select(func.count()).select_from(Return)).scalar() == 0
+
+    res = post(
+        agent_client,
+        url,
+        {f"qty_{shirt.id}": "1", f"reason_{shirt.id}": "too_small", "method": "dropoff"},
+    )
+    assert res.status_code == 303
+    ret = db.session.execute(select(Return)).scalar_one()
+    assert ret.created_by == "agent" and ret.items[0].quantity == 1
+    entry = db.session.execute(select(AuditEntry)).scalar_one()
+    assert entry.action == "return.open" and entry.after["rma"] == ret.rma
+    assert entry.after["items"] == [{"sku": "SHIRT-M", "quantity": 1, "reason": "too_small"}]
+    told = set(
+        db.session.execute(
+            select(Notification.trigger).where(Notification.parcel_id == first.id)
+        ).scalars()
+    )
+    assert told & {"return_requested", "return_approved"}
+    assert ret.rma in console(agent_client, first)
