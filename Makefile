@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -18,11 +18,18 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-# htmx (and later axe-core) come pinned from the npm registry; vendor/ is git-ignored.
-portal/static/vendor/htmx.min.js: package.json package-lock.json
+# htmx and axe-core come pinned from the npm registry; node_modules/ and vendor/ are git-ignored.
+# htmx is served from vendor/; axe-core is for the browser tests only and stays in node_modules/
+# (tests/browser/axe.py reads it from there). npm ci rewrites node_modules/.package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+
+portal/static/vendor/htmx.min.js: node_modules/.package-lock.json
 	mkdir -p portal/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js portal/static/vendor/htmx.min.js
+
+node_modules/axe-core/axe.min.js: node_modules/.package-lock.json
+	touch $@
 
 vendor: portal/static/vendor/htmx.min.js
 
@@ -43,10 +50,10 @@ worker: install
 chromium:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: $(VENV)/.installed-test vendor translations chromium
+test: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js translations chromium
 	$(BIN)/pytest
 
-test-pg: $(VENV)/.installed-test vendor translations chromium
+test-pg: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js translations chromium
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
 lint: $(VENV)/.installed-test
@@ -68,6 +75,14 @@ bench: install
 
 bench-slots: install
 	$(BIN)/python bench/slot_booking.py
+
+# Tracking page and API at 10k and 1M parcels, against /healthz (needs wrk: apt-get install wrk).
+bench-scale: install
+	$(BIN)/python bench/scale.py --sizes 10000 1000000
+
+# Carrier events in batches of 1000 at 1M parcels.
+bench-events: install
+	$(BIN)/python bench/events.py --parcels 1000000
 
 # The console's search box at 1M parcels on PostgreSQL (loads them first: about 2 minutes).
 bench-search: install

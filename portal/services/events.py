@@ -236,9 +236,12 @@ def _tell_recipients(
     last: dict[int, StatusChange] = {}
     for change in changes:
         last[change.parcel.id] = change
+    endpoints_of: dict = {}
     for parcel_id, change in last.items():
         if change.parcel.status != before[parcel_id]:
-            status_changed(change.parcel, before[parcel_id], change.event.occurred_at, now)
+            status_changed(
+                change.parcel, before[parcel_id], change.event.occurred_at, now, endpoints_of
+            )
 
 
 def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
