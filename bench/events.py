@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -57,6 +58,7 @@ def batches(size: int, batch: int, count: int, seed: int) -> list[bytes]:
 
 
 def main() -> None:
+    os.chdir(ROOT)  # flask --app wsgi finds wsgi.py here
     ap = argparse.ArgumentParser()
     ap.add_argument("--parcels", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=1000)

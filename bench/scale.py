@@ -135,6 +135,7 @@ def measure(url: str, size: int, seconds: int, connections: int, workers: int) -
 
 
 def main() -> None:
+    os.chdir(ROOT)  # flask --app wsgi finds wsgi.py here
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     ap.add_argument("--events", type=int, default=8)

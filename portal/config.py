@@ -48,9 +48,12 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"  # Redis when REDIS_URL is set (see from_environment)
+    # Redis down must not turn every limited page into a 500: count in memory until it is back.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOOKUP = "60 per minute"  # /track, /t/<tn> and /l/<token> per IP
     RATELIMIT_POSTCODE_FAILURES = "5 per 15 minutes"  # wrong postcodes per parcel
     RATELIMIT_API = "1200 per minute"  # per API key
+    RATELIMIT_API_WRONG_KEYS = "30 per minute"  # missing or wrong API keys per IP
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
