@@ -1,4 +1,4 @@
-"""Keep secrets out of request logs: signed-link tokens and typed postcodes never reach a log."""
+"""Keep secrets out of request logs: link tokens, typed postcodes, search terms and keys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import logging
 import re
 
 _PATTERNS = (
-    (re.compile(r"(/l/)[A-Za-z0-9_\-]+"), r"\1[redacted]"),
+    # Signed links and one-click unsubscribe links: the token is the key.
+    (re.compile(r"(/[lu]/)[A-Za-z0-9_\-]+"), r"\1[redacted]"),
+    # The console's search box: phone numbers, e-mail addresses and names.
+    (re.compile(r"([?&]q=)[^&\s\"]*"), r"\1[redacted]"),
     (re.compile(r"([?&]postcode=)[^&\s\"]*"), r"\1[redacted]"),
     # The same inside a percent-encoded `next=` parameter.
     (

@@ -7,9 +7,11 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
+from limits import parse
 
 from portal.api.errors import json_error
+from portal.extensions import limiter
 from portal.models import ApiKey
 from portal.services.api_keys import authenticate
 
@@ -28,14 +30,39 @@ def rate_limit_key() -> str:
     return "ip:" + (request.remote_addr or "?")
 
 
+def _wrong_key_limit():
+    return parse(current_app.config["RATELIMIT_API_WRONG_KEYS"])
+
+
+def _wrong_keys_exhausted(ip: str) -> bool:
+    """Whether this address has sent too many missing or wrong keys lately. The per-key limit
+    alone would give each guessed key a fresh budget of its own."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return False
+    return not limiter.limiter.test(_wrong_key_limit(), "api-wrong-key", ip)
+
+
+def _count_wrong_key(ip: str) -> None:
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        limiter.limiter.hit(_wrong_key_limit(), "api-wrong-key", ip)
+
+
 def require_key(role: str | None = None) -> Callable:
     """Authenticate the Bearer key (401), then check it is a `merchant` or `carrier` key (403)."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
+            ip = request.remote_addr or "?"
+            if _wrong_keys_exhausted(ip):
+                return json_error(
+                    429,
+                    "rate_limited",
+                    "Too many requests with a missing or wrong API key. Wait a minute.",
+                )
             key = authenticate(bearer_token() or "")
             if key is None:
+                _count_wrong_key(ip)
                 return json_error(
                     401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'."
                 )

@@ -71,8 +71,34 @@ def _query(
 AUTH_ERRORS = {
     "401": _error("No or unknown API key"),
     "403": _error("The key is of the wrong kind for this call"),
-    "429": _error("Too many requests for this key"),
+    "429": _error("Too many requests for this key, or too many wrong keys from this address"),
 }
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Retry safely: a repeat with the same key and request gets the first answer again "
+        "(header `Idempotent-Replayed: true`); the same key with another request is a 409"
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _write(operation: dict[str, Any]) -> dict[str, Any]:
+    """A write: takes an Idempotency-Key, and says what a bad body or a reused key gets (every
+    write answers 400 to a body that is not JSON or a malformed key, and 409 to a reused key)."""
+    responses = operation["responses"]
+    responses.setdefault("400", _error("The body is not JSON, or the Idempotency-Key is empty"))
+    reused = "Idempotency-Key reused with another request (`idempotency_key_reused`)"
+    if "409" in responses:
+        if "Idempotency-Key" not in responses["409"]["description"]:
+            responses["409"]["description"] += f"; or {reused}"
+    else:
+        responses["409"] = _error(reused)
+    parameters = [p for p in operation.get("parameters", []) if p["name"] != "Idempotency-Key"]
+    return {**operation, "parameters": [*parameters, IDEMPOTENCY_KEY]}
 
 
 @cache
@@ -127,29 +153,24 @@ def build_openapi(base_url: str) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": {
             "/parcels": {
-                "post": {
-                    "operationId": "createParcel",
-                    "summary": "Create a parcel (merchant key)",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "required": False,
-                            "schema": {"type": "string", "maxLength": 255},
-                        }
-                    ],
-                    "requestBody": _json_body(ParcelIn),
-                    "responses": {
-                        "201": _body(ParcelOut, "The new parcel"),
-                        "400": _error("The body is not JSON"),
-                        "409": _error(
-                            "Tracking number taken, Idempotency-Key reused, or the chosen slot "
-                            "or locker is full (`slot_full`, `locker_full`)"
-                        ),
-                        "422": _error("A field is invalid; `field` names it"),
-                        **AUTH_ERRORS,
-                    },
-                }
+                "post": _write(
+                    {
+                        "operationId": "createParcel",
+                        "summary": "Create a parcel (merchant key)",
+                        "parameters": [IDEMPOTENCY_KEY],
+                        "requestBody": _json_body(ParcelIn),
+                        "responses": {
+                            "201": _body(ParcelOut, "The new parcel"),
+                            "400": _error("The body is not JSON"),
+                            "409": _error(
+                                "Tracking number taken, Idempotency-Key reused, or the chosen slot "
+                                "or locker is full (`slot_full`, `locker_full`)"
+                            ),
+                            "422": _error("A field is invalid; `field` names it"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                )
             },
             "/parcels/{tracking_number}": {
                 "get": {
@@ -211,20 +232,23 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 }
             },
             "/webhooks": {
-                "post": {
-                    "operationId": "createWebhook",
-                    "summary": "Register an HTTPS endpoint for status changes (merchant key)",
-                    "description": (
-                        "Each delivery is a JSON POST signed with the endpoint's secret: header "
-                        "`X-Lastmile-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."
-                    ),
-                    "requestBody": _json_body(WebhookIn),
-                    "responses": {
-                        "201": _body(WebhookCreatedOut, "The endpoint, with its secret (once)"),
-                        "422": _error("Not an https URL to a public host, or too many"),
-                        **AUTH_ERRORS,
-                    },
-                },
+                "post": _write(
+                    {
+                        "operationId": "createWebhook",
+                        "summary": "Register an HTTPS endpoint for status changes (merchant key)",
+                        "description": (
+                            "Each delivery is a JSON POST signed with the endpoint's secret: "
+                            "header `X-Lastmile-Signature: sha256=<hex HMAC-SHA256 of the raw "
+                            "body>`."
+                        ),
+                        "requestBody": _json_body(WebhookIn),
+                        "responses": {
+                            "201": _body(WebhookCreatedOut, "The endpoint, with its secret (once)"),
+                            "422": _error("Not an https URL to a public host, or too many"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                ),
                 "get": {
                     "operationId": "listWebhooks",
                     "summary": "Your webhook endpoints (merchant key)",
@@ -251,31 +275,33 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 }
             },
             "/returns": {
-                "post": {
-                    "operationId": "createReturn",
-                    "summary": "Open a return for your customer (merchant key)",
-                    "description": (
-                        "The same rules as the customer's own return page: items of any "
-                        "delivered parcel of the order, never more than delivered minus "
-                        "already returned, within the policy's window and methods. Approved "
-                        "at once when the policy approves automatically; `label_url` is null "
-                        "until then."
-                    ),
-                    "requestBody": _json_body(ReturnIn),
-                    "responses": {
-                        "201": _body(ReturnOut, "The new return"),
-                        "400": _error("The body is not JSON"),
-                        "404": _error("No parcel of yours has this tracking number"),
-                        "409": _error("The home pickup slot is full (`slot_full`)"),
-                        "422": _error(
-                            "Not allowed: `window_closed`, `unknown_item`, "
-                            "`item_not_returnable`, `too_many`, `invalid_reason`, "
-                            "`reason_text_required`, `invalid_method`, `slot_not_found`, "
-                            "`too_late`; `field` names the line, e.g. `items.0.quantity`"
+                "post": _write(
+                    {
+                        "operationId": "createReturn",
+                        "summary": "Open a return for your customer (merchant key)",
+                        "description": (
+                            "The same rules as the customer's own return page: items of any "
+                            "delivered parcel of the order, never more than delivered minus "
+                            "already returned, within the policy's window and methods. Approved "
+                            "at once when the policy approves automatically; `label_url` is null "
+                            "until then."
                         ),
-                        **AUTH_ERRORS,
-                    },
-                },
+                        "requestBody": _json_body(ReturnIn),
+                        "responses": {
+                            "201": _body(ReturnOut, "The new return"),
+                            "400": _error("The body is not JSON"),
+                            "404": _error("No parcel of yours has this tracking number"),
+                            "409": _error("The home pickup slot is full (`slot_full`)"),
+                            "422": _error(
+                                "Not allowed: `window_closed`, `unknown_item`, "
+                                "`item_not_returnable`, `too_many`, `invalid_reason`, "
+                                "`reason_text_required`, `invalid_method`, `slot_not_found`, "
+                                "`too_late`; `field` names the line, e.g. `items.0.quantity`"
+                            ),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                ),
                 "get": {
                     "operationId": "listReturns",
                     "summary": "Your returns, oldest change first (merchant key)",
@@ -311,56 +337,62 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 }
             },
             "/returns/{rma}/received": {
-                "post": {
-                    "operationId": "returnReceived",
-                    "summary": "The items are back at the shop (merchant key)",
-                    "description": "Again for a received return changes nothing.",
-                    "parameters": [RMA],
-                    "responses": {
-                        "200": _body(ReturnOut, "The return, now received"),
-                        "404": _error("No return of yours has this RMA"),
-                        "409": _error("Not approved or turned down (`not_approved`)"),
-                        **AUTH_ERRORS,
-                    },
-                }
+                "post": _write(
+                    {
+                        "operationId": "returnReceived",
+                        "summary": "The items are back at the shop (merchant key)",
+                        "description": "Again for a received return changes nothing.",
+                        "parameters": [RMA],
+                        "responses": {
+                            "200": _body(ReturnOut, "The return, now received"),
+                            "404": _error("No return of yours has this RMA"),
+                            "409": _error("Not approved or turned down (`not_approved`)"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                )
             },
             "/returns/{rma}/refunded": {
-                "post": {
-                    "operationId": "returnRefunded",
-                    "summary": "The customer was paid back (merchant key)",
-                    "description": (
-                        "The same amount again changes nothing; the customer is told once."
-                    ),
-                    "parameters": [RMA],
-                    "requestBody": _json_body(RefundIn),
-                    "responses": {
-                        "200": _body(ReturnOut, "The return, now refunded"),
-                        "400": _error("The body is not JSON"),
-                        "404": _error("No return of yours has this RMA"),
-                        "409": _error(
-                            "Refunded already with another amount (`already_refunded`), or "
-                            "not approved (`not_approved`)"
+                "post": _write(
+                    {
+                        "operationId": "returnRefunded",
+                        "summary": "The customer was paid back (merchant key)",
+                        "description": (
+                            "The same amount again changes nothing; the customer is told once."
                         ),
-                        "422": _error(
-                            "`amount` is not above 0 and at most the returned items' value"
-                        ),
-                        **AUTH_ERRORS,
-                    },
-                }
+                        "parameters": [RMA],
+                        "requestBody": _json_body(RefundIn),
+                        "responses": {
+                            "200": _body(ReturnOut, "The return, now refunded"),
+                            "400": _error("The body is not JSON"),
+                            "404": _error("No return of yours has this RMA"),
+                            "409": _error(
+                                "Refunded already with another amount (`already_refunded`), or "
+                                "not approved (`not_approved`)"
+                            ),
+                            "422": _error(
+                                "`amount` is not above 0 and at most the returned items' value"
+                            ),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                )
             },
             "/events": {
-                "post": {
-                    "operationId": "postEvents",
-                    "summary": "Push up to 1000 tracking events (carrier key)",
-                    "requestBody": _json_body(EventBatchIn),
-                    "responses": {
-                        "200": _body(EventBatchOut, "One result per event, in order"),
-                        "400": _error("The body is not JSON"),
-                        "413": _error("More than 1000 events; nothing was written"),
-                        "422": _error("The body is not a batch of events"),
-                        **AUTH_ERRORS,
-                    },
-                }
+                "post": _write(
+                    {
+                        "operationId": "postEvents",
+                        "summary": "Push up to 1000 tracking events (carrier key)",
+                        "requestBody": _json_body(EventBatchIn),
+                        "responses": {
+                            "200": _body(EventBatchOut, "One result per event, in order"),
+                            "400": _error("The body is not JSON"),
+                            "413": _error("More than 1000 events; nothing was written"),
+                            "422": _error("The body is not a batch of events"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                )
             },
         },
     }

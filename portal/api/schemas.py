@@ -129,6 +129,35 @@ class DeliveryChoiceIn(In):
 
 
 class ParcelIn(In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "Baltic Express",
+                    "order_ref": "1001",
+                    "weight_grams": 1200,
+                    "recipient": {
+                        "name": "Alva Lindqvist",
+                        "phone": "070-123 45 67",
+                        "email": "alva@example.com",
+                        "address_line": "Surbrunnsgatan 14",
+                        "postcode": "113 48",
+                        "city": "Stockholm",
+                        "country": "SE",
+                        "language": "sv",
+                    },
+                    "items": [
+                        {
+                            "sku": "TENT-2P",
+                            "name": "Trail tent",
+                            "quantity": 1,
+                            "unit_price": "2499.00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     carrier: str | None = Field(
         None,
         max_length=120,
@@ -171,6 +200,24 @@ class EventIn(In):
 
 class EventBatchIn(BaseModel):
     """A batch of up to 1000 events; each one is accepted or rejected on its own."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "event_id": "BX-9912-1",
+                            "tracking_number": "RR123456785SE",
+                            "code": "in_transit",
+                            "occurred_at": "2026-01-15T09:30:00+01:00",
+                            "location": "Stockholm terminal",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
     events: Annotated[list[EventIn], Field(min_length=1, max_length=1000)]
 
@@ -356,6 +403,9 @@ class EventBatchOut(BaseModel):
 
 
 class WebhookIn(In):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"url": "https://shop.example.com/hooks/lastmile"}]}
+    )
     url: Annotated[str, Field(min_length=8, max_length=500, description="https:// endpoint")]
 
 
@@ -386,6 +436,17 @@ class ReturnItemIn(In):
 
 
 class ReturnIn(In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tracking_number": "RR123456785SE",
+                    "method": "dropoff",
+                    "items": [{"sku": "TENT-2P", "quantity": 1, "reason": "damaged"}],
+                }
+            ]
+        }
+    )
     tracking_number: Annotated[Text, Field(max_length=40, description="a delivered parcel")]
     items: Annotated[list[ReturnItemIn], Field(min_length=1, max_length=200)]
     method: Literal["dropoff", "locker", "home_pickup"]
@@ -393,6 +454,7 @@ class ReturnIn(In):
 
 
 class RefundIn(In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"amount": "2499.00"}]})
     amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 
 

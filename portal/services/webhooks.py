@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from portal.extensions import db
+from portal.extensions import db, get_by_id
 from portal.models import Channel, Merchant, Notification, Parcel, WebhookEndpoint
 from portal.models.types import utcnow
 from portal.services.errors import DomainError, NotFound
@@ -56,7 +56,7 @@ def list_endpoints(merchant: Merchant) -> list[WebhookEndpoint]:
 
 
 def delete_endpoint(merchant: Merchant, endpoint_id: int) -> None:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    endpoint = get_by_id(WebhookEndpoint, endpoint_id)  # ids past 32 bits: none, not a 500
     if endpoint is None or endpoint.merchant_id != merchant.id or endpoint.deleted_at:
         raise NotFound("No webhook of yours has this id.", field="id", code="webhook_not_found")
     endpoint.deleted_at = utcnow()

@@ -24,3 +24,9 @@ def test_filter_rewrites_werkzeug_style_records():
     )
     RedactingFilter().filter(record)
     assert "tok123" not in record.getMessage()
+
+
+def test_search_terms_and_unsubscribe_tokens_are_redacted():
+    out = redact('"GET /admin/?q=%2B46701234567&go=list HTTP/1.1" 200 "POST /u/Tok_en-1 HTTP/1.1"')
+    assert "46701234567" not in out and "Tok_en-1" not in out
+    assert "/admin/?q=[redacted]&go=list" in out and "/u/[redacted] HTTP" in out
