@@ -236,6 +236,7 @@ def notify(
         if address and on
     )
     made = []
+    token = None
     for channel in wanted:
         address = parcel.recipient_phone if channel is Channel.SMS else parcel.recipient_email
         if not address:
@@ -246,7 +247,8 @@ def notify(
         ).first():
             continue
         days = current_app.config["SIGNED_LINK_DAYS"]
-        token = issue_link(parcel, now=now, days=days, target=link_target)
+        if token is None:  # one link for the SMS and the e-mail of the same news
+            token = issue_link(parcel, now=now, days=days, target=link_target)
         unsubscribe = None
         if channel is Channel.EMAIL:
             # A signed one-click link that turns e-mail off for this parcel (header and footer).

@@ -20,9 +20,10 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefine
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
+from sqlalchemy import event, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.localtime import local_day
@@ -193,6 +194,33 @@ def find_override(
     ).scalar_one_or_none()
 
 
+_SENDING = "message_template_overrides"
+
+
+def _override_for_sending(
+    merchant_id: int, trigger: str, channel: Channel | str, language: str
+) -> MessageTemplate | None:
+    """find_override for the send path, one query per merchant per transaction: a batch of a
+    thousand carrier events renders hundreds of messages of one merchant."""
+    memo = db.session.info.setdefault(_SENDING, {})
+    if merchant_id not in memo:
+        rows = db.session.execute(
+            select(MessageTemplate).where(MessageTemplate.merchant_id == merchant_id)
+        ).scalars()
+        memo[merchant_id] = {(t.trigger, t.channel, t.language): t for t in rows}
+    return memo[merchant_id].get((trigger, str(channel), language))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_overrides(session: Session) -> None:
+    # The next transaction reads them again: a supervisor's change applies from then on. A
+    # savepoint's end (each outbox row has one) fires this too; the transaction goes on.
+    outer = session.get_transaction()
+    if outer is None or not outer.is_active:
+        session.info.pop(_SENDING, None)
+
+
 def overrides(merchant: Merchant) -> dict[tuple[str, str, str], MessageTemplate]:
     """The merchant's overrides by (trigger, channel, language)."""
     rows = db.session.execute(
@@ -262,7 +290,7 @@ def render_override(
 ) -> dict | None:
     """The message in the merchant's wording, or None to use the built-in template (no override,
     or one that fails now: the customer still gets a message, and the log says which)."""
-    found = find_override(merchant_id, trigger, channel, language)
+    found = _override_for_sending(merchant_id, trigger, channel, language)
     if found is None:
         return None
     try:
