@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -83,6 +83,10 @@ bench-scale: install
 # Carrier events in batches of 1000 at 1M parcels.
 bench-events: install
 	$(BIN)/python bench/events.py --parcels 1000000
+
+# Ten minutes of tracking, delivery changes and events with the worker running.
+bench-soak: install
+	$(BIN)/python bench/soak.py --minutes 10
 
 # The console's search box at 1M parcels on PostgreSQL (loads them first: about 2 minutes).
 bench-search: install
