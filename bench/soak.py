@@ -158,6 +158,9 @@ def main() -> None:
         "LASTMILE_NOTIFY_QUIET_START": "24",
         "LASTMILE_NOTIFY_QUIET_END": "0",
         "PUBLIC_BASE_URL": "http://soak.example",
+        # Plain HTTP on loopback: a Secure cookie would never come back, and every reader
+        # would see the unverified page.
+        "LASTMILE_SESSION_COOKIE_SECURE": "false",
     }
     sh("psql", f"{SERVER}/postgres", "-qc", f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     sh("psql", f"{SERVER}/postgres", "-qc", f'CREATE DATABASE "{DATABASE}"')
