@@ -29,7 +29,7 @@ from scale import env_for, prepare  # noqa: E402
 from track_page import BIN, ROOT, free_port, sh  # noqa: E402
 
 
-def batches(size: int, batch: int, count: int, seed: int) -> list[bytes]:
+def batches(size: int, batch: int, count: int, seed: int, share: float = 0.2) -> list[bytes]:
     """Pre-built request bodies: new events (unique ids) for random parcels, most of them a
     scan on the way, one in five "out for delivery" (which messages the recipient)."""
     sys.path.insert(0, str(ROOT))
@@ -42,7 +42,7 @@ def batches(size: int, batch: int, count: int, seed: int) -> list[bytes]:
         events = []
         for n in range(batch):
             i = rnd.randrange(size)
-            out = rnd.random() < 0.2
+            out = rnd.random() < share
             events.append(
                 {
                     "event_id": f"ev-{seed}-{b}-{n}",
@@ -65,6 +65,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument(
+        "--messaging", type=float, default=0.2, help="share of events that message someone"
+    )
     args = ap.parse_args()
     url, load = prepare(args.parcels, 8, reuse=True)
     if load is not None:
@@ -75,7 +78,10 @@ def main() -> None:
              "Bench Carrier", env=env).strip().splitlines()[-1]  # fmt: skip
     # Enough distinct bodies that no batch repeats within the run (a repeat is all duplicates).
     per_client = max(40, args.seconds * 4)
-    bodies = [batches(args.parcels, args.batch, per_client, seed) for seed in range(args.clients)]
+    bodies = [
+        batches(args.parcels, args.batch, per_client, seed + int(time.time()), args.messaging)
+        for seed in range(args.clients)
+    ]
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -137,7 +143,8 @@ def main() -> None:
     rate = accepted[0] / elapsed
     print(
         f"\n{accepted[0]:,} events in {elapsed:.1f} s = **{rate:,.0f} events/s** "
-        f"(batches of {args.batch}, {args.clients} clients, gunicorn {args.workers} workers, "
+        f"(batches of {args.batch}, {args.messaging:.0%} of events messaging a recipient, "
+        f"{args.clients} clients, gunicorn {args.workers} workers, "
         f"{args.parcels:,} parcels); batch p50 {statistics.median(latencies) * 1000:.0f} ms, "
         f"p99 {p99 * 1000:.0f} ms; errors: {len(errors)}"
         f"{' (' + errors[0] + ')' if errors else ''}. Target ≥ 5,000 events/s: "
