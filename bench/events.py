@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from scale import env_for, prepare  # noqa: E402
-from track_page import BIN, ROOT, free_port, sh  # noqa: E402
+from track_page import BIN, ROOT, free_port, sh, wait_until_up  # noqa: E402
 
 
 def batches(size: int, batch: int, count: int, seed: int, share: float = 0.2) -> list[bytes]:
@@ -121,12 +121,7 @@ def main() -> None:
                     errors.append(f"{args.batch - ok} events not accepted")
 
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(base)
         started = time.perf_counter()
         stop = started + args.seconds
         threads = [threading.Thread(target=client, args=(b,)) for b in bodies]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from track_page import BIN, LUA, ROOT, free_port, sh, wrk  # noqa: E402
+from track_page import BIN, LUA, ROOT, free_port, sh, wait_until_up, wrk  # noqa: E402
 
 API_LUA = """
 local entries = {}
@@ -123,12 +123,7 @@ def measure(url: str, size: int, seconds: int, connections: int, workers: int) -
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(base)
         check = urllib.request.Request(
             f"{base}/api/v1/parcels/{picks[0]}", headers={"Authorization": f"Bearer {key}"}
         )

@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from dispatch import FakeTwilio  # noqa: E402
-from track_page import BIN, ROOT, free_port, sh  # noqa: E402
+from track_page import BIN, ROOT, free_port, sh, wait_until_up  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "lastmile_bench_soak"
@@ -255,12 +255,7 @@ def main() -> None:
 
     samples: list[tuple[float, int, int]] = []
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(base)
         threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
         threads += [threading.Thread(target=chooser, args=(100 + i,)) for i in range(2)]
         threads += [threading.Thread(target=carrier)]

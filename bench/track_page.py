@@ -43,6 +43,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, seconds: float = 10) -> None:
+    """Until the server answers /healthz (gunicorn takes a moment to start its workers)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def sh(*args: str, env: dict | None = None) -> str:
     return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
 
@@ -136,12 +149,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(base)
         weight = page_weight(base, f"/t/{picks[0]}", serializer.dumps({"verified": [picks[0]]}))
         assert b"Storgatan" in weight["body"], "the bench session is not verified"
         wenv = {**env, "BENCH_TARGETS": targets.name}
