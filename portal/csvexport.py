@@ -20,17 +20,11 @@ def cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """CSV text, one chunk per row, every cell made safe."""
+def line(row: Iterable[object]) -> str:
+    """One CSV line, every cell made safe."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([cell(c) for c in header])
-    yield buffer.getvalue()
-    for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([cell(c) for c in row])
-        yield buffer.getvalue()
+    csv.writer(buffer).writerow([cell(c) for c in row])
+    return buffer.getvalue()
 
 
 def download(filename: str, header: list[str], rows: Iterable[Iterable[object]]) -> Response:
@@ -41,13 +35,13 @@ def download(filename: str, header: list[str], rows: Iterable[Iterable[object]])
 
     def stream() -> Iterator[str]:
         source = iter(rows)
-        yield from lines(header, [])
+        yield line(header)
         while True:
             with app.app_context():
                 chunk = list(itertools.islice(source, CHUNK))
             if not chunk:
                 return
-            yield "".join(list(lines(header, chunk))[1:])
+            yield "".join(line(row) for row in chunk)
 
     response = Response(stream(), mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -167,13 +167,25 @@ def enable_totp(account: Account, secret: str, code: str, *, now: datetime | Non
         raise DomainError(WRONG_CODE, field="code")
     account.totp_secret = secret
     account.totp_last_step = step
-    account.session_version = (account.session_version or 0) + 1
+    account.end_sessions()
     record(
         account,
         "account.totp",
         subject=f"account:{account.id}",
         before={"totp": False},
         after={"totp": True},
+    )
+
+
+def _totp_off(actor: Account, account: Account) -> None:
+    account.totp_secret = None
+    account.totp_last_step = None
+    record(
+        actor,
+        "account.totp",
+        subject=f"account:{account.id}",
+        before={"totp": True},
+        after={"totp": False},
     )
 
 
@@ -186,15 +198,7 @@ def disable_totp(account: Account, code: str, *, now: datetime | None = None) ->
         raise Conflict("Two-step log-in is off already.", field="code")
     if not _use_code(account, code, now or utcnow()).ok:
         raise DomainError(WRONG_CODE, field="code")
-    account.totp_secret = None
-    account.totp_last_step = None
-    record(
-        account,
-        "account.totp",
-        subject=f"account:{account.id}",
-        before={"totp": True},
-        after={"totp": False},
-    )
+    _totp_off(account, account)
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -317,7 +321,7 @@ def set_active(actor: Account, account: Account, active: bool) -> None:
         _keep_a_supervisor(account)
     before = describe(account)
     account.active = active
-    account.session_version = (account.session_version or 0) + 1
+    account.end_sessions()
     record(
         actor,
         "account.update",
@@ -333,16 +337,8 @@ def reset_totp(actor: Account, account: Account) -> None:
     if not account.totp_secret:
         raise Conflict("This account has no two-step log-in to reset.")
     _not_yourself(actor, account, "reset two-step log-in for")
-    account.totp_secret = None
-    account.totp_last_step = None
-    account.session_version = (account.session_version or 0) + 1
-    record(
-        actor,
-        "account.totp",
-        subject=f"account:{account.id}",
-        before={"totp": True},
-        after={"totp": False},
-    )
+    _totp_off(actor, account)
+    account.end_sessions()
 
 
 def unlock(actor: Account, account: Account, *, now: datetime | None = None) -> None:

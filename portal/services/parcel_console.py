@@ -13,6 +13,7 @@ from portal.models import (
     Parcel,
     ParcelNote,
 )
+from portal.models.types import utcnow
 from portal.services import complaints, delivery, returns
 from portal.services.tracking import timeline
 
@@ -27,6 +28,7 @@ def made_by_text(made_by: str, names: dict[int, str]) -> str:
 
 def parcel_console(parcel: Parcel) -> dict:
     tz = parcel.time_zone
+    now = utcnow()
     accounts = {a.id: a.name for a in db.session.execute(select(Account)).scalars()}
     choices = delivery.choice_entries(parcel.id, tz)
     notifications = list(
@@ -57,7 +59,7 @@ def parcel_console(parcel: Parcel) -> dict:
                 "complaint": complaint,
                 "type": complaints.type_label(complaint.type),
                 "due": complaints.due_day(complaint),
-                "overdue": complaint.status not in complaints.CLOSED and complaint.due_at < _now(),
+                "overdue": complaint.status not in complaints.CLOSED and complaint.due_at < now,
                 "thread": [
                     (m, complaints.entry_text(m), by_message.get(m.id, []))
                     for m in complaint.messages
@@ -89,7 +91,7 @@ def parcel_console(parcel: Parcel) -> dict:
         "events": timeline(parcel),
         "current_choice": delivery.describe(current, tz) if current else None,
         "choices": [(c, made_by_text(c.made_by, accounts)) for c in reversed(choices)],
-        "window": delivery.change_window(parcel, _now()),
+        "window": delivery.change_window(parcel, now, current),
         "notifications": notifications,
         "inbound": inbound,
         "returns": [(r, returns.refund_due(r), returns.items_value(r)) for r in rets],
@@ -97,9 +99,3 @@ def parcel_console(parcel: Parcel) -> dict:
         "notes": notes,
         "audit": audit,
     }
-
-
-def _now():
-    from portal.models.types import utcnow
-
-    return utcnow()
