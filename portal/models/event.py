@@ -18,7 +18,14 @@ class TrackingEvent(db.Model):
         # Carriers resend events; their own id makes a resend a duplicate, not a new event.
         UniqueConstraint("carrier_id", "event_id"),
         Index("ix_tracking_event_parcel_occurred", "parcel_id", "occurred_at"),
-        Index("ix_tracking_event_return_occurred", "return_id", "occurred_at"),
+        # Only a return's events: a parcel's (nearly all of them) add no entry to write.
+        Index(
+            "ix_tracking_event_return_occurred",
+            "return_id",
+            "occurred_at",
+            postgresql_where=text("return_id IS NOT NULL"),
+            sqlite_where=text("return_id IS NOT NULL"),
+        ),
         # The dashboard's failed deliveries in a date range.
         Index(
             "ix_tracking_event_failed_occurred",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -50,6 +50,9 @@ class Notification(db.Model):
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    # False: subject and body are written by the worker when it sends the row (a carrier's
+    # batch queues hundreds of status messages; rendering them is the sender's work).
+    rendered: Mapped[bool] = mapped_column(default=True, server_default=true())
     # E-mail only: the signed one-click unsubscribe URL (List-Unsubscribe header and footer).
     list_unsubscribe: Mapped[str | None] = mapped_column(String(300))
     state: Mapped[NotificationState] = mapped_column(

@@ -72,8 +72,12 @@ class Parcel(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_number: Mapped[str] = mapped_column(String(13), unique=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
-    carrier_id: Mapped[int] = mapped_column(ForeignKey("carrier.id"), index=True)
+    # Indexed by ix_parcel_merchant_order_ref (merchant_id first): every event batch updates
+    # hundreds of parcels, and each index on the table is one more write per parcel.
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
+    # No index of its own: a carrier has hundreds of thousands of parcels, and its queries
+    # (the manifest) go by zone and day.
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carrier.id"))
     order_ref: Mapped[str | None] = mapped_column(String(64))
 
     recipient_name: Mapped[str] = mapped_column(String(200))
@@ -89,7 +93,7 @@ class Parcel(db.Model):
 
     weight_grams: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"))  # ix_parcel_zone_eta_from
     # The recipient's choice of channels (parcel page); both on until they say otherwise.
     notify_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
     notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())

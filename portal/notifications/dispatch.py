@@ -196,6 +196,18 @@ def _deliver(n: Notification, now: datetime, opted_out: set[str]) -> str:
             n.attempts -= 1
             db.session.commit()
             return "deferred"
+    if not n.rendered:
+        from portal.notifications.outbox import write_when_sending
+
+        try:
+            write_when_sending(n, now)
+        except Exception:
+            # A template that cannot be written now will not be written on a retry either.
+            log.exception("writing notification %s failed", n.id)
+            db.session.rollback()
+            n.failed_at = now
+            _finish(n, Q.FAILED, now, error="the message could not be written")
+            return "failed"
     try:
         provider_id = channel_for(n.channel).send(n)
     except PermanentError as exc:

@@ -20,6 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.bulk import insert_new
 from portal.extensions import db
 from portal.localtime import local_day, parcel_zone
 from portal.models import (
@@ -209,6 +210,86 @@ def _add(row: Notification) -> Notification | None:
     return row
 
 
+def _planned(
+    parcel: Parcel,
+    trigger: str,
+    *,
+    channels: tuple[Channel, ...] | None,
+    now: datetime,
+    dedupe_suffix: str,
+    answering: bool,
+    opted_out: set[str] | None = None,
+) -> list[dict]:
+    """The outbox rows (without their text) of `trigger` for each channel the recipient
+    receives: address, dedupe key, language, and when it may go (STOP, quiet hours).
+    `opted_out`: the batch's STOP list, read once, else asked per phone."""
+    language = parcel.language if parcel.language in current_app.config["LANGUAGES"] else "en"
+    wanted = channels or tuple(
+        c
+        for c, address, on in (
+            (Channel.SMS, parcel.recipient_phone, parcel.notify_sms),
+            (Channel.EMAIL, parcel.recipient_email, parcel.notify_email),
+        )
+        if address and on
+    )
+    rows = []
+    for channel in wanted:
+        address = parcel.recipient_phone if channel is Channel.SMS else parcel.recipient_email
+        if not address:
+            continue
+        row = {
+            "parcel_id": parcel.id,
+            "channel": channel,
+            "trigger": trigger,
+            "language": language,
+            # None: an answer to the recipient's own text, sent at once at any hour.
+            "time_zone": None if answering else parcel_zone(parcel).key,
+            "recipient": address,
+            "dedupe_key": f"{parcel.id}:{trigger}{dedupe_suffix}:{channel}",
+            "state": NotificationState.QUEUED,
+            "last_error": None,
+            "not_before": None,
+        }
+        if channel is Channel.SMS:
+            stopped = address in opted_out if opted_out is not None else is_opted_out(address)
+            if stopped:
+                row["state"] = NotificationState.SUPPRESSED
+                row["last_error"] = "recipient replied STOP"
+            elif trigger not in QUIET_HOURS_EXEMPT and not answering:
+                row["not_before"] = quiet_until(now, parcel_zone(parcel))
+        rows.append(row)
+    return rows
+
+
+def _write(
+    parcel: Parcel,
+    trigger: str,
+    channel: Channel,
+    language: str,
+    *,
+    now: datetime,
+    token: str | None = None,
+    extra: dict | None = None,
+    link_target: str | None = None,
+) -> dict:
+    """Subject, text, HTML and unsubscribe header of one message, with a fresh signed link
+    unless `token` (one link for the SMS and the e-mail of the same news) is given."""
+    days = current_app.config["SIGNED_LINK_DAYS"]
+    if token is None:
+        token = issue_link(parcel, now=now, days=days, target=link_target)
+    unsubscribe = None
+    if channel is Channel.EMAIL:
+        # A signed one-click link that turns e-mail off for this parcel (header and footer).
+        unsubscribe = f"{_base_url()}/u/" + issue_link(
+            parcel, purpose="unsubscribe", now=now, days=days
+        )
+    with force_locale(language):  # dates and day names in the recipient's language
+        context = _context(parcel, trigger, token, extra or {})
+        context["unsubscribe_link"] = unsubscribe
+        content = render(trigger, channel, language, context, parcel.merchant_id)
+    return {**content, "list_unsubscribe": unsubscribe, "link_token": token}
+
+
 def notify(
     parcel: Parcel,
     trigger: str,
@@ -226,71 +307,52 @@ def notify(
     `link_target`: the page the message's signed link opens (a return, a case), else the parcel.
     """
     now = now or utcnow()
-    language = parcel.language if parcel.language in current_app.config["LANGUAGES"] else "en"
-    wanted = channels or tuple(
-        c
-        for c, address, on in (
-            (Channel.SMS, parcel.recipient_phone, parcel.notify_sms),
-            (Channel.EMAIL, parcel.recipient_email, parcel.notify_email),
-        )
-        if address and on
-    )
     made = []
     token = None
-    for channel in wanted:
-        address = parcel.recipient_phone if channel is Channel.SMS else parcel.recipient_email
-        if not address:
-            continue
-        key = f"{parcel.id}:{trigger}{dedupe_suffix}:{channel}"
+    for planned in _planned(
+        parcel,
+        trigger,
+        channels=channels,
+        now=now,
+        dedupe_suffix=dedupe_suffix,
+        answering=answering,
+    ):
         if db.session.execute(
-            select(Notification.id).where(Notification.dedupe_key == key)
+            select(Notification.id).where(Notification.dedupe_key == planned["dedupe_key"])
         ).first():
             continue
-        days = current_app.config["SIGNED_LINK_DAYS"]
-        if token is None:  # one link for the SMS and the e-mail of the same news
-            token = issue_link(parcel, now=now, days=days, target=link_target)
-        unsubscribe = None
-        if channel is Channel.EMAIL:
-            # A signed one-click link that turns e-mail off for this parcel (header and footer).
-            unsubscribe = f"{_base_url()}/u/" + issue_link(
-                parcel, purpose="unsubscribe", now=now, days=days
-            )
-        with force_locale(language):  # dates and day names in the recipient's language
-            context = _context(parcel, trigger, token, extra or {})
-            context["unsubscribe_link"] = unsubscribe
-            content = render(trigger, channel, language, context, parcel.merchant_id)
-        row = Notification(
-            parcel=parcel,
-            channel=channel,
-            trigger=trigger,
-            language=language,
-            # None: an answer to the recipient's own text, sent at once at any hour.
-            time_zone=None if answering else parcel_zone(parcel).key,
-            recipient=address,
-            dedupe_key=key,
-            list_unsubscribe=unsubscribe,
-            **content,
+        content = _write(
+            parcel,
+            trigger,
+            planned["channel"],
+            planned["language"],
+            now=now,
+            token=token,
+            extra=extra,
+            link_target=link_target,
         )
-        if channel is Channel.SMS:
-            if is_opted_out(address):
-                row.state = NotificationState.SUPPRESSED
-                row.last_error = "recipient replied STOP"
-            elif trigger not in QUIET_HOURS_EXEMPT and not answering:
-                row.not_before = quiet_until(now, parcel_zone(parcel))
+        token = content.pop("link_token")
+        row = Notification(parcel=parcel, **planned, **content)
         if _add(row):
             made.append(row)
     return made
 
 
-def notify_webhooks(
-    parcel: Parcel,
-    old_status: str,
-    now: datetime | None = None,
-    endpoints_of: dict[int, list[WebhookEndpoint]] | None = None,
-) -> None:
-    """Queue the status change for each of the merchant's webhook endpoints. `endpoints_of`: a
-    batch's memo by merchant, so a thousand events ask for the endpoints once, not per parcel."""
-    endpoints_of = {} if endpoints_of is None else endpoints_of
+def write_when_sending(n: Notification, now: datetime) -> None:
+    """Give a row queued without its text (a carrier batch's status message) its subject, body
+    and link, from the parcel as it is now: the sender calls this just before sending."""
+    content = _write(n.parcel, n.trigger, n.channel, n.language, now=now)
+    content.pop("link_token")
+    for name, value in content.items():
+        setattr(n, name, value)
+    n.rendered = True
+
+
+def _webhook_rows(
+    parcel: Parcel, old_status: str, now: datetime, endpoints_of: dict[int, list[WebhookEndpoint]]
+) -> list[dict]:
+    """The status change as one outbox row per webhook endpoint of the merchant. `endpoints_of`:
+    a batch's memo by merchant, so a thousand events ask for the endpoints once, not per parcel."""
     if parcel.merchant_id not in endpoints_of:
         endpoints_of[parcel.merchant_id] = list(
             db.session.execute(
@@ -300,9 +362,9 @@ def notify_webhooks(
                 )
             ).scalars()
         )
+    rows = []
     for endpoint in endpoints_of[parcel.merchant_id]:
-        at = (parcel.status_at or now or utcnow()).isoformat()
-        key = f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}"
+        at = (parcel.status_at or now).isoformat()
         payload = {
             "type": "parcel.status_changed",
             "tracking_number": parcel.tracking_number,
@@ -316,18 +378,23 @@ def notify_webhooks(
                 else None
             ),
         }
-        _add(
-            Notification(
-                parcel=parcel,
-                channel=Channel.WEBHOOK,
-                trigger="status_changed",
-                language="en",
-                recipient=endpoint.url,
-                webhook_endpoint_id=endpoint.id,
-                body=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                dedupe_key=key,
-            )
+        rows.append(
+            {
+                "parcel_id": parcel.id,
+                "channel": Channel.WEBHOOK,
+                "trigger": "status_changed",
+                "language": "en",
+                "time_zone": None,
+                "recipient": endpoint.url,
+                "webhook_endpoint_id": endpoint.id,
+                "body": json.dumps(payload, separators=(",", ":"), sort_keys=True),
+                "dedupe_key": f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}",
+                "state": NotificationState.QUEUED,
+                "last_error": None,
+                "not_before": None,
+            }
         )
+    return rows
 
 
 STATUS_TRIGGERS = frozenset(
@@ -337,25 +404,52 @@ STATUS_TRIGGERS = frozenset(
 REPEATABLE = frozenset({"out_for_delivery", "delivery_failed", "delayed"})
 
 
-def status_changed(
-    parcel: Parcel,
-    old_status: str,
-    occurred_at: datetime,
-    now: datetime,
-    endpoints_of: dict[int, list[WebhookEndpoint]] | None = None,
-) -> None:
-    """Queue what a status change tells the recipient and the merchant's webhooks."""
-    notify_webhooks(parcel, old_status, now, endpoints_of)
-    trigger = str(parcel.status)
-    if trigger not in STATUS_TRIGGERS:
-        return
-    # An old event (a backlog replayed by a carrier) corrects the page but messages nobody.
-    if now - occurred_at > timedelta(hours=current_app.config["NOTIFY_MAX_EVENT_AGE_HOURS"]):
-        return
-    suffix = ""
-    if trigger in REPEATABLE:
-        suffix = f"@{occurred_at.astimezone(parcel_zone(parcel)).date().isoformat()}"
-    notify(parcel, trigger, now=now, dedupe_suffix=suffix)
+def status_changed(changed: list[tuple[Parcel, str, datetime]], now: datetime) -> list[int]:
+    """Queue what a batch of status changes (parcel, status before, when) tells the recipients
+    and the merchants' webhooks: all rows in one INSERT, the recipients' messages without their
+    text (written by the sender, see write_when_sending). The ids of the rows queued."""
+    rows: list[dict] = []
+    endpoints_of: dict[int, list[WebhookEndpoint]] = {}
+    messaged = [
+        (parcel, occurred_at)
+        for parcel, _, occurred_at in changed
+        if str(parcel.status) in STATUS_TRIGGERS
+        # An old event (a backlog replayed by a carrier) corrects the page but messages nobody.
+        and now - occurred_at <= timedelta(hours=current_app.config["NOTIFY_MAX_EVENT_AGE_HOURS"])
+    ]
+    phones = {p.recipient_phone for p, _ in messaged if p.recipient_phone and p.notify_sms}
+    opted_out = set(
+        db.session.execute(select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))).scalars()
+        if phones
+        else ()
+    )
+    for parcel, old_status, _ in changed:
+        rows += _webhook_rows(parcel, old_status, now, endpoints_of)
+    for parcel, occurred_at in messaged:
+        trigger = str(parcel.status)
+        suffix = ""
+        if trigger in REPEATABLE:
+            suffix = f"@{occurred_at.astimezone(parcel_zone(parcel)).date().isoformat()}"
+        for row in _planned(
+            parcel,
+            trigger,
+            channels=None,
+            now=now,
+            dedupe_suffix=suffix,
+            answering=False,
+            opted_out=opted_out,
+        ):
+            rows.append({**row, "webhook_endpoint_id": None, "body": "", "rendered": False})
+    if not rows:
+        return []
+    for row in rows:
+        row.setdefault("rendered", True)
+        row.update(attempts=0, created_at=now, updated_at=now)
+    table = Notification.__table__
+    new = insert_new(table, rows, unique=["dedupe_key"], returning=[table.c.id, table.c.state])
+    queued = [r.id for r in new if r.state == NotificationState.QUEUED]
+    db.session.info.setdefault(_PENDING, []).extend(queued)
+    return queued
 
 
 # --- handing committed rows to the dispatcher ---------------------------------------------

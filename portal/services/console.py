@@ -82,6 +82,7 @@ def resend_notification(agent: Account, parcel: Parcel, notification_id: int) ->
         body=old.body,
         body_html=old.body_html,
         list_unsubscribe=old.list_unsubscribe,
+        rendered=old.rendered,  # a row still to be written is written when sent
         dedupe_key=f"{old.dedupe_key or old.id}:resend:{uuid.uuid4().hex[:12]}",
     )
     if old.channel is Channel.SMS and is_opted_out(old.recipient):

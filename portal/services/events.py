@@ -6,13 +6,15 @@ bulk INSERT … ON CONFLICT DO NOTHING, so a resent event is a duplicate and cha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from portal import s10
+from portal.bulk import insert_new, update_by_id
 from portal.extensions import db
 from portal.models import Carrier, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
@@ -83,11 +85,6 @@ def supersedes(
     return current_at is None or at >= current_at
 
 
-def _insert(dialect_name: str):
-    module = postgresql if dialect_name == "postgresql" else sqlite
-    return module.insert(TrackingEvent.__table__)
-
-
 def _check(event: EventData, now: datetime, max_future: timedelta) -> EventResult | None:
     """A rejection for an event that is well-formed JSON but breaks a rule, else None."""
     try:
@@ -126,6 +123,28 @@ def _check(event: EventData, now: datetime, max_future: timedelta) -> EventResul
     return None
 
 
+@dataclass
+class _Tracked:
+    """The columns of a parcel that events move, read and written as plain rows: a batch of
+    1000 touches 1000 parcels, and the ORM's per-object bookkeeping would cost more than the
+    database work itself."""
+
+    id: int
+    tracking_number: str
+    carrier_id: int
+    status: ParcelStatus
+    status_at: datetime | None
+    eta_from: datetime | None
+    eta_to: datetime | None
+    eta_at: datetime | None
+
+    def moved(self) -> dict:
+        return {name: getattr(self, name) for name in MOVED}
+
+
+MOVED = ("status", "status_at", "eta_from", "eta_to", "eta_at")
+
+
 def accept_events(
     carrier: Carrier,
     events: list[EventData],
@@ -142,15 +161,15 @@ def accept_events(
     results: list[EventResult | None] = [_check(e, now, max_future) for e in events]
 
     numbers = {e.tracking_number for e, r in zip(events, results, strict=True) if r is None}
-    parcels: dict[str, Parcel] = {}
+    parcels: dict[str, _Tracked] = {}
     if numbers:
         rows = db.session.execute(
-            select(Parcel)
+            select(*(getattr(Parcel, f.name) for f in fields(_Tracked)))
             .where(Parcel.tracking_number.in_(numbers))
             .order_by(Parcel.id)
             .with_for_update()
-        ).scalars()
-        parcels = {p.tracking_number: p for p in rows}
+        )
+        parcels = {row.tracking_number: _Tracked(*row) for row in rows}
     # A return has its own tracking number; its events come through here too.
     returns: dict[str, Return] = {}
     if numbers - parcels.keys():
@@ -163,7 +182,7 @@ def accept_events(
         returns = {r.return_tracking_number: r for r in rows}
 
     seen: set[str] = set()
-    to_insert: list[tuple[int, EventData, Parcel | Return]] = []
+    to_insert: list[tuple[int, EventData, _Tracked | Return]] = []
     for i, event in enumerate(events):
         if results[i] is not None:
             continue
@@ -182,35 +201,12 @@ def accept_events(
             seen.add(event.event_id)
             to_insert.append((i, event, parcel))
 
-    inserted: set[str] = set()
-    if to_insert:
-        rows = [
-            {
-                "parcel_id": parcel.id if isinstance(parcel, Parcel) else None,
-                "return_id": parcel.id if isinstance(parcel, Return) else None,
-                "carrier_id": carrier.id,
-                "event_id": e.event_id,
-                "code": e.code,
-                "occurred_at": e.occurred_at,
-                "location": e.location,
-                "description": e.description,
-                "eta_from": e.eta_from,
-                "eta_to": e.eta_to,
-                "received_at": now,
-            }
-            for _, e, parcel in to_insert
-        ]
-        stmt = (
-            _insert(db.session.get_bind().dialect.name)
-            .on_conflict_do_nothing(index_elements=["carrier_id", "event_id"])
-            .returning(TrackingEvent.__table__.c.event_id)
-        )
-        inserted = set(db.session.execute(stmt, rows).scalars())
+    inserted = _insert_events(carrier, [(e, p) for _, e, p in to_insert], now)
 
     from portal.services.returns import apply_return_event
 
-    changes: list[StatusChange] = []
-    before = {p.id: p.status for p in parcels.values()}
+    before = {p.id: p.moved() for p in parcels.values()}
+    moved: list[tuple[_Tracked, EventData]] = []
     for i, event, parcel in sorted(to_insert, key=lambda t: t[1].occurred_at):
         if event.event_id not in inserted:
             results[i] = EventResult(event.event_id, DUPLICATE)
@@ -219,11 +215,77 @@ def accept_events(
         if isinstance(parcel, Return):
             apply_return_event(parcel, ParcelStatus(event.code), event.occurred_at)
             continue
-        change = apply_event(parcel, event)
-        if change:
-            changes.append(change)
-    _tell_recipients(changes, before, now)
+        if apply_event(parcel, event):
+            moved.append((parcel, event))
+    changed = [p for p in parcels.values() if p.moved() != before[p.id]]
+    _write_parcels(changed, now)
+    changes = _status_changes(moved, {i: b["status"] for i, b in before.items()})
+    _tell_recipients(changes, {i: b["status"] for i, b in before.items()}, now)
     return [r for r in results if r is not None], changes
+
+
+def _insert_events(
+    carrier: Carrier, pairs: list[tuple[EventData, _Tracked | Return]], now: datetime
+) -> set[str]:
+    """Insert the new events in one statement; the event_ids that were new (a resent event
+    hits the unique (carrier, event_id) and is skipped, not an error)."""
+    rows = [
+        {
+            "parcel_id": p.id if isinstance(p, _Tracked) else None,
+            "return_id": p.id if isinstance(p, Return) else None,
+            "carrier_id": carrier.id,
+            "event_id": e.event_id,
+            "code": e.code,
+            "occurred_at": e.occurred_at,
+            "location": e.location,
+            "description": e.description,
+            "eta_from": e.eta_from,
+            "eta_to": e.eta_to,
+            "received_at": now,
+        }
+        for e, p in pairs
+    ]
+    table = TrackingEvent.__table__
+    new = insert_new(table, rows, unique=["carrier_id", "event_id"], returning=[table.c.event_id])
+    return {row.event_id for row in new}
+
+
+def _write_parcels(changed: list[_Tracked], now: datetime) -> None:
+    """Write the parcels the batch moved in one UPDATE, and bring any Parcel object this session
+    already holds up to date (a console action, a test) without marking it changed."""
+    if not changed:
+        return
+    update_by_id(Parcel.__table__, [{"id": p.id, **p.moved(), "updated_at": now} for p in changed])
+    for p in changed:
+        held = db.session.identity_map.get(identity_key(Parcel, p.id))
+        if held is not None:
+            for name, value in (*p.moved().items(), ("updated_at", now)):
+                set_committed_value(held, name, value)
+
+
+def _status_changes(
+    moved: list[tuple[_Tracked, EventData]], before: dict[int, ParcelStatus]
+) -> list[StatusChange]:
+    """Status changes as Parcel objects (loaded only for parcels whose status moved, which
+    the messages, webhooks and slot releases need), in the order they happened."""
+    if not moved:
+        return []
+    ids = {p.id for p, _ in moved}
+    loaded = {
+        p.id: p for p in db.session.execute(select(Parcel).where(Parcel.id.in_(ids))).scalars()
+    }
+    from portal.services.delivery import release_on_end
+
+    changes = []
+    last_status = dict(before)
+    for tracked, event in moved:
+        parcel = loaded[tracked.id]
+        code = ParcelStatus(event.code)
+        if code.is_terminal:
+            release_on_end(parcel, code, event.occurred_at)
+        changes.append(StatusChange(parcel, last_status[parcel.id], code, event))
+        last_status[parcel.id] = code
+    return changes
 
 
 def _tell_recipients(
@@ -236,16 +298,18 @@ def _tell_recipients(
     last: dict[int, StatusChange] = {}
     for change in changes:
         last[change.parcel.id] = change
-    endpoints_of: dict = {}
-    for parcel_id, change in last.items():
-        if change.parcel.status != before[parcel_id]:
-            status_changed(
-                change.parcel, before[parcel_id], change.event.occurred_at, now, endpoints_of
-            )
+    status_changed(
+        [
+            (change.parcel, before[parcel_id], change.event.occurred_at)
+            for parcel_id, change in last.items()
+            if change.parcel.status != before[parcel_id]
+        ],
+        now,
+    )
 
 
-def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
-    """Move the parcel's status and ETA for one new event; the change, if the status moved."""
+def apply_event(parcel: _Tracked, event: EventData) -> bool:
+    """Move the parcel's status and ETA for one new event; whether the status changed."""
     code = ParcelStatus(event.code)
     moves = supersedes(parcel.status, parcel.status_at, code, event.occurred_at)
     ends = code.is_terminal if moves else parcel.status.is_terminal
@@ -260,16 +324,12 @@ def apply_event(parcel: Parcel, event: EventData) -> StatusChange | None:
             event.occurred_at,
         )
     if not moves:
-        return None
+        return False
     old = parcel.status
     parcel.status, parcel.status_at = code, event.occurred_at
-    if code.is_terminal:
-        from portal.services.delivery import release_on_end
-
-        release_on_end(parcel, code, event.occurred_at)
     if code in ETA_ENDS and event.eta_from is None:
         # A failed attempt, a parcel waiting at a pickup point or a finished journey voids the
         # old delivery window; the carrier's next event with a window sets a new one.
         parcel.eta_from = parcel.eta_to = None
         parcel.eta_at = event.occurred_at
-    return StatusChange(parcel, old, code, event) if old != code else None
+    return old != code

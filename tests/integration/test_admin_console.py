@@ -207,6 +207,42 @@ def test_resending_a_message_queues_a_copy_and_is_audited(agent_client):
     assert entry.before["state"] == "failed" and entry.after["id"] == copies[1].id
 
 
+def test_a_queued_status_message_is_shown_as_written_when_sent_and_can_be_resent(app, agent_client):
+    from tests.messaging import run_worker
+
+    parcel = factories.make_parcel()
+    factories.add_events(parcel, ("d1", "delivered", utcnow()))
+    [email] = db.session.execute(
+        select(Notification).where(
+            Notification.trigger == "delivered", Notification.channel == Channel.EMAIL
+        )
+    ).scalars()
+    assert not email.rendered  # (e-mail: no quiet hours, so the test holds at any hour)
+    page = agent_client.get(f"/admin/parcels/{parcel.tracking_number}").get_data(as_text=True)
+    assert "(written when it is sent)" in page
+    res = post(
+        agent_client,
+        f"/admin/parcels/{parcel.tracking_number}/notifications/resend",
+        {"notification_id": email.id},
+        page=f"/admin/parcels/{parcel.tracking_number}",
+    )
+    assert res.status_code == 303
+    run_worker(app)
+    copies = (
+        db.session.execute(
+            select(Notification)
+            .where(Notification.trigger == "delivered", Notification.channel == Channel.EMAIL)
+            .order_by(Notification.id)
+        )
+        .scalars()
+        .all()
+    )
+    assert len(copies) == 2
+    # Each row is written when it goes; the agent's copy has words and a link of its own.
+    assert all(c.rendered and "delivered" in c.body for c in copies)
+    assert copies[0].body != copies[1].body  # two signed links
+
+
 def test_another_parcels_message_cant_be_resent_from_here(agent_client):
     mine, theirs = factories.make_parcel(), factories.make_parcel(email="x@example.com")
     foreign = (

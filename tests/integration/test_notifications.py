@@ -110,6 +110,57 @@ def test_duplicate_and_replayed_events_send_once(app, messaging, parcel, carrier
     assert len(rows("out_for_delivery", "sms")) == 1
 
 
+def test_a_carrier_batch_queues_the_message_and_the_sender_writes_it(
+    app, messaging, parcel, carrier_api
+):
+    """The events call only queues the row; its words are written when it is sent, from the
+    parcel as it is then, so a window the carrier sharpened meanwhile is the one the SMS gives."""
+    post_event(carrier_api, parcel, "o1", "out_for_delivery", DAY)
+    queued = rows("out_for_delivery")
+    assert [(n.channel.value, n.rendered, n.body) for n in queued] == [
+        ("sms", False, ""),
+        ("email", False, ""),
+    ]
+    window = {
+        "eta_from": (DAY + timedelta(hours=4)).isoformat(),
+        "eta_to": (DAY + timedelta(hours=6)).isoformat(),
+    }
+    post_event(carrier_api, parcel, "o2", "out_for_delivery", DAY, **window)
+    assert len(rows("out_for_delivery")) == 2  # the same news: no second message
+    run_worker(app)
+    [sms] = sms_to(messaging, "arrives today")
+    assert "between 14:00 and 16:00" in sms["data"]["Body"]
+    [mail] = [m for m in messaging.smtp.messages if "arrives today" in m["Subject"]]
+    sent = rows("out_for_delivery")
+    assert all(n.rendered for n in sent) and sent[0].body == sms["data"]["Body"]
+    assert sent[1].subject == mail["Subject"]
+    assert sent[1].list_unsubscribe == mail["List-Unsubscribe"].strip("<>")
+
+
+def test_a_message_that_cannot_be_written_fails_alone(
+    app, messaging, parcel, carrier_api, monkeypatch
+):
+    from portal.notifications import outbox
+
+    real = outbox.render
+
+    def broken_sms(trigger, channel, *args, **kwargs):
+        if channel.value == "sms":
+            raise RuntimeError("template broke")
+        return real(trigger, channel, *args, **kwargs)
+
+    monkeypatch.setattr(outbox, "render", broken_sms)
+    post_event(carrier_api, parcel, "d1", "delivered", DAY)
+    run_worker(app)
+    sms, email = rows("delivered")
+    assert sms.state is NotificationState.FAILED
+    assert sms.last_error == "the message could not be written"
+    assert email.state is NotificationState.SENT  # the other row of the batch still went
+    assert [m for m in messaging.smtp.messages if "delivered" in m["Subject"]]
+    # Failed for good: the sweeper does not hand it over again.
+    assert sweep_and_work(app, DAY + timedelta(minutes=5)) == 0
+
+
 def test_a_second_attempt_on_another_day_is_told_again(app, messaging, parcel, carrier_api):
     post_event(carrier_api, parcel, "f1", "delivery_failed", DAY)
     run_worker(app)
@@ -150,6 +201,8 @@ def test_provider_500_then_201_sends_one_sms(app, messaging, parcel, carrier_api
     sweep_and_work(app, DAY + timedelta(seconds=31))
     attempts = [r for r in messaging.twilio.requests if "has been delivered" in r["data"]["Body"]]
     assert [a["status"] for a in attempts] == [500, 201]
+    # Written once, when first sent: the retry carries the same words and the same link.
+    assert attempts[0]["data"]["Body"] == attempts[1]["data"]["Body"]
     db.session.refresh(sms)
     assert sms.state is NotificationState.SENT and sms.provider_id == attempts[1]["sid"]
 

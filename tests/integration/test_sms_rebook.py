@@ -50,12 +50,19 @@ def confirmation_sms(parcel) -> Notification:
 
 
 def test_the_failed_delivery_sms_offers_the_replies(app, failed, messaging):
+    # The carrier's batch queues the message; the worker writes it as it sends it.
+    with time_machine.travel(EVENING - timedelta(hours=10), tick=False):
+        run_worker(app)
     failed_sms = db.session.execute(
         select(Notification).where(
             Notification.trigger == "delivery_failed", Notification.channel == "sms"
         )
     ).scalar_one()
-    assert "Svara 1 för nästa lediga tid, 2 för närmaste utlämningsställe" in failed_sms.body
+    assert failed_sms.rendered and failed_sms.state.value == "sent"
+    # What the recipient got (after the "parcel created" text) is what the console shows.
+    got = messaging.twilio.sent[-1]["data"]["Body"]
+    assert got == failed_sms.body
+    assert "Svara 1 för nästa lediga tid, 2 för närmaste utlämningsställe" in got
 
 
 def test_reply_1_books_the_next_free_time_and_confirms_at_once(app, client, failed, messaging):
