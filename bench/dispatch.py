@@ -66,6 +66,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--unwritten",
+        action="store_true",
+        help="queue the rows as a carrier batch does (no text yet): the worker writes each one "
+        "(template, signed link) before sending it",
+    )
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/lastmile_bench_dispatch")
     args = ap.parse_args()
 
@@ -127,7 +133,10 @@ def main() -> None:
                 "language": "en",
                 "recipient": "+46701234567",
                 "state": NotificationState.QUEUED,
-                "body": f"Bench message {i}: your parcel arrives today. https://t.example/l/x{i}",
+                "body": ""
+                if args.unwritten
+                else f"Bench message {i}: your parcel arrives today. https://t.example/l/x{i}",
+                "rendered": not args.unwritten,
                 "dedupe_key": f"bench:{i}",
                 "attempts": 0,
             }
@@ -157,7 +166,10 @@ def main() -> None:
         ).scalar_one()
     server.shutdown()
     twice = len(FakeTwilio.received) - len(set(FakeTwilio.received))
-    print(f"\n### Outbox dispatch, {args.messages:,} SMS, {args.workers} worker processes\n")
+    written = " written by the worker" if args.unwritten else ""
+    print(
+        f"\n### Outbox dispatch, {args.messages:,} SMS{written}, {args.workers} worker processes\n"
+    )
     print(
         f"Machine: {os.cpu_count()} cores, PostgreSQL, Redis 7, RQ SimpleWorker, twilio SDK "
         f"against a local HTTP server answering like the Messages API.\n"

@@ -61,6 +61,7 @@ def prepare(size: int, events: int, reuse: bool) -> tuple[str, float | None]:
         "psql", f"{SERVER}/postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"
     ).strip()
     if reuse and exists:
+        sh(*flask, "db", "upgrade", env=env)  # a database loaded by an older checkout
         return url, None
     if exists:
         sh("psql", f"{SERVER}/postgres", "-c", f'DROP DATABASE "{name}" WITH (FORCE)')
