@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState, SmsOptOut
@@ -201,12 +202,13 @@ def _deliver(n: Notification, now: datetime, opted_out: set[str]) -> str:
 
         try:
             write_when_sending(n, now)
+        except SQLAlchemyError:
+            raise  # the database, not the message: rolled back, and the row goes again
         except Exception:
             # A template that cannot be written now will not be written on a retry either.
             log.exception("writing notification %s failed", n.id)
             db.session.rollback()
-            n.failed_at = now
-            _finish(n, Q.FAILED, now, error="the message could not be written")
+            _fail(n, now, "the message could not be written")
             return "failed"
     try:
         provider_id = channel_for(n.channel).send(n)

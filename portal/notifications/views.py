@@ -43,8 +43,8 @@ def dev_outbox():
     messages = [
         {
             "n": n,
-            "segments": segments(n.body) if n.channel is Channel.SMS else None,
-            "gsm7": is_gsm7(n.body) if n.channel is Channel.SMS else None,
+            "segments": segments(n.body) if n.channel is Channel.SMS and n.rendered else None,
+            "gsm7": is_gsm7(n.body) if n.channel is Channel.SMS and n.rendered else None,
         }
         for n in rows
     ]

@@ -120,6 +120,11 @@ def _check(event: EventData, now: datetime, max_future: timedelta) -> EventResul
         return EventResult.rejected(
             event.event_id, "bad_eta", "eta_to is before eta_from", "eta_to"
         )
+    # Stored, compared and told to webhooks in UTC, whatever offset the carrier wrote (now
+    # that the times are known to lie in range, so the conversion can't overflow).
+    event.occurred_at = event.occurred_at.astimezone(UTC)
+    if event.eta_from is not None and event.eta_to is not None:
+        event.eta_from, event.eta_to = event.eta_from.astimezone(UTC), event.eta_to.astimezone(UTC)
     return None
 
 
@@ -206,7 +211,7 @@ def accept_events(
     from portal.services.returns import apply_return_event
 
     before = {p.id: p.moved() for p in parcels.values()}
-    moved: list[tuple[_Tracked, EventData]] = []
+    moved: list[tuple[_Tracked, EventData, ParcelStatus]] = []
     for i, event, parcel in sorted(to_insert, key=lambda t: t[1].occurred_at):
         if event.event_id not in inserted:
             results[i] = EventResult(event.event_id, DUPLICATE)
@@ -215,11 +220,12 @@ def accept_events(
         if isinstance(parcel, Return):
             apply_return_event(parcel, ParcelStatus(event.code), event.occurred_at)
             continue
+        was = parcel.status
         if apply_event(parcel, event):
-            moved.append((parcel, event))
+            moved.append((parcel, event, was))
     changed = [p for p in parcels.values() if p.moved() != before[p.id]]
     _write_parcels(changed, now)
-    changes = _status_changes(moved, {i: b["status"] for i, b in before.items()})
+    changes = _status_changes(moved)
     _tell_recipients(changes, {i: b["status"] for i, b in before.items()}, now)
     return [r for r in results if r is not None], changes
 
@@ -263,28 +269,26 @@ def _write_parcels(changed: list[_Tracked], now: datetime) -> None:
                 set_committed_value(held, name, value)
 
 
-def _status_changes(
-    moved: list[tuple[_Tracked, EventData]], before: dict[int, ParcelStatus]
-) -> list[StatusChange]:
-    """Status changes as Parcel objects (loaded only for parcels whose status moved, which
-    the messages, webhooks and slot releases need), in the order they happened."""
-    if not moved:
+def _status_changes(moved: list[tuple[_Tracked, EventData, ParcelStatus]]) -> list[StatusChange]:
+    """The batch's status changes with Parcel objects, in the order they happened, and the
+    slot or locker given back when a journey ends. Objects are loaded only for those parcels
+    (the messages, webhooks and releases need them), not for every scan on the way."""
+    ends = [(p, e, was) for p, e, was in moved if ParcelStatus(e.code).is_terminal or e.code != was]
+    if not ends:
         return []
-    ids = {p.id for p, _ in moved}
+    ids = {p.id for p, _, _ in ends}
     loaded = {
         p.id: p for p in db.session.execute(select(Parcel).where(Parcel.id.in_(ids))).scalars()
     }
     from portal.services.delivery import release_on_end
 
     changes = []
-    last_status = dict(before)
-    for tracked, event in moved:
-        parcel = loaded[tracked.id]
-        code = ParcelStatus(event.code)
+    for tracked, event, was in ends:
+        parcel, code = loaded[tracked.id], ParcelStatus(event.code)
         if code.is_terminal:
             release_on_end(parcel, code, event.occurred_at)
-        changes.append(StatusChange(parcel, last_status[parcel.id], code, event))
-        last_status[parcel.id] = code
+        if code != was:
+            changes.append(StatusChange(parcel, was, code, event))
     return changes
 
 
@@ -309,7 +313,8 @@ def _tell_recipients(
 
 
 def apply_event(parcel: _Tracked, event: EventData) -> bool:
-    """Move the parcel's status and ETA for one new event; whether the status changed."""
+    """Move the parcel's status and ETA for one new event; whether the event set the status
+    (to another status or, newer, to the same one)."""
     code = ParcelStatus(event.code)
     moves = supersedes(parcel.status, parcel.status_at, code, event.occurred_at)
     ends = code.is_terminal if moves else parcel.status.is_terminal
@@ -325,11 +330,10 @@ def apply_event(parcel: _Tracked, event: EventData) -> bool:
         )
     if not moves:
         return False
-    old = parcel.status
     parcel.status, parcel.status_at = code, event.occurred_at
     if code in ETA_ENDS and event.eta_from is None:
         # A failed attempt, a parcel waiting at a pickup point or a finished journey voids the
         # old delivery window; the carrier's next event with a window sets a new one.
         parcel.eta_from = parcel.eta_to = None
         parcel.eta_at = event.occurred_at
-    return old != code
+    return True

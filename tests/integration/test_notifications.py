@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -159,6 +159,30 @@ def test_a_message_that_cannot_be_written_fails_alone(
     assert [m for m in messaging.smtp.messages if "delivered" in m["Subject"]]
     # Failed for good: the sweeper does not hand it over again.
     assert sweep_and_work(app, DAY + timedelta(minutes=5)) == 0
+
+
+def test_a_database_hiccup_while_writing_leaves_the_message_to_go_again(
+    app, messaging, parcel, carrier_api, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from portal.notifications import outbox
+
+    real, calls = outbox.issue_link, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("INSERT INTO signed_link", {}, Exception("server closed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "issue_link", flaky)
+    post_event(carrier_api, parcel, "d1", "delivered", DAY)
+    run_worker(app)
+    sms = rows("delivered", "sms")[0]
+    assert sms.state is NotificationState.QUEUED and not sms.rendered  # not failed for good
+    sweep_and_work(app, DAY + timedelta(minutes=10))  # its lease has run out
+    assert len(sms_to(messaging, "has been delivered")) == 1
 
 
 def test_a_second_attempt_on_another_day_is_told_again(app, messaging, parcel, carrier_api):
@@ -436,8 +460,12 @@ def test_merchant_webhook_receives_signed_status_changes(app, messaging, carrier
             {"id": made.json["id"], "url": sink.url, "created_at": made.json["created_at"]}
         ]
         parcel = factories.make_parcel(merchant=merchant, carrier=carrier)
+        # The carrier writes local time (+01:00); the merchant hears of it in UTC.
+        stockholm = timezone(timedelta(hours=1))
         factories.add_events(
-            parcel, ("e1", "out_for_delivery", DAY), ("e1", "out_for_delivery", DAY)
+            parcel,
+            ("e1", "out_for_delivery", DAY.astimezone(stockholm)),
+            ("e1", "out_for_delivery", DAY),
         )
         run_worker(app)
         [delivery] = sink.received
@@ -448,6 +476,7 @@ def test_merchant_webhook_receives_signed_status_changes(app, messaging, carrier
         payload = json.loads(delivery["body"])
         assert payload["status"] == "out_for_delivery" and payload["previous_status"] == "pending"
         assert payload["tracking_number"] == parcel.tracking_number
+        assert payload["status_at"] == "2026-11-25T09:00:00+00:00"
 
         assert client.delete(f"/api/v1/webhooks/{made.json['id']}", headers=auth).status_code == 204
         factories.add_events(parcel, ("e2", "delivered", DAY + timedelta(hours=1)))
