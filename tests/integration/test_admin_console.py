@@ -171,6 +171,23 @@ def test_the_console_shows_everything_about_a_parcel(agent_client):
         assert expected in page, expected
 
 
+def messages(trigger: str, channel: Channel) -> list[Notification]:
+    return list(
+        db.session.execute(
+            select(Notification)
+            .where(Notification.trigger == trigger, Notification.channel == channel)
+            .order_by(Notification.id)
+        ).scalars()
+    )
+
+
+def resend(agent_client, parcel, message: Notification):
+    page = f"/admin/parcels/{parcel.tracking_number}"
+    return post(
+        agent_client, f"{page}/notifications/resend", {"notification_id": message.id}, page=page
+    )
+
+
 def test_resending_a_message_queues_a_copy_and_is_audited(agent_client):
     parcel = factories.make_parcel()
     first = db.session.execute(
@@ -178,23 +195,9 @@ def test_resending_a_message_queues_a_copy_and_is_audited(agent_client):
     ).scalar_one()
     first.state = NotificationState.FAILED
     db.session.commit()
-    url = f"/admin/parcels/{parcel.tracking_number}/notifications/resend"
-    res = post(
-        agent_client,
-        url,
-        {"notification_id": first.id},
-        page=f"/admin/parcels/{parcel.tracking_number}",
-    )
+    res = resend(agent_client, parcel, first)
     assert res.status_code == 303
-    copies = (
-        db.session.execute(
-            select(Notification)
-            .where(Notification.trigger == "parcel_created", Notification.channel == Channel.EMAIL)
-            .order_by(Notification.id)
-        )
-        .scalars()
-        .all()
-    )
+    copies = messages("parcel_created", Channel.EMAIL)
     assert len(copies) == 2
     assert copies[1].body == copies[0].body and copies[1].recipient == parcel.recipient_email
     assert copies[1].state in (
@@ -212,31 +215,14 @@ def test_a_queued_status_message_is_shown_as_written_when_sent_and_can_be_resent
 
     parcel = factories.make_parcel()
     factories.add_events(parcel, ("d1", "delivered", utcnow()))
-    [email] = db.session.execute(
-        select(Notification).where(
-            Notification.trigger == "delivered", Notification.channel == Channel.EMAIL
-        )
-    ).scalars()
+    [email] = messages("delivered", Channel.EMAIL)
     assert not email.rendered  # (e-mail: no quiet hours, so the test holds at any hour)
     page = agent_client.get(f"/admin/parcels/{parcel.tracking_number}").get_data(as_text=True)
     assert "(written when it is sent)" in page
-    res = post(
-        agent_client,
-        f"/admin/parcels/{parcel.tracking_number}/notifications/resend",
-        {"notification_id": email.id},
-        page=f"/admin/parcels/{parcel.tracking_number}",
-    )
+    res = resend(agent_client, parcel, email)
     assert res.status_code == 303
     run_worker(app)
-    copies = (
-        db.session.execute(
-            select(Notification)
-            .where(Notification.trigger == "delivered", Notification.channel == Channel.EMAIL)
-            .order_by(Notification.id)
-        )
-        .scalars()
-        .all()
-    )
+    copies = messages("delivered", Channel.EMAIL)
     assert len(copies) == 2
     # Each row is written when it goes; the agent's copy has words and a link of its own.
     assert all(c.rendered and "delivered" in c.body for c in copies)
