@@ -181,10 +181,18 @@ def messages(trigger: str, channel: Channel) -> list[Notification]:
     )
 
 
+def act(client, tn: str, action: str, data: dict):
+    """Post one of the parcel console's forms from the console page (its CSRF token)."""
+    page = f"/admin/parcels/{tn}"
+    return post(client, f"{page}/{action}", data, page=page)
+
+
 def resend(agent_client, parcel, message: Notification):
-    page = f"/admin/parcels/{parcel.tracking_number}"
-    return post(
-        agent_client, f"{page}/notifications/resend", {"notification_id": message.id}, page=page
+    return act(
+        agent_client,
+        parcel.tracking_number,
+        "notifications/resend",
+        {"notification_id": message.id},
     )
 
 
@@ -236,11 +244,8 @@ def test_another_parcels_message_cant_be_resent_from_here(agent_client):
         .scalars()
         .first()
     )
-    res = post(
-        agent_client,
-        f"/admin/parcels/{mine.tracking_number}/notifications/resend",
-        {"notification_id": foreign.id},
-        page=f"/admin/parcels/{mine.tracking_number}",
+    res = act(
+        agent_client, mine.tracking_number, "notifications/resend", {"notification_id": foreign.id}
     )
     assert res.status_code == 422
     assert "no such message" in text(res)
@@ -320,15 +325,14 @@ def _token(client) -> str:
 
 def test_hold_and_release_put_events_on_the_timeline(agent_client):
     parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
-    url = f"/admin/parcels/{parcel.tracking_number}/hold"
-    page = f"/admin/parcels/{parcel.tracking_number}"
-    res = post(agent_client, url, {"reason": ""}, page=page)
+    tn = parcel.tracking_number
+    res = act(agent_client, tn, "hold", {"reason": ""})
     assert res.status_code == 422 and "Say why" in text(res)
-    assert post(agent_client, url, {"reason": "Address to check"}, page=page).status_code == 303
+    assert act(agent_client, tn, "hold", {"reason": "Address to check"}).status_code == 303
     db.session.refresh(parcel)
     assert parcel.status is ParcelStatus.ON_HOLD
     assert "Address to check" in console(agent_client, parcel)
-    assert post(agent_client, url, {"release": "1"}, page=page).status_code == 303
+    assert act(agent_client, tn, "hold", {"release": "1"}).status_code == 303
     db.session.refresh(parcel)
     assert parcel.status is ParcelStatus.IN_TRANSIT
     assert audit_actions(parcel) == ["parcel.hold", "parcel.release"]
@@ -356,16 +360,11 @@ def requested_return():
 def test_rejecting_a_return_needs_a_reason_the_customer_reads(agent_client, requested_return):
     ret = requested_return
     tn = ret.parcel.tracking_number
-    url, page = f"/admin/parcels/{tn}/returns/decide", f"/admin/parcels/{tn}"
-    res = post(
-        agent_client, url, {"return_id": ret.id, "decision": "reject", "reason": ""}, page=page
-    )
+    reject = {"return_id": ret.id, "decision": "reject"}
+    res = act(agent_client, tn, "returns/decide", {**reject, "reason": ""})
     assert res.status_code == 422 and "Tell the customer why" in text(res)
-    res = post(
-        agent_client,
-        url,
-        {"return_id": ret.id, "decision": "reject", "reason": "Worn items can't be returned."},
-        page=page,
+    res = act(
+        agent_client, tn, "returns/decide", {**reject, "reason": "Worn items can't be returned."}
     )
     assert res.status_code == 303
     db.session.refresh(ret)
@@ -382,34 +381,14 @@ def test_rejecting_a_return_needs_a_reason_the_customer_reads(agent_client, requ
 def test_approve_then_refund_from_the_console(agent_client, requested_return):
     ret = requested_return
     tn = ret.parcel.tracking_number
-    page = f"/admin/parcels/{tn}"
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/returns/decide",
-        {"return_id": ret.id, "decision": "approve"},
-        page=page,
-    )
+    approve = {"return_id": ret.id, "decision": "approve"}
+    res = act(agent_client, tn, "returns/decide", approve)
     assert res.status_code == 303
-    again = post(
-        agent_client,
-        f"/admin/parcels/{tn}/returns/decide",
-        {"return_id": ret.id, "decision": "approve"},
-        page=page,
-    )
+    again = act(agent_client, tn, "returns/decide", approve)
     assert again.status_code == 409 and "decided already" in text(again)
-    too_much = post(
-        agent_client,
-        f"/admin/parcels/{tn}/returns/refund",
-        {"return_id": ret.id, "amount": "99999"},
-        page=page,
-    )
+    too_much = act(agent_client, tn, "returns/refund", {"return_id": ret.id, "amount": "99999"})
     assert too_much.status_code == 422 and "at most" in text(too_much)
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/returns/refund",
-        {"return_id": ret.id, "amount": "1198,00"},
-        page=page,
-    )
+    res = act(agent_client, tn, "returns/refund", {"return_id": ret.id, "amount": "1198,00"})
     assert res.status_code == 303
     db.session.refresh(ret)
     assert ret.status.value == "refunded" and str(ret.refund_amount) == "1198.00"
@@ -429,26 +408,21 @@ def test_working_a_complaint_from_assignment_to_resolution(agent_client):
     parcel = factories.make_parcel(statuses=factories.DELIVERED)
     complaint = factories.make_complaint(parcel)
     tn = parcel.tracking_number
-    page = f"/admin/parcels/{tn}"
     me = db.session.execute(select(factories.Account)).scalar_one()
 
-    def act(action, **data):
-        return post(
-            agent_client,
-            f"/admin/parcels/{tn}/complaints/{action}",
-            {"complaint_id": complaint.id, **data},
-            page=page,
-        )
+    def on_case(action, **data):
+        return act(agent_client, tn, f"complaints/{action}", {"complaint_id": complaint.id, **data})
 
-    assert act("assign", assignee=me.id).status_code == 303
-    assert act("photos", message="Please send a photo of the bent pole.").status_code == 303
+    assert on_case("assign", assignee=me.id).status_code == 303
+    assert on_case("photos", message="Please send a photo of the bent pole.").status_code == 303
     db.session.refresh(complaint)
     assert complaint.status.value == "awaiting_customer" and complaint.assigned_to_id == me.id
-    assert act("message", message="We have asked the carrier too.").status_code == 303
-    bad = act("status", status="resolved", resolution="compensation", amount="")
+    assert on_case("message", message="We have asked the carrier too.").status_code == 303
+    bad = on_case("status", status="resolved", resolution="compensation", amount="")
     assert bad.status_code == 422 and "Give the amount" in text(bad)
     assert (
-        act("status", status="resolved", resolution="compensation", amount="300").status_code == 303
+        on_case("status", status="resolved", resolution="compensation", amount="300").status_code
+        == 303
     )
     db.session.refresh(complaint)
     assert complaint.status.value == "resolved" and complaint.closed_at is not None
@@ -470,11 +444,8 @@ def test_working_a_complaint_from_assignment_to_resolution(agent_client):
 def test_internal_notes_stay_internal(agent_client, client_factory=None):
     parcel = factories.make_parcel()
     tn = parcel.tracking_number
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/notes",
-        {"body": "Caller sounded unsure <b>about</b> the address."},
-        page=f"/admin/parcels/{tn}",
+    res = act(
+        agent_client, tn, "notes", {"body": "Caller sounded unsure <b>about</b> the address."}
     )
     assert res.status_code == 303
     html = agent_client.get(f"/admin/parcels/{tn}").get_data(as_text=True)
@@ -501,12 +472,7 @@ def test_reading_a_reply_takes_it_off_the_queue(agent_client):
     db.session.commit()
     assert "Is it coming today?" in text(agent_client.get("/admin/queues"))
     tn = parcel.tracking_number
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/inbound/read",
-        {"inbound_id": reply.id},
-        page=f"/admin/parcels/{tn}",
-    )
+    res = act(agent_client, tn, "inbound/read", {"inbound_id": reply.id})
     assert res.status_code == 303
     assert "Is it coming today?" not in text(agent_client.get("/admin/queues"))
     assert audit_actions(parcel) == ["inbound.read"]
@@ -546,20 +512,10 @@ def test_audit_log_filters_and_exports_csv(client):
     bob = factories.make_agent("bob@example.com")
     one, two = factories.make_parcel(), factories.make_parcel(email="b@example.com")
     login(client, ann)
-    post(
-        client,
-        f"/admin/parcels/{one.tracking_number}/notes",
-        {"body": '=HYPERLINK("x")'},
-        page=f"/admin/parcels/{one.tracking_number}",
-    )
+    act(client, one.tracking_number, "notes", {"body": '=HYPERLINK("x")'})
     client.post("/logout", data={"csrf_token": _token(client)})
     login(client, bob)
-    post(
-        client,
-        f"/admin/parcels/{two.tracking_number}/notes",
-        {"body": "Bob's note"},
-        page=f"/admin/parcels/{two.tracking_number}",
-    )
+    act(client, two.tracking_number, "notes", {"body": "Bob's note"})
 
     page = text(client.get("/admin/audit", query_string={"agent": "ann@example.com"}))
     assert one.tracking_number in page and two.tracking_number not in page
@@ -586,12 +542,7 @@ def test_audit_log_filters_and_exports_csv(client):
 
 def test_the_audit_log_cannot_be_changed(agent_client):
     parcel = factories.make_parcel()
-    post(
-        agent_client,
-        f"/admin/parcels/{parcel.tracking_number}/notes",
-        {"body": "A note"},
-        page=f"/admin/parcels/{parcel.tracking_number}",
-    )
+    act(agent_client, parcel.tracking_number, "notes", {"body": "A note"})
     entry = db.session.execute(select(AuditEntry)).scalar_one()
     entry.actor = "someone-else@example.com"
     with pytest.raises(RuntimeError, match="append-only"):
@@ -632,12 +583,7 @@ def test_a_reply_tied_to_no_parcel_is_read_from_its_senders_parcel(agent_client)
     queue = agent_client.get("/admin/queues").get_data(as_text=True)
     assert "Parcels of this phone" in queue
     tn = parcel.tracking_number
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/inbound/read",
-        {"inbound_id": stray.id},
-        page=f"/admin/parcels/{tn}",
-    )
+    res = act(agent_client, tn, "inbound/read", {"inbound_id": stray.id})
     assert res.status_code == 303
     assert "Wrong number?" not in text(agent_client.get("/admin/queues"))
 
@@ -654,12 +600,7 @@ def test_a_hold_under_a_newer_carrier_event_is_refused_not_claimed(agent_client)
         statuses=[ParcelStatus.IN_TRANSIT], start=utcnow() + timedelta(minutes=10)
     )  # carrier clock ahead
     tn = parcel.tracking_number
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/hold",
-        {"reason": "Check address"},
-        page=f"/admin/parcels/{tn}",
-    )
+    res = act(agent_client, tn, "hold", {"reason": "Check address"})
     assert res.status_code == 409 and "newer than now" in text(res)
     db.session.refresh(parcel)
     assert parcel.status is ParcelStatus.IN_TRANSIT and audit_actions() == []
@@ -673,12 +614,7 @@ def test_no_resend_on_a_channel_the_recipient_turned_off(agent_client):
     parcel.notify_email = False
     db.session.commit()
     tn = parcel.tracking_number
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/notifications/resend",
-        {"notification_id": email.id},
-        page=f"/admin/parcels/{tn}",
-    )
+    res = act(agent_client, tn, "notifications/resend", {"notification_id": email.id})
     assert res.status_code == 409 and "turned e-mail off" in text(res)
 
 
@@ -689,11 +625,8 @@ def test_a_deactivated_agent_cant_be_given_a_case(agent_client):
     gone.active = False
     db.session.commit()
     tn = parcel.tracking_number
-    res = post(
-        agent_client,
-        f"/admin/parcels/{tn}/complaints/assign",
-        {"complaint_id": complaint.id, "assignee": gone.id},
-        page=f"/admin/parcels/{tn}",
+    res = act(
+        agent_client, tn, "complaints/assign", {"complaint_id": complaint.id, "assignee": gone.id}
     )
     assert res.status_code == 422 and "Choose an agent" in text(res)
 
