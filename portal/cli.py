@@ -1,4 +1,4 @@
-"""Command line: `flask --app wsgi seed-demo | api-key create | seed-bench`."""
+"""Command line: `flask --app wsgi seed-demo | api-key create | seed-bench | network …`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_bench_command)
     app.cli.add_command(slots)
     app.cli.add_command(agent)
+    app.cli.add_command(network)
     from portal.notifications.worker import worker_command
 
     app.cli.add_command(worker_command)
@@ -172,3 +173,73 @@ def seed_bench_command(count: int, events_per_parcel: int) -> None:
 
     seconds = seed_bench(count, events_per_parcel)
     click.echo(f"loaded {count} parcels with {events_per_parcel} events each in {seconds:.1f}s")
+
+
+network = AppGroup("network", help="The delivery network: zones, slot templates, pickup points.")
+KIND = click.Choice(["zones", "slots", "pickup-points"])
+
+
+@network.command("import")
+@click.argument("kind", type=KIND)
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@click.option(
+    "--close-missing",
+    is_flag=True,
+    help="pickup-points: close (never delete) a carrier's points the file no longer lists.",
+)
+def network_import(kind: str, file, dry_run: bool, close_missing: bool) -> None:
+    """Import KIND from FILE (CSV; pickup-points also GeoJSON). All or nothing: a file with any
+    bad row writes nothing and lists every bad row."""
+    from portal.services.network import files, imports
+
+    data = file.read()
+    try:
+        if kind == "zones":
+            result = imports.import_zones(files.read_zones(data), dry_run=dry_run)
+        elif kind == "slots":
+            result = imports.import_slot_templates(files.read_slot_templates(data), dry_run=dry_run)
+        else:
+            rows = files.read_points(data, file.name or "")
+            result = imports.import_pickup_points(
+                rows, dry_run=dry_run, close_missing=close_missing
+            )
+    except files.FileRejected as exc:
+        db.session.rollback()
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(exc.errors)} bad rows: nothing was imported.", err=True)
+        raise SystemExit(1) from None
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    counts = result.counts()
+    verb = "would be " if dry_run else ""
+    click.echo(", ".join(f"{counts[k]} {verb}{k}" for k in counts))
+    for booked_on, numbers in imports.group_affected(result.affected).items():
+        told = "would be told" if dry_run else "told"
+        click.echo(f"{len(numbers)} parcels booked on {booked_on} ({told}): {' '.join(numbers)}")
+    if not dry_run and result.affected:
+        from portal.notifications.dispatch import drain
+
+        drain()
+
+
+@network.command("export")
+@click.argument("kind", type=KIND)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "geojson"]),
+    default="csv",
+    help="geojson: pickup-points only.",
+)
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
+def network_export(kind: str, fmt: str, output) -> None:
+    """Write KIND in its import format (to standard output, or --output FILE)."""
+    from portal.services.network import imports
+
+    if fmt == "geojson" and kind != "pickup-points":
+        raise click.BadParameter("geojson is for pickup-points", param_hint="--format")
+    output.write(imports.export(kind, fmt))

@@ -39,7 +39,7 @@ from portal.models.return_ import (
     ReturnReason,
     ReturnStatus,
 )
-from portal.models.zone import Zone, ZonePostcodePrefix
+from portal.models.zone import ClosedDay, Zone, ZonePostcodePrefix
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -49,6 +49,7 @@ __all__ = [
     "Carrier",
     "Channel",
     "ChoiceType",
+    "ClosedDay",
     "Complaint",
     "ComplaintMessage",
     "ComplaintStatus",

@@ -43,6 +43,7 @@ TRIGGERS = (
     "delayed",
     "delivered",
     "delivery_changed",
+    "choice_withdrawn",
     "complaint_opened",
     "complaint_updated",
     "return_requested",
@@ -109,6 +110,8 @@ _COMPLAINT_KEYS = frozenset(
 TRIGGER_KEYS: dict[str, frozenset[str]] = {
     "delivery_failed": frozenset({"reply_choices"}),
     "delivery_changed": frozenset({"choice_text"}),
+    # A closed slot or pickup point took the recipient's choice away (services/network).
+    "choice_withdrawn": frozenset({"withdrawn_text", "reason"}),
     "ready_for_pickup": frozenset({"pickup_place", "pickup_until", "pickup_code"}),
     "complaint_opened": _COMPLAINT_KEYS,
     "complaint_updated": _COMPLAINT_KEYS,

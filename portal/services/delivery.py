@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
@@ -38,6 +39,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.errors import Conflict, DomainError, NotFound
+from portal.services.network.calendar import zone_calendar
 
 # Changes close at 18:00 local time the day before delivery (PRODUCT.md).
 CUTOFF = time(18, 0)
@@ -77,40 +79,59 @@ def _config(key: str) -> int:
 
 def generate_slots(days: int = 14, *, today: date | None = None) -> int:
     """Dated slots for the next `days` days from every zone's templates; existing ones are kept
-    (so running it again, or daily, creates only what is missing). Returns how many were made."""
+    (so running it again, or daily, creates only what is missing). No slot is made on a public
+    holiday or a day the operator closed the zone. Returns how many were made."""
     made = 0
-    templates = db.session.execute(select(SlotTemplate)).scalars().all()
-    for template in templates:
-        zone = ZoneInfo(template.zone.time_zone)
-        start_day = today or datetime.now(zone).date()
+    templates = db.session.execute(
+        select(SlotTemplate).options(joinedload(SlotTemplate.zone)).order_by(SlotTemplate.zone_id)
+    ).scalars()
+    for zone_id, group in groupby(templates, key=lambda t: t.zone_id):
+        group = list(group)
+        zone = group[0].zone
+        tz = ZoneInfo(zone.time_zone)
+        start_day = today or datetime.now(tz).date()
+        calendar = zone_calendar(zone, start_day, days)
+        have = set(
+            db.session.execute(
+                select(Slot.starts_at, Slot.vehicle).where(
+                    Slot.zone_id == zone_id,
+                    Slot.day >= start_day,
+                    Slot.day < start_day + timedelta(days=days),
+                )
+            ).all()
+        )
         for offset in range(days):
             day = start_day + timedelta(days=offset)
-            if day.weekday() != template.weekday:
+            if not calendar.is_open(day):
                 continue
-            starts_at = datetime.combine(day, template.start_time, tzinfo=zone)
-            exists = db.session.execute(
-                select(Slot.id).where(Slot.zone_id == template.zone_id, Slot.starts_at == starts_at)
-            ).first()
-            if exists:
-                continue
-            db.session.add(
-                Slot(
-                    zone_id=template.zone_id,
-                    day=day,
-                    starts_at=starts_at,
-                    ends_at=datetime.combine(day, template.end_time, tzinfo=zone),
-                    capacity=template.capacity,
-                    vehicle=template.vehicle,
+            for template in group:
+                if day.weekday() != template.weekday:
+                    continue
+                starts_at = datetime.combine(day, template.start_time, tzinfo=tz)
+                if (starts_at, template.vehicle) in have:
+                    continue
+                db.session.add(
+                    Slot(
+                        zone_id=zone_id,
+                        template_id=template.id,
+                        day=day,
+                        starts_at=starts_at,
+                        ends_at=datetime.combine(day, template.end_time, tzinfo=tz),
+                        capacity=template.capacity,
+                        vehicle=template.vehicle,
+                    )
                 )
-            )
-            made += 1
+                made += 1
     db.session.flush()
     return made
 
 
 def cutoff(day: date, zone: Zone) -> datetime:
-    """When changes to a delivery on `day` close: 18:00 local time the day before."""
-    return datetime.combine(day - timedelta(days=1), CUTOFF, tzinfo=ZoneInfo(zone.time_zone))
+    """When changes to a delivery on `day` close: the zone's cutoff (18:00 unless the operator
+    set another) local time the day before."""
+    return datetime.combine(
+        day - timedelta(days=1), zone.cutoff or CUTOFF, tzinfo=ZoneInfo(zone.time_zone)
+    )
 
 
 def day_window(zone: Zone, day: date) -> tuple[datetime, datetime]:
@@ -305,16 +326,24 @@ def parcel_value(parcel: Parcel) -> Decimal:
 
 
 def next_green_day(zone: Zone, now: datetime, latest: date | None = None) -> date | None:
-    """The first green day whose cutoff hasn't passed, within the days we plan ahead."""
+    """The first green day whose cutoff hasn't passed, within the days we plan ahead. A green
+    day on a public holiday or closed day moves to the next working day after it."""
     if zone.green_weekday is None:
         return None
     today = now.astimezone(ZoneInfo(zone.time_zone)).date()
-    for offset in range(1, _config("DELIVERY_DAYS_AHEAD") + 1):
+    ahead = _config("DELIVERY_DAYS_AHEAD")
+    calendar = zone_calendar(zone, today, ahead + 14)
+    for offset in range(1, ahead + 1):
         day = today + timedelta(days=offset)
-        if latest is not None and day > latest:
+        if day.weekday() != zone.green_weekday:
+            continue
+        moved = calendar.next_open(day)
+        while moved is not None and moved.weekday() >= 5:  # the round runs on a weekday
+            moved = calendar.next_open(moved + timedelta(days=1))
+        if moved is None or (latest is not None and moved > latest):
             return None
-        if day.weekday() == zone.green_weekday and now < cutoff(day, zone):
-            return day
+        if now < cutoff(moved, zone):
+            return moved
     return None
 
 
@@ -376,7 +405,7 @@ def choose(
     _lock_in_order(choice, current)
     _reserve(choice)
     if current is not None:
-        _release(current)
+        release_booking(current)
         current.superseded_at = now
     choice.made_by = made_by
     choice.made_at = now
@@ -592,14 +621,14 @@ def release_on_end(parcel: Parcel, status: S, now: datetime) -> None:
         return
     if status is S.DELIVERED:
         if choice.type is C.LOCKER:
-            _release(choice, slot=False)
+            release_booking(choice, slot=False)
             choice.released_at = now
     elif status in (S.CANCELLED, S.RETURN_TO_SENDER):
-        _release(choice)
+        release_booking(choice)
         choice.released_at = now
 
 
-def _release(previous: DeliveryChoice, *, slot: bool = True) -> None:
+def release_booking(previous: DeliveryChoice, *, slot: bool = True) -> None:
     """Give back what the replaced choice held, in the same transaction as the new booking."""
     if previous.released_at is not None:
         return

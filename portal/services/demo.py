@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
@@ -14,22 +16,18 @@ from portal.models import (
     ApiKey,
     Parcel,
     ParcelStatus,
-    PickupPoint,
     ReturnPolicy,
     Role,
     SignedLink,
-    SlotTemplate,
-    Vehicle,
     Zone,
 )
 from portal.models.types import utcnow
 from portal.services.accounts import create_account, find_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
-from portal.services.delivery import generate_slots
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
+from portal.services.network.calendar import zone_calendar
 from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
-from portal.services.zones import ensure_zone
 
 MERCHANT = "Nordic Outdoor"
 CARRIER = "Baltic Express"
@@ -78,146 +76,40 @@ DESCRIPTIONS = {
 }
 
 
-STOCKHOLM_CENTRES = {
-    "111": (59.3320, 18.0620),  # Norrmalm
-    "112": (59.3320, 18.0300),  # Kungsholmen
-    "113": (59.3430, 18.0530),  # Vasastan
-    "114": (59.3380, 18.0800),  # Östermalm
-}
-# (weekdays, start hour, end hour, capacity, vehicle)
-STOCKHOLM_SLOTS = [
-    (range(5), 8, 10, 12, Vehicle.VAN),
-    (range(5), 10, 12, 6, Vehicle.CARGO_BIKE),
-    (range(5), 17, 19, 10, Vehicle.VAN),
-    (range(5), 19, 21, 8, Vehicle.VAN),
-    ((5,), 10, 14, 10, Vehicle.VAN),
-]
-GOTEBORG_SLOTS = [(range(5), 9, 12, 10, Vehicle.VAN), (range(5), 17, 20, 10, Vehicle.VAN)]
-# (name, locker?, address, postcode, city, lat, lon, opening hours, locker capacity)
-STOCKHOLM_POINTS = [
-    (
-        "ICA Nära Vasastan",
-        False,
-        "Surbrunnsgatan 21",
-        "113 48",
-        "Stockholm",
-        59.3452,
-        18.0540,
-        "Mon-Sun 07-22",
-        0,
-    ),
-    (
-        "Pressbyrån Odenplan",
-        False,
-        "Odenplan 1",
-        "113 22",
-        "Stockholm",
-        59.3430,
-        18.0497,
-        "Mon-Fri 06-22, Sat-Sun 08-22",
-        0,
-    ),
-    (
-        "Lastmile Box Sveavägen",
-        True,
-        "Sveavägen 98",
-        "113 50",
-        "Stockholm",
-        59.3440,
-        18.0565,
-        "24 hours",
-        40,
-    ),
-    (
-        "Apotek Östermalmstorg",
-        False,
-        "Nybrogatan 29",
-        "114 39",
-        "Stockholm",
-        59.3366,
-        18.0775,
-        "Mon-Fri 09-19, Sat 10-16",
-        0,
-    ),
-    (
-        "Lastmile Box Fridhemsplan",
-        True,
-        "Fridhemsplan 5",
-        "112 40",
-        "Stockholm",
-        59.3323,
-        18.0290,
-        "24 hours",
-        24,
-    ),
-    (
-        "Coop Kungsholmen",
-        False,
-        "Sankt Eriksgatan 33",
-        "112 34",
-        "Stockholm",
-        59.3326,
-        18.0345,
-        "Mon-Sun 08-22",
-        0,
-    ),
-]
-GOTEBORG_POINTS = [
-    (
-        "Pressbyrån Brunnsparken",
-        False,
-        "Brunnsparken 1",
-        "411 03",
-        "Göteborg",
-        57.7067,
-        11.9686,
-        "Mon-Sun 06-23",
-        0,
-    ),
-]
+# The demo network is imported from these files, the road an operator takes (README).
+NETWORK_FILES = Path(__file__).resolve().parent.parent / "dev" / "network"
 
 
-def _ensure_delivery_setup(zone: Zone, slots: list, points: list) -> None:
-    """Slot templates and pickup points for a demo zone (idempotent)."""
-    have = {
-        (t.weekday, t.start_time)
-        for t in db.session.execute(
-            select(SlotTemplate).where(SlotTemplate.zone_id == zone.id)
-        ).scalars()
-    }
-    for weekdays, start, end, capacity, vehicle in slots:
-        for weekday in weekdays:
-            if (weekday, time(start)) not in have:
-                db.session.add(
-                    SlotTemplate(
-                        zone_id=zone.id,
-                        weekday=weekday,
-                        start_time=time(start),
-                        end_time=time(end),
-                        capacity=capacity,
-                        vehicle=vehicle,
-                    )
-                )
-    names = set(
-        db.session.execute(select(PickupPoint.name).where(PickupPoint.zone_id == zone.id)).scalars()
+def _import_network() -> None:
+    """Zones, slot templates and the carrier's pickup points from the demo's CSV files."""
+    from portal.services.network import files, imports
+
+    imports.import_zones(files.read_zones((NETWORK_FILES / "zones.csv").read_bytes()))
+    imports.import_slot_templates(
+        files.read_slot_templates((NETWORK_FILES / "slot_templates.csv").read_bytes())
     )
-    for name, locker, address, postcode, city, lat, lon, hours, capacity in points:
-        if name not in names:
-            db.session.add(
-                PickupPoint(
-                    zone_id=zone.id,
-                    name=name,
-                    is_locker=locker,
-                    address_line=address,
-                    postcode=postcode,
-                    city=city,
-                    latitude=lat,
-                    longitude=lon,
-                    opening_hours=hours,
-                    locker_capacity=capacity,
-                )
-            )
-    db.session.flush()
+    imports.import_pickup_points(
+        files.read_pickup_points((NETWORK_FILES / "pickup_points.csv").read_bytes())
+    )
+
+
+def _working_window(zone: Zone, now: datetime, *, days_later: int = 0) -> tuple[datetime, datetime]:
+    """A two-hour ETA window inside the zone's working hours: later today while the vans are
+    out (08:00-19:00 on a working day), else 09:00-11:00 on the next working day."""
+    tz = ZoneInfo(zone.time_zone)
+    local = now.astimezone(tz)
+    calendar = zone_calendar(zone, local.date(), 30)
+    day = local.date()
+    if days_later == 0 and calendar.is_open(day) and day.weekday() < 5 and 8 <= local.hour < 19:
+        start = (local + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        return start, start + timedelta(hours=2)
+    day = day + timedelta(days=1)
+    for _ in range(days_later + 1):
+        while day.weekday() >= 5 or not calendar.is_open(day):
+            day += timedelta(days=1)
+        found, day = day, day + timedelta(days=1)
+    start = datetime.combine(found, time(9), tzinfo=tz)
+    return start, start + timedelta(hours=2)
 
 
 @dataclass
@@ -270,21 +162,7 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     ):
         if find_account(email) is None:
             create_account(email, name=name, role=role, password=DEMO_CONSOLE_PASSWORD)
-    stockholm = ensure_zone(
-        "Stockholm inner city",
-        "SE",
-        "Europe/Stockholm",
-        list(STOCKHOLM_CENTRES),
-        centres=STOCKHOLM_CENTRES,
-        green_weekday=3,  # Thursday
-    )
-    goteborg = ensure_zone(
-        "Göteborg", "SE", "Europe/Stockholm", ["41"], centres={"41": (57.7089, 11.9746)}
-    )
-    _ensure_delivery_setup(stockholm, STOCKHOLM_SLOTS, STOCKHOLM_POINTS)
-    _ensure_delivery_setup(goteborg, GOTEBORG_SLOTS, GOTEBORG_POINTS)
-    generate_slots(days=14)
-    ensure_zone("Helsinki", "FI", "Europe/Helsinki", ["00"])
+    _import_network()
 
     keys: dict[str, str] = {}
     for owner, kind in ((merchant, "merchant"), (carrier, "carrier")):
@@ -327,11 +205,11 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
             for n, (code, hours, place) in enumerate(PATHS[status]):
                 at = now - timedelta(hours=hours)
                 eta = {}
-                if code in (S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELAYED):
-                    start = (now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
-                    if code is S.DELAYED:
-                        start += timedelta(days=1)
-                    eta = {"eta_from": start, "eta_to": start + timedelta(hours=2)}
+                if code in (S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELAYED) and parcel.zone:
+                    start, end = _working_window(
+                        parcel.zone, now, days_later=1 if code is S.DELAYED else 0
+                    )
+                    eta = {"eta_from": start, "eta_to": end}
                 events.append(
                     EventData(
                         event_id=f"demo-{number}-{n}",
