@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -91,6 +91,10 @@ bench-soak: install
 # The console's search box at 1M parcels on PostgreSQL (loads them first: about 2 minutes).
 bench-search: install
 	$(BIN)/python bench/search.py --parcels 1000000
+
+# Importing 5,000 pickup points; delivery options with 200 zones and 5,000 points (needs wrk).
+bench-network: install
+	$(BIN)/python bench/network.py
 
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py
