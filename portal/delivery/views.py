@@ -10,9 +10,11 @@ from portal.delivery import bp
 from portal.delivery.forms import ERROR_FIELD, FORMS, ChoiceForm, blank_forms
 from portal.extensions import db
 from portal.models import Parcel
+from portal.models.types import utcnow
 from portal.security import no_store
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
+from portal.services.network.pickup import choice_hours
 from portal.tracking.views import lookup, recipient_parcel
 
 SORTS = ("time", "co2e")
@@ -26,6 +28,7 @@ def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | N
         "options": delivery_options.for_parcel(parcel),
         "current": current,
         "current_text": delivery.describe(current, parcel.time_zone) if current else None,
+        "current_hours": choice_hours(current, utcnow()),
         "forms": forms,
         "sort": sort,
         "confirmation": confirmation,

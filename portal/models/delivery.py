@@ -156,6 +156,12 @@ class PickupPoint(db.Model):
             return False
         return self.closed_until is None or day <= self.closed_until
 
+    def closed_between(self, first: date, last: date) -> bool:
+        """Closed by an operator on at least one day from `first` to `last` (inclusive)."""
+        if self.closed_from is None or self.closed_from > last:
+            return False
+        return self.closed_until is None or self.closed_until >= first
+
     @property
     def closed_for_good(self) -> bool:
         return self.closed_from is not None and self.closed_until is None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.bulk import insert_new
 from portal.extensions import db
-from portal.localtime import local_day, parcel_zone
+from portal.localtime import format_day, local_day, parcel_zone
 from portal.models import (
     Channel,
     Notification,
@@ -33,6 +33,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.links import issue_link
+from portal.services.network.pickup import pickup_deadline
 
 # Triggers that message the recipient. Later issues add their own through notify().
 TRIGGERS = (
@@ -55,7 +56,6 @@ TRIGGERS = (
 )
 # The one trigger allowed through quiet hours: the parcel is coming today.
 QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
-PICKUP_HOLD_DAYS = 7
 
 _PENDING = "outbox_pending"
 
@@ -112,7 +112,8 @@ TRIGGER_KEYS: dict[str, frozenset[str]] = {
     "delivery_changed": frozenset({"choice_text"}),
     # A closed slot or pickup point took the recipient's choice away (services/network).
     "choice_withdrawn": frozenset({"withdrawn_text", "reason"}),
-    "ready_for_pickup": frozenset({"pickup_place", "pickup_until", "pickup_code"}),
+    # pickup_hours: the point's hours on the last day ("10:00-16:00"), empty when unknown.
+    "ready_for_pickup": frozenset({"pickup_place", "pickup_until", "pickup_hours", "pickup_code"}),
     "complaint_opened": _COMPLAINT_KEYS,
     "complaint_updated": _COMPLAINT_KEYS,
     "return_requested": _RETURN_KEYS,
@@ -160,12 +161,16 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     if trigger == "ready_for_pickup":
         from portal.services.tracking import timeline
 
-        events = timeline(parcel)
-        context["pickup_place"] = events[0].location if events else ""
-        held_from = parcel.status_at or utcnow()
-        context["pickup_until"] = local_day(
-            held_from + timedelta(days=PICKUP_HOLD_DAYS), parcel.time_zone
-        )
+        # The chosen point, its last day moved off days it is closed; else where the carrier
+        # says the parcel is, for the plain number of days.
+        deadline = pickup_deadline(parcel, parcel.status_at or utcnow())
+        if deadline.place is not None:
+            context["pickup_place"] = deadline.place
+        else:
+            events = timeline(parcel)
+            context["pickup_place"] = events[0].location if events else ""
+        context["pickup_until"] = format_day(deadline.last_day)
+        context["pickup_hours"] = deadline.hours or ""
         context["pickup_code"] = pickup_code(parcel)
     return context
 

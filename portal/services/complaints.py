@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
@@ -33,10 +33,12 @@ from portal.models import (
     Photo,
     Resolution,
     Role,
+    Zone,
 )
 from portal.models.types import utcnow
 from portal.services import photos
 from portal.services.errors import Conflict, DomainError, NotFound
+from portal.services.network.calendar import add_working_days
 from portal.storage import Storage, get_storage
 
 T = ComplaintType
@@ -167,18 +169,23 @@ def normalise_case_number(raw: str) -> str | None:
     return CASE_PREFIX + compact
 
 
-def due_at(filed_at: datetime, working_days: int, tz: str | None) -> datetime:
-    """The end of the `working_days`-th working day (Mon-Fri) after the day of filing, in the
-    customer's time zone. Zero days: the end of the day of filing, or of the next working day
-    when filed at a weekend."""
-    zone = zone_of(tz)
-    day = filed_at.astimezone(zone).date()
-    left = max(working_days, 0)
-    while left > 0 or day.weekday() >= 5:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+def due_at(
+    filed_at: datetime,
+    working_days: int,
+    tz: str | None,
+    *,
+    country: str | None = None,
+    zone: Zone | None = None,
+) -> datetime:
+    """The end of the `working_days`-th working day after the day of filing, in the customer's
+    time zone. Zero days: the end of the day of filing, or of the next working day when filed
+    on another day. Working days are Monday to Friday without `country`'s public holidays and
+    (with a `zone`) the days its operator closed it."""
+    local = zone_of(tz)
+    day = filed_at.astimezone(local).date()
+    # No country: weekends only (the holiday library knows no country "").
+    due = add_working_days(country or "", day, max(working_days, 0), zone)
+    return datetime.combine(due, time(23, 59, 59), tzinfo=local)
 
 
 def due_day(complaint: Complaint) -> str:
@@ -318,7 +325,13 @@ def open_complaint(
             type=kind,
             description=description,
             status=S.OPEN,
-            due_at=due_at(now, parcel.merchant.complaint_due_days, parcel.time_zone),
+            due_at=due_at(
+                now,
+                parcel.merchant.complaint_due_days,
+                parcel.time_zone,
+                country=parcel.country,
+                zone=parcel.zone,
+            ),
             created_at=now,
             updated_at=now,
             items=items,

@@ -39,10 +39,14 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.errors import Conflict, DomainError, NotFound
-from portal.services.network.calendar import zone_calendar
+from portal.services.network.calendar import closed_days, public_holiday, zone_calendar
 
-# Changes close at 18:00 local time the day before delivery (PRODUCT.md).
+# Changes close at 18:00 local time the day before delivery unless the zone says otherwise
+# (PRODUCT.md; Zone.cutoff).
 CUTOFF = time(18, 0)
+# A parcel waits this many days at a pickup point (the last day moves to the point's next open
+# day, see services/network/pickup.py).
+PICKUP_HOLD_DAYS = 7
 # A green day or hold without slot templates that day is delivered in this window.
 DAY_WINDOW = (time(8, 0), time(18, 0))
 SAFE_PLACES = ("porch", "garage", "back_door", "shed", "other")
@@ -68,6 +72,16 @@ class LockerFull(Conflict):
 
 class ChangeTooLate(Conflict):
     code = "change_too_late"
+
+
+class SlotClosed(Conflict):
+    """The slot was closed by an operator, or its day became a closed day, after it was shown."""
+
+    code = "slot_closed"
+
+
+class PickupPointClosed(Conflict):
+    code = "pickup_point_closed"
 
 
 def _config(key: str) -> int:
@@ -134,6 +148,37 @@ def cutoff(day: date, zone: Zone) -> datetime:
     )
 
 
+def cutoff_time(zone: Zone) -> str:
+    """The zone's cutoff as the reader writes times ("18:00")."""
+    return format_time(zone.cutoff or CUTOFF, "HH:mm", locale=get_locale())
+
+
+def closed_day_text(zone: Zone, day: date) -> str | None:
+    """Why nothing is delivered in `zone` on `day` (a public holiday, or a day the operator
+    closed), as a sentence asking for another day; None on a day we deliver."""
+    closed = closed_days(zone.id, day, day)
+    if day in closed:
+        if closed[day]:
+            return str(
+                _l(
+                    "We don't deliver on %(day)s (%(why)s): choose another day.",
+                    day=format_day(day),
+                    why=closed[day],
+                )
+            )
+        return str(_l("We don't deliver on %(day)s: choose another day.", day=format_day(day)))
+    holiday = public_holiday(zone.country, day, str(get_locale() or "en"))
+    if holiday:
+        return str(
+            _l(
+                "%(day)s is a public holiday (%(holiday)s): choose another day.",
+                day=format_day(day),
+                holiday=holiday,
+            )
+        )
+    return None
+
+
 def day_window(zone: Zone, day: date) -> tuple[datetime, datetime]:
     """The hours a whole-day delivery (green day, end of a hold) arrives in: the span of that
     weekday's slot templates, or 08:00-18:00."""
@@ -195,6 +240,9 @@ class ChoiceEntry:
     code: str = "choice"
     location: str | None = None
     description: str | None = None
+    # Still in force: neither replaced by a newer choice nor withdrawn by a closure.
+    current: bool = False
+    pickup_point: PickupPoint | None = None
 
 
 def choice_entries(parcel_id: int, tz: str | None) -> list[ChoiceEntry]:
@@ -204,7 +252,16 @@ def choice_entries(parcel_id: int, tz: str | None) -> list[ChoiceEntry]:
         .where(DeliveryChoice.parcel_id == parcel_id)
         .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
     ).scalars()
-    return [ChoiceEntry(c.made_at, describe(c, tz), c.made_by) for c in rows]
+    return [
+        ChoiceEntry(
+            c.made_at,
+            describe(c, tz),
+            c.made_by,
+            current=c.superseded_at is None,
+            pickup_point=c.pickup_point,
+        )
+        for c in rows
+    ]
 
 
 def delivery_day(choice: DeliveryChoice | None) -> date | None:
@@ -294,10 +351,12 @@ def change_window(
 
 
 def _closed(closes: datetime) -> ChangeWindow:
+    """Changes closed at `closes` (the zone's cutoff, local time)."""
     return ChangeWindow(
         frozenset(),
         _l(
-            "Changes closed at 18:00 on %(day)s: your parcel is being prepared for delivery.",
+            "Changes closed at %(time)s on %(day)s: your parcel is being prepared for delivery.",
+            time=format_time(closes, "HH:mm", tzinfo=closes.tzinfo, locale=get_locale()),
             day=format_day(closes.date()),
         ),
         _l(
@@ -319,6 +378,51 @@ def safe_place_allowed(merchant: Merchant, value: Decimal | None) -> bool:
     if limit is None:
         return False
     return value is None or value <= limit
+
+
+def arrival_day(parcel: Parcel, today: date) -> date | None:
+    """The local day the carrier expects to bring the parcel, unless unknown or already past."""
+    eta = parcel.eta_to or parcel.eta_from
+    if eta is None:
+        return None
+    day = eta.astimezone(parcel_zone(parcel)).date()
+    return day if day >= today else None
+
+
+def pickup_span(today: date, arrival: date | None, latest: date) -> tuple[date, date]:
+    """The days a parcel sent to a pickup point needs the point open: from today until it has
+    arrived and waited its PICKUP_HOLD_DAYS there; with no expected day yet, every day we plan
+    ahead for (it may come any of them)."""
+    if arrival is None:
+        return today, latest
+    return today, arrival + timedelta(days=PICKUP_HOLD_DAYS)
+
+
+def point_closed_text(point: PickupPoint, first: date, last: date) -> str | None:
+    """Why `point` can't take a parcel that needs it from `first` to `last`: closed for good
+    (now or from a later day) or closed by its operator on one of those days; None when open."""
+    if point.closed_for_good:
+        assert point.closed_from is not None
+        if point.closed_from <= first:
+            return str(_l("%(name)s has closed: choose another pickup point.", name=point.name))
+        return str(
+            _l(
+                "%(name)s closes for good on %(day)s: choose another pickup point.",
+                name=point.name,
+                day=format_day(point.closed_from),
+            )
+        )
+    if point.closed_between(first, last):
+        assert point.closed_from is not None and point.closed_until is not None
+        return str(
+            _l(
+                "%(name)s is closed from %(start)s to %(end)s: choose another pickup point.",
+                name=point.name,
+                start=format_day(point.closed_from),
+                end=format_day(point.closed_until),
+            )
+        )
+    return None
 
 
 def parcel_value(parcel: Parcel) -> Decimal:
@@ -450,10 +554,20 @@ def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow
         if now >= cutoff(slot.day, zone):
             raise ChangeTooLate(
                 str(
-                    _l("That time can no longer be booked: changes close at 18:00 the day before.")
+                    _l(
+                        "That time can no longer be booked: changes close at %(time)s the day "
+                        "before.",
+                        time=cutoff_time(zone),
+                    )
                 ),
                 field="slot",
             )
+        if slot.closed_at is not None:
+            raise SlotClosed(
+                str(_l("That time is no longer offered. Please choose another.")), field="slot"
+            )
+        if why := closed_day_text(zone, slot.day):
+            raise SlotClosed(why, field="slot", code="day_closed")
         if window.latest_day and slot.day > window.latest_day:
             raise DomainError(
                 str(_l("Choose a day up to %(day)s.", day=format_day(window.latest_day))),
@@ -486,6 +600,10 @@ def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow
                 field="pickup_point",
                 code="pickup_point_not_found",
             )
+        latest = window.latest_day or today + timedelta(days=_config("DELIVERY_DAYS_AHEAD"))
+        first, last = pickup_span(today, arrival_day(parcel, today), latest)
+        if why := point_closed_text(point, first, last):
+            raise PickupPointClosed(why, field="pickup_point")
         choice.type = C.LOCKER if point.is_locker else C.PICKUP_POINT
         if point.is_locker and parcel.weight_grams > _config("LOCKER_MAX_WEIGHT_GRAMS"):
             raise DomainError(
@@ -531,7 +649,12 @@ def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow
             raise DomainError(str(_l("Enter the date to hold it until.")), field="day")
         if r.day <= today or now >= cutoff(r.day, zone):
             raise DomainError(
-                str(_l("Choose a later date: changes for a day close at 18:00 the day before.")),
+                str(
+                    _l(
+                        "Choose a later date: changes for a day close at %(time)s the day before.",
+                        time=cutoff_time(zone),
+                    )
+                ),
                 field="day",
                 code="hold_too_soon",
             )
@@ -541,6 +664,9 @@ def _build(parcel: Parcel, r: ChoiceRequest, now: datetime, window: ChangeWindow
                 field="day",
                 code="hold_too_long",
             )
+        # The held parcel is delivered on its last day: never a day nobody delivers.
+        if why := closed_day_text(zone, r.day):
+            raise DomainError(why, field="day", code="hold_on_closed_day")
         choice.day = r.day
         choice.co2e_grams = estimate.for_option(C.HOLD)
     else:  # pragma: no cover - the enum is closed

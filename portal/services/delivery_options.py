@@ -21,6 +21,7 @@ from portal.models import ChoiceType, Merchant, Parcel, PickupPoint, Slot, Vehic
 from portal.models.types import utcnow
 from portal.services.delivery import (
     ChangeWindow,
+    arrival_day,
     change_window,
     current_choice,
     cutoff,
@@ -29,9 +30,14 @@ from portal.services.delivery import (
     hold_limit,
     next_green_day,
     parcel_value,
+    pickup_span,
+    point_closed_text,
     postcode_centre,
     safe_place_allowed,
+    today_in,
 )
+from portal.services.network import hours
+from portal.services.network.calendar import zone_calendar
 
 C = ChoiceType
 
@@ -54,6 +60,9 @@ class Option:
     # pickup points and lockers
     point: PickupPoint | None = None
     distance_m: int | None = None
+    hours_text: str | None = None  # "Open now · closes 20:00", in the reader's language
+    open_now: bool | None = None  # None: its hours don't parse
+    next_open: datetime | None = None  # while closed: when it opens next (None: not soon)
     # hold
     latest: date | None = None
     why_not: str | None = None
@@ -123,6 +132,7 @@ def for_parcel(
         value=parcel_value(parcel),
         window=window,
         now=now,
+        arrival=arrival_day(parcel, today_in(parcel, now)),
     )
 
 
@@ -136,8 +146,12 @@ def build(
     value: Decimal | None,
     window: ChangeWindow | None = None,
     now: datetime | None = None,
+    arrival: date | None = None,
 ) -> DeliveryOptions:
-    """Every option for an address in `zone`, limited to what `window` allows."""
+    """Every option for an address in `zone`, limited to what `window` allows. Nothing closed
+    is offered: no closed slot nor a slot on a holiday or closed day, and no pickup point
+    closed for good or on a day between now and the end of the parcel's stay there
+    (`arrival`: the day the carrier expects to bring it, if known)."""
     now = now or utcnow()
     window = window or ChangeWindow(frozenset(ChoiceType))
     cfg = current_app.config
@@ -153,11 +167,18 @@ def build(
     if C.SLOT in allowed:
         slots = db.session.execute(
             select(Slot)
-            .where(Slot.zone_id == zone.id, Slot.day > today, Slot.day <= latest)
+            .where(
+                Slot.zone_id == zone.id,
+                Slot.day > today,
+                Slot.day <= latest,
+                Slot.closed_at.is_(None),
+            )
             .order_by(Slot.starts_at)
         ).scalars()
+        # Slots made before a day became a closed day (or by hand on a holiday) aren't offered.
+        calendar = zone_calendar(zone, today, (latest - today).days)
         for s in slots:
-            if now >= cutoff(s.day, zone):
+            if now >= cutoff(s.day, zone) or not calendar.is_open(s.day):
                 continue
             if heavy_for_bike and s.vehicle is Vehicle.CARGO_BIKE:
                 continue
@@ -197,8 +218,11 @@ def build(
         points = db.session.execute(
             select(PickupPoint).where(PickupPoint.zone_id == zone.id).order_by(PickupPoint.id)
         ).scalars()
+        first, last = pickup_span(today, arrival, latest)
         found = []
         for p in points:
+            if point_closed_text(p, first, last):
+                continue
             distance = (
                 estimate.distance_m(centre[0], centre[1], p.latitude, p.longitude)
                 if centre
@@ -225,6 +249,12 @@ def build(
             )
         found.sort(key=lambda o: (o.distance_m is None, o.distance_m or 0, o.label))
         out.pickup_points = found[: cfg["PICKUP_POINTS_SHOWN"]]
+        for o in out.pickup_points:
+            assert o.point is not None
+            state = hours.now(o.point, now)
+            o.hours_text = hours.summary(o.point, now)
+            o.open_now = state.open_now if state.known else None
+            o.next_open = state.next_open
 
     if C.SAFE_PLACE in allowed and safe_place_allowed(merchant, value):
         out.safe_place = Option(

@@ -346,7 +346,8 @@ def _sample_parcel(merchant: Merchant, language: str) -> Parcel:
 _SAMPLE_TEXT = {
     "en": {
         "choice_text": "Pickup point: ICA Nära Vasastan, Surbrunnsgatan 21",
-        "pickup_place": "ICA Nära Vasastan",
+        "pickup_place": "ICA Nära Vasastan, Surbrunnsgatan 21",
+        "reason": "the pickup point is closed for renovation",
         "complaint_type": "Damaged",
         "status_text": "Investigating",
         "status_explanation": "We're looking into it with the carrier.",
@@ -355,7 +356,8 @@ _SAMPLE_TEXT = {
     },
     "sv": {
         "choice_text": "Utlämningsställe: ICA Nära Vasastan, Surbrunnsgatan 21",
-        "pickup_place": "ICA Nära Vasastan",
+        "pickup_place": "ICA Nära Vasastan, Surbrunnsgatan 21",
+        "reason": "utlämningsstället är stängt för renovering",
         "complaint_type": "Skadat",
         "status_text": "Utreds",
         "status_explanation": "Vi tittar på det tillsammans med transportören.",
@@ -379,12 +381,15 @@ def sample_context(merchant: Merchant, trigger: str, channel: Channel, language:
         extra |= {k: words[k] for k in ("complaint_type", "status_text", "status_explanation")}
         extra |= {"case_number": "C-7Q4K2M", "resolution_text": words["resolution_text"]}
         extra |= {"agent_message": words["agent_message"], "needs_answer": False}
+    if trigger == "choice_withdrawn":
+        extra |= {"withdrawn_text": words["choice_text"], "reason": words["reason"]}
     with force_locale(language):
         extra["due_day"] = local_day(utcnow() + timedelta(days=3), parcel.time_zone)
         context = _context(parcel, trigger, SAMPLE_TOKEN, extra)
     # What _context() reads from the parcel's history (none: it was never saved).
     context["choice_text"] = words["choice_text"]
     context["pickup_place"] = words["pickup_place"]
+    context["pickup_hours"] = "10:00-16:00"  # the last day's hours (a Saturday's, say)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     context["unsubscribe_link"] = f"{base}/u/{SAMPLE_TOKEN}"
     # Exactly the names a template may use: what isn't listed is an error in a preview too.

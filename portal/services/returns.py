@@ -37,8 +37,9 @@ from portal.models import (
     TrackingEvent,
 )
 from portal.models.types import utcnow
-from portal.services.delivery import SlotFull, cutoff
+from portal.services.delivery import SlotClosed, SlotFull, closed_day_text, cutoff, cutoff_time
 from portal.services.errors import Conflict, DomainError, NotFound
+from portal.services.network.calendar import zone_calendar
 
 # Read aloud over a phone without confusion: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
 READABLE = "ACDEFGHJKMNPQRTWXY34679"
@@ -311,10 +312,21 @@ def _pickup_slot(parcel: Parcel, slot_id: int | None, now: datetime) -> Slot:
         )
     if now >= cutoff(slot.day, parcel.zone):
         raise ReturnNotAllowed(
-            str(_l("That time can no longer be booked: bookings close at 18:00 the day before.")),
+            str(
+                _l(
+                    "That time can no longer be booked: bookings close at %(time)s the day before.",
+                    time=cutoff_time(parcel.zone),
+                )
+            ),
             field="slot",
             code="too_late",
         )
+    if slot.closed_at is not None:
+        raise SlotClosed(
+            str(_l("That time is no longer offered. Please choose another.")), field="slot"
+        )
+    if why := closed_day_text(parcel.zone, slot.day):
+        raise SlotClosed(why, field="slot", code="day_closed")
     taken = db.session.execute(
         update(Slot)
         .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
@@ -329,23 +341,28 @@ def _pickup_slot(parcel: Parcel, slot_id: int | None, now: datetime) -> Slot:
 
 
 def pickup_slots(parcel: Parcel, now: datetime | None = None, limit: int = 12) -> list[Slot]:
-    """Home-pickup times: the zone's delivery slots with room, bookable before their cutoff."""
+    """Home-pickup times: the zone's delivery slots with room, bookable before their cutoff,
+    neither closed nor on a public holiday or closed day."""
     now = now or utcnow()
     if parcel.zone is None:
         return []
     tz = ZoneInfo(parcel.zone.time_zone)
     today = now.astimezone(tz).date()
+    ahead = current_app.config["DELIVERY_DAYS_AHEAD"]
     slots = db.session.execute(
         select(Slot)
         .where(
             Slot.zone_id == parcel.zone_id,
             Slot.day > today,
-            Slot.day <= today + timedelta(days=current_app.config["DELIVERY_DAYS_AHEAD"]),
+            Slot.day <= today + timedelta(days=ahead),
             Slot.booked < Slot.capacity,
+            Slot.closed_at.is_(None),
         )
         .order_by(Slot.starts_at, Slot.id)
     ).scalars()
-    return [s for s in slots if now < cutoff(s.day, parcel.zone)][:limit]
+    calendar = zone_calendar(parcel.zone, today, ahead)
+    bookable = [s for s in slots if now < cutoff(s.day, parcel.zone) and calendar.is_open(s.day)]
+    return bookable[:limit]
 
 
 def _validate_lines(

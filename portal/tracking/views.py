@@ -20,10 +20,12 @@ from portal import s10
 from portal.extensions import db, limiter
 from portal.i18n import safe_next
 from portal.models import Parcel
+from portal.models.types import utcnow
 from portal.security import no_store
 from portal.services import complaints, delivery, tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
+from portal.services.network.pickup import point_hours
 from portal.services.parcel_page import load_parcel_page
 from portal.services.parcels import find_parcel, parse_tracking_number, set_channels
 from portal.tracking import bp
@@ -141,13 +143,16 @@ def parcel(tn: str):
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
     g.recipient_language = page.language
-    events, choice_now = page.events, None
+    events, choice_now, pickup_hours = page.events, None, None
     if verified:
         # What the recipient chose sits in the timeline with what the carrier did.
         choices = delivery.choice_entries(page.id, page.time_zone)
         if choices:
             events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
-            choice_now = choices[-1].text  # the newest is the one in force
+            # The newest is the one in force, unless a closure withdrew it.
+            if choices[-1].current:
+                choice_now = choices[-1].text
+                pickup_hours = point_hours(choices[-1].pickup_point, utcnow())
     from portal.services.returns import returns_for
 
     context_returns = returns_for(page.id) if verified else []
@@ -156,6 +161,7 @@ def parcel(tn: str):
         "verified": verified,
         "events": events,
         "choice_now": choice_now,
+        "pickup_hours": pickup_hours,
         "complaints": complaints.cases_for(page.id) if verified else [],
         "returns": context_returns,
         "can_return": verified and page.status == "delivered",

@@ -84,7 +84,7 @@ def test_the_page_shows_every_option_with_its_co2e(opened, parcel):
     assert page.count("Greenest") == 1
     assert "by electric cargo bike about 20 g CO2e Greenest" in page
     assert page.index("Near Shop") < page.index("Box Locker") < page.index("Far Kiosk")
-    assert "Mon-Fri 08-20" in page and "110 m" in page
+    assert "Open now · closes 20:00" in page and "110 m" in page
     assert 'href="/about/co2"' in res.get_data(as_text=True)
 
 
