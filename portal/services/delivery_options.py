@@ -36,7 +36,7 @@ from portal.services.delivery import (
     safe_place_allowed,
     today_in,
 )
-from portal.services.network import hours
+from portal.services.network import hours, nearest
 from portal.services.network.calendar import zone_calendar
 
 C = ChoiceType
@@ -112,6 +112,42 @@ def _mark_greenest(options: DeliveryOptions) -> None:
     if available:
         best = min(available, key=lambda o: (o.co2e_grams, o.start is None, o.start or 0))
         best.greenest = True
+
+
+# A city zone may hold hundreds of points: start small (a few blocks) before widening.
+_RADII_M = (500, *nearest.RADII_M)
+
+
+def _zone_points(
+    zone: Zone,
+    centre: tuple[float, float] | None,
+    now: datetime,
+    wanted: int,
+    first: date,
+    last: date,
+) -> list[tuple[PickupPoint, int | None]]:
+    """The `wanted` nearest of the zone's points open from `first` to `last`, with their
+    distance: a box around the centre that widens (on the latitude/longitude index, as the
+    pickup-point API's search does) instead of reading every point of the zone."""
+    if centre is None:
+        points = db.session.execute(
+            select(PickupPoint).where(PickupPoint.zone_id == zone.id).order_by(PickupPoint.id)
+        ).scalars()
+        return sorted(
+            ((p, None) for p in points if not point_closed_text(p, first, last)),
+            key=lambda pd: pd[0].name,
+        )[:wanted]
+    found: dict[int, tuple[PickupPoint, int]] = {}
+    for radius in _RADII_M:
+        query = nearest.candidates(centre[0], centre[1], radius, now).where(
+            PickupPoint.zone_id == zone.id
+        )
+        for p in db.session.execute(query).scalars():
+            if p.id not in found and not point_closed_text(p, first, last):
+                found[p.id] = (p, estimate.distance_m(*centre, p.latitude, p.longitude))
+        if sum(1 for _, d in found.values() if d <= radius) >= wanted:
+            break
+    return sorted(found.values(), key=lambda pd: (pd[1], pd[0].name))[:wanted]
 
 
 def for_parcel(
@@ -215,19 +251,10 @@ def build(
 
     if C.PICKUP_POINT in allowed or C.LOCKER in allowed:
         centre = postcode_centre(country, postcode)
-        points = db.session.execute(
-            select(PickupPoint).where(PickupPoint.zone_id == zone.id).order_by(PickupPoint.id)
-        ).scalars()
         first, last = pickup_span(today, arrival, latest)
         found = []
-        for p in points:
-            if point_closed_text(p, first, last):
-                continue
-            distance = (
-                estimate.distance_m(centre[0], centre[1], p.latitude, p.longitude)
-                if centre
-                else None
-            )
+        shown = cfg["PICKUP_POINTS_SHOWN"]
+        for p, distance in _zone_points(zone, centre, now, shown, first, last):
             why_not = None
             if p.is_locker and heavy_for_locker:
                 why_not = str(_l("Too heavy for a locker"))
@@ -247,8 +274,7 @@ def build(
                     why_not=why_not,
                 )
             )
-        found.sort(key=lambda o: (o.distance_m is None, o.distance_m or 0, o.label))
-        out.pickup_points = found[: cfg["PICKUP_POINTS_SHOWN"]]
+        out.pickup_points = found
         for o in out.pickup_points:
             assert o.point is not None
             state = hours.now(o.point, now)
