@@ -30,7 +30,13 @@ def choice_json(choice: DeliveryChoice, tz: str | None) -> dict[str, Any]:
         "label": delivery.describe(choice, tz),
         "co2e_grams": choice.co2e_grams,
         "slot": (
-            {"id": slot.id, "date": slot.day, "start": slot.starts_at, "end": slot.ends_at}
+            {
+                "id": slot.id,
+                "date": slot.day,
+                "start": slot.starts_at,
+                "end": slot.ends_at,
+                "zone": slot.zone.name,
+            }
             if slot
             else None
         ),
@@ -139,7 +145,7 @@ def get_delivery_options():
     )
     out = DeliveryOptionsOut(
         zone=zone.name,
-        options=[_option_json(o) for o in options.all()],
+        options=[_option_json(o, zone.name) for o in options.all()],
         co2e_method=f"{base}/about/co2",
     )
     # Each option carries only the fields of its kind (a slot has no distance, a hold no time).
@@ -185,7 +191,7 @@ def _country_for(postcode: str) -> str | None:
     return countries.pop() if countries else None
 
 
-def _option_json(o: delivery_options.Option) -> dict[str, Any]:
+def _option_json(o: delivery_options.Option, zone_name: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": str(o.type),
         "id": o.id,
@@ -202,6 +208,7 @@ def _option_json(o: delivery_options.Option) -> dict[str, Any]:
             "capacity": o.capacity,
             "remaining": o.remaining,
             "vehicle": str(o.vehicle),
+            "zone": zone_name,  # every slot offered is in the address's zone
         }
     elif o.type is ChoiceType.GREEN_DAY:
         out |= {"date": o.date, "start": o.start.astimezone(UTC), "end": o.end.astimezone(UTC)}

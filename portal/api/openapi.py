@@ -14,9 +14,16 @@ from portal.api.schemas import (
     ErrorOut,
     EventBatchIn,
     EventBatchOut,
+    ImportErrorOut,
+    ImportIn,
+    ImportOut,
     ManifestOut,
+    NearbyOut,
     ParcelIn,
     ParcelOut,
+    PickupPointClosedOut,
+    PickupPointIn,
+    PickupPointOut,
     RefundIn,
     ReturnIn,
     ReturnListOut,
@@ -24,6 +31,7 @@ from portal.api.schemas import (
     WebhookCreatedOut,
     WebhookIn,
     WebhookListOut,
+    ZonesOut,
 )
 
 REF = "#/components/schemas/{model}"
@@ -32,6 +40,16 @@ RMA = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "example": "YC9W-KCR6"},
+}
+EXTERNAL_ID = {
+    "name": "external_id",
+    "in": "path",
+    "required": True,
+    "description": (
+        "Your id for the point, as in your pickup_points.csv: 1 to 64 characters, no control "
+        "characters, no spaces at either end"
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "example": "SE-1001"},
 }
 
 
@@ -119,6 +137,14 @@ def _schemas() -> dict[str, Any]:
         ReturnOut,
         RefundIn,
         ReturnListOut,
+        ZonesOut,
+        NearbyOut,
+        PickupPointIn,
+        PickupPointOut,
+        PickupPointClosedOut,
+        ImportIn,
+        ImportOut,
+        ImportErrorOut,
     ]
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
@@ -377,6 +403,152 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         },
                     }
                 )
+            },
+            "/zones": {
+                "get": {
+                    "operationId": "listZones",
+                    "summary": "Every delivery zone (any key)",
+                    "description": (
+                        "Each zone's postcode prefixes with their centres, its green day, the "
+                        "cutoff for changes and the days an operator closed it from today on."
+                    ),
+                    "responses": {"200": _body(ZonesOut, "Zones by name"), **AUTH_ERRORS},
+                }
+            },
+            "/pickup-points": {
+                "get": {
+                    "operationId": "listNearestPickupPoints",
+                    "summary": "Open pickup points and lockers nearest a postcode (any key)",
+                    "description": (
+                        "Measured from the centre of the postcode's area (its zone's longest "
+                        "matching prefix), nearest first, up to 512 km. Points closed today by "
+                        "an operator or their carrier are left out; those merely outside their "
+                        "opening hours are listed with `open_now: false` and `next_opening`."
+                    ),
+                    "parameters": [
+                        _query("postcode", {"type": "string"}, required=True),
+                        _query(
+                            "country",
+                            {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                            "ISO 3166-1 alpha-2; may be left out when only one country we "
+                            "serve knows the postcode",
+                        ),
+                        _query(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                        ),
+                    ],
+                    "responses": {
+                        "200": _body(NearbyOut, "The nearest open points"),
+                        "404": _error(
+                            "No zone of ours knows where this postcode is (`postcode_not_served`)"
+                        ),
+                        "422": _error(
+                            "A parameter is invalid, or the postcode is known in two countries "
+                            "and `country` is missing (`country_required`); `field` names it"
+                        ),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/pickup-points/import": {
+                "post": _write(
+                    {
+                        "operationId": "importPickupPoints",
+                        "summary": "Create and update your points from GeoJSON (carrier key)",
+                        "description": (
+                            "All or nothing: one bad feature and nothing is written; `errors` "
+                            "lists every bad feature. Points are matched by `external_id`, so "
+                            "sending the same collection again changes nothing (`unchanged`). "
+                            "A point you closed with DELETE, or that `close_missing` closed, "
+                            "is open again once listed."
+                        ),
+                        "parameters": [
+                            _query(
+                                "close_missing",
+                                {"type": "boolean", "default": False},
+                                "Close (never delete) your open points the collection leaves "
+                                "out; their bookings are withdrawn and the recipients told",
+                            ),
+                            _query(
+                                "dry_run",
+                                {"type": "boolean", "default": False},
+                                "Check and count only; nothing is written or sent",
+                            ),
+                        ],
+                        "requestBody": _json_body(ImportIn),
+                        "responses": {
+                            "200": _body(ImportOut, "What was (or would be) done"),
+                            "400": _error("The body is not JSON"),
+                            "409": _body(
+                                ImportErrorOut,
+                                "A locker would hold fewer compartments than are booked "
+                                "(`compartments_booked`), or another request changed a point "
+                                "meanwhile (`concurrent_change`)",
+                            ),
+                            "422": _body(
+                                ImportErrorOut,
+                                "Bad features (`invalid_features`; `errors`: feature number, "
+                                "field, message; feature 0 is the document), or a bad query "
+                                "parameter",
+                            ),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                )
+            },
+            "/pickup-points/{external_id}": {
+                "put": _write(
+                    {
+                        "operationId": "putPickupPoint",
+                        "summary": "Create or update one of your points (carrier key)",
+                        "description": (
+                            "Checked by the same rules as pickup_points.csv. A point you closed "
+                            "with DELETE is open again (`reopened: true`); a closure made by "
+                            "an operator stays (see `closed_from`)."
+                        ),
+                        "parameters": [EXTERNAL_ID],
+                        "requestBody": _json_body(PickupPointIn),
+                        "responses": {
+                            "200": _body(PickupPointOut, "Updated, or unchanged (`result`)"),
+                            "201": _body(PickupPointOut, "Created"),
+                            "400": _error("The body is not JSON"),
+                            "404": _error("No such URL: the external id has a line break"),
+                            "409": _error(
+                                "A locker would hold fewer compartments than are booked, or "
+                                "stop being a locker (`compartments_booked`), or another "
+                                "request changed it meanwhile (`concurrent_change`)"
+                            ),
+                            "422": _error(
+                                "A field is invalid (`invalid_pickup_point`: opening hours that "
+                                "don't parse, latitude out of range…); `field` names the first, "
+                                "`details` all"
+                            ),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                ),
+                "delete": _write(
+                    {
+                        "operationId": "closePickupPoint",
+                        "summary": "Close one of your points for good (carrier key)",
+                        "description": (
+                            "Never deleted: closed from today (local), so history keeps "
+                            "pointing at it. Parcels booked on it get their booking withdrawn, "
+                            "the carrier's own plan applies again and each recipient is told "
+                            "(`choice_withdrawn`). PUT or import it again to reopen it."
+                        ),
+                        "parameters": [EXTERNAL_ID],
+                        "responses": {
+                            "200": _body(PickupPointClosedOut, "Closed"),
+                            "404": _error("You have no point with this external id"),
+                            "409": _error(
+                                "Another request changed it meanwhile (`concurrent_change`)"
+                            ),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                ),
             },
             "/events": {
                 "post": _write(

@@ -299,7 +299,7 @@ class ChoiceOut(BaseModel):
     type: ChoiceKind
     label: str
     co2e_grams: int | None
-    slot: dict[str, Any] | None = Field(None, description="id, date, start, end")
+    slot: dict[str, Any] | None = Field(None, description="id, date, start, end, zone")
     pickup_point: dict[str, Any] | None = Field(None, description="id, name, address")
     day: date | None = Field(None, description="green_day: the day; hold: the day to deliver")
     place: str | None = None
@@ -324,6 +324,7 @@ class OptionOut(BaseModel):
     capacity: int | None = None
     remaining: int | None = None
     vehicle: str | None = None
+    zone: str | None = Field(None, description="slot: its zone's name")
     distance_m: int | None = None
     name: str | None = None
     address: str | None = None
@@ -504,6 +505,220 @@ class ReturnListOut(BaseModel):
     next_since: datetime | None = Field(
         description="pass as since= to fetch the next page; null when this was the last"
     )
+
+
+# --- the delivery network (zones, carriers' pickup points) ----------------------------------
+
+PointKind = Literal["pickup_point", "locker"]
+WeekdayCode = Literal["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+
+
+class PrefixOut(BaseModel):
+    prefix: str = Field(description="Normalised: upper case, no spaces or dashes")
+    latitude: float | None = Field(description="The area's centre (WGS 84); null: unknown")
+    longitude: float | None
+
+
+class ClosedDayOut(BaseModel):
+    date: dt.date
+    reason: str
+
+
+class ZoneOut(BaseModel):
+    id: int = Field(description="Also accepted as GET /manifest's `zone`")
+    name: str
+    country: str
+    time_zone: str = Field(description="IANA name, e.g. Europe/Stockholm")
+    green_weekday: WeekdayCode | None = Field(description="The green day's weekday; null: none")
+    cutoff: str = Field(
+        pattern=r"^\d{2}:\d{2}$",
+        description="Changes for a day close at this local time the day before (HH:MM)",
+    )
+    prefixes: list[PrefixOut]
+    closed_days: list[ClosedDayOut] = Field(
+        description="Days an operator closed the zone, from today (local) on, soonest first"
+    )
+
+
+class ZonesOut(BaseModel):
+    zones: list[ZoneOut]
+
+
+class PickupPointIn(BaseModel):
+    """One point, with pickup_points.csv's columns. The same checks as a network file: `field`
+    names the first bad one and `details` lists them all."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Pressbyrån Odenplan",
+                    "type": "pickup_point",
+                    "address_line": "Odenplan 1",
+                    "postcode": "113 22",
+                    "city": "Stockholm",
+                    "country": "SE",
+                    "latitude": 59.3429,
+                    "longitude": 18.0496,
+                    "opening_hours": "Mo-Fr 07:00-21:00; Sa,Su 09:00-18:00; PH off",
+                }
+            ]
+        },
+    )
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    type: PointKind
+    address_line: Annotated[str, Field(min_length=1, max_length=300)]
+    postcode: Annotated[str, Field(min_length=2, max_length=16)]
+    city: Annotated[str, Field(min_length=1, max_length=120)]
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")]
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+    opening_hours: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=300,
+            description="OpenStreetMap opening_hours syntax, e.g. `Mo-Fr 08:00-20:00; PH off`",
+        ),
+    ]
+    capacity: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="Lockers: compartments (at least 1, never below those booked); "
+        "pickup points: leave out",
+    )
+    external_id: str | None = Field(None, description="If given, the URL's")
+    carrier: str | None = Field(None, description="If given, your key's carrier")
+
+
+class PickupPointOut(BaseModel):
+    external_id: str
+    carrier: str
+    name: str
+    type: PointKind
+    address_line: str
+    postcode: str
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+    opening_hours: str
+    capacity: int | None = Field(description="Lockers: compartments; null for pickup points")
+    zone: str | None = Field(description="The zone its postcode is in; null: none of ours")
+    closed_from: dt.date | None = Field(description="Closed from this local day (null: open)")
+    closed_until: dt.date | None = Field(description="…to this day inclusive; null: for good")
+    closed_reason: str | None
+    result: Literal["created", "updated", "unchanged"]
+    reopened: bool = Field(description="It had been closed with DELETE and is open again")
+
+
+class PickupPointClosedOut(BaseModel):
+    external_id: str
+    closed_from: dt.date = Field(description="Closed for good from this local day")
+    already_closed: bool = Field(description="It was closed before this call")
+    affected_parcels: int = Field(
+        description="Parcels whose booking on the point was withdrawn (each recipient told)"
+    )
+
+
+class ImportIn(BaseModel):
+    """A GeoJSON FeatureCollection of Point features ([longitude, latitude]) whose properties
+    are pickup_points.csv's columns less latitude and longitude; `carrier` may be left out."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "geometry": {"type": "Point", "coordinates": [18.0496, 59.3429]},
+                            "properties": {
+                                "external_id": "SE-1001",
+                                "name": "Pressbyrån Odenplan",
+                                "type": "pickup_point",
+                                "address_line": "Odenplan 1",
+                                "postcode": "113 22",
+                                "city": "Stockholm",
+                                "country": "SE",
+                                "opening_hours": "Mo-Fr 07:00-21:00; PH off",
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]] = Field(description="Point features, numbered from 1")
+
+
+class ImportOut(BaseModel):
+    dry_run: bool = Field(description="true: counted only, nothing was written")
+    created: int
+    updated: int
+    unchanged: int
+    closed: int = Field(description="Your points left out of the collection (close_missing)")
+    affected_parcels: int = Field(
+        description="Parcels whose booking on a closed point was (or would be) withdrawn"
+    )
+
+
+class FeatureErrorOut(BaseModel):
+    feature: int = Field(description="The feature's number from 1; 0: the document itself")
+    field: str
+    message: str
+
+
+class ImportErrorOut(BaseModel):
+    error: ErrorBody
+    errors: list[FeatureErrorOut] = Field(
+        [],
+        description="Every bad feature (nothing was written); absent when the fault is not in "
+        "the features (a query parameter, a reused Idempotency-Key)",
+    )
+
+
+class CentreOut(BaseModel):
+    latitude: float
+    longitude: float
+
+
+class NearbyPointOut(BaseModel):
+    id: int = Field(description="Pass as `delivery_choice.id` (type pickup_point or locker)")
+    external_id: str | None = Field(description="The carrier's id; null for our own points")
+    carrier: str | None
+    name: str
+    type: PointKind
+    address_line: str
+    postcode: str
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+    distance_m: int = Field(description="Straight-line distance from the postcode's centre")
+    opening_hours: str = Field(description="OpenStreetMap opening_hours syntax")
+    open_now: bool | None = Field(description="null when the hours can't be read")
+    next_opening: datetime | None = Field(
+        description="While closed: when it opens next (local time with offset); null when open "
+        "or not within 30 days"
+    )
+    closes_at: datetime | None = Field(
+        description="While open: when it closes; null when closed or open round the clock"
+    )
+    capacity: int | None = Field(description="Lockers: compartments; null for pickup points")
+    free: int | None = Field(description="Lockers: compartments not booked")
+
+
+class NearbyOut(BaseModel):
+    postcode: str
+    country: str
+    zone: str | None
+    centre: CentreOut = Field(description="Where distances are measured from")
+    pickup_points: list[NearbyPointOut] = Field(description="Open points, nearest first")
 
 
 ParcelOut.model_rebuild()

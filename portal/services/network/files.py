@@ -503,6 +503,30 @@ def read_geojson(data: bytes | str | dict, *, carrier: str | None = None) -> lis
     return rows
 
 
+def read_point(values: dict[str, Any]) -> PointRow:
+    """One point from a JSON object with pickup_points.csv's columns (the API's PUT), checked
+    by the same rules as a file row. Numbers are taken for numbers and text for text; objects,
+    lists and booleans are refused. FileRejected lists every bad field (unit "field")."""
+    errors: list[RowError] = []
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in COLUMNS["pickup-points"]:
+            errors.append(RowError(1, name, "is not a pickup point field", "field"))
+        elif value is None:
+            clean[name] = ""
+        elif isinstance(value, bool) or not isinstance(value, str | int | float):
+            errors.append(RowError(1, name, "is text or a number", "field"))
+        elif isinstance(value, float) and name in ("latitude", "longitude", "capacity"):
+            clean[name] = value
+        else:
+            # Whole numbers as text too: float() of a 400-digit int overflows, of its text not.
+            clean[name] = str(value)
+    row = _point(_Row(1, clean, errors, "field"))
+    if errors:
+        raise FileRejected(errors)
+    return row
+
+
 def read_points(data: bytes | str, filename: str = "", *, carrier: str | None = None):
     """CSV or GeoJSON, by the name's ending or else by the first character."""
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
