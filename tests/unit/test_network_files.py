@@ -210,3 +210,18 @@ def test_points_file_kind_follows_the_name_or_the_content():
 )
 def test_opening_hours_are_checked_by_the_library(text, ok):
     assert (problem(text) is None) is ok
+
+
+def test_geojson_properties_are_text_or_numbers_and_huge_numbers_are_refused():
+    doc = {
+        "type": "FeatureCollection",
+        "features": [feature("A", name={"a": 1}), feature("B")],
+    }
+    with pytest.raises(files.FileRejected) as caught:
+        files.read_geojson(json.dumps(doc))
+    assert [str(e) for e in caught.value.errors] == ["feature 1: name: is text or a number"]
+    huge = {"type": "FeatureCollection", "features": [feature("A", lat=10**400)]}
+    with pytest.raises(files.FileRejected) as caught:
+        files.read_geojson(json.dumps(huge))
+    assert str(caught.value.errors[0]).startswith("feature 1: latitude: 1000")
+    assert str(caught.value.errors[0]).endswith("is not a number")

@@ -169,7 +169,7 @@ def _coordinate(value: str | float | None, low: float, high: float, *, required:
         return None  # type: ignore[return-value]
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _Bad(f"{value!r} is not a number") from None
     if number != number or not low <= number <= high:  # NaN or out of range
         raise _Bad(f"{value} is out of range ({low:g} to {high:g})")
@@ -486,6 +486,14 @@ def read_geojson(data: bytes | str | dict, *, carrier: str | None = None) -> lis
             errors.append(
                 RowError(n, "properties", f"unknown {', '.join(sorted(unknown))}", "feature")
             )
+            continue
+        bad = sorted(
+            k
+            for k, v in values.items()
+            if isinstance(v, bool) or not isinstance(v, str | int | float)
+        )
+        if bad:
+            errors.append(RowError(n, bad[0], "is text or a number", "feature"))
             continue
         for k, v in values.items():
             if k != "capacity" and not isinstance(v, str):
