@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("admin.audit", "Audit log", STAFF),
     ("admin.dashboard", "Dashboard", STAFF),
     ("admin.merchants", "Merchants", (Role.SUPERVISOR,)),
+    ("admin.network", "Network", (Role.SUPERVISOR,)),
     ("admin.agents", "Agents", (Role.SUPERVISOR,)),
 ]
 
@@ -72,6 +73,13 @@ def agent() -> Account:
     return current_user._get_current_object()
 
 
-from portal.admin import agents, dashboard, merchants, messages, views  # noqa: E402, F401
+from portal.admin import (  # noqa: E402, F401
+    agents,
+    dashboard,
+    merchants,
+    messages,
+    network,
+    views,
+)
 
 __all__ = ["STAFF", "agent", "bp", "supervisor_only"]

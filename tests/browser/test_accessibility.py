@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from portal.models import Account, Role
+from portal.extensions import db
+from portal.models import Account, PickupPoint, Role, SlotTemplate, Zone
 from tests import factories
 from tests.browser.axe import check_a11y, report, violations
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
@@ -138,12 +140,20 @@ def admin_urls(app: Flask, world: Customer, agent: Account) -> list[str]:
         "trigger": ["parcel_created"],
         "channel": ["sms", "email"],
         "language": ["sv"],
+        # The delivery network (make_customer's zone): a zone, a slot template, a locker.
+        "zone_id": [db.session.scalars(select(Zone.id)).first()],
+        "template_id": [db.session.scalars(select(SlotTemplate.id)).first()],
+        "point_id": [
+            db.session.scalars(select(PickupPoint.id).where(PickupPoint.is_locker)).first()
+        ],
     }
     urls = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin") or "GET" not in rule.methods:
             continue
-        if rule.rule.endswith((".csv", ".svg")) or rule.endpoint.startswith("accounts.login"):
+        if rule.rule.endswith((".csv", ".svg", ".geojson")) or rule.endpoint.startswith(
+            "accounts.login"
+        ):
             continue  # files, not pages; the log-in pages are checked on the way in
         missing = rule.arguments - values.keys()
         assert not missing, f"{rule.rule}: give test_accessibility a value for {missing}"

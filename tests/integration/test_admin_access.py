@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import Role, WebhookEndpoint
+from portal.models import ClosedDay, PickupPoint, Role, Slot, SlotTemplate, WebhookEndpoint
 from portal.services.api_keys import create_api_key
 from tests import factories
 from tests.integration.test_tracking_pages import csrf_token
 from tests.staff import login
 
-# What only supervisors may open: agents, merchants (branding, policy, keys, webhooks) and
-# the merchants' message templates.
-SUPERVISOR_ONLY = ("admin.agent", "admin.merchant", "admin.message_template")
+# What only supervisors may open: agents, merchants (branding, policy, keys, webhooks), the
+# merchants' message templates and the delivery network.
+SUPERVISOR_ONLY = ("admin.agent", "admin.merchant", "admin.message_template", "admin.network")
 LOGIN_PAGES = {
     "accounts.login",
     "accounts.login_code",
@@ -45,8 +48,20 @@ def world(app):
     key, _ = create_api_key(merchant=merchant)
     endpoint = WebhookEndpoint(merchant=merchant, url="https://shop.example/hook", secret="s")
     db.session.add(endpoint)
+    zone = factories.make_delivery_zone()
+    closed = ClosedDay(zone_id=zone.id, day=date(2030, 1, 2), reason="Inventory")
+    db.session.add(closed)
     db.session.commit()
+    network = {
+        "zone_id": zone.id,
+        "prefix_id": zone.prefixes[0].id,
+        "day_id": closed.id,
+        "template_id": db.session.scalars(select(SlotTemplate.id)).first(),
+        "slot_id": db.session.scalars(select(Slot.id)).first(),
+        "point_id": db.session.scalars(select(PickupPoint.id)).first(),
+    }
     return {
+        **network,
         "tn": parcel.tracking_number,
         "merchant_id": merchant.id,
         "account_id": target.id,

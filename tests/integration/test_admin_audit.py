@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date
 
 import pytest
@@ -14,13 +16,18 @@ from portal.models import (
     ApiKey,
     AuditEntry,
     Channel,
+    ClosedDay,
     InboundMessage,
     Merchant,
     Notification,
     ParcelStatus,
+    PickupPoint,
     Role,
     Slot,
+    SlotTemplate,
     WebhookEndpoint,
+    Zone,
+    ZonePostcodePrefix,
 )
 from portal.services.audit import ACTIONS
 from portal.services.returns import LineRequest, ReturnRequest, open_return
@@ -165,6 +172,69 @@ def test_every_action_type_writes_its_audit_row(app, client):
     t = f"{m}/messages/parcel_created/sms/en"
     act(t, {"body": "Hi from {{ merchant }}: {{ link }}"})
     act(f"{t}/reset", {}, t)
+
+    # The delivery network.
+    net = "/admin/network"
+    act(f"{net}/carriers", {"name": "Bring"}, net)
+    zone_form = {"name": "Uppsala", "country": "SE", "time_zone": "Europe/Stockholm"}
+    act(f"{net}/zones/new", {**zone_form, "green_weekday": "", "cutoff": "18:00"})
+    uppsala = db.session.execute(select(Zone).where(Zone.name == "Uppsala")).scalar_one()
+    z = f"{net}/zones/{uppsala.id}"
+    act(z, {**zone_form, "green_weekday": "2", "cutoff": "17:00", "version": "1"})
+    act(f"{z}/prefixes", {"prefix": "75"}, z)
+    prefix = db.session.execute(
+        select(ZonePostcodePrefix).where(ZonePostcodePrefix.prefix == "75")
+    ).scalar_one()
+    act(f"{z}/prefixes/{prefix.id}/remove", {}, z)
+    window = {"weekday": "0", "start_time": "09:00", "vehicle": "van"}
+    act(f"{z}/templates", {**window, "end_time": "12:00", "capacity": "4"})
+    template = db.session.execute(
+        select(SlotTemplate).where(SlotTemplate.zone_id == uppsala.id)
+    ).scalar_one()
+    tpl = f"{net}/templates/{template.id}"
+    act(tpl, {"end_time": "13:00", "capacity": "5", "version": "1"})
+    act(f"{tpl}/remove", {"version": "2"}, tpl)
+    act(f"{z}/closed-days", {"day": "2026-12-01", "reason": "Inventory"}, z)
+    closed = db.session.execute(select(ClosedDay)).scalar_one()
+    act(f"{z}/closed-days/{closed.id}/remove", {}, z)
+    # The parcel is booked on `slot` (above): closing it lists the parcel, then withdraws it.
+    close = f"{net}/slots/{slot.id}/close"
+    listed = act(close, {"reason": "Van in repair"}, net, expect=200).get_data(as_text=True)
+    seen = re.search(r'name="confirmed" value="([^"]*)"', listed).group(1)
+    act(close, {"reason": "Van in repair", "confirmed": seen}, net)
+    act(f"{net}/slots/{slot.id}/reopen", {}, net)
+    point_form = {
+        "name": "Kiosk",
+        "point_type": "pickup_point",
+        "carrier_id": "",
+        "external_id": "",
+        "address_line": "Gatan 1",
+        "postcode": "113 50",
+        "city": "Stockholm",
+        "country": "SE",
+        "latitude": "59.34",
+        "longitude": "18.05",
+        "opening_hours": "24/7",
+        "locker_capacity": "",
+    }
+    act(f"{net}/points/new", point_form, net)
+    kiosk = db.session.execute(select(PickupPoint).where(PickupPoint.name == "Kiosk")).scalar_one()
+    pt = f"{net}/points/{kiosk.id}"
+    act(pt, {**point_form, "city": "Solna", "version": "1"})
+    act(f"{pt}/close", {"closed_from": "2026-11-27", "closed_until": "", "reason": "Gone"}, pt)
+    act(f"{pt}/reopen", {}, pt)
+    zones_csv = (
+        "zone,country,time_zone,postcode_prefix,latitude,longitude,green_weekday,cutoff\n"
+        "Göteborg,SE,Europe/Stockholm,41,,,,\n"
+    )
+    res = post(
+        client,
+        f"{net}/import",
+        {"kind": "zones", "file": (io.BytesIO(zones_csv.encode()), "zones.csv")},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 200
+    act(f"{net}/import/apply", {}, net)
 
     db.session.rollback()
     rows = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()

@@ -1,0 +1,715 @@
+"""`/admin/network`: supervisors run the delivery network: zones (prefixes, closed days), slot
+templates and dated slots, pickup points and lockers, carriers, file imports and exports.
+
+Views only parse forms and show what services/network/console/ decides: a closure with
+bookings first lists them for confirmation (ConfirmationNeeded), a save based on an old version
+is refused with what changed (EditConflict). Every successful form redirects (Post/Redirect/Get).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from portal.admin import agent, bp, supervisor_only
+from portal.admin.network_forms import (
+    KIND_LABELS,
+    ActionForm,
+    CarrierForm,
+    ClosedDayForm,
+    ImportForm,
+    PointCloseForm,
+    PointForm,
+    PrefixForm,
+    SlotCloseForm,
+    TemplateEditForm,
+    TemplateForm,
+    VersionForm,
+    ZoneForm,
+)
+from portal.extensions import MAX_ID, db
+from portal.forms import Form, attach_error
+from portal.localtime import zone_of
+from portal.models.types import utcnow
+from portal.models.zone import DEFAULT_CUTOFF
+from portal.security import no_store
+from portal.services.errors import DomainError, NotFound
+from portal.services.network import console, imports
+from portal.services.network.console import (
+    ConfirmationNeeded,
+    EditConflict,
+    points,
+    slots,
+    uploads,
+    zones,
+)
+
+# The session key of the file waiting between preview and apply.
+STAGED = "network_import"
+SLOT_DAYS_MAX = 60
+
+
+def _page(page: str, status: int = 200, **context) -> Response:
+    html = render_template(f"admin/network_{page}.html", **context)
+    return no_store(current_app.make_response((html, status)))
+
+
+def _found(find: Callable[[int], Any], ident: int) -> Any:
+    try:
+        return find(ident)
+    except NotFound:
+        abort(404)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """How the confirmation step reads: its heading, the button, and where Cancel goes."""
+
+    title: str
+    button: str
+    back: str
+
+
+def _submit(
+    form: Form,
+    apply: Callable[[], Any],
+    *,
+    done: Callable[[Any], str],
+    to: Callable[[Any], str],
+    again: Callable[[], Response],
+    confirm: Confirm | None = None,
+) -> Response:
+    """Validate, apply, commit and redirect (303) with `done(result)` flashed; or draw the page
+    again (`again`, 422) with the refusal in place and nothing saved. A closure with bookings
+    answers with the list to confirm instead; a conflict keeps the supervisor's values and
+    takes the row's version now, so saving again is a decision made knowing what changed."""
+    status = 422
+    if form.validate_on_submit():
+        try:
+            result = apply()
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        except ConfirmationNeeded as exc:
+            db.session.rollback()
+            assert confirm is not None, "a closure needs its confirmation step"
+            return _confirmation(form, exc, confirm)
+        except EditConflict as exc:
+            db.session.rollback()
+            version = getattr(form, "version", None)
+            if version is not None:
+                version.data, version.raw_data = exc.version, [str(exc.version)]
+            form.form_errors.append(exc.message)
+            status = 409
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            db.session.commit()
+            flash(done(result), "success")
+            return redirect(to(result), 303)
+    response = again()
+    response.status_code = status
+    return response
+
+
+def _confirmation(form: Form, exc: ConfirmationNeeded, confirm: Confirm) -> Response:
+    """The affected parcels, and the same form again as hidden fields with what was seen."""
+    form.confirmed.data = ",".join(str(b.choice_id) for b in exc.affected)
+    hidden = [
+        (f.name, f._value())
+        for f in form
+        if f.name not in ("csrf_token", "confirmed") and f._value() not in (None, "")
+    ]
+    return _page(
+        "confirm",
+        confirm=confirm,
+        message=exc.message,
+        reason=form.reason.data if hasattr(form, "reason") else None,
+        affected=exc.affected,
+        form=form,
+        hidden=hidden,
+        action=request.path,
+    )
+
+
+def _today() -> date:
+    return datetime.now(zone_of(None)).date()
+
+
+# --- zones -----------------------------------------------------------------------------------
+
+
+@bp.get("/network", endpoint="network")
+@supervisor_only
+def network_zones():
+    return _page("zones", rows=zones.list_zones(utcnow()))
+
+
+@bp.route("/network/zones/new", methods=["GET", "POST"])
+@supervisor_only
+def network_zone_new():
+    if request.method == "GET":
+        form = ZoneForm(
+            formdata=None, country="SE", time_zone="Europe/Stockholm", cutoff=DEFAULT_CUTOFF
+        )
+        return _page("zone_new", form=form)
+    form = ZoneForm()
+    return _submit(
+        form,
+        lambda: zones.create_zone(agent(), form.values()),
+        done=lambda z: f"Added the zone {z.name}: now give it postcode prefixes.",
+        to=lambda z: url_for(".network_zone", zone_id=z.id, _anchor="prefixes"),
+        again=lambda: _page("zone_new", form=form),
+    )
+
+
+@bp.route("/network/zones/<int:zone_id>", methods=["GET", "POST"])
+@supervisor_only
+def network_zone(zone_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    if request.method == "GET":
+        return _zone_page(zone)
+    form = ZoneForm()
+    return _submit(
+        form,
+        lambda: zones.update_zone(agent(), zone, form.version.data, form.values()),
+        done=lambda changed: "Saved the zone." if changed else "Nothing changed.",
+        to=lambda _: url_for(".network_zone", zone_id=zone.id),
+        again=lambda: _zone_page(zone, details=form),
+    )
+
+
+def _zone_page(zone, **overrides) -> Response:
+    today = console.zone_today(zone)
+    forms = {
+        "details": ZoneForm.of(zones.zone_values(zone), zone.version),
+        "prefix": PrefixForm(formdata=None),
+        "closed_day": ClosedDayForm(formdata=None),
+        "action": ActionForm(formdata=None),
+    }
+    forms.update(overrides)
+    return _page(
+        "zone",
+        zone=zone,
+        prefixes=sorted(zone.prefixes, key=lambda p: p.prefix),
+        closed_days=zones.closed_days_of(zone, today),
+        holidays=zones.holidays_ahead(zone, today),
+        **forms,
+    )
+
+
+@bp.post("/network/zones/<int:zone_id>/prefixes")
+@supervisor_only
+def network_prefix_add(zone_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    form = PrefixForm()
+    return _submit(
+        form,
+        lambda: zones.add_prefix(
+            agent(), zone, form.prefix.data, form.latitude.data, form.longitude.data
+        ),
+        done=lambda p: f"Added {p.prefix} to {zone.name}.",
+        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="prefixes"),
+        again=lambda: _zone_page(zone, prefix=form),
+    )
+
+
+@bp.post("/network/zones/<int:zone_id>/prefixes/<int:prefix_id>/remove")
+@supervisor_only
+def network_prefix_remove(zone_id: int, prefix_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    form = ActionForm()
+    return _submit(
+        form,
+        lambda: zones.remove_prefix(agent(), zone, prefix_id),
+        done=lambda code: (
+            f"Removed {code} from {zone.name}. Parcels already created keep their zone."
+        ),
+        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="prefixes"),
+        again=lambda: _zone_page(zone, action=form),
+    )
+
+
+@bp.post("/network/zones/<int:zone_id>/closed-days")
+@supervisor_only
+def network_day_close(zone_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    form = ClosedDayForm()
+    day = form.day.data
+    return _submit(
+        form,
+        lambda: zones.close_day(
+            agent(), zone, form.day.data, form.reason.data, confirmed=form.confirmed_ids()
+        ),
+        done=lambda booked: f"Closed {zone.name} on {form.day.data:%A %Y-%m-%d}." + _told(booked),
+        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
+        again=lambda: _zone_page(zone, closed_day=form),
+        confirm=Confirm(
+            f"Close {zone.name} on {day:%A %Y-%m-%d}?" if day else f"Close {zone.name}?",
+            "Close the day and tell the recipients",
+            url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
+        ),
+    )
+
+
+def _told(booked: list) -> str:
+    return _told_count(len(booked))
+
+
+def _told_count(n: int) -> str:
+    if not n:
+        return ""
+    return f" {n} booking{'s were' if n != 1 else ' was'} withdrawn and the recipients told."
+
+
+@bp.post("/network/zones/<int:zone_id>/closed-days/<int:day_id>/remove")
+@supervisor_only
+def network_day_reopen(zone_id: int, day_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    form = ActionForm()
+    return _submit(
+        form,
+        lambda: zones.reopen_day(agent(), zone, day_id),
+        done=lambda day: f"{zone.name} delivers on {day:%A %Y-%m-%d} again.",
+        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
+        again=lambda: _zone_page(zone, action=form),
+    )
+
+
+# --- slot templates --------------------------------------------------------------------------
+
+
+@bp.route("/network/zones/<int:zone_id>/templates", methods=["GET", "POST"])
+@supervisor_only
+def network_templates(zone_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    if request.method == "GET":
+        return _templates_page(zone, TemplateForm(formdata=None))
+    form = TemplateForm()
+    return _submit(
+        form,
+        lambda: slots.add_template(agent(), zone, form.values()),
+        done=lambda t: (
+            f"Added {console.WEEKDAYS[t.weekday]} {t.start_time:%H:%M}-"
+            f"{t.end_time:%H:%M}; its slots for the next "
+            f"{current_app.config['DELIVERY_DAYS_AHEAD']} days are made."
+        ),
+        to=lambda _: url_for(".network_templates", zone_id=zone.id),
+        again=lambda: _templates_page(zone, form),
+    )
+
+
+def _templates_page(zone, form: TemplateForm) -> Response:
+    return _page("templates", zone=zone, templates=slots.templates_of(zone), form=form)
+
+
+@bp.route("/network/templates/<int:template_id>", methods=["GET", "POST"])
+@supervisor_only
+def network_template(template_id: int):
+    template = _found(slots.find_template, template_id)
+    if request.method == "GET":
+        return _template_page(template)
+    form = TemplateEditForm()
+    return _submit(
+        form,
+        lambda: slots.update_template(
+            agent(), template, form.version.data, form.end_time.data, form.capacity.data
+        ),
+        done=_template_saved,
+        to=lambda _: url_for(".network_template", template_id=template.id),
+        again=lambda: _template_page(template, form=form),
+    )
+
+
+def _template_saved(saved: slots.TemplateSaved) -> str:
+    if not saved.changed:
+        return "Nothing changed."
+    text = f"Saved. {saved.slots_changed} future slots follow the template."
+    if saved.over:
+        days = ", ".join(f"{d:%a %Y-%m-%d} ({n} booked)" for d, n in saved.over)
+        text += f" These keep all their bookings, more than the new capacity: {days}."
+    return text
+
+
+def _template_page(template, **overrides) -> Response:
+    forms = {
+        "form": TemplateEditForm.of(template.end_time, template.capacity, template.version),
+        "remove": VersionForm(formdata=None, version=template.version),
+    }
+    forms.update(overrides)
+    return _page(
+        "template",
+        template=template,
+        zone=template.zone,
+        slots=slots.future_slots_of(template),
+        **forms,
+    )
+
+
+@bp.post("/network/templates/<int:template_id>/remove")
+@supervisor_only
+def network_template_remove(template_id: int):
+    template = _found(slots.find_template, template_id)
+    zone_id = template.zone_id
+    form = VersionForm()
+    return _submit(
+        form,
+        lambda: slots.remove_template(agent(), template, form.version.data),
+        done=lambda r: (
+            f"Removed the template: {r.slots_removed} future slots nobody booked "
+            f"are gone; {r.slots_kept} booked ones stay with their bookings."
+        ),
+        to=lambda _: url_for(".network_templates", zone_id=zone_id),
+        again=lambda: _template_page(template, remove=form),
+    )
+
+
+# --- dated slots -----------------------------------------------------------------------------
+
+
+@bp.get("/network/zones/<int:zone_id>/slots")
+@supervisor_only
+def network_slots(zone_id: int):
+    zone = _found(zones.find_zone, zone_id)
+    return _slots_page(zone)
+
+
+def _days_shown() -> int:
+    days = request.args.get("days", type=int) or current_app.config["DELIVERY_DAYS_AHEAD"]
+    return min(max(days, 1), SLOT_DAYS_MAX)
+
+
+def _slots_page(zone, **overrides) -> Response:
+    days = _days_shown()
+    forms = {"close": SlotCloseForm(formdata=None), "action": ActionForm(formdata=None)}
+    forms.update(overrides)
+    return _page(
+        "slots",
+        zone=zone,
+        days=days,
+        slot_days=slots.zone_slots(zone, console.zone_today(zone), days),
+        vehicles=console.VEHICLES,
+        tz=zone_of(zone.time_zone),
+        **forms,
+    )
+
+
+def _slot(slot_id: int):
+    return _found(slots.find_slot, slot_id)
+
+
+@bp.post("/network/slots/<int:slot_id>/close")
+@supervisor_only
+def network_slot_close(slot_id: int):
+    slot = _slot(slot_id)
+    zone = slot.zone
+    form = SlotCloseForm()
+    back = url_for(".network_slots", zone_id=zone.id, _anchor=f"slot-{slot.id}")
+    text = slots.slot_text(slot)
+    return _submit(
+        form,
+        lambda: slots.close_slot(agent(), slot, form.reason.data, confirmed=form.confirmed_ids()),
+        done=lambda booked: f"Closed {text}." + _told(booked),
+        to=lambda _: back,
+        again=lambda: _slots_page(zone, close=form, failed=slot.id),
+        confirm=Confirm(f"Close {text}?", "Close the slot and tell the recipients", back),
+    )
+
+
+@bp.post("/network/slots/<int:slot_id>/reopen")
+@supervisor_only
+def network_slot_reopen(slot_id: int):
+    slot = _slot(slot_id)
+    zone = slot.zone
+    form = ActionForm()
+    return _submit(
+        form,
+        lambda: slots.reopen_slot(agent(), slot),
+        done=lambda _: f"Reopened {slots.slot_text(slot)}.",
+        to=lambda _: url_for(".network_slots", zone_id=zone.id, _anchor=f"slot-{slot.id}"),
+        again=lambda: _slots_page(zone, action=form),
+    )
+
+
+# --- pickup points ---------------------------------------------------------------------------
+
+
+def _arg_id(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+@bp.get("/network/points")
+@supervisor_only
+def network_points():
+    state = request.args.get("state", "")
+    f = points.PointFilter(
+        carrier_id=_arg_id("carrier"),
+        zone_id=_arg_id("zone"),
+        state=state if state in ("open", "closed") else "",
+        q=request.args.get("q", "")[:120],
+    )
+    page = points.list_points(f, _today(), page=request.args.get("page", 1, type=int))
+    now = utcnow()
+    args = {k: v for k, v in request.args.items() if k in ("carrier", "zone", "state", "q") and v}
+    return _page(
+        "points",
+        f=f,
+        result=page,
+        summaries={p.id: points.hours_summary(p, now) for p in page.points},
+        carriers=points.all_carriers(),
+        zones=zones.all_zones(),
+        args=args,
+        today=_today(),
+    )
+
+
+@bp.route("/network/points/new", methods=["GET", "POST"])
+@supervisor_only
+def network_point_new():
+    carriers = points.all_carriers()
+    if request.method == "GET":
+        form = PointForm(formdata=None, country="SE").with_carriers(carriers)
+        return _page("point_new", form=form)
+    form = PointForm().with_carriers(carriers)
+    return _submit(
+        form,
+        lambda: points.create_point(agent(), form.values()),
+        done=lambda p: (
+            f"Added {p.name}."
+            + ("" if p.zone_id else " Its postcode is in no zone yet: no parcel is offered it.")
+        ),
+        to=lambda p: url_for(".network_point", point_id=p.id),
+        again=lambda: _page("point_new", form=form),
+    )
+
+
+@bp.route("/network/points/<int:point_id>", methods=["GET", "POST"])
+@supervisor_only
+def network_point(point_id: int):
+    point = _found(points.find_point, point_id)
+    if request.method == "GET":
+        return _point_page(point)
+    form = PointForm().with_carriers(points.all_carriers())
+    return _submit(
+        form,
+        lambda: points.update_point(agent(), point, form.version.data, form.values()),
+        done=lambda changed: "Saved the point." if changed else "Nothing changed.",
+        to=lambda _: url_for(".network_point", point_id=point.id),
+        again=lambda: _point_page(point, form=form),
+    )
+
+
+def _point_page(point, **overrides) -> Response:
+    forms = {
+        "form": PointForm.of(points.point_values(point), point.version).with_carriers(
+            points.all_carriers()
+        ),
+        "close": PointCloseForm(formdata=None, closed_from=_today()),
+        "action": ActionForm(formdata=None),
+    }
+    forms.update(overrides)
+    return _page(
+        "point",
+        point=point,
+        summary=points.hours_summary(point, utcnow()),
+        today=_today(),
+        **forms,
+    )
+
+
+@bp.post("/network/points/<int:point_id>/close")
+@supervisor_only
+def network_point_close(point_id: int):
+    point = _found(points.find_point, point_id)
+    form = PointCloseForm()
+    start, end = form.closed_from.data, form.closed_until.data
+    period = (
+        f"from {start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end else " for good") if start else ""
+    )
+    back = url_for(".network_point", point_id=point.id)
+    return _submit(
+        form,
+        lambda: points.close_point(
+            agent(),
+            point,
+            form.closed_from.data,
+            form.closed_until.data,
+            form.reason.data,
+            confirmed=form.confirmed_ids(),
+        ),
+        done=lambda booked: f"Closed {point.name} {period}." + _told(booked),
+        to=lambda _: back,
+        again=lambda: _point_page(point, close=form),
+        confirm=Confirm(f"Close {point.name} {period}?", "Close it and tell the recipients", back),
+    )
+
+
+@bp.post("/network/points/<int:point_id>/reopen")
+@supervisor_only
+def network_point_reopen(point_id: int):
+    point = _found(points.find_point, point_id)
+    form = ActionForm()
+    return _submit(
+        form,
+        lambda: points.reopen_point(agent(), point),
+        done=lambda _: f"{point.name} is open again.",
+        to=lambda _: url_for(".network_point", point_id=point.id),
+        again=lambda: _point_page(point, action=form),
+    )
+
+
+# --- carriers --------------------------------------------------------------------------------
+
+
+@bp.route("/network/carriers", methods=["GET", "POST"])
+@supervisor_only
+def network_carriers():
+    if request.method == "GET":
+        return _page("carriers", rows=points.list_carriers(), form=CarrierForm(formdata=None))
+    form = CarrierForm()
+    return _submit(
+        form,
+        lambda: points.add_carrier(agent(), form.name.data),
+        done=lambda c: f"Added the carrier {c.name}.",
+        to=lambda _: url_for(".network_carriers"),
+        again=lambda: _page("carriers", rows=points.list_carriers(), form=form),
+    )
+
+
+# --- import and export -----------------------------------------------------------------------
+
+
+@bp.route("/network/import", methods=["GET", "POST"])
+@supervisor_only
+def network_import():
+    """Upload → preview (nothing written). The file waits on the server under a random key
+    kept in this supervisor's signed session, so Apply imports exactly the previewed bytes."""
+    if request.method == "GET":
+        return _import_page(ImportForm(formdata=None))
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _import_page(form, status=422)
+    upload: FileStorage = form.file.data
+    data, filename = upload.read(), upload.filename or ""
+    kind, close_missing = form.kind.data, bool(form.close_missing.data)
+    if kind not in uploads.KINDS:
+        form.kind.errors = ["Choose what the file holds."]
+        return _import_page(form, status=422)
+    preview = uploads.preview_import(kind, data, filename, close_missing)
+    db.session.rollback()  # the preview wrote nothing; end its read transaction
+    _unstage()
+    if not preview.ok:
+        return _import_page(form, preview=preview, status=422)
+    session[STAGED] = {
+        "key": uploads.stage(data),
+        "kind": kind,
+        "filename": filename[:100],
+        "close_missing": preview.close_missing,
+        "signature": preview.signature,
+    }
+    return _import_page(form, preview=preview)
+
+
+def _import_page(form: ImportForm, preview=None, status: int = 200) -> Response:
+    return _page(
+        "import",
+        status,
+        form=form,
+        preview=preview,
+        action=ActionForm(formdata=None),
+        kinds=KIND_LABELS,
+    )
+
+
+def _unstage() -> None:
+    staged = session.pop(STAGED, None)
+    if isinstance(staged, dict):
+        uploads.unstage(staged.get("key"))
+
+
+@bp.post("/network/import/apply")
+@supervisor_only
+def network_import_apply():
+    form = ActionForm()
+    staged = session.get(STAGED)
+    data = uploads.staged(staged.get("key")) if isinstance(staged, dict) else None
+    if not form.validate_on_submit() or data is None:
+        flash("There is no previewed file to apply: upload it again.", "error")
+        return redirect(url_for(".network_import"), 303)
+    try:
+        result = uploads.apply_import(
+            agent(),
+            staged["kind"],
+            data,
+            staged["filename"],
+            staged["close_missing"],
+            staged["signature"],
+        )
+    except uploads.PreviewOutdated as exc:
+        db.session.rollback()
+        if exc.preview.ok:
+            staged["signature"] = exc.preview.signature
+            session[STAGED] = staged
+        else:
+            _unstage()
+        upload = ImportForm(formdata=None, kind=staged["kind"])
+        upload.form_errors.append(exc.message)
+        return _import_page(upload, preview=exc.preview, status=409)
+    db.session.commit()
+    _unstage()
+    counts = ", ".join(f"{n} {what}" for what, n in result.counts.items())
+    flash(
+        f"Imported {staged['filename'] or 'the file'} ({KIND_LABELS[staged['kind']]}): {counts}."
+        + _told_count(result.affected_count),
+        "success",
+    )
+    return redirect(url_for(".network_import"), 303)
+
+
+@bp.post("/network/import/discard")
+@supervisor_only
+def network_import_discard():
+    if ActionForm().validate_on_submit():
+        _unstage()
+        flash("Discarded the previewed file: nothing was imported.", "success")
+    return redirect(url_for(".network_import"), 303)
+
+
+EXPORT_NAMES = {"zones": "zones", "slots": "slot_templates", "pickup-points": "pickup_points"}
+
+
+@bp.get('/network/export/<any(zones, slots, "pickup-points"):kind>.csv')
+@supervisor_only
+def network_export(kind: str):
+    return _download(imports.export(kind), f"{EXPORT_NAMES[kind]}.csv", "text/csv")
+
+
+@bp.get("/network/export/pickup-points.geojson")
+@supervisor_only
+def network_export_geojson():
+    return _download(
+        imports.export("pickup-points", "geojson"), "pickup_points.geojson", "application/geo+json"
+    )
+
+
+def _download(text: str, filename: str, mimetype: str) -> Response:
+    response = current_app.response_class(text, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return no_store(response)
