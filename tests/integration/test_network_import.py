@@ -283,3 +283,28 @@ def test_demo_parcels_are_expected_within_working_hours(app):
         start, end = start.astimezone(tz), end.astimezone(tz)
         assert start.date().weekday() < 5
         assert time(8) <= start.time() and end.time() <= time(21), (start, end)
+
+
+def test_a_longer_window_moves_free_slots_but_not_a_booked_one(cli, network, tmp_path):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    wednesday_08 = (
+        select(Slot)
+        .where(Slot.zone_id == parcel.zone_id, Slot.vehicle == "van")
+        .order_by(Slot.starts_at)
+    )
+    booked = db.session.execute(wednesday_08.where(Slot.day == date(2026, 12, 2))).scalars().first()
+    free = db.session.execute(wednesday_08.where(Slot.day == date(2026, 12, 9))).scalars().first()
+    with time_machine.travel(NOW, tick=False):
+        delivery.book_slot(parcel, booked.id)
+    db.session.commit()
+    promised = booked.ends_at
+    longer = SLOTS.read_text(encoding="utf-8").replace(
+        "Stockholm inner city,We,08:00,10:00,van,12", "Stockholm inner city,We,08:00,11:00,van,12"
+    )
+    with time_machine.travel(NOW, tick=False):
+        assert cli("import", "slots", write(tmp_path, "s.csv", longer)).exit_code == 0
+    db.session.refresh(booked)
+    db.session.refresh(free)
+    assert booked.ends_at == promised  # the recipient was promised 08:00-10:00
+    assert free.template_id == booked.template_id
+    assert free.ends_at.astimezone(ZoneInfo("Europe/Stockholm")).time() == time(11)

@@ -141,20 +141,19 @@ def export_zones() -> list[dict]:
 
 def apply_template(template: SlotTemplate, *, today=None) -> int:
     """A template's capacity or hours changed: its future slots follow, never below what is
-    already booked on them (bookings are kept). Returns how many slots changed."""
+    already booked on them; a booked slot keeps its window too (its recipients were promised
+    it). Returns how many slots changed."""
     tz = ZoneInfo(template.zone.time_zone)
     today = today or datetime.now(tz).date()
     changed = 0
     for slot in db.session.execute(
         select(Slot).where(Slot.template_id == template.id, Slot.day > today)
     ).scalars():
-        values = {
-            "capacity": max(template.capacity, slot.booked),
-            "ends_at": datetime.combine(slot.day, template.end_time, tzinfo=tz),
-        }
+        values = {"capacity": max(template.capacity, slot.booked)}
         if slot.booked == 0:
             # Nobody booked: the window may move with the template.
             values["starts_at"] = datetime.combine(slot.day, template.start_time, tzinfo=tz)
+            values["ends_at"] = datetime.combine(slot.day, template.end_time, tzinfo=tz)
         changed += _changed(slot, values)
     return changed
 
