@@ -25,6 +25,7 @@ from portal.extensions import db
 from portal.localtime import format_day, local_day, parcel_zone
 from portal.models import (
     Channel,
+    DeliveryChoice,
     Notification,
     NotificationState,
     Parcel,
@@ -153,6 +154,11 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     if trigger == "delivery_failed":
         # The SMS offers "reply 1 / 2" only where we have slots and pickup points to offer.
         context["reply_choices"] = parcel.zone_id is not None
+    if trigger == "choice_withdrawn" and "withdrawn_choice_id" in extra:
+        from portal.services.delivery import describe
+
+        withdrawn = db.session.get(DeliveryChoice, extra["withdrawn_choice_id"])
+        context["withdrawn_text"] = describe(withdrawn, parcel.time_zone) if withdrawn else ""
     if trigger == "delivery_changed":
         from portal.services.delivery import current_choice, describe
 

@@ -714,7 +714,9 @@ def _reserve(choice: DeliveryChoice) -> None:
     if choice.slot is not None:
         taken = db.session.execute(
             update(Slot)
-            .where(Slot.id == choice.slot.id, Slot.booked < Slot.capacity)
+            .where(
+                Slot.id == choice.slot.id, Slot.booked < Slot.capacity, Slot.closed_at.is_(None)
+            )
             .values(booked=Slot.booked + 1)
             .execution_options(synchronize_session=False)
         )

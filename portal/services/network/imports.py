@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.contact import normalise_postcode
@@ -142,33 +142,49 @@ def export_zones() -> list[dict]:
 def apply_template(template: SlotTemplate, *, today=None) -> int:
     """A template's capacity or hours changed: its future slots follow, never below what is
     already booked on them; a booked slot keeps its window too (its recipients were promised
-    it). Returns how many slots changed."""
+    it). Each change is one conditional UPDATE, so a booking landing meanwhile is never pushed
+    over the capacity or moved. Returns how many slots changed."""
     tz = ZoneInfo(template.zone.time_zone)
     today = today or datetime.now(tz).date()
-    changed = 0
-    for slot in db.session.execute(
-        select(Slot).where(Slot.template_id == template.id, Slot.day > today)
-    ).scalars():
-        values = {"capacity": max(template.capacity, slot.booked)}
-        if slot.booked == 0:
-            # Nobody booked: the window may move with the template.
-            values["starts_at"] = datetime.combine(slot.day, template.start_time, tzinfo=tz)
-            values["ends_at"] = datetime.combine(slot.day, template.end_time, tzinfo=tz)
-        changed += _changed(slot, values)
+    future = (Slot.template_id == template.id, Slot.day > today)
+    changed = db.session.execute(
+        update(Slot)
+        .where(*future, Slot.capacity != case((Slot.booked > template.capacity, Slot.booked),
+                                              else_=template.capacity))
+        .values(capacity=case((Slot.booked > template.capacity, Slot.booked),
+                              else_=template.capacity))
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    for slot_id, day in db.session.execute(
+        select(Slot.id, Slot.day).where(*future, Slot.booked == 0)
+    ).all():
+        starts_at = datetime.combine(day, template.start_time, tzinfo=tz)
+        ends_at = datetime.combine(day, template.end_time, tzinfo=tz)
+        changed += db.session.execute(
+            update(Slot)
+            .where(
+                Slot.id == slot_id,
+                Slot.booked == 0,
+                (Slot.starts_at != starts_at) | (Slot.ends_at != ends_at),
+            )
+            .values(starts_at=starts_at, ends_at=ends_at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    db.session.expire_all()
     return changed
 
 
-def remove_template(template: SlotTemplate, *, today=None) -> None:
-    """Future slots from it that nobody booked go; booked ones stay, full at what they hold."""
+def remove_template(template: SlotTemplate, *, today=None, now: datetime | None = None) -> None:
+    """Its future slots are closed to new bookings; those already booked keep their bookings
+    (nothing is deleted: past choices and return pickups still point at them)."""
     tz = ZoneInfo(template.zone.time_zone)
     today = today or datetime.now(tz).date()
-    for slot in db.session.execute(
-        select(Slot).where(Slot.template_id == template.id, Slot.day > today)
-    ).scalars():
-        if slot.booked == 0:
-            db.session.delete(slot)
-        else:
-            slot.capacity = slot.booked
+    db.session.execute(
+        update(Slot)
+        .where(Slot.template_id == template.id, Slot.day > today, Slot.closed_at.is_(None))
+        .values(closed_at=now or utcnow(), closed_reason="no longer in the weekly plan")
+        .execution_options(synchronize_session=False)
+    )
     db.session.delete(template)
     db.session.flush()
 
