@@ -38,12 +38,13 @@ from portal.models import (
     Zone,
 )
 from portal.models.types import utcnow
+from portal.models.zone import DEFAULT_CUTOFF
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network.calendar import closed_days, public_holiday, zone_calendar
 
 # Changes close at 18:00 local time the day before delivery unless the zone says otherwise
 # (PRODUCT.md; Zone.cutoff).
-CUTOFF = time(18, 0)
+CUTOFF = DEFAULT_CUTOFF
 # A parcel waits this many days at a pickup point (the last day moves to the point's next open
 # day, see services/network/pickup.py).
 PICKUP_HOLD_DAYS = 7
@@ -714,9 +715,7 @@ def _reserve(choice: DeliveryChoice) -> None:
     if choice.slot is not None:
         taken = db.session.execute(
             update(Slot)
-            .where(
-                Slot.id == choice.slot.id, Slot.booked < Slot.capacity, Slot.closed_at.is_(None)
-            )
+            .where(Slot.id == choice.slot.id, Slot.booked < Slot.capacity, Slot.closed_at.is_(None))
             .values(booked=Slot.booked + 1)
             .execution_options(synchronize_session=False)
         )

@@ -35,10 +35,6 @@ def public_holiday(country: str, day: date, language: str = "en") -> str | None:
     return names.get(day)
 
 
-def known_country(country: str) -> bool:
-    return country.upper() in holidays.list_supported_countries()
-
-
 def closed_days(zone_id: int, start: date, end: date) -> dict[date, str]:
     """The operator's closed days of a zone between `start` and `end` (inclusive): day → reason."""
     rows = db.session.execute(
