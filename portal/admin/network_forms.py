@@ -54,7 +54,30 @@ class DayField(_Plain, DateField):
         super().__init__(label, invalid="Give the day as YYYY-MM-DD.", **kwargs)
 
 
-class NumberField(_Plain, IntegerField):
+def _is_whole_number(text: str) -> bool:
+    """ASCII digits, optionally signed: `str.isdigit()` takes "²", which `int()` refuses, and
+    `int()` takes "٣", which nobody types for 3."""
+    digits = text.strip().removeprefix("-")
+    return digits.isascii() and digits.isdigit()
+
+
+def _whole_number(value: str | int) -> int:
+    if isinstance(value, int):  # a form drawn from stored values
+        return value
+    if not isinstance(value, str) or not _is_whole_number(value):
+        raise ValueError(value)
+    return int(value)
+
+
+class _WholeNumberField(IntegerField):
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] not in ("", None) and not _is_whole_number(valuelist[0]):
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
+
+
+class NumberField(_Plain, _WholeNumberField):
     pass
 
 
@@ -64,11 +87,11 @@ class CoordinateField(_Plain, FloatField):
 
 def _version() -> IntegerField:
     """The row's version when the form was drawn: a save based on an older one is refused."""
-    return IntegerField(widget=HiddenInput(), validators=[Optional()])
+    return _WholeNumberField(widget=HiddenInput(), validators=[Optional()])
 
 
 def _optional_int(value):
-    return int(value) if value not in ("", None) else None
+    return _whole_number(value) if value not in ("", None) else None
 
 
 WEEKDAY_CHOICES = [SelectChoice(str(n), name) for n, name in enumerate(WEEKDAYS)]
@@ -149,7 +172,8 @@ class _Confirmable(Form):
     confirmed = HiddenField()
 
     def confirmed_ids(self) -> set[int]:
-        return {int(p) for p in (self.confirmed.data or "").split(",") if p.strip().isdigit()}
+        ids = (p.strip() for p in (self.confirmed.data or "").split(","))
+        return {int(p) for p in ids if p.isascii() and p.isdigit()}
 
 
 class ClosedDayForm(_Confirmable):
@@ -162,7 +186,9 @@ class ClosedDayForm(_Confirmable):
 
 
 class TemplateForm(Form):
-    weekday = SelectField("Weekday", choices=WEEKDAY_CHOICES, coerce=int, validate_choice=False)
+    weekday = SelectField(
+        "Weekday", choices=WEEKDAY_CHOICES, coerce=_whole_number, validate_choice=False
+    )
     start_time = ClockField("Start", validators=[InputRequired("Give the start as HH:MM.")])
     end_time = ClockField("End", validators=[InputRequired("Give the end as HH:MM.")])
     vehicle = SelectField(

@@ -531,7 +531,8 @@ def test_removing_a_template_keeps_booked_slots(supervisor, zone):
     db.session.rollback()
     assert db.session.get(SlotTemplate, template_id) is None
     slot = monday_van()
-    assert (slot.booked, slot.capacity, slot.template_id) == (1, 1, None)
+    assert (slot.booked, slot.template_id) == (1, None)
+    assert slot.closed_at is not None  # closed to new bookings, the one booked kept
     assert delivery.current_choice(parcel).slot_id == slot.id
     assert audit("network.template.remove")[0].before["weekday"] == "Monday"
 
@@ -930,3 +931,24 @@ def test_every_network_page_opens(supervisor, zone):
         assert res.headers["Cache-Control"] == "private, no-store"
     assert supervisor.get("/admin/network/zones/999999").status_code == 404
     assert supervisor.get("/admin/network/points/0").status_code == 404
+
+
+def test_a_confirmation_with_a_superscript_digit_asks_again(supervisor, zone):
+    # "²".isdigit() is true, yet int("²") fails: the list must be shown again, not a 500.
+    locker = point_named("Box Locker")
+    parcel = book_point(locker)
+    url = f"/admin/network/points/{locker.id}"
+    form = {"closed_from": "2026-11-27", "closed_until": "", "reason": "Vandalised"}
+    res = send(supervisor, f"{url}/close", {**form, "confirmed": "²"}, page=url)
+    assert res.status_code == 200
+    assert "Close Box Locker from 2026-11-27 for good?" in page_text(res)
+    assert parcel.tracking_number in page_text(res)
+    assert point_named("Box Locker").closed_from is None
+
+
+def test_a_template_with_a_non_ascii_number_is_refused_in_place(supervisor, zone):
+    url = f"/admin/network/zones/{zone.id}/templates"
+    form = {"start_time": "09:00", "end_time": "11:00", "vehicle": "van", "capacity": "٣"}
+    res = send(supervisor, url, {**form, "weekday": "²"}, page=f"/admin/network/zones/{zone.id}")
+    assert res.status_code == 422
+    assert "Give a whole number." in page_text(res)
