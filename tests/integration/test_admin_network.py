@@ -952,3 +952,20 @@ def test_a_template_with_a_non_ascii_number_is_refused_in_place(supervisor, zone
     res = send(supervisor, url, {**form, "weekday": "²"}, page=f"/admin/network/zones/{zone.id}")
     assert res.status_code == 422
     assert "Give a whole number." in page_text(res)
+
+
+def test_a_closure_more_than_five_years_ahead_is_refused_in_place(supervisor, zone):
+    point = point_named("Near Shop")
+    url = f"/admin/network/points/{point.id}"
+    form = {"closed_from": "2026-12-01", "closed_until": "9999-12-31", "reason": "Renovation"}
+    res = send(supervisor, f"{url}/close", form, page=url)
+    assert res.status_code == 422
+    assert "Give a last closed day within five years, or none to close the point for good." in (
+        page_text(res)
+    )
+    res = send(supervisor, f"{url}/close", {**form, "closed_from": "9999-12-30"}, page=url)
+    assert res.status_code == 422
+    assert "Close from a day within five years." in page_text(res)
+    assert point_named("Near Shop").closed_from is None
+    assert supervisor.get(url).status_code == 200
+    assert supervisor.get("/admin/network/points").status_code == 200

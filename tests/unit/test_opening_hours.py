@@ -121,3 +121,14 @@ def test_the_span_a_parcel_needs_its_point_open(request_context):
         assert point_closed_text(point(closed_from=date(2026, 11, 1)), today, latest) == (
             "Near Shop har stängt: välj ett annat utlämningsställe."
         )
+
+
+def test_a_point_closed_to_the_end_of_the_calendar_is_closed_until_further_notice(
+    request_context,
+):
+    closed = point(closed_from=date(2026, 11, 26), closed_until=date.max, closed_reason="Gone")
+    assert hours.summary(closed, stockholm(date(2026, 11, 26), 10)) == (
+        "Closed today (Gone) · until further notice"
+    )
+    # Before the closure starts, too.
+    assert hours.summary(closed, stockholm(date(2026, 11, 25), 10)) == "Open now · closes 20:00"

@@ -133,6 +133,10 @@ def now(point: PickupPoint, moment: datetime) -> HoursNow:
     if point.closed_on(today):
         if point.closed_until is None:
             return HoursNow(True, closed_why=why)
+        if point.closed_until >= date.max - timedelta(days=_HORIZON_DAYS + 1):
+            # Closed to the end of the calendar (the console refuses such a date now; older rows
+            # and direct writes may hold one): no day after it to open on.
+            return HoursNow(True, closed_why=why)
         search_from = datetime.combine(point.closed_until + timedelta(days=1), time(0), tzinfo=tz)
     horizon = local + timedelta(days=_HORIZON_DAYS)
     for begin, _end, state, _comment in oh.intervals(search_from, horizon):

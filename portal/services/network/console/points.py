@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -266,6 +266,11 @@ def update_point(
     return True
 
 
+# A closure's days lie within five years (leap days counted): a longer one is for good, and a
+# date like 9999-12-31 would leave no next day for the hours to count from.
+_CLOSE_AHEAD = timedelta(days=5 * 365 + 2)
+
+
 def close_point(
     actor: Account,
     point: PickupPoint,
@@ -285,8 +290,15 @@ def close_point(
     today = now.astimezone(ZoneInfo(point.zone.time_zone if point.zone else "UTC")).date()
     if closed_from < today:
         raise DomainError("Close from today or a later day.", field="closed_from")
+    if closed_from > today + _CLOSE_AHEAD:
+        raise DomainError("Close from a day within five years.", field="closed_from")
     if closed_until is not None and closed_until < closed_from:
         raise DomainError("The last closed day is before the first.", field="closed_until")
+    if closed_until is not None and closed_until > today + _CLOSE_AHEAD:
+        raise DomainError(
+            "Give a last closed day within five years, or none to close the point for good.",
+            field="closed_until",
+        )
     affected = closures.affected_by_point(point, closed_from, closed_until)
     require_confirmation(affected, confirmed)
     booked = bookings_of(affected)
