@@ -969,3 +969,18 @@ def test_a_closure_more_than_five_years_ahead_is_refused_in_place(supervisor, zo
     assert point_named("Near Shop").closed_from is None
     assert supervisor.get(url).status_code == 200
     assert supervisor.get("/admin/network/points").status_code == 200
+
+
+def test_a_geojson_file_with_a_lone_surrogate_is_refused_in_the_preview(supervisor, zone):
+    factories.make_carrier("Bring")
+    db.session.commit()
+    doc = (
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": '
+        '{"type": "Point", "coordinates": [18.05, 59.34]}, "properties": {"external_id": "A", '
+        '"carrier": "Bring", "name": "Kiosk \\ud800", "type": "pickup_point", '
+        '"address_line": "Street 1", "postcode": "113 48", "city": "Stockholm", "country": "SE", '
+        '"opening_hours": "24/7"}}]}'
+    )
+    res = upload(supervisor, "pickup-points", doc, "points.geojson")
+    assert res.status_code == 422
+    assert "feature 1: name: is not valid text" in page_text(res)

@@ -225,3 +225,42 @@ def test_geojson_properties_are_text_or_numbers_and_huge_numbers_are_refused():
         files.read_geojson(json.dumps(huge))
     assert str(caught.value.errors[0]).startswith("feature 1: latitude: 1000")
     assert str(caught.value.errors[0]).endswith("is not a number")
+
+
+def test_text_with_a_lone_surrogate_is_refused():
+    # JSON can carry "\ud800"; the database can't store it.
+    doc = {
+        "type": "FeatureCollection",
+        "features": [feature("A", name="Kiosk \ud800"), feature("B", **{"x\udc00": "y"})],
+    }
+    with pytest.raises(files.FileRejected) as caught:
+        files.read_geojson(json.dumps(doc))
+    assert [str(e) for e in caught.value.errors] == [
+        "feature 1: name: is not valid text",
+        "feature 2: properties: unknown 'x\\udc00'",
+    ]
+    with pytest.raises(files.FileRejected) as caught:
+        files.read_point({"city": "Malm\udcf6", "x\ud800": 1})
+    found = [str(e) for e in caught.value.errors]
+    assert "field 1: city: is not valid text" in found
+    assert "field 1: 'x\\ud800': is not a pickup point field" in found
+    str(caught.value).encode()  # the whole message is printable
+
+
+@pytest.mark.parametrize("filename", ["points.geojson", "points.json", ""])
+def test_a_geojson_file_that_is_not_utf8_is_refused_as_csv_is(filename):
+    doc = json.dumps(
+        {"type": "FeatureCollection", "features": [feature("A", city="Malmö")]}, ensure_ascii=False
+    )
+    latin1 = doc.encode("latin-1")
+    with pytest.raises(files.FileRejected) as caught:
+        files.read_points(latin1, filename)
+    unit = "line" if not filename else "feature"
+    assert [str(e) for e in caught.value.errors] == [
+        f"{unit} 1: file: is not UTF-8 (byte {latin1.index(b'Malm') + 4} is not valid)"
+    ]
+    with pytest.raises(files.FileRejected) as caught:
+        files.read_points((POINTS_HEADER + GOOD_POINT.replace("Kiosk", "Malmö")).encode("latin-1"))
+    assert str(caught.value.errors[0]).startswith("line 1: file: is not UTF-8")
+    # With a byte-order mark, UTF-8 reads.
+    assert files.read_points(b"\xef\xbb\xbf" + doc.encode(), filename)[0].city == "Malmö"

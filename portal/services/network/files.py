@@ -138,7 +138,23 @@ def _text(value: str, limit: int, *, required: bool = True) -> str:
         raise _Bad(f"is longer than {limit} characters")
     if any(ord(c) < 32 for c in value):
         raise _Bad("has control characters")
+    if not _encodes(value):
+        # A lone surrogate ("\ud800" in JSON) reads fine here and fails the database's encoding.
+        raise _Bad("is not valid text")
     return value
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _named(names) -> str:
+    """Names from a file for a message, with any lone surrogate written as an escape."""
+    return ", ".join(n if _encodes(n) else ascii(n) for n in sorted(names))
 
 
 def _country(value: str) -> str:
@@ -233,16 +249,21 @@ class _Row:
 # --- reading files -------------------------------------------------------------------------
 
 
-def _csv_rows(data: bytes | str, kind: str) -> list[tuple[int, dict[str, str]]]:
-    """(line, values) per data row; FileRejected for a file that isn't this kind's CSV."""
+def _decoded(data: bytes | str, unit: str = "line") -> str:
+    """The file's text, strictly UTF-8 (a byte-order mark dropped)."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FileRejected(
-                [RowError(1, "file", f"is not UTF-8 (byte {exc.start} is not valid)")]
+                [RowError(1, "file", f"is not UTF-8 (byte {exc.start} is not valid)", unit)]
             ) from None
-    data = data.removeprefix("\ufeff")
+    return data.removeprefix("\ufeff")
+
+
+def _csv_rows(data: bytes | str, kind: str) -> list[tuple[int, dict[str, str]]]:
+    """(line, values) per data row; FileRejected for a file that isn't this kind's CSV."""
+    data = _decoded(data)
     if "\x00" in data:
         raise FileRejected([RowError(1, "file", "is not a text file")])
     reader = csv.reader(io.StringIO(data, newline=""))
@@ -483,9 +504,7 @@ def read_geojson(data: bytes | str | dict, *, carrier: str | None = None) -> lis
         values = {k: ("" if v is None else v) for k, v in props.items()}
         unknown = set(values) - set(COLUMNS["pickup-points"])
         if unknown:
-            errors.append(
-                RowError(n, "properties", f"unknown {', '.join(sorted(unknown))}", "feature")
-            )
+            errors.append(RowError(n, "properties", f"unknown {_named(unknown)}", "feature"))
             continue
         bad = sorted(
             k
@@ -519,7 +538,7 @@ def read_point(values: dict[str, Any]) -> PointRow:
     clean: dict[str, Any] = {}
     for name, value in values.items():
         if name not in COLUMNS["pickup-points"]:
-            errors.append(RowError(1, name, "is not a pickup point field", "field"))
+            errors.append(RowError(1, _named([name]), "is not a pickup point field", "field"))
         elif value is None:
             clean[name] = ""
         elif isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -537,12 +556,14 @@ def read_point(values: dict[str, Any]) -> PointRow:
 
 def read_points(data: bytes | str, filename: str = "", *, carrier: str | None = None):
     """CSV or GeoJSON, by the name's ending or else by the first character."""
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
     name = filename.lower()
-    if name.endswith((".geojson", ".json")) or (
-        not name.endswith(".csv") and text.lstrip().startswith("{")
-    ):
-        return read_geojson(text, carrier=carrier)
+    geojson = name.endswith((".geojson", ".json"))
+    if not geojson and not name.endswith(".csv"):
+        # No telling name: JSON when it starts like JSON (a file that isn't UTF-8 is refused).
+        geojson = _decoded(data).lstrip().startswith("{")
+    if geojson:
+        # Strictly, as CSV: replacing bad bytes would import a Latin-1 "Malmö" as "Malm\ufffd".
+        return read_geojson(_decoded(data, "feature"), carrier=carrier)
     return read_pickup_points(data)
 
 
