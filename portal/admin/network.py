@@ -664,14 +664,15 @@ def network_import_apply():
         )
     except uploads.PreviewOutdated as exc:
         db.session.rollback()
-        if exc.preview.ok:
-            staged["signature"] = exc.preview.signature
-            session[STAGED] = staged
-        else:
-            _unstage()
-        upload = ImportForm(formdata=None, kind=staged["kind"])
-        upload.form_errors.append(exc.message)
-        return _import_page(upload, preview=exc.preview, status=409)
+        return _apply_refused(staged, exc.message, exc.preview)
+    except uploads.ImportRaced as exc:
+        db.session.rollback()
+        # Nothing was written: preview the file against the network as it is now.
+        preview = uploads.preview_import(
+            staged["kind"], data, staged["filename"], staged["close_missing"]
+        )
+        db.session.rollback()
+        return _apply_refused(staged, exc.message, preview)
     db.session.commit()
     _unstage()
     counts = ", ".join(f"{n} {what}" for what, n in result.counts.items())
@@ -681,6 +682,19 @@ def network_import_apply():
         "success",
     )
     return redirect(url_for(".network_import"), 303)
+
+
+def _apply_refused(staged: dict, message: str, preview: uploads.ImportPreview) -> Response:
+    """The import page again (409) with why Apply did nothing and the file's preview now;
+    Apply stands for that preview, or the file is dropped when it no longer reads."""
+    if preview.ok:
+        staged["signature"] = preview.signature
+        session[STAGED] = staged
+    else:
+        _unstage()
+    upload = ImportForm(formdata=None, kind=staged["kind"])
+    upload.form_errors.append(message)
+    return _import_page(upload, preview=preview, status=409)
 
 
 @bp.post("/network/import/discard")

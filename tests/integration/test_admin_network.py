@@ -12,7 +12,7 @@ from datetime import date, time
 
 import pytest
 import time_machine
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from portal.extensions import db
 from portal.models import (
@@ -30,6 +30,7 @@ from portal.models import (
     ZonePostcodePrefix,
 )
 from portal.services import delivery
+from portal.services.network import imports
 from portal.services.network.console import EditConflict, slots, zones
 from tests import factories
 from tests.staff import login, post
@@ -984,3 +985,57 @@ def test_a_geojson_file_with_a_lone_surrogate_is_refused_in_the_preview(supervis
     res = upload(supervisor, "pickup-points", doc, "points.geojson")
     assert res.status_code == 422
     assert "feature 1: name: is not valid text" in page_text(res)
+
+
+# What another supervisor saves between the import's reads and its writes.
+RACES = {
+    # A zone the file updates moves on to a new version: the import's UPDATE matches no row.
+    "stale": "UPDATE zone SET version = version + 1",
+    # A prefix the file adds is taken: the import's INSERT breaks the unique key.
+    "duplicate": "INSERT INTO zone_postcode_prefix (zone_id, country, prefix) "
+    "SELECT id, 'SE', '42' FROM zone",
+}
+
+
+@pytest.mark.parametrize("race", RACES)
+def test_an_import_racing_another_edit_writes_nothing_and_says_so(
+    supervisor, sara, monkeypatch, race
+):
+    gothenburg = zones.create_zone(
+        sara, zones.ZoneValues("Göteborg", "SE", "Europe/Stockholm", 2, time(18))
+    )
+    zones.add_prefix(sara, gothenburg, "41")
+    db.session.commit()
+    res = upload(supervisor, "zones", ZONES_CSV, "zones.csv")
+    assert "Created 1 Updated 1 Unchanged 0" in page_text(res)
+
+    real_import = imports.import_zones
+
+    def racing_import(rows, *, dry_run=False):
+        if not dry_run:
+            session = db.session()
+            event.listen(
+                session,
+                "before_flush",
+                lambda s, *_: s.connection().execute(text(RACES[race])),
+                once=True,
+            )
+        return real_import(rows, dry_run=dry_run)
+
+    monkeypatch.setattr(imports, "import_zones", racing_import)
+    res = send(supervisor, "/admin/network/import/apply", page="/admin/network/import")
+    assert res.status_code == 409
+    assert (
+        "Someone changed the network while your file was being applied, so nothing was "
+        "imported" in page_text(res)
+    )
+    assert "Preview: zones.csv" in page_text(res)
+    assert audit("network.import") == []
+    assert db.session.get(Zone, gothenburg.id).cutoff == time(18)
+    assert db.session.scalar(select(func.count(ZonePostcodePrefix.id))) == 1
+
+    # Without the race, Apply goes through.
+    monkeypatch.setattr(imports, "import_zones", real_import)
+    res = send(supervisor, "/admin/network/import/apply", page="/admin/network/import")
+    assert res.status_code == 303
+    assert audit("network.import")[0].after["updated"] == 1

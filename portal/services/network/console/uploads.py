@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.extensions import db
 from portal.models import Account
@@ -78,6 +80,19 @@ class PreviewOutdated(Conflict):
         self.preview = preview
 
 
+class ImportRaced(Conflict):
+    """Someone saved a row this import writes while it ran: its version moved on (a stale
+    update) or it took a key the import adds. The import is rolled back whole."""
+
+    code = "import_raced"
+
+    def __init__(self):
+        super().__init__(
+            "Someone changed the network while your file was being applied, so nothing was "
+            "imported: check the new preview below and apply again."
+        )
+
+
 def _run(kind: str, data: bytes, filename: str, *, close_missing: bool, dry_run: bool):
     if kind == "zones":
         return imports.import_zones(files.read_zones(data), dry_run=dry_run)
@@ -130,22 +145,27 @@ def apply_import(
     preview = preview_import(kind, data, filename, close_missing)
     if not preview.ok or preview.signature != signature:
         raise PreviewOutdated(preview)
-    result = _run(kind, data, filename, close_missing=preview.close_missing, dry_run=False)
-    booked = bookings_of(result.affected)
-    subject = f"network:{kind}"
-    record(
-        actor,
-        "network.import",
-        subject=subject,
-        after={
-            "file": filename,
-            "sha256": preview.digest,
-            "close_missing": preview.close_missing,
-            **result.counts(),
-            "withdrawn": [b.tracking_number for b in booked],
-        },
-    )
-    record_withdrawn(actor, result.affected, booked, subject, imports.CLOSED_MISSING)
+    try:
+        result = _run(kind, data, filename, close_missing=preview.close_missing, dry_run=False)
+        booked = bookings_of(result.affected)
+        subject = f"network:{kind}"
+        record(
+            actor,
+            "network.import",
+            subject=subject,
+            after={
+                "file": filename,
+                "sha256": preview.digest,
+                "close_missing": preview.close_missing,
+                **result.counts(),
+                "withdrawn": [b.tracking_number for b in booked],
+            },
+        )
+        record_withdrawn(actor, result.affected, booked, subject, imports.CLOSED_MISSING)
+        # Every write reaches the database here, so a race shows now, not at the commit.
+        db.session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise ImportRaced() from exc
     preview.counts = result.counts()
     return preview
 
