@@ -73,7 +73,7 @@ class _WholeNumberField(IntegerField):
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0] not in ("", None) and not _is_whole_number(valuelist[0]):
             self.data = None
-            raise ValueError(self.gettext("Not a valid integer value."))
+            raise ValueError("Not a whole number.")
         super().process_formdata(valuelist)
 
 
