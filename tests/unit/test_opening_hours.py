@@ -132,3 +132,47 @@ def test_a_point_closed_to_the_end_of_the_calendar_is_closed_until_further_notic
     )
     # Before the closure starts, too.
     assert hours.summary(closed, stockholm(date(2026, 11, 25), 10)) == "Open now · closes 20:00"
+
+
+@pytest.mark.parametrize(
+    ("opening_hours", "closed_from", "moment", "expected"),
+    [
+        # Open round the clock or overnight, closed by the operator from tomorrow.
+        ("24/7", date(2026, 11, 27), stockholm(date(2026, 11, 26), 10), "closes at midnight"),
+        (
+            "Mo-Su 20:00-02:00",
+            date(2026, 11, 27),
+            stockholm(date(2026, 11, 26), 22),
+            ("closes at midnight"),
+        ),
+        ("Mo-Su 20:00-02:00", None, stockholm(date(2026, 11, 26), 22), "closes tomorrow 02:00"),
+        # Closed from Sunday: open to the end of Saturday.
+        ("24/7", date(2026, 11, 29), stockholm(date(2026, 11, 26), 10), "closes Saturday 24:00"),
+        ("24/7", None, stockholm(date(2026, 11, 26), 10), "open round the clock"),
+        # Hours that end at 24:00 end at midnight, not "tomorrow 00:00".
+        ("Mo-Su 08:00-24:00", None, stockholm(date(2026, 11, 26), 10), "closes at midnight"),
+        # A closure after the hours' own closing changes nothing.
+        (SHOP, date(2026, 11, 27), stockholm(date(2026, 11, 26), 10), "closes 20:00"),
+    ],
+)
+def test_open_now_says_when_it_closes_with_the_operators_closures(
+    request_context, opening_hours, closed_from, moment, expected
+):
+    shut = {"closed_from": closed_from, "closed_until": None} if closed_from else {}
+    assert hours.summary(point(opening_hours, **shut), moment) == f"Open now · {expected}"
+
+
+def test_closing_at_midnight_in_swedish(request_context):
+    with force_locale("sv"):
+        assert hours.summary(point("Mo-Su 08:00-24:00"), stockholm(date(2026, 11, 26), 10)) == (
+            "Öppet nu · stänger vid midnatt"
+        )
+
+
+def test_a_closure_longer_than_a_month_says_when_it_opens_again(request_context):
+    closed = point(
+        closed_from=date(2026, 11, 26), closed_until=date(2027, 1, 31), closed_reason="Renovation"
+    )
+    assert hours.summary(closed, stockholm(date(2026, 11, 26), 10)) == (
+        "Closed today (Renovation) · opens Monday 1 February 08:00"
+    )

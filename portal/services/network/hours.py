@@ -126,7 +126,12 @@ def now(point: PickupPoint, moment: datetime) -> HoursNow:
         state = oh.state(local)[0]
         if state == State.OPEN:
             change = oh.next_change(local)
-            # A closure starting tomorrow ends today's opening at midnight at the latest.
+            if point.closed_from is not None and point.closed_from > today:
+                # A closure ahead ends the opening at its first midnight at the latest (a point
+                # open round the clock or overnight would otherwise run on into it).
+                closure = datetime.combine(point.closed_from, time(0), tzinfo=tz)
+                if change is None or closure < change:
+                    change = closure
             return HoursNow(True, open_now=True, closes_at=change, closed_why=None)
     # Closed: the next opening on a day the operator hasn't closed.
     search_from = local
@@ -138,7 +143,8 @@ def now(point: PickupPoint, moment: datetime) -> HoursNow:
             # and direct writes may hold one): no day after it to open on.
             return HoursNow(True, closed_why=why)
         search_from = datetime.combine(point.closed_until + timedelta(days=1), time(0), tzinfo=tz)
-    horizon = local + timedelta(days=_HORIZON_DAYS)
+    # Counted from where the search starts: a closure over a month long still opens after it.
+    horizon = search_from + timedelta(days=_HORIZON_DAYS)
     for begin, _end, state, _comment in oh.intervals(search_from, horizon):
         start = begin.astimezone(tz)
         if state == State.OPEN and not point.closed_on(start.date()):
@@ -150,16 +156,29 @@ def _clock(moment: datetime | time) -> str:
     return format_time(moment, "HH:mm", locale=get_locale())
 
 
-def _when(moment: datetime, today: date) -> str:
+def _when(moment: datetime, today: date, clock: str | None = None) -> str:
     """ "08:00" later today, "tomorrow 08:00", else "Monday 08:00" within a week, else a date."""
     day = moment.date()
-    clock = _clock(moment)
+    clock = clock or _clock(moment)
     if day == today:
         return clock
     if day == today + timedelta(days=1):
         return str(_l("tomorrow %(time)s", time=clock))
     pattern = "EEEE" if day < today + timedelta(days=7) else "EEEE d MMMM"
     return f"{format_date(day, pattern, locale=get_locale())} {clock}"
+
+
+def _closes(moment: datetime, today: date) -> str:
+    """ "Open now · closes 20:00"; a closing at midnight is the end of the day before it
+    ("closes at midnight" tonight, "closes Saturday 24:00"), not "tomorrow 00:00"."""
+    if moment.time() == time(0) and moment.date() > today:
+        day_before = moment - timedelta(days=1)
+        if day_before.date() == today:
+            return str(_l("Open now · closes at midnight"))
+        when = _when(day_before, today, clock="24:00")
+    else:
+        when = _when(moment, today)
+    return str(_l("Open now · closes %(time)s", time=when))
 
 
 def summary(point: PickupPoint, moment: datetime) -> str:
@@ -172,7 +191,7 @@ def summary(point: PickupPoint, moment: datetime) -> str:
     if state.open_now:
         if state.closes_at is None:
             return str(_l("Open now · open round the clock"))
-        return str(_l("Open now · closes %(time)s", time=_when(state.closes_at, today)))
+        return _closes(state.closes_at.astimezone(ZoneInfo(_tz(point))), today)
     if state.closed_why is not None:
         if point.closed_on(today) and point.closed_reason:
             head = str(_l("Closed today (%(why)s)", why=point.closed_reason))
