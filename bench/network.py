@@ -174,18 +174,10 @@ def measure(env: dict, tn: str, key: str, seconds: int, connections: int, worker
 def timed_import(kind: str, path: Path, close_missing: bool = False) -> tuple[float, str]:
     """In process: read, check, write and commit, as `flask network import` does."""
     from portal.extensions import db
-    from portal.services.network import files, imports
+    from portal.services.network import imports
 
     started = time.perf_counter()
-    data = path.read_bytes()
-    if kind == "zones":
-        result = imports.import_zones(files.read_zones(data))
-    elif kind == "slots":
-        result = imports.import_slot_templates(files.read_slot_templates(data))
-    else:
-        result = imports.import_pickup_points(
-            files.read_points(data, path.name), close_missing=close_missing
-        )
+    result = imports.import_file(kind, path.read_bytes(), path.name, close_missing=close_missing)
     db.session.commit()
     return time.perf_counter() - started, str(result)
 

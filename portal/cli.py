@@ -193,17 +193,10 @@ def network_import(kind: str, file, dry_run: bool, close_missing: bool) -> None:
     bad row writes nothing and lists every bad row."""
     from portal.services.network import files, imports
 
-    data = file.read()
     try:
-        if kind == "zones":
-            result = imports.import_zones(files.read_zones(data), dry_run=dry_run)
-        elif kind == "slots":
-            result = imports.import_slot_templates(files.read_slot_templates(data), dry_run=dry_run)
-        else:
-            rows = files.read_points(data, file.name or "")
-            result = imports.import_pickup_points(
-                rows, dry_run=dry_run, close_missing=close_missing
-            )
+        result = imports.import_file(
+            kind, file.read(), file.name or "", dry_run=dry_run, close_missing=close_missing
+        )
     except files.FileRejected as exc:
         db.session.rollback()
         for error in exc.errors:

@@ -137,17 +137,14 @@ def _zone_points(
             ((p, None) for p in points if not point_closed_text(p, first, last)),
             key=lambda pd: pd[0].name,
         )[:wanted]
-    found: dict[int, tuple[PickupPoint, int]] = {}
-    for radius in _RADII_M:
-        query = nearest.candidates(centre[0], centre[1], radius, now).where(
-            PickupPoint.zone_id == zone.id
-        )
-        for p in db.session.execute(query).scalars():
-            if p.id not in found and not point_closed_text(p, first, last):
-                found[p.id] = (p, estimate.distance_m(*centre, p.latitude, p.longitude))
-        if sum(1 for _, d in found.values() if d <= radius) >= wanted:
-            break
-    return sorted(found.values(), key=lambda pd: (pd[1], pd[0].name))[:wanted]
+    return nearest.ranked(
+        *centre,
+        limit=wanted,
+        now=now,
+        keep=lambda p: not point_closed_text(p, first, last),
+        where=(PickupPoint.zone_id == zone.id,),
+        radii=_RADII_M,
+    )
 
 
 def for_parcel(

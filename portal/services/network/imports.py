@@ -26,6 +26,9 @@ from portal.services.network.files import (
     RowError,
     TemplateRow,
     ZoneRow,
+    read_points,
+    read_slot_templates,
+    read_zones,
     weekday_code,
     write_csv,
     write_geojson,
@@ -448,6 +451,27 @@ def export(kind: str, fmt: str = "csv") -> str:
     if fmt == "geojson":
         return write_geojson(rows)
     return write_csv(kind, rows)
+
+
+def import_file(
+    kind: str,
+    data: bytes,
+    filename: str = "",
+    *,
+    dry_run: bool = False,
+    close_missing: bool = False,
+) -> ImportResult:
+    """Read and import one file of `kind` (the CLI, the console and the bench all come here);
+    FileRejected when any row is bad. `close_missing` is for pickup points only."""
+    if kind == "zones":
+        return import_zones(read_zones(data), dry_run=dry_run)
+    if kind == "slots":
+        return import_slot_templates(read_slot_templates(data), dry_run=dry_run)
+    if kind == "pickup-points":
+        return import_pickup_points(
+            read_points(data, filename), dry_run=dry_run, close_missing=close_missing
+        )
+    raise ValueError(f"unknown kind {kind!r}")
 
 
 def group_affected(affected: list[closures.Affected]) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ kilometres holds tens of rows; a nearest-neighbour index would pay off only far 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -74,16 +75,24 @@ def candidates(latitude: float, longitude: float, radius_m: float, now: datetime
     return query
 
 
-def nearest(latitude: float, longitude: float, *, limit: int, now: datetime) -> list[Nearby]:
-    """Up to `limit` points nearest the place, nearest first, leaving out those an operator or
-    their carrier closed for today (their zone's today)."""
+def ranked(
+    latitude: float,
+    longitude: float,
+    *,
+    limit: int,
+    now: datetime,
+    keep: Callable[[PickupPoint], bool],
+    where: tuple = (),
+    radii: tuple[int, ...] = RADII_M,
+    options: tuple = (),
+) -> list[tuple[PickupPoint, int]]:
+    """Up to `limit` points nearest the place that pass `keep` (and the extra `where`), with
+    their distance in metres, nearest first: the widening box described above."""
     found: dict[int, tuple[PickupPoint, int]] = {}
-    for radius in RADII_M:
-        query = candidates(latitude, longitude, radius, now).options(
-            selectinload(PickupPoint.zone), selectinload(PickupPoint.carrier)
-        )
+    for radius in radii:
+        query = candidates(latitude, longitude, radius, now).where(*where).options(*options)
         for point in db.session.execute(query).scalars():
-            if point.id in found or point.closed_on(_local_today(point, now)):
+            if point.id in found or not keep(point):
                 continue
             found[point.id] = (
                 point,
@@ -92,9 +101,22 @@ def nearest(latitude: float, longitude: float, *, limit: int, now: datetime) -> 
         if sum(1 for _, d in found.values() if d <= radius) >= limit:
             break
     # The widest box's corners reach past its radius: nothing further than the radius is listed.
-    within = [pd for pd in found.values() if pd[1] <= RADII_M[-1]]
-    ranked = sorted(within, key=lambda pd: (pd[1], pd[0].name, pd[0].id))[:limit]
-    return [Nearby(p, d, hours.now(p, now)) for p, d in ranked]
+    within = [pd for pd in found.values() if pd[1] <= radii[-1]]
+    return sorted(within, key=lambda pd: (pd[1], pd[0].name, pd[0].id))[:limit]
+
+
+def nearest(latitude: float, longitude: float, *, limit: int, now: datetime) -> list[Nearby]:
+    """Up to `limit` points nearest the place, nearest first, leaving out those an operator or
+    their carrier closed for today (their zone's today)."""
+    found = ranked(
+        latitude,
+        longitude,
+        limit=limit,
+        now=now,
+        keep=lambda point: not point.closed_on(_local_today(point, now)),
+        options=(selectinload(PickupPoint.zone), selectinload(PickupPoint.carrier)),
+    )
+    return [Nearby(p, d, hours.now(p, now)) for p, d in found]
 
 
 def near_postcode(country: str, postcode: str, *, limit: int, now: datetime) -> Search:

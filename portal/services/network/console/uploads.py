@@ -94,15 +94,9 @@ class ImportRaced(Conflict):
 
 
 def _run(kind: str, data: bytes, filename: str, *, close_missing: bool, dry_run: bool):
-    if kind == "zones":
-        return imports.import_zones(files.read_zones(data), dry_run=dry_run)
-    if kind == "slots":
-        return imports.import_slot_templates(files.read_slot_templates(data), dry_run=dry_run)
-    if kind == "pickup-points":
-        return imports.import_pickup_points(
-            files.read_points(data, filename), dry_run=dry_run, close_missing=close_missing
-        )
-    raise DomainError("Choose what the file holds.", field="kind")
+    if kind not in files.KINDS:
+        raise DomainError("Choose what the file holds.", field="kind")
+    return imports.import_file(kind, data, filename, dry_run=dry_run, close_missing=close_missing)
 
 
 def _grouped(booked: list[Booked]) -> dict[str, list[str]]:
