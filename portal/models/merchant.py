@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric, String, text
+from sqlalchemy import CheckConstraint, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -14,6 +14,11 @@ from portal.models.types import UTCDateTime, utcnow
 
 class Merchant(db.Model):
     __tablename__ = "merchant"
+    __table_args__ = (
+        CheckConstraint(
+            "api_slot_share >= 1 AND api_slot_share <= 100", name="api_slot_share_percent"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -29,6 +34,10 @@ class Merchant(db.Model):
     # Branding on the merchant's tracking pages and e-mails: "#RRGGBB" and a stored logo.
     brand_colour: Mapped[str | None] = mapped_column(String(7))
     logo_key: Mapped[str | None] = mapped_column(String(64))
+    # Percent of each slot's capacity this merchant's API bookings (a checkout's
+    # delivery_choice) may hold, so one merchant can't fill slots every merchant shares.
+    # Recipients booking on the parcel page are not limited by it.
+    api_slot_share: Mapped[int] = mapped_column(default=50, server_default=text("50"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Numeric, String, func, true
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.contact import normalise_postcode
@@ -47,6 +57,11 @@ class Parcel(db.Model):
     __tablename__ = "parcel"
     __table_args__ = (
         CheckConstraint("weight_grams >= 0", name="weight_not_negative"),
+        # Unique per merchant, not globally: one merchant must not be able to block another's
+        # number by creating it first. Carrier events match by carrier + number, and a number
+        # that is ambiguous for a carrier is refused (services/events.py).
+        UniqueConstraint("merchant_id", "tracking_number"),
+        Index("ix_parcel_tracking_number", "tracking_number"),
         Index("ix_parcel_merchant_order_ref", "merchant_id", "order_ref"),
         # The carrier's manifest: parcels due in a zone on a day.
         Index("ix_parcel_zone_eta_from", "zone_id", "eta_from"),
@@ -71,7 +86,7 @@ class Parcel(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tracking_number: Mapped[str] = mapped_column(String(13), unique=True)
+    tracking_number: Mapped[str] = mapped_column(String(13))
     # Indexed by ix_parcel_merchant_order_ref (merchant_id first): every event batch updates
     # hundreds of parcels, and each index on the table is one more write per parcel.
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))

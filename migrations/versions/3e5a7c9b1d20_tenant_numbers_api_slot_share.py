@@ -1,0 +1,68 @@
+"""Tracking numbers unique per merchant (not globally); each merchant's share of a slot's
+capacity for API bookings
+
+One merchant could create a parcel under another's number (or a return's) first and block
+it; carrier events now match by carrier + number and refuse a number that is ambiguous.
+
+Revision ID: 3e5a7c9b1d20
+Revises: f11c93018415
+Create Date: 2026-12-04 08:45:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = "3e5a7c9b1d20"
+down_revision = "f11c93018415"
+branch_labels = None
+depends_on = None
+
+
+def _rebuild_parcel_table(change):
+    # SQLite rebuilds the table for a constraint change and can't carry an expression index
+    # across it; drop that index around the rebuild.
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.drop_index("ix_parcel_recipient_email", table_name="parcel")
+    with op.batch_alter_table("parcel", schema=None) as batch_op:
+        change(batch_op)
+    if sqlite:
+        op.create_index(
+            "ix_parcel_recipient_email", "parcel", [sa.text("lower(recipient_email)")], unique=False
+        )
+
+
+def upgrade():
+    def change(batch_op):
+        batch_op.drop_constraint("uq_parcel_tracking_number", type_="unique")
+        batch_op.create_unique_constraint(
+            op.f("uq_parcel_merchant_id_tracking_number"), ["merchant_id", "tracking_number"]
+        )
+        batch_op.create_index("ix_parcel_tracking_number", ["tracking_number"], unique=False)
+
+    _rebuild_parcel_table(change)
+    with op.batch_alter_table("merchant", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("api_slot_share", sa.Integer(), server_default=sa.text("50"), nullable=False)
+        )
+        batch_op.create_check_constraint(
+            op.f("ck_merchant_api_slot_share_percent"),
+            "api_slot_share >= 1 AND api_slot_share <= 100",
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("merchant", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_merchant_api_slot_share_percent"), type_="check")
+        batch_op.drop_column("api_slot_share")
+
+    # Fails if two merchants now share a number, which is what a downgrade must not hide.
+    def change(batch_op):
+        batch_op.drop_index("ix_parcel_tracking_number")
+        batch_op.drop_constraint(op.f("uq_parcel_merchant_id_tracking_number"), type_="unique")
+        batch_op.create_unique_constraint("uq_parcel_tracking_number", ["tracking_number"])
+
+    _rebuild_parcel_table(change)
