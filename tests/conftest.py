@@ -4,6 +4,7 @@ built by the real migrations, emptied after every test; clients for pages and th
 from __future__ import annotations
 
 import contextvars
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -19,7 +20,8 @@ from portal.extensions import limiter
 from tests import factories
 from tests.databases import scratch_database
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# TEST_REDIS_URL lets test runs side by side each flush a database of their own.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 @pytest.fixture(scope="session")

@@ -197,11 +197,12 @@ def test_a_second_attempt_on_another_day_is_told_again(app, messaging, parcel, c
 
 
 def test_message_waits_out_a_redis_outage(app, messaging, parcel, carrier_api):
+    real_redis = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
         res = post_event(carrier_api, parcel, "e1", "delivered", DAY)
     finally:
-        app.config["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+        app.config["REDIS_URL"] = real_redis
     assert res.status_code == 200  # the event is accepted all the same
     [sms] = rows("delivered", "sms")
     assert sms.state is NotificationState.QUEUED
