@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -30,8 +33,25 @@ PAGE_TEXT = {
 }
 
 
+# How long a client should wait after a 503 for a database that restarted or failed over: a
+# PostgreSQL restart takes a few seconds (bench/faults.py, BENCHMARKS.md "Fault drills").
+OUTAGE_RETRY_AFTER = 5
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether the database could not be reached or went away during the request (a restart,
+    a failover, a dropped connection, a deadlock): the client may send the same request again.
+    On SQLite, OperationalError also means mistakes in the SQL itself, so there only "database
+    is locked" counts (another writer)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 def register(app: Flask) -> None:
@@ -72,19 +92,39 @@ def register(app: Flask) -> None:
         )
         return render_template("errors/error.html", title=title, text=text, code=413), 413
 
+    def unavailable(exc: DBAPIError):
+        """503 with Retry-After, never a 500: a carrier's batch or a person's form can be sent
+        again as it was (the API's Idempotency-Key and event ids make a repeat harmless)."""
+        from portal.extensions import db
+
+        # A dead connection cannot roll back; the pool then opens a new one (pool_pre_ping).
+        with contextlib.suppress(DBAPIError):
+            db.session.rollback()
+        if isinstance(exc.orig, sqlite3.Error):
+            # SQLite (the embedded default) with two writers at once: nothing was written.
+            retry_after, code = 1, "busy"
+        else:
+            rule = request.url_rule.rule if request.url_rule else "(no route)"
+            app.logger.warning(
+                "database unavailable on %s %s: %s", request.method, rule, type(exc.orig).__name__
+            )
+            retry_after, code = OUTAGE_RETRY_AFTER, "unavailable"
+        if _wants_json():
+            response = app.make_response(
+                json_error(503, code, "The service is unavailable for a moment. Try again.")
+            )
+        else:
+            # Pages answer with (html, status).
+            response = app.make_response(http_error(ServiceUnavailable()))
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
-            # SQLite (the embedded default) with two writers at once: nothing was written.
-            from portal.extensions import db
-
-            db.session.rollback()
-            # Pages answer with (html, status), the API with (Response, status).
-            response = app.make_response(http_error(ServiceUnavailable()))
-            response.headers["Retry-After"] = "1"
-            return response
+        if database_unavailable(exc):
+            return unavailable(exc)
         # The route pattern, not the path: paths such as /l/<token> carry secrets.
         rule = request.url_rule.rule if request.url_rule else "(no route)"
         app.logger.exception("unhandled error on %s %s", request.method, rule)
