@@ -43,8 +43,10 @@ def unique_tracking_number() -> str:
     return f"RR{serial}{s10.check_digit(serial)}SE"
 
 
-def make_merchant(name: str | None = None) -> Merchant:
+def make_merchant(name: str | None = None, *, api_slot_share: int | None = None) -> Merchant:
     merchant = Merchant(name=name or f"Shop {next(_seq)}")
+    if api_slot_share is not None:  # else the column's default (50 %)
+        merchant.api_slot_share = api_slot_share
     db.session.add(merchant)
     db.session.commit()
     return merchant

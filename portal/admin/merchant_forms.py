@@ -107,6 +107,24 @@ class DetailsForm(Form):
         )
 
 
+class SlotShareForm(Form):
+    api_slot_share = IntegerField(
+        "Share of each slot for API bookings (%)",
+        description="Of each delivery slot's places, the percentage this merchant's checkout may "
+        "book through the API (a delivery choice on a new parcel), rounded down but at least one "
+        "place; recipients booking on their parcel page are not limited by it, only by the "
+        "slot's capacity. Shares of all merchants that add up to 100 % never take more places "
+        "than a slot has.",
+        validators=[
+            InputRequired("Give the share as a percentage."),
+            NumberRange(
+                *merchants.API_SLOT_SHARE,
+                message="Give a whole number from {} to {}.".format(*merchants.API_SLOT_SHARE),
+            ),
+        ],
+    )
+
+
 class BrandingForm(Form):
     brand_colour = StringField(
         "Brand colour",

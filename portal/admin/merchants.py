@@ -28,6 +28,7 @@ from portal.admin.merchant_forms import (
     LogoForm,
     NewMerchantForm,
     PolicyForm,
+    SlotShareForm,
     WebhookForm,
 )
 from portal.extensions import db, get_by_id
@@ -35,6 +36,7 @@ from portal.forms import attach_error
 from portal.models import Merchant
 from portal.security import no_store
 from portal.services import merchants
+from portal.services.delivery import merchant_slot_limit
 from portal.services.errors import DomainError, NotFound
 from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
 
@@ -80,6 +82,21 @@ def merchant_details(merchant_id: int):
         lambda: merchants.update_details(agent(), m, form.details()),
         "Saved the merchant's details.",
         "details",
+    )
+
+
+@bp.post("/merchants/<int:merchant_id>/slot-share")
+@supervisor_only
+def merchant_slot_share(merchant_id: int):
+    m = _merchant(merchant_id)
+    form = SlotShareForm()
+    return _submit(
+        m,
+        "slot_share",
+        form,
+        lambda: merchants.update_slot_share(agent(), m, form.api_slot_share.data),
+        "Saved the share of each slot for API bookings.",
+        "slot-share",
     )
 
 
@@ -245,6 +262,7 @@ def _page(m: Merchant, status: int = 200, **overrides) -> Response:
     """The merchant page; `overrides` replace a form (with its errors) or add a new secret."""
     forms = {
         "details": DetailsForm(formdata=None, obj=merchants.details_of(m)),
+        "slot_share": SlotShareForm(formdata=None, api_slot_share=m.api_slot_share),
         "branding": BrandingForm(formdata=None, brand_colour=m.brand_colour or ""),
         "logo": LogoForm(formdata=None),
         "policy": PolicyForm.for_policy(merchants.policy_values(m)),
@@ -262,6 +280,8 @@ def _page(m: Merchant, status: int = 200, **overrides) -> Response:
         keys=merchants.list_keys(m),
         webhooks=merchants.list_webhooks(m),
         method_labels=METHOD_LABELS,
+        # What the share means in places, rounding included.
+        share_examples=[(c, merchant_slot_limit(c, m.api_slot_share)) for c in (10, 3)],
         **forms,
     )
     return no_store(current_app.make_response((html, status)))

@@ -92,7 +92,9 @@ def choice_request(data: DeliveryChoiceIn) -> delivery.ChoiceRequest:
 def apply_choice(parcel: Parcel, data: DeliveryChoiceIn) -> None:
     """Book a checkout choice for a new parcel; a refusal names the field under delivery_choice."""
     try:
-        delivery.choose(parcel, choice_request(data), made_by="merchant", confirm=False)
+        delivery.choose(
+            parcel, choice_request(data), made_by=delivery.MADE_BY_MERCHANT, confirm=False
+        )
     except DomainError as exc:
         if exc.field and not exc.field.startswith("delivery_choice"):
             exc.field = f"delivery_choice.{exc.field}"
@@ -142,6 +144,7 @@ def get_delivery_options():
         weight_grams=weight,
         merchant=current_key().merchant,
         value=value,
+        checkout=True,
     )
     out = DeliveryOptionsOut(
         zone=zone.name,
@@ -207,6 +210,7 @@ def _option_json(o: delivery_options.Option, zone_name: str) -> dict[str, Any]:
             "end": o.end,
             "capacity": o.capacity,
             "remaining": o.remaining,
+            "share_remaining": o.share_remaining,
             "vehicle": str(o.vehicle),
             "zone": zone_name,  # every slot offered is in the address's zone
         }

@@ -189,8 +189,13 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "201": _body(ParcelOut, "The new parcel"),
                             "400": _error("The body is not JSON"),
                             "409": _error(
-                                "Tracking number taken, Idempotency-Key reused, or the chosen slot "
-                                "or locker is full (`slot_full`, `locker_full`)"
+                                "Tracking number taken, Idempotency-Key reused, the chosen slot "
+                                "or locker is full (`slot_full`, `locker_full`), or your "
+                                "bookings through the API already hold your share of the slot's "
+                                "places (`merchant_slot_share_full`: each merchant's checkout "
+                                "may book only its share, set by Lastmile, so one shop can't "
+                                "fill a slot every shop uses; recipients on their parcel page "
+                                "are not limited by it)"
                             ),
                             "422": _error("A field is invalid; `field` names it"),
                             **AUTH_ERRORS,
@@ -217,7 +222,9 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     "summary": "Delivery options with CO2e for an address (merchant key)",
                     "description": (
                         "For checkout. Labels follow Accept-Language (en, sv). Pass one option "
-                        "back as `delivery_choice` on POST /parcels."
+                        "back as `delivery_choice` on POST /parcels. A slot whose share your "
+                        "bookings through the API already hold is `available: false` for you "
+                        "(`share_remaining: 0`) while it may still have places left."
                     ),
                     "parameters": [
                         _query("postcode", {"type": "string"}, required=True),

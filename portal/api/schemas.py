@@ -183,7 +183,9 @@ class ParcelIn(In):
     delivery_choice: DeliveryChoiceIn | None = Field(
         None,
         description="An option from GET /delivery-options, checked by the same rules as on the "
-        "parcel page; 409 `slot_full` when the slot filled up meanwhile",
+        "parcel page; 409 `slot_full` when the slot filled up meanwhile, 409 "
+        "`merchant_slot_share_full` when your bookings through the API already hold your share "
+        "of the slot's places",
     )
 
 
@@ -323,6 +325,11 @@ class OptionOut(BaseModel):
     end: datetime | None = None
     capacity: int | None = None
     remaining: int | None = None
+    share_remaining: int | None = Field(
+        None,
+        description="slot: places your bookings through the API may still take, your share of "
+        "the capacity (set by Lastmile) less what they hold; 0: `available` is false for you",
+    )
     vehicle: str | None = None
     zone: str | None = Field(None, description="slot: its zone's name")
     distance_m: int | None = None

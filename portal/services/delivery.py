@@ -9,6 +9,7 @@ and each change queues its confirmation through the outbox in that transaction t
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -60,6 +61,9 @@ SAFE_PLACE_TEXT = {
 }
 S = ParcelStatus
 C = ChoiceType
+# DeliveryChoice.made_by of a merchant's checkout booking (API `delivery_choice`): the only
+# bookings its slot share limits and counts.
+MADE_BY_MERCHANT = "merchant"
 REBOOK_TYPES = frozenset({C.SLOT, C.GREEN_DAY, C.PICKUP_POINT, C.LOCKER})
 
 
@@ -73,6 +77,12 @@ class LockerFull(Conflict):
 
 class ChangeTooLate(Conflict):
     code = "change_too_late"
+
+
+class MerchantSlotShareFull(Conflict):
+    """The merchant's API bookings already hold its share of the slot (Merchant.api_slot_share)."""
+
+    code = "merchant_slot_share_full"
 
 
 class SlotClosed(Conflict):
@@ -191,6 +201,68 @@ def day_window(zone: Zone, day: date) -> tuple[datetime, datetime]:
     start, end = (row[0], row[1]) if row[0] is not None else DAY_WINDOW
     tz = ZoneInfo(zone.time_zone)
     return datetime.combine(day, start, tzinfo=tz), datetime.combine(day, end, tzinfo=tz)
+
+
+# --- each merchant's share of a slot ----------------------------------------------------------
+
+
+def merchant_slot_limit(capacity: int, share: int) -> int:
+    """How many of a slot's `capacity` places one merchant's API bookings may hold with a share
+    of `share` percent. Rounded down, so shares that add up to 100 % never promise more places
+    than the slot has; but never nothing (a share is at least 1 %), or a checkout could never
+    offer a small slot at all: a one-place slot stays bookable at checkout."""
+    return max(1, capacity * share // 100)
+
+
+def merchant_api_bookings(merchant_id: int, slot_ids: Collection[int]) -> dict[int, int]:
+    """Places the merchant's API bookings hold now in each of `slot_ids` (absent: none). A
+    booking a recipient has since changed on their page, a withdrawn one and one given back
+    when the journey ended don't count; a delivered parcel's does, as in Slot.booked."""
+    if not slot_ids:
+        return {}
+    rows = db.session.execute(
+        select(DeliveryChoice.slot_id, func.count(DeliveryChoice.id))
+        .join(Parcel, Parcel.id == DeliveryChoice.parcel_id)
+        .where(
+            DeliveryChoice.slot_id.in_(slot_ids),
+            DeliveryChoice.superseded_at.is_(None),
+            DeliveryChoice.released_at.is_(None),
+            DeliveryChoice.made_by == MADE_BY_MERCHANT,
+            Parcel.merchant_id == merchant_id,
+        )
+        .group_by(DeliveryChoice.slot_id)
+    )
+    return {slot_id: count for slot_id, count in rows}
+
+
+def _check_merchant_share(parcel: Parcel, slot: Slot) -> None:
+    """Refuse a merchant's API booking once its bookings hold its share of the slot.
+
+    The slot row is locked before counting, so two checkouts of one merchant racing for its
+    last place queue up and the second counts the first (PostgreSQL, read committed: each
+    statement sees what committed before it; SQLite serialises writers). A full slot is left
+    to _reserve, whose `slot_full` says more than the share would."""
+    capacity, taken = db.session.execute(
+        select(Slot.capacity, Slot.booked).where(Slot.id == slot.id).with_for_update()
+    ).one()
+    if taken >= capacity:
+        return
+    merchant = parcel.merchant
+    limit = merchant_slot_limit(capacity, merchant.api_slot_share)
+    held = merchant_api_bookings(merchant.id, [slot.id]).get(slot.id, 0)
+    if held >= limit:
+        raise MerchantSlotShareFull(
+            str(
+                _l(
+                    "Your share of this time is used up: your bookings through the API may hold "
+                    "%(limit)s of its %(capacity)s places. Choose another time, or leave out "
+                    "the delivery choice so the recipient can choose on their parcel page.",
+                    limit=limit,
+                    capacity=capacity,
+                )
+            ),
+            field="slot",
+        )
 
 
 # --- what a parcel may still change ----------------------------------------------------------
@@ -508,6 +580,8 @@ def choose(
     if current is not None and _same(current, choice):
         return current
     _lock_in_order(choice, current)
+    if made_by == MADE_BY_MERCHANT and choice.slot is not None:
+        _check_merchant_share(parcel, choice.slot)
     _reserve(choice)
     if current is not None:
         release_booking(current)

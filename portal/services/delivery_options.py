@@ -28,6 +28,8 @@ from portal.services.delivery import (
     day_window,
     format_day,
     hold_limit,
+    merchant_api_bookings,
+    merchant_slot_limit,
     next_green_day,
     parcel_value,
     pickup_span,
@@ -57,6 +59,8 @@ class Option:
     capacity: int | None = None
     remaining: int | None = None
     vehicle: Vehicle | None = None
+    # checkout: places the merchant's API bookings may still take (its share of the slot)
+    share_remaining: int | None = None
     # pickup points and lockers
     point: PickupPoint | None = None
     distance_m: int | None = None
@@ -180,11 +184,16 @@ def build(
     window: ChangeWindow | None = None,
     now: datetime | None = None,
     arrival: date | None = None,
+    checkout: bool = False,
 ) -> DeliveryOptions:
     """Every option for an address in `zone`, limited to what `window` allows. Nothing closed
     is offered: no closed slot nor a slot on a holiday or closed day, and no pickup point
     closed for good or on a day between now and the end of the parcel's stay there
-    (`arrival`: the day the carrier expects to bring it, if known)."""
+    (`arrival`: the day the carrier expects to bring it, if known).
+
+    `checkout`: the options for `merchant`'s checkout, which books through the API: a slot
+    whose share its API bookings already hold (Merchant.api_slot_share) is unavailable to it,
+    though recipients may still book it on their page."""
     now = now or utcnow()
     window = window or ChangeWindow(frozenset(ChoiceType))
     cfg = current_app.config
@@ -210,11 +219,19 @@ def build(
         ).scalars()
         # Slots made before a day became a closed day (or by hand on a holiday) aren't offered.
         calendar = zone_calendar(zone, today, (latest - today).days)
-        for s in slots:
-            if now >= cutoff(s.day, zone) or not calendar.is_open(s.day):
-                continue
-            if heavy_for_bike and s.vehicle is Vehicle.CARGO_BIKE:
-                continue
+        offered = [
+            s
+            for s in slots
+            if now < cutoff(s.day, zone)
+            and calendar.is_open(s.day)
+            and not (heavy_for_bike and s.vehicle is Vehicle.CARGO_BIKE)
+        ]
+        held = merchant_api_bookings(merchant.id, [s.id for s in offered]) if checkout else {}
+        for s in offered:
+            share_left = None
+            if checkout:
+                limit = merchant_slot_limit(s.capacity, merchant.api_slot_share)
+                share_left = max(0, min(limit - held.get(s.id, 0), s.remaining))
             start = format_time(s.starts_at, "HH:mm", tzinfo=tz, locale=locale)
             end = format_time(s.ends_at, "HH:mm", tzinfo=tz, locale=locale)
             out.slots.append(
@@ -223,13 +240,14 @@ def build(
                     s.id,
                     f"{format_day(s.day)}, {start}-{end}",
                     estimate.for_option(C.SLOT, vehicle=s.vehicle),
-                    available=s.remaining > 0,
+                    available=s.remaining > 0 and share_left != 0,
                     date=s.day,
                     start=s.starts_at,
                     end=s.ends_at,
                     capacity=s.capacity,
                     remaining=s.remaining,
                     vehicle=s.vehicle,
+                    share_remaining=share_left,
                     why_not=None if s.remaining > 0 else str(_l("Full")),
                 )
             )

@@ -42,6 +42,7 @@ RETURN_ADDRESS_LINES = 6  # what fits on the return label
 COMPLAINT_DUE_DAYS = (1, 30)  # working days
 STORAGE_DAYS = (1, 90)
 WINDOW_DAYS = (0, 365)  # 0: no returns after delivery at all
+API_SLOT_SHARE = (1, 100)  # percent; Merchant's CHECK constraint
 # Numeric(12, 2): ten digits before the point.
 MONEY_MAX = Decimal("9999999999.99")
 SKU_MAX = 64  # ParcelItem.sku
@@ -226,6 +227,24 @@ def update_details(actor: Account, merchant: Merchant, details: Details) -> dict
         _flush_name(merchant)
     record(actor, "merchant.update", subject=subject(merchant), before=before, after=after)
     return after
+
+
+# --- share of each slot for API bookings ----------------------------------------------------
+
+
+def update_slot_share(actor: Account, merchant: Merchant, share: int | None) -> bool:
+    """Set the percent of each slot's places the merchant's API bookings may hold (see
+    services/delivery.merchant_slot_limit); False when it was that already. Places its bookings
+    already hold stay booked when the share is lowered: only new bookings are refused."""
+    low, high = API_SLOT_SHARE
+    if share is None or not low <= share <= high:
+        raise DomainError(f"Give a whole number from {low} to {high}.", field="api_slot_share")
+    if share == merchant.api_slot_share:
+        return False
+    before, after = {"api_slot_share": merchant.api_slot_share}, {"api_slot_share": share}
+    merchant.api_slot_share = share
+    record(actor, "merchant.update", subject=subject(merchant), before=before, after=after)
+    return True
 
 
 # --- branding --------------------------------------------------------------------------------

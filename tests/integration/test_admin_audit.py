@@ -150,6 +150,7 @@ def test_every_action_type_writes_its_audit_row(app, client):
         },
         m,
     )
+    act(f"{m}/slot-share", {"api_slot_share": "30"}, m)
     act(
         f"{m}/policy",
         {
@@ -245,6 +246,8 @@ def test_every_action_type_writes_its_audit_row(app, client):
         assert row.at is not None and (row.before is not None or row.after is not None)
     assert by_action["return.reject"].after["reason"] == "Worn."
     assert by_action["delivery.change"].parcel_id == parcel.id
+    share = {"before": {"api_slot_share": 50}, "after": {"api_slot_share": 30}}
+    assert share in [{"before": r.before, "after": r.after} for r in rows]
     # Secrets never reach the log.
     logged = " ".join(f"{r.before} {r.after}" for r in rows)
     assert hook.secret not in logged and key.key_hash not in logged
