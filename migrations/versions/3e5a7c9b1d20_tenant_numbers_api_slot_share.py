@@ -1,5 +1,5 @@
 """Tracking numbers unique per merchant (not globally); each merchant's share of a slot's
-capacity for API bookings
+capacity for API bookings, counted through an index of the bookings that hold a slot place
 
 One merchant could create a parcel under another's number (or a return's) first and block
 it; carrier events now match by carrier + number and refuse a number that is ambiguous.
@@ -52,9 +52,19 @@ def upgrade():
             op.f("ck_merchant_api_slot_share_percent"),
             "api_slot_share >= 1 AND api_slot_share <= 100",
         )
+    holding = sa.text("superseded_at IS NULL AND released_at IS NULL")
+    op.create_index(
+        "ix_delivery_choice_slot_holding",
+        "delivery_choice",
+        ["slot_id"],
+        unique=False,
+        postgresql_where=holding,
+        sqlite_where=holding,
+    )
 
 
 def downgrade():
+    op.drop_index("ix_delivery_choice_slot_holding", table_name="delivery_choice")
     with op.batch_alter_table("merchant", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_merchant_api_slot_share_percent"), type_="check")
         batch_op.drop_column("api_slot_share")

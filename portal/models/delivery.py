@@ -180,6 +180,14 @@ class DeliveryChoice(db.Model):
             postgresql_where=text("superseded_at IS NULL"),
             sqlite_where=text("superseded_at IS NULL"),
         ),
+        # The places a merchant's checkout bookings hold in a slot (its API share of the slot,
+        # services/delivery.py): only bookings still holding a place.
+        Index(
+            "ix_delivery_choice_slot_holding",
+            "slot_id",
+            postgresql_where=text("superseded_at IS NULL AND released_at IS NULL"),
+            sqlite_where=text("superseded_at IS NULL AND released_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
