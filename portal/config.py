@@ -76,6 +76,17 @@ class Config:
     PHOTO_MAX_COUNT = 5  # per form sent
     PHOTO_MAX_PER_CASE = 20  # a case's photos over all its replies
     PHOTO_MAX_SIDE = 2048  # longest side kept, in pixels
+    # Decoding, not uploading, is what photos cost (issue 15): a 1 KB WebP decodes into 25 M
+    # pixels. Every file's header is checked first, and the pixels a request's photos decode
+    # into, together, must stay within this: five 16 MP phone photos (JPEG), three PNG or WebP
+    # at their largest. About 2 s of CPU at most; more is refused before anything is decoded.
+    PHOTO_MAX_PIXELS_PER_REQUEST = 80_000_000
+    # Photo forms one client IP may have in flight at once, over all workers (Redis counts when
+    # REDIS_URL is set, else this process); more get a 429 asking to wait. One, so that one
+    # client can never keep every worker decoding. A slot a killed worker never gave back
+    # lapses after PHOTO_UPLOAD_SLOT_SECONDS, longer than any request may run.
+    PHOTO_UPLOADS_PER_IP = 1
+    PHOTO_UPLOAD_SLOT_SECONDS = 300
     UPLOAD_FOLDER = None
 
     SIGNED_LINK_DAYS = 30

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from portal.complaints import bp
 from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
+from portal.complaints.uploads import one_upload_at_a_time
 from portal.extensions import csrf, db
 from portal.forms import attach_error
 from portal.models import ComplaintStatus, Parcel
@@ -41,6 +42,7 @@ def _accept_photos() -> None:
 @bp.route("/t/<tn>/complaint", methods=["GET", "POST"])
 @lookup
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
+@one_upload_at_a_time
 def new(tn: str):
     parcel = recipient_parcel(tn)
     if not isinstance(parcel, Parcel):
@@ -82,6 +84,7 @@ def new(tn: str):
 @bp.route("/c/<case>", methods=["GET", "POST"])
 @lookup
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
+@one_upload_at_a_time
 def case(case: str):
     number = complaints.normalise_case_number(case)
     if number is None:

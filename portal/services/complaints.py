@@ -388,7 +388,7 @@ def _processed(uploads: list[photos.Upload], *, already: int) -> list[photos.Pro
         raise photos.PhotoRejected(
             str(_l("A case can have at most %(n)d photos.", n=config["PHOTO_MAX_PER_CASE"]))
         )
-    return [photos.process(u) for u in uploads]
+    return photos.process_all(uploads)
 
 
 def _store(

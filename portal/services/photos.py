@@ -3,8 +3,11 @@
 Nothing of the uploaded file survives but its pixels: the image is decoded (JPEG, PNG or WebP
 only, whatever the file is called), turned upright from its EXIF orientation, shrunk to
 PHOTO_MAX_SIDE and encoded afresh in its own format, so EXIF (GPS included), XMP, comments and
-anything hidden after the image data are gone. Files written during a database transaction are
-deleted again if that transaction does not commit, so a failure never leaves an orphan file.
+anything hidden after the image data are gone. Decoding is the expensive part (a 1 KB WebP can
+decode into 25 M pixels), so every file of a request is first checked from its header alone,
+and the request's pixels against PHOTO_MAX_PIXELS_PER_REQUEST, before any file is decoded.
+Files written during a database transaction are deleted again if that transaction does not
+commit, so a failure never leaves an orphan file.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
@@ -78,14 +83,93 @@ def _label(upload: Upload) -> str:
     return name if len(name) <= 60 else name[:57] + "..."
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """An upload that passed the checks made from its header, before anything is decoded."""
+
+    upload: Upload
+    name: str
+    out_format: str
+    content_type: str
+    decoded_pixels: int  # what decoding will produce (JPEG decodes at a reduced size)
+
+
 def process(
     upload: Upload, *, max_bytes: int | None = None, max_side: int | None = None
 ) -> ProcessedPhoto:
     """The upload re-encoded, or PhotoRejected saying what is wrong with it (in words a person
     understands, naming the file)."""
+    return process_all([upload], max_bytes=max_bytes, max_side=max_side)[0]
+
+
+def process_all(
+    uploads: list[Upload],
+    *,
+    max_bytes: int | None = None,
+    max_side: int | None = None,
+    max_pixels: int | None = None,
+) -> list[ProcessedPhoto]:
+    """Every upload re-encoded, or PhotoRejected naming the first file at fault.
+
+    All files are checked from their headers first (kind by content, bytes, pixels each, and
+    the pixels of all together against `max_pixels`, by default PHOTO_MAX_PIXELS_PER_REQUEST):
+    a refused batch costs next to nothing, however many pixels its files claim."""
     config = current_app.config
     max_bytes = max_bytes or config["PHOTO_MAX_BYTES"]
     max_side = max_side or config["PHOTO_MAX_SIDE"]
+    max_pixels = max_pixels or config["PHOTO_MAX_PIXELS_PER_REQUEST"]
+    checked = [_check(upload, max_bytes, max_side) for upload in uploads]
+    total = 0
+    for index, photo in enumerate(checked):
+        total += photo.decoded_pixels
+        if total > max_pixels:
+            if index == 0:
+                raise _too_many_pixels(photo.name)
+            raise PhotoRejected(
+                str(
+                    _l(
+                        "These photos are too big to send at once: %(name)s is one too many. "
+                        "Send it on its own, or choose smaller photos.",
+                        name=photo.name,
+                    )
+                )
+            )
+    return [_reencode(photo, max_side) for photo in checked]
+
+
+def _too_many_pixels(name: str) -> PhotoRejected:
+    return PhotoRejected(
+        str(_l("%(name)s has too many pixels to be a photo. Choose another file.", name=name))
+    )
+
+
+@contextmanager
+def _refusals(name: str) -> Iterator[None]:
+    """Whatever Pillow raises about a file, as a refusal a person understands."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels(name) from None
+    except Image.UnidentifiedImageError:
+        raise _not_a_photo(name) from None
+    except _DECODE_ERRORS:
+        raise PhotoRejected(
+            str(
+                _l("%(name)s couldn't be read: the file may be damaged. Choose another.", name=name)
+            )
+        ) from None
+
+
+def _not_a_photo(name: str) -> PhotoRejected:
+    return PhotoRejected(
+        str(_l("%(name)s isn't a JPEG, PNG or WebP photo. Choose another file.", name=name))
+    )
+
+
+def _check(upload: Upload, max_bytes: int, max_side: int) -> _Checked:
+    """What can be known of the upload without decoding a pixel, or PhotoRejected."""
     name = _label(upload)
     if len(upload.data) > max_bytes:
         raise PhotoRejected(
@@ -97,45 +181,35 @@ def process(
                 )
             )
         )
-    not_a_photo = PhotoRejected(
-        str(_l("%(name)s isn't a JPEG, PNG or WebP photo. Choose another file.", name=name))
-    )
-    too_big = PhotoRejected(
-        str(_l("%(name)s has too many pixels to be a photo. Choose another file.", name=name))
-    )
     if not upload.data:
-        raise not_a_photo
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with _open(upload.data) as probe:
-                out_format, content_type = FORMATS[probe.format]
-                limit = MAX_PIXELS if out_format == "JPEG" else MAX_LOSSLESS_PIXELS
-                if probe.width * probe.height > limit:
-                    raise too_big
-                probe.verify()  # structure and checksums, before any pixel is decoded
-            with _open(upload.data) as opened:
-                image = _decoded(opened, max_side)
+        raise _not_a_photo(name)
+    with _refusals(name), _open(upload.data) as probe:  # reads the header only
+        out_format, content_type = FORMATS[probe.format]
+        limit = MAX_PIXELS if out_format == "JPEG" else MAX_LOSSLESS_PIXELS
+        if probe.width * probe.height > limit:
+            raise _too_many_pixels(name)
+        # Only says how JPEG will be decoded (at 1/2, 1/4 or 1/8 scale); decodes nothing.
+        probe.draft(None, (max_side, max_side))
+        decoded_pixels = probe.width * probe.height
+        # Structure and checksums (PNG chunks' CRCs), still without decompressing any pixel.
+        probe.verify()
+    return _Checked(upload, name, out_format, content_type, decoded_pixels)
+
+
+def _reencode(photo: _Checked, max_side: int) -> ProcessedPhoto:
+    with _refusals(photo.name):
+        with _open(photo.upload.data) as opened:
+            image = _decoded(opened, max_side)
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        image = _for_format(image, out_format)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise too_big from None
-    except Image.UnidentifiedImageError:
-        raise not_a_photo from None
-    except _DECODE_ERRORS:
-        raise PhotoRejected(
-            str(
-                _l("%(name)s couldn't be read: the file may be damaged. Choose another.", name=name)
-            )
-        ) from None
+        image = _for_format(image, photo.out_format)
     buffer = io.BytesIO()
-    if out_format == "JPEG":
+    if photo.out_format == "JPEG":
         image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    elif out_format == "WEBP":
+    elif photo.out_format == "WEBP":
         image.save(buffer, "WEBP", quality=WEBP_QUALITY)
     else:
         image.save(buffer, "PNG")
-    return ProcessedPhoto(buffer.getvalue(), content_type, image.width, image.height)
+    return ProcessedPhoto(buffer.getvalue(), photo.content_type, image.width, image.height)
 
 
 def _open(data: bytes) -> Image.Image:

@@ -1,0 +1,230 @@
+"""Complaint photos as a CPU burner (issue 15, hole 2): files tiny on the wire that decode into
+millions of pixels are refused from their headers, before anything is decoded, and one client
+can have only PHOTO_UPLOADS_PER_IP photo forms in flight at once."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from datetime import timedelta
+from html import unescape
+
+import pytest
+import time_machine
+from PIL import ImageFile
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.models import Complaint, Photo
+from portal.services import upload_slots
+from tests import factories
+from tests.support.attack_images import blank_image
+
+NOW = factories.DELIVERY_NOW
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def uploads(app, tmp_path, monkeypatch):
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
+    return folder
+
+
+@pytest.fixture
+def parcel(db):
+    factories.make_zone("Stockholm", prefixes=("113",))
+    return factories.make_parcel(statuses=factories.DELIVERED, start=NOW - timedelta(days=1))
+
+
+@pytest.fixture
+def opened(client, parcel):
+    return factories.open_as_recipient(client, parcel)
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[str]:
+    """The formats of the images Pillow decodes pixels of, in order."""
+    seen: list[str] = []
+    load = ImageFile.ImageFile.load
+
+    def counting(self):
+        if self.tile:  # pixels still to decode
+            seen.append(self.format)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting)
+    return seen
+
+
+def file_complaint(client, parcel, files, **kwargs):
+    url = f"/t/{parcel.tracking_number}/complaint"
+    page = client.get(url, **kwargs).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    data = {
+        "csrf_token": token,
+        "type": "other",
+        "description": "The box was empty.",
+        "photos": [(io.BytesIO(data), name) for data, name in files],
+    }
+    return client.post(url, data=data, content_type="multipart/form-data", **kwargs)
+
+
+def saved() -> tuple[int, int]:
+    complaints = db.session.scalar(select(func.count()).select_from(Complaint))
+    photos = db.session.scalar(select(func.count()).select_from(Photo))
+    return complaints, photos
+
+
+def stored_files(folder) -> list:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def photos_error(html: str) -> str:
+    found = re.search(r'<p class="error" id="photos-error">(.*?)</p>', html, re.S)
+    return unescape(found.group(1)).strip() if found else ""
+
+
+# --- decoding only what the request may cost --------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
+def test_four_tiny_files_of_25_m_pixels_each_are_refused_undecoded(
+    opened, parcel, uploads, decodes, fmt
+):
+    bait = blank_image(fmt)  # 5000 x 5000 in ~1 KB (WebP) or ~80 KB (PNG)
+    files = [(bait, f"bait{n}.{fmt.lower()}") for n in range(4)]
+
+    started = time.process_time()
+    res = file_complaint(opened, parcel, files)
+    cpu = time.process_time() - started
+
+    assert res.status_code == 422
+    assert photos_error(res.get_data(as_text=True)) == (
+        "These photos are too big to send at once: "
+        f"bait3.{fmt.lower()} is one too many. Send it on its own, or choose smaller photos."
+    )
+    assert decodes == []
+    assert saved() == (0, 0) and stored_files(uploads) == []
+    assert cpu < 1.0, cpu  # was 3 s and more; decoding one of them alone costs ~0.5 s
+
+
+def test_a_bad_file_at_the_end_refuses_the_batch_before_the_others_are_decoded(
+    opened, parcel, uploads, decodes
+):
+    files = [(factories.image_bytes("PNG", (2000, 1500)), f"shot{n}.png") for n in range(4)]
+    files.append((b"Order 1001: one trail tent\n", "receipt.jpg"))
+
+    res = file_complaint(opened, parcel, files)
+
+    assert res.status_code == 422
+    assert photos_error(res.get_data(as_text=True)) == (
+        "receipt.jpg isn't a JPEG, PNG or WebP photo. Choose another file."
+    )
+    assert decodes == []
+    assert saved() == (0, 0) and stored_files(uploads) == []
+
+
+def test_five_phone_photos_are_still_taken(opened, parcel, uploads):
+    phone = factories.image_bytes("JPEG", (4032, 3024))  # 12 MP, as phones save them
+    res = file_complaint(opened, parcel, [(phone, f"IMG_{n}.jpg") for n in range(5)])
+    assert res.status_code == 303
+    assert saved() == (1, 5) and len(stored_files(uploads)) == 5
+
+
+def test_two_screenshots_at_the_largest_are_still_taken(opened, parcel, uploads):
+    shot = blank_image("PNG")
+    res = file_complaint(opened, parcel, [(shot, "a.png"), (shot, "b.png")])
+    assert res.status_code == 303
+    assert saved() == (1, 2)
+
+
+def test_the_budget_is_a_setting(app, opened, parcel, monkeypatch, decodes):
+    monkeypatch.setitem(app.config, "PHOTO_MAX_PIXELS_PER_REQUEST", 1_000_000)
+    photo = factories.image_bytes("JPEG", (800, 600))  # 0.48 M pixels
+    res = file_complaint(opened, parcel, [(photo, "a.jpg"), (photo, "b.jpg"), (photo, "c.jpg")])
+    assert res.status_code == 422
+    assert "c.jpg is one too many" in photos_error(res.get_data(as_text=True))
+    assert decodes == []
+
+
+# --- one upload in flight per client ----------------------------------------------------------
+
+
+def test_a_second_upload_while_one_is_in_flight_gets_429(opened, parcel, uploads, redis_queue):
+    photo = factories.image_bytes("JPEG")
+    slot = upload_slots.take("127.0.0.1")  # an upload from this client is under way
+    try:
+        busy = file_complaint(opened, parcel, [(photo, "a.jpg")])
+        other_client = file_complaint(
+            opened, parcel, [(photo, "a.jpg")], environ_base={"REMOTE_ADDR": "192.0.2.7"}
+        )
+    finally:
+        upload_slots.give_back(slot)
+
+    assert busy.status_code == 429
+    # At least our 5 s: Flask-Limiter raises it to the lookup limit's window on these routes.
+    assert int(busy.headers["Retry-After"]) >= 5
+    assert "We're still checking photos you sent a moment ago." in unescape(
+        busy.get_data(as_text=True)
+    )
+    assert other_client.status_code == 303  # someone else is not held up
+    assert saved() == (1, 1)
+
+    again = file_complaint(opened, parcel, [(photo, "b.jpg")])
+    assert again.status_code == 303  # the slot was given back
+    assert saved() == (2, 2)
+
+
+def test_a_refused_upload_gives_its_slot_back(opened, parcel, redis_queue):
+    refused = file_complaint(opened, parcel, [(b"text", "a.jpg")])
+    assert refused.status_code == 422
+    taken = file_complaint(opened, parcel, [(factories.image_bytes("JPEG"), "b.jpg")])
+    assert taken.status_code == 303
+
+
+def test_pages_without_photos_are_not_counted(opened, parcel, redis_queue):
+    slot = upload_slots.take("127.0.0.1")
+    try:
+        assert opened.get(f"/t/{parcel.tracking_number}/complaint").status_code == 200
+    finally:
+        upload_slots.give_back(slot)
+
+
+def test_a_slot_a_dead_worker_kept_lapses(app, opened, parcel, redis_queue):
+    # A worker killed mid-upload never gave its slot back: Redis holds it, started long ago.
+    seconds = app.config["PHOTO_UPLOAD_SLOT_SECONDS"]
+    now, _micro = redis_queue.time()
+    redis_queue.zadd("lastmile:photo-uploads:127.0.0.1", {"killed": now - seconds - 1})
+    res = file_complaint(opened, parcel, [(factories.image_bytes("JPEG"), "a.jpg")])
+    assert res.status_code == 303
+
+
+def test_without_redis_reachable_uploads_are_counted_in_process(app, opened, parcel, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens
+    slot = upload_slots.take("127.0.0.1")
+    try:
+        busy = file_complaint(opened, parcel, [(factories.image_bytes("JPEG"), "a.jpg")])
+    finally:
+        upload_slots.give_back(slot)
+    assert busy.status_code == 429
+
+
+def test_without_redis_configured_this_process_counts(app, monkeypatch):
+    # The embedded default (one process). Through the service: a complaint filed without
+    # REDIS_URL would be sent on a thread racing the test's clean-up.
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    monkeypatch.setitem(app.config, "PHOTO_UPLOADS_PER_IP", 2)
+    first, second = upload_slots.take("192.0.2.1"), upload_slots.take("192.0.2.1")
+    with pytest.raises(upload_slots.TooManyUploads):
+        upload_slots.take("192.0.2.1")
+    upload_slots.give_back(upload_slots.take("192.0.2.2"))  # another client
+    upload_slots.give_back(first)
+    upload_slots.give_back(upload_slots.take("192.0.2.1"))
+    upload_slots.give_back(second)
