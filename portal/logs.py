@@ -8,6 +8,8 @@ import re
 _PATTERNS = (
     # Signed links and one-click unsubscribe links: the token is the key.
     (re.compile(r"(/[lu]/)[A-Za-z0-9_\-]+"), r"\1[redacted]"),
+    # Staff set-password links (itsdangerous tokens: dots too) open the account.
+    (re.compile(r"(/set-password/)[A-Za-z0-9_.\-]+"), r"\1[redacted]"),
     # The console's search box: phone numbers, e-mail addresses and names.
     (re.compile(r"([?&]q=)[^&\s\"]*"), r"\1[redacted]"),
     (re.compile(r"([?&]postcode=)[^&\s\"]*"), r"\1[redacted]"),

@@ -30,3 +30,13 @@ def test_search_terms_and_unsubscribe_tokens_are_redacted():
     out = redact('"GET /admin/?q=%2B46701234567&go=list HTTP/1.1" 200 "POST /u/Tok_en-1 HTTP/1.1"')
     assert "46701234567" not in out and "Tok_en-1" not in out
     assert "/admin/?q=[redacted]&go=list" in out and "/u/[redacted] HTTP" in out
+
+
+def test_set_password_tokens_are_redacted():
+    token = "WzcsImFiYyJd.Z3x-Qw.kP_9vX-2aB"
+    out = redact(
+        f'"GET /set-password/{token} HTTP/1.1" 200 "POST /set-password/{token} HTTP/1.1" 303 '
+        f'"GET /lang/sv?next=/set-password/{token} HTTP/1.1"'
+    )
+    assert token not in out and "WzcsImFiYyJd" not in out and "kP_9vX" not in out
+    assert out.count("/set-password/[redacted]") == 3 and "[redacted] HTTP/1.1" in out
