@@ -126,6 +126,8 @@ class Config:
     PHONE_REGION = "SE"  # how the search box reads a phone number typed without +country
     LOGIN_LOCK_AFTER = 5  # wrong passwords in a row lock the account …
     LOGIN_LOCK_MINUTES = 15  # … for this long
+    # A set-password link (a new account's, or a supervisor's reset) works once, for this long.
+    STAFF_PASSWORD_LINK_HOURS = 24
     STAFF_IDLE_MINUTES = 30  # a staff session ends after this long without a request
     STUCK_AFTER_HOURS = 48  # the stuck-parcel queue: no event for this long
     # Merchant webhooks must be HTTPS to a public address; tests allow loopback HTTP.

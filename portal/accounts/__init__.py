@@ -45,14 +45,16 @@ def _load(user_id: str) -> Account | None:
     return account
 
 
-def role_required(*roles: Role, login: str = "accounts.login") -> Callable:
-    """Staff pages: log in first (back here afterwards); a wrong role gets 403."""
+def role_required(*roles: Role, login: str | None = None) -> Callable:
+    """Staff pages: log in first (back here afterwards; by default at the desk's log-in for
+    pages under /dropoff, else the console's); a wrong role gets 403."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for(login, next=request.full_path.rstrip("?")))
+                back = request.full_path.rstrip("?")
+                return redirect(url_for(login or login_endpoint(), next=back))
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)

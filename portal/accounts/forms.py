@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.forms import Form
+from portal.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
 
 class LoginForm(Form):
@@ -36,3 +37,50 @@ class TotpForm(Form):
         description="The 6 digits the app shows now.",
         validators=[DataRequired("Enter the code from your app."), Length(max=20)],
     )
+
+
+TOO_LONG = _l("Keep the password to %(num)d characters.", num=MAX_PASSWORD)
+
+
+class NewPasswordFields(Form):
+    """A new password, typed twice (the rules themselves are the service's, one place)."""
+
+    password = PasswordField(
+        _l("New password"),
+        description=_l(
+            "At least %(num)d characters. A few unrelated words are easy to remember.",
+            num=MIN_PASSWORD,
+        ),
+        validators=[
+            DataRequired(_l("Enter a new password.")),
+            Length(max=MAX_PASSWORD, message=TOO_LONG),
+        ],
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(_l("Type the new password again.")),
+            EqualTo("password", _l("The two new passwords don't match.")),
+        ],
+    )
+
+
+class PasswordChangeForm(NewPasswordFields):
+    """Staff change their own password; `code` only counts with two-step log-in on."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[
+            DataRequired(_l("Enter your current password.")),
+            Length(max=MAX_PASSWORD, message=TOO_LONG),
+        ],
+    )
+    code = StringField(
+        _l("Code"),
+        description=_l("The 6 digits your authenticator app shows for Lastmile."),
+        validators=[Optional(), Length(max=20)],
+    )
+
+
+class SetPasswordForm(NewPasswordFields):
+    """A set-password link's page: the link is the proof, so only the new password."""

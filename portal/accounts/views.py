@@ -1,5 +1,7 @@
 """`/dropoff/login` and `/admin/login` (one form, the role decides where it leads), the TOTP code
-step after it, and `/admin/security`, where staff set up two-step log-in."""
+step after it, `/admin/security`, where staff set up two-step log-in, the password page
+(`/admin/account/password`, `/dropoff/password` at the desk) and `/set-password/<token>`, where
+a link from a supervisor's reset (or a new account's e-mail) leads."""
 
 from __future__ import annotations
 
@@ -30,19 +32,31 @@ from portal.accounts import (
     role_required,
     start_staff_session,
 )
-from portal.accounts.forms import CodeForm, LoginForm, TotpForm
+from portal.accounts.forms import (
+    CodeForm,
+    LoginForm,
+    PasswordChangeForm,
+    SetPasswordForm,
+    TotpForm,
+)
 from portal.extensions import db, get_by_id, limiter
+from portal.forms import attach_error
 from portal.i18n import safe_next
 from portal.models import Account, Role
 from portal.security import no_store
 from portal.services.accounts import (
     AccountLocked,
+    PasswordLinkInvalid,
+    account_for_password_link,
     authenticate,
+    change_password,
     check_code,
     complete_login,
     disable_totp,
     enable_totp,
+    log_out,
     new_totp_secret,
+    set_password_with_link,
     totp_uri,
 )
 from portal.services.errors import DomainError
@@ -74,6 +88,20 @@ def _locked(exc: AccountLocked) -> str:
     )
 
 
+def _refused() -> str:
+    """The one answer to a failed password step, whatever failed: an unknown address, a wrong
+    password, a locked account. Saying "locked" only for known addresses told anyone which
+    addresses have accounts (issue 15); this says what a locked-out owner needs to know."""
+    return ngettext(
+        "That e-mail and password don't match an active account. After %(after)d failed "
+        "log-ins in a row an account is locked for %(num)d minute, even with the right password.",
+        "That e-mail and password don't match an active account. After %(after)d failed "
+        "log-ins in a row an account is locked for %(num)d minutes, even with the right password.",
+        current_app.config["LOGIN_LOCK_MINUTES"],
+        after=current_app.config["LOGIN_LOCK_AFTER"],
+    )
+
+
 def _desk() -> bool:
     """Drop-off desks log in under /dropoff and stay there for the code step."""
     return request.endpoint in ("accounts.dropoff_login", "accounts.dropoff_login_code")
@@ -87,29 +115,21 @@ def login():
         return redirect(_after_login(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            account = authenticate(form.email.data, form.password.data)
-        except AccountLocked as exc:
-            db.session.commit()  # the failure that locked it
-            form.password.errors.append(_locked(exc))
+        account = authenticate(form.email.data, form.password.data)
+        db.session.commit()  # the failure count, if it failed
+        if account is None:
+            form.password.errors.append(_refused())
         else:
-            if account is None:
-                db.session.commit()  # the failure count
-                form.password.errors.append(
-                    _("That e-mail and password don't match an active account.")
-                )
-            else:
-                if current_user.is_authenticated:  # someone else's log-in on this device
-                    end_staff_session()
-                if account.totp_secret:
-                    db.session.commit()
-                    session[PENDING] = {"id": account.id, "at": now_seconds()}
-                    step = "accounts.dropoff_login_code" if _desk() else "accounts.login_code"
-                    return redirect(url_for(step, next=request.args.get("next")), 303)
-                complete_login(account)
-                db.session.commit()
-                start_staff_session(account)
-                return redirect(_after_login(account), 303)
+            if current_user.is_authenticated:  # someone else's log-in on this device
+                end_staff_session()
+            if account.totp_secret:
+                session[PENDING] = {"id": account.id, "at": now_seconds()}
+                step = "accounts.dropoff_login_code" if _desk() else "accounts.login_code"
+                return redirect(url_for(step, next=request.args.get("next")), 303)
+            complete_login(account)
+            db.session.commit()
+            start_staff_session(account)
+            return redirect(_after_login(account), 303)
     status = 422 if form.errors else 200
     return no_store(
         current_app.make_response((render_template("accounts/login.html", form=form), status))
@@ -176,6 +196,11 @@ def login_code():
 @bp.post("/logout")
 def logout():
     desk = getattr(current_user, "role", Role.DROPOFF) is Role.DROPOFF
+    if current_user.is_authenticated:
+        # Server-side: the session cookie is signed, not stored, so a copy of it would go on
+        # working after this browser forgets it. The new version makes every copy stale.
+        log_out(current_user._get_current_object())
+        db.session.commit()
     end_staff_session()
     flash(_("You are logged out."), "success")
     return redirect(url_for("accounts.dropoff_login" if desk else "accounts.login"), 303)
@@ -255,3 +280,75 @@ def security_disable():
             return redirect(url_for("accounts.security"), 303)
     html = render_template("accounts/security.html", account=account, form=form, secret=None)
     return no_store(current_app.make_response((html, 422)))
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+@bp.route("/dropoff/password", methods=["GET", "POST"], endpoint="dropoff_password")
+@bp.route("/admin/account/password", methods=["GET", "POST"])
+@role_required(Role.DROPOFF, Role.AGENT, Role.SUPERVISOR)
+@limiter.limit("10 per minute", methods=["POST"])
+def password():
+    """Staff change their own password (the desk's page in the desk's look and language)."""
+    account: Account = current_user._get_current_object()
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_password(account, form.current_password.data, form.password.data, form.code.data)
+        except AccountLocked as exc:
+            db.session.commit()  # the failure that locked it
+            form.form_errors.append(_locked(exc))
+        except DomainError as exc:
+            db.session.commit()  # a wrong current password or code counts as a failure
+            attach_error(form, exc)
+        else:
+            db.session.commit()
+            start_staff_session(account)  # its other sessions have ended; this one goes on
+            flash(
+                _(
+                    "Your password is changed. Everywhere else you were logged in, you are "
+                    "logged out now."
+                ),
+                "success",
+            )
+            return redirect(_home(account.role), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    html = render_template(
+        "accounts/password.html",
+        form=form,
+        account=account,
+        desk=account.role is Role.DROPOFF,
+    )
+    return no_store(current_app.make_response((html, status)))
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOOKUP"])
+def set_password(token: str):
+    """Where a set-password link leads, logged in or not: the link is the proof. Afterwards its
+    owner logs in with the new password (and their code, if they have two-step log-in)."""
+    try:
+        account = account_for_password_link(token)
+    except PasswordLinkInvalid as exc:
+        html = render_template("accounts/set_password.html", form=None, problem=exc.message)
+        return no_store(current_app.make_response((html, 404)))
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            account = set_password_with_link(token, form.password.data)
+        except PasswordLinkInvalid as exc:  # used a moment ago, in another tab
+            db.session.rollback()
+            html = render_template("accounts/set_password.html", form=None, problem=exc.message)
+            return no_store(current_app.make_response((html, 404)))
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your password is set. Log in with it now."), "success")
+            login = "accounts.dropoff_login" if account.role is Role.DROPOFF else "accounts.login"
+            return redirect(url_for(login), 303)
+    status = 422 if form.errors else 200
+    html = render_template("accounts/set_password.html", form=form, account=account, problem=None)
+    return no_store(current_app.make_response((html, status)))

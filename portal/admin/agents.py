@@ -1,10 +1,12 @@
 """`/admin/agents`: supervisors manage staff accounts: create them, change roles, deactivate and
-reactivate, reset two-step log-in, unlock. The services write each change's audit row."""
+reactivate, reset a password or two-step log-in, unlock. A supervisor never chooses or sees
+anyone's password: a new account and a reset get a set-password link by e-mail. The services
+write each change's audit row."""
 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -34,11 +36,6 @@ class NewAccountForm(Form):
     place = StringField(
         "Service point", description=PLACE_HINT, validators=[Optional(), Length(max=200)]
     )
-    password = PasswordField(
-        "Initial password",
-        description=f"At least {accounts.MIN_PASSWORD} characters. Give it to them privately.",
-        validators=[DataRequired("Give an initial password."), Length(max=accounts.MAX_PASSWORD)],
-    )
 
 
 class RoleForm(Form):
@@ -62,6 +59,10 @@ def _account(account_id: int, *, lock: bool = False) -> Account:
     return account
 
 
+def _link_hours() -> int:
+    return current_app.config["STAFF_PASSWORD_LINK_HOURS"]
+
+
 def _attach(form: Form, exc: DomainError) -> None:
     field = form._fields.get(exc.field) if exc.field else None
     if field is not None and exc.field != "csrf_token":
@@ -76,6 +77,7 @@ def _page(template: str, status: int = 200, **context):
         now=utcnow(),
         is_locked=accounts.is_locked,
         role_labels={Role(c.value): c.label for c in ROLES},
+        link_hours=_link_hours(),
         **context,
     )
     return no_store(current_app.make_response((html, status)))
@@ -92,7 +94,6 @@ def agents():
                 form.email.data,
                 name=form.name.data,
                 role=form.role.data,
-                password=form.password.data,
                 place=form.place.data,
             )
         except DomainError as exc:
@@ -100,7 +101,11 @@ def agents():
             _attach(form, exc)
         else:
             db.session.commit()
-            flash(f"Created the {account.role} account {account.email}.", "success")
+            flash(
+                f"Created the {account.role} account {account.email}. A set-password link is "
+                f"e-mailed to that address: it works once, for {_link_hours()} hours.",
+                "success",
+            )
             return redirect(url_for(".agent_account", account_id=account.id), 303)
     return _page(
         "admin/agents.html",
@@ -178,6 +183,19 @@ def agent_totp_reset(account_id: int):
         lambda a: accounts.reset_totp(agent(), a),
         "Two-step log-in reset: their sessions have ended, and they set it up again at their "
         "next log-in.",
+    )
+
+
+@bp.post("/agents/<int:account_id>/password-reset")
+@supervisor_only
+def agent_password_reset(account_id: int):
+    account = _account(account_id)
+    return _action(
+        account_id,
+        lambda a: accounts.reset_password(agent(), a),
+        f"Password reset: the old one no longer works and their sessions have ended. A "
+        f"set-password link is e-mailed to {account.email}; it works once, for {_link_hours()} "
+        "hours.",
     )
 
 

@@ -1,31 +1,38 @@
 """Log-in accounts (drop-off desks, agents, supervisors): passwords, the lockout after repeated
-failures, the TOTP second factor, and what supervisors do to other accounts."""
+failures, the TOTP second factor, set-password links, and what supervisors do to other
+accounts."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from flask import current_app
+from flask import current_app, render_template
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from portal.extensions import db
-from portal.models import Account, Role
+from portal.models import Account, Channel, Notification, NotificationState, Role
 from portal.models.types import utcnow
 from portal.services.audit import record
-from portal.services.errors import Conflict, DomainError
+from portal.services.errors import Conflict, DomainError, NotFound
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 200
 TOTP_ISSUER = "Lastmile"
 # Codes one step either side of now are accepted: phones' clocks drift and people type slowly.
 TOTP_WINDOW = 1
-# Checked against when the e-mail is unknown, so a wrong address takes as long as a wrong
-# password and the answer time tells nobody which accounts exist.
+# Checked against when the e-mail is unknown or the account locked, so those answers take as
+# long as a wrong password's and the answer time tells nobody which accounts exist.
 _DUMMY_HASH = generate_password_hash("not a password of anyone's")
 WRONG_CODE = "That code isn't right. Type the 6 digits your app shows now."
 
@@ -70,30 +77,33 @@ def _check_not_locked(account: Account, now: datetime) -> None:
         raise AccountLocked(account.locked_until, now)
 
 
-def _count_failure(account: Account, now: datetime) -> None:
-    """One more failure in a row; at LOGIN_LOCK_AFTER the account locks (raises AccountLocked).
-    The count starts again after a lock, so each lock costs another full set of tries."""
+def _count_failure(account: Account, now: datetime) -> bool:
+    """One more failure in a row; at LOGIN_LOCK_AFTER the account locks (True: this one locked
+    it). The count starts again after a lock, so each lock costs another full set of tries."""
     account.failed_logins = (account.failed_logins or 0) + 1
     if account.failed_logins >= current_app.config["LOGIN_LOCK_AFTER"]:
         account.failed_logins = 0
         account.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-        raise AccountLocked(account.locked_until, now)
+        return True
+    return False
 
 
 def authenticate(email: str, password: str, *, now: datetime | None = None) -> Account | None:
-    """The active account with this e-mail and password, else None (never says which was wrong).
+    """The active account with this e-mail and password, else None, and nothing more: an unknown
+    address, a wrong password and a locked account look the same to the caller, so the log-in
+    page can't tell anyone which addresses have accounts (issue 15: only known ones ever said
+    "locked"). Each of the three checks one password hash, so neither can the answer's time.
 
-    A wrong password counts towards the lockout; a locked account raises AccountLocked even
-    with the right password (and without checking it, so a locked answer says nothing about the
-    password). The caller commits either way, so failures are kept. A right password is only
-    the first step for an account with TOTP: `complete_login` comes after its code.
+    A wrong password counts towards the lockout; a locked account is refused even with the
+    right password (which is not checked, so its answer says nothing about the password). The
+    caller commits either way, so failures are kept. A right password is only the first step
+    for an account with TOTP: `complete_login` comes after its code.
     """
     now = now or utcnow()
     account = find_account(email, lock=True)
-    if account is None:
+    if account is None or is_locked(account, now):
         Account(password_hash=_DUMMY_HASH).check_password(password)
         return None
-    _check_not_locked(account, now)
     if account.check_password(password) and account.active:
         return account
     _count_failure(account, now)
@@ -142,8 +152,8 @@ def check_code(account: Account, code: str, *, now: datetime | None = None) -> C
     if not account.active or not account.totp_secret:
         return CodeCheck(ok=False)
     result = _use_code(account, code, now)
-    if not result.ok:
-        _count_failure(account, now)
+    if not result.ok and _count_failure(account, now):
+        raise AccountLocked(account.locked_until, now)
     return result
 
 
@@ -201,16 +211,235 @@ def disable_totp(account: Account, code: str, *, now: datetime | None = None) ->
     _totp_off(account, account)
 
 
+# --- passwords --------------------------------------------------------------------------------
+
+
+class PasswordLinkInvalid(NotFound):
+    """A set-password link that is forged, used already, replaced by a newer one, too old, or
+    for an account deactivated since: one answer for all, as the way on is the same (a new one)."""
+
+    code = "password_link_invalid"
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise DomainError(
+            str(_l("The password needs at least %(num)d characters.", num=MIN_PASSWORD)),
+            field="password",
+        )
+    if len(password) > MAX_PASSWORD:
+        raise DomainError(
+            str(_l("Keep the password to %(num)d characters.", num=MAX_PASSWORD)),
+            field="password",
+        )
+
+
+def _unguessable() -> str:
+    """A password nobody knows: a new account's until its owner sets one, a reset one's after."""
+    return secrets.token_urlsafe(32)
+
+
+def log_out(account: Account) -> None:
+    """Logging out ends every session of the account, not only this browser's: a copy of the
+    session cookie (a shared counter computer, a borrowed laptop) must not outlive it."""
+    account.end_sessions()
+
+
+def _refuse(account: Account, now: datetime, error: DomainError) -> None:
+    """A wrong answer on the password page counts like a failed log-in (a session left open
+    must not become a way to guess the password); the one that locks the account says so."""
+    if _count_failure(account, now):
+        raise AccountLocked(account.locked_until, now)
+    raise error
+
+
+def change_password(
+    account: Account,
+    current_password: str,
+    new_password: str,
+    code: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Staff change their own password: the current one first, and a code from the app when
+    two-step log-in is on, so neither a session left open nor a password someone else once
+    typed is enough to take the account over. Every session of the account ends (a password
+    change is how someone shuts out whoever knew the old one); the caller logs this one in
+    again. A locked account raises AccountLocked; the caller commits either way, so wrong
+    answers are counted."""
+    now = now or utcnow()
+    db.session.refresh(account, with_for_update=True)
+    _check_not_locked(account, now)
+    check_password_rules(new_password)
+    if account.totp_secret and not (code or "").strip():
+        raise DomainError(str(_l("Enter the code from your app.")), field="code")
+    if not account.check_password(current_password):
+        _refuse(
+            account,
+            now,
+            DomainError(str(_l("That isn't your current password.")), field="current_password"),
+        )
+    if account.totp_secret:
+        result = _use_code(account, code or "", now)
+        if not result.ok:
+            message = (
+                _l("That code was used already. Wait for the next one.")
+                if result.replayed
+                else _l("That code isn't right. Type the newest code your app shows.")
+            )
+            _refuse(account, now, DomainError(str(message), field="code"))
+    account.set_password(new_password)
+    account.failed_logins = 0
+    record(
+        account,
+        "account.password",
+        subject=f"account:{account.id}",
+        before=None,
+        after={"via": "own form", "sessions_ended": True},
+    )
+
+
+# Where a set-password link leads (the route is portal.accounts.views.set_password; the request
+# log redacts what follows, see portal/logs.py).
+SET_PASSWORD_PATH = "/set-password/"  # noqa: S105 (a URL path, not a password)
+
+
+def _link_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="lastmile.staff.set-password")
+
+
+def _fingerprint(account: Account) -> str:
+    """What ties a link to the password it replaces: once the password changes (set through the
+    link, or scrambled again by a newer reset) the link is void, with nothing stored. A digest
+    of the hash, never the hash: the token is signed, not encrypted."""
+    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:24]
+
+
+def password_link_token(account: Account) -> str:
+    return _link_signer().dumps([account.id, _fingerprint(account)])
+
+
+def _invalid_link() -> PasswordLinkInvalid:
+    return PasswordLinkInvalid(
+        str(
+            _l(
+                "This link doesn't work: it was used already, a newer link replaced it, or it "
+                "is more than %(hours)d hours old. If you still need to set your password, ask "
+                "a supervisor for a new one.",
+                hours=current_app.config["STAFF_PASSWORD_LINK_HOURS"],
+            )
+        )
+    )
+
+
+def account_for_password_link(token: str, *, lock: bool = False) -> Account:
+    """The account a set-password link is for, while it still works; else PasswordLinkInvalid.
+    `lock`: the row is held, so two uses of one link at once can't both succeed."""
+    if not token or len(token) > 200:
+        raise _invalid_link()
+    max_age = current_app.config["STAFF_PASSWORD_LINK_HOURS"] * 3600
+    try:
+        ident, fingerprint = _link_signer().loads(token, max_age=max_age)
+    except (BadSignature, TypeError, ValueError) as exc:  # expired, forged, or not ours
+        raise _invalid_link() from exc
+    if not isinstance(ident, int) or not isinstance(fingerprint, str):
+        raise _invalid_link()
+    account = db.session.get(Account, ident, with_for_update=lock or None, populate_existing=lock)
+    if (
+        account is None
+        or not account.active
+        or not hmac.compare_digest(fingerprint, _fingerprint(account))
+    ):
+        raise _invalid_link()
+    return account
+
+
+def set_password_with_link(token: str, password: str) -> Account:
+    """The owner of a set-password link chooses their password; the link is used up (the
+    password it was tied to is gone), every session ends and the lockout is lifted. Two-step
+    log-in stays as it is: the next log-in still asks for the code."""
+    account = account_for_password_link(token, lock=True)
+    check_password_rules(password)
+    account.set_password(password)
+    account.failed_logins = 0
+    account.locked_until = None
+    record(
+        account,
+        "account.password",
+        subject=f"account:{account.id}",
+        before=None,
+        after={"via": "set-password link", "sessions_ended": True},
+    )
+    return account
+
+
+def _mail_password_link(account: Account, *, new: bool) -> Notification:
+    """The link goes to the account's own address and nowhere else: through the outbox (sent
+    after commit and retried like every message), never shown on a page, so the supervisor who
+    asked for it can't use it."""
+    # The outbox imports services to write parcels' messages; imported here, as console.py does.
+    from portal.notifications.outbox import enqueue
+
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    link = f"{base}{SET_PASSWORD_PATH}{password_link_token(account)}"
+    subject = (
+        _l("Set your password for Lastmile")
+        if new
+        else _l("Your Lastmile password was reset: set a new one")
+    )
+    row = Notification(
+        channel=Channel.EMAIL,
+        trigger="staff_password_link",
+        language=str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+        time_zone=None,
+        recipient=account.email,
+        subject=str(subject),
+        body=render_template(
+            "accounts/email/set_password.txt",
+            account=account,
+            link=link,
+            new=new,
+            hours=current_app.config["STAFF_PASSWORD_LINK_HOURS"],
+        ),
+        state=NotificationState.QUEUED,
+        dedupe_key=f"account:{account.id}:password-link:{uuid.uuid4().hex}",
+    )
+    made = enqueue(row)
+    assert made is not None  # the key is fresh
+    return row
+
+
+def reset_password(actor: Account, account: Account) -> None:
+    """A supervisor resets a password without ever choosing or seeing one: the old password
+    stops working and every session ends at once (it may be in the wrong hands), and the owner
+    gets a link by e-mail to set a new one. Two-step log-in stays (it has a reset of its own)."""
+    _not_yourself(actor, account, "reset the password of")
+    if not account.active:
+        raise Conflict("This account is deactivated; reactivate it first.")
+    account.set_password(_unguessable())
+    record(
+        actor,
+        "account.password_reset",
+        subject=f"account:{account.id}",
+        before=None,
+        after={"link_sent_to": account.email, "sessions_ended": True},
+    )
+    _mail_password_link(account, new=False)
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 
 def create_account(
-    email: str, *, name: str, role: Role | str, password: str, place: str | None = None
+    email: str, *, name: str, role: Role | str, password: str | None, place: str | None = None
 ) -> Account:
+    """A new account. `password=None`: one nobody knows, until its owner sets their own through
+    the link `add_account` e-mails them."""
     email = email.strip().lower()
     if "@" not in email:
         raise DomainError("Give an e-mail address.", field="email")
-    check_password_rules(password)
+    if password is not None:
+        check_password_rules(password)
     role = Role(role)
     place = (place or "").strip() or None
     if role is Role.DROPOFF and not place:
@@ -218,19 +447,10 @@ def create_account(
     if db.session.scalar(select(func.count()).where(Account.email == email)):
         raise Conflict("An account with this e-mail exists already.", field="email")
     account = Account(email=email, name=name.strip() or email, role=role, place=place)
-    account.set_password(password)
+    account.set_password(password if password is not None else _unguessable())
     db.session.add(account)
     db.session.flush()
     return account
-
-
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise DomainError(
-            f"The password needs at least {MIN_PASSWORD} characters.", field="password"
-        )
-    if len(password) > MAX_PASSWORD:
-        raise DomainError(f"Keep the password to {MAX_PASSWORD} characters.", field="password")
 
 
 def describe(account: Account) -> dict:
@@ -250,16 +470,11 @@ def list_accounts() -> list[Account]:
 
 
 def add_account(
-    actor: Account,
-    email: str,
-    *,
-    name: str,
-    role: Role | str,
-    password: str,
-    place: str | None = None,
+    actor: Account, email: str, *, name: str, role: Role | str, place: str | None = None
 ) -> Account:
-    """A supervisor creates an account with an initial password (they tell its owner)."""
-    account = create_account(email, name=name, role=role, password=password, place=place)
+    """A supervisor creates an account; its owner gets a link by e-mail to set their password.
+    The supervisor never knows it, so they can never act under the new account's name."""
+    account = create_account(email, name=name, role=role, password=None, place=place)
     record(
         actor,
         "account.create",
@@ -267,6 +482,7 @@ def add_account(
         before=None,
         after=describe(account),
     )
+    _mail_password_link(account, new=True)
     return account
 
 

@@ -34,6 +34,8 @@ ACTIONS: dict[str, str] = {
     "account.create": "Created an account",
     "account.update": "Changed an account",
     "account.totp": "Changed two-factor log-in",
+    "account.password": "Changed their own password",
+    "account.password_reset": "Reset a password (set-password link e-mailed)",
     "merchant.create": "Added a merchant",
     "merchant.update": "Changed a merchant",
     "policy.update": "Changed a return policy",

@@ -32,7 +32,7 @@ from portal.models import (
 from portal.services.audit import ACTIONS
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
-from tests.staff import login, post
+from tests.staff import login, post, totp_code
 
 NOW = factories.DELIVERY_NOW
 
@@ -124,7 +124,6 @@ def test_every_action_type_writes_its_audit_row(app, client):
             "name": "New",
             "role": "agent",
             "place": "",
-            "password": "a long first password",
         },
     )
     newcomer = db.session.execute(
@@ -135,6 +134,17 @@ def test_every_action_type_writes_its_audit_row(app, client):
     newcomer.totp_secret = "JBSWY3DPEHPK3PXP"
     db.session.commit()
     act(f"{a}/totp-reset", {}, a)
+    act(f"{a}/password-reset", {}, a)
+    own = "the boss's own new password"
+    act(
+        "/admin/account/password",
+        {
+            "current_password": factories.STAFF_PASSWORD,
+            "password": own,
+            "confirm": own,
+            "code": totp_code(boss),
+        },
+    )
 
     act("/admin/merchants", {"name": "Nordic Socks"})
     shop = db.session.execute(select(Merchant).where(Merchant.name == "Nordic Socks")).scalar_one()
@@ -251,4 +261,4 @@ def test_every_action_type_writes_its_audit_row(app, client):
     # Secrets never reach the log.
     logged = " ".join(f"{r.before} {r.after}" for r in rows)
     assert hook.secret not in logged and key.key_hash not in logged
-    assert "a long first password" not in logged
+    assert own not in logged
