@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from portal.admin import agent, bp
@@ -23,7 +23,7 @@ from portal.services import console, delivery, delivery_options, queues
 from portal.services.audit import ACTIONS, AuditFilter, csv_rows, entries
 from portal.services.errors import DomainError
 from portal.services.parcel_console import parcel_console
-from portal.services.parcels import find_parcel
+from portal.services.parcels import AmbiguousTrackingNumber, find_parcel
 from portal.services.search import search
 
 
@@ -38,11 +38,35 @@ def home():
     return render_template("admin/home.html", query=query, result=result)
 
 
+def _chosen() -> list[int]:
+    """The parcel an agent picked with `?id=` where more than one parcel has the number."""
+    raw = request.args.get("id", "")
+    return [int(raw)] if raw.isascii() and raw.isdigit() and len(raw) < 10 else []
+
+
 def _parcel(tn: str) -> Parcel:
+    """The parcel an agent opened by its number; where two merchants' parcels share it, the
+    one `?id=` names, else a page to choose from (nothing is done to either meanwhile)."""
     try:
-        return find_parcel(tn)
+        p = find_parcel(tn, chosen=_chosen())
+    except AmbiguousTrackingNumber as exc:
+        html = render_template("admin/parcel_choice.html", parcels=exc.parcels)
+        abort(current_app.make_response((html, 200 if request.method == "GET" else 409)))
     except DomainError:
         abort(404)
+    g.console_parcel = p
+    return p
+
+
+@bp.url_defaults
+def _keep_the_choice(endpoint: str, values: dict) -> None:
+    """Links and forms of a console opened with `?id=` keep it, so every action under a shared
+    number acts on the parcel the agent chose."""
+    p = g.get("console_parcel")
+    if p is None or not _chosen():
+        return
+    if p.tracking_number in (values.get("tn"), values.get("parcel")):
+        values.setdefault("id", p.id)
 
 
 def _console(parcel: Parcel, *, errors: dict | None = None, status: int = 200):
@@ -336,7 +360,11 @@ def _audit_filter() -> tuple[AuditFilter, dict[str, str]]:
             f.account_id = account.id
     if args.get("parcel"):
         try:
-            f.parcel_id = find_parcel(args["parcel"]).id
+            f.parcel_id = find_parcel(args["parcel"], chosen=_chosen()).id
+        except AmbiguousTrackingNumber:
+            errors["parcel"] = (
+                "More than one parcel has this number: open the log from the parcel's page."
+            )
         except DomainError as exc:
             errors["parcel"] = exc.message
     for name in ("from", "to"):

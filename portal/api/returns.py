@@ -15,7 +15,7 @@ from portal.api.writes import api_write
 from portal.models import Return, ReturnStatus
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
-from portal.services.parcels import find_parcel
+from portal.services.parcels import find_own_parcel
 
 LIST_LIMIT = 200
 
@@ -82,13 +82,7 @@ def create_return():
     if problem:
         return problem
     try:
-        parcel = find_parcel(data.tracking_number)
-        if parcel.merchant_id != current_key().merchant_id:
-            raise NotFound(
-                "No parcel of yours has this tracking number.",
-                field="tracking_number",
-                code="parcel_not_found",
-            )
+        parcel = find_own_parcel(data.tracking_number, merchant_id=current_key().merchant_id)
         ret = service.open_return(
             parcel,
             service.ReturnRequest(

@@ -182,17 +182,13 @@ def _parcel_data(data: ParcelIn) -> parcel_service.ParcelData:
 def get_parcel(tracking_number: str):
     key = current_key()
     try:
-        parcel = parcel_service.find_parcel(tracking_number)
+        # Only the caller's parcels are looked at: someone else's answers exactly like a
+        # missing one, and another merchant's parcel under the same number is never shown.
+        parcel = parcel_service.find_own_parcel(
+            tracking_number, merchant_id=key.merchant_id, carrier_id=key.carrier_id
+        )
     except DomainError as exc:
         return from_domain(exc)
-    # Someone else's parcel answers exactly like a missing one.
-    if parcel.merchant_id != key.merchant_id and parcel.carrier_id != key.carrier_id:
-        return json_error(
-            404,
-            "parcel_not_found",
-            "No parcel of yours has this tracking number.",
-            "tracking_number",
-        )
     return jsonify(parcel_json(parcel, for_merchant=parcel.merchant_id == key.merchant_id))
 
 

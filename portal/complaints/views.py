@@ -13,13 +13,14 @@ from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
 from portal.complaints.uploads import one_upload_at_a_time
 from portal.extensions import csrf, db
 from portal.forms import attach_error
+from portal.i18n import safe_next
 from portal.models import ComplaintStatus, Parcel
 from portal.security import no_store
 from portal.services import complaints
 from portal.services.errors import DomainError, NotFound
 from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
-from portal.tracking.verification import ask_to_verify, is_verified
-from portal.tracking.views import lookup, recipient_parcel
+from portal.tracking.verification import is_verified
+from portal.tracking.views import lookup, postcode_check, recipient_parcel
 
 # Room for the text fields and the multipart framing around the photos.
 FORM_ROOM = 1024 * 1024
@@ -99,8 +100,9 @@ def case(case: str):
         abort(404)
     parcel = complaint.parcel
     g.recipient_language = parcel.language
-    if not is_verified(parcel.tracking_number):
-        return ask_to_verify(parcel.tracking_number, url_for(".case", case=number))
+    if not is_verified(parcel.id):
+        # On the case's own URL: the case number must not lead anyone to the tracking number.
+        return redirect(url_for(".verify", case=number, next=url_for(".case", case=number)), 303)
     form, status = None, 200
     if request.method == "POST":
         _accept_photos()
@@ -141,6 +143,34 @@ def case(case: str):
     return no_store(current_app.make_response((html, status)))
 
 
+@bp.route("/c/<case>/verify", methods=["GET", "POST"])
+@lookup
+def verify(case: str):
+    """The postcode check for a case: the postcode of its parcel opens the case (and the
+    parcel) for this session."""
+    number = complaints.normalise_case_number(case)
+    if number is None:
+        abort(404)
+    if number != case:
+        return redirect(url_for(".verify", case=number, next=request.args.get("next")), 301)
+    try:
+        complaint = complaints.find_complaint(number)
+    except NotFound:
+        abort(404)
+    parcel = complaint.parcel
+    g.recipient_language = parcel.language
+    done = safe_next(request.args.get("next"), url_for(".case", case=number))
+    if is_verified(parcel.id):
+        return redirect(done, code=303)
+    return postcode_check(
+        [parcel],
+        done=done,
+        about=_("Case %(case)s", case=number),
+        welcome=_("Thanks, that's the right postcode."),
+        brand=parcel,
+    )
+
+
 @bp.get("/c/<case>/photos/<int:photo_id>")
 def photo(case: str, photo_id: int):
     """The photo, to the customer who verified the parcel or a logged-in agent; anyone else
@@ -150,7 +180,7 @@ def photo(case: str, photo_id: int):
         found = complaints.find_photo(complaint, photo_id)
     except NotFound:
         abort(404)
-    allowed = is_verified(complaint.parcel.tracking_number) or complaints.is_agent(
+    allowed = is_verified(complaint.parcel_id) or complaints.is_agent(
         current_user._get_current_object()
     )
     if not allowed:

@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from portal.accounts import role_required
 from portal.extensions import db, limiter
+from portal.i18n import safe_next
 from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
 from portal.returns import bp
 from portal.returns.dropoff_forms import DropoffForm
@@ -34,8 +35,8 @@ from portal.security import no_store
 from portal.services import labels
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
-from portal.tracking.verification import ask_to_verify, is_verified
-from portal.tracking.views import lookup, recipient_parcel
+from portal.tracking.verification import is_verified
+from portal.tracking.views import lookup, postcode_check, recipient_parcel
 
 # --- starting a return -------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ def _find(rma: str) -> Return:
 
 def _may_see(ret: Return) -> bool:
     key = request.args.get("k", "")
-    return is_verified(ret.parcel.tracking_number) or (
+    return is_verified(ret.parcel_id) or (
         # As bytes: compare_digest refuses non-ASCII text (a TypeError, a 500) in `k`.
         bool(key) and hmac.compare_digest(key.encode(), label_key(ret).encode())
     )
@@ -124,8 +125,8 @@ def show(rma: str):
     if ret.rma != rma:
         return redirect(url_for(".show", rma=ret.rma), 301)
     g.recipient_language = ret.parcel.language
-    if not is_verified(ret.parcel.tracking_number):
-        return ask_to_verify(ret.parcel.tracking_number, url_for(".show", rma=ret.rma))
+    if not is_verified(ret.parcel_id):
+        return _ask_to_verify(ret, url_for(".show", rma=ret.rma))
     response = current_app.make_response(
         render_template(
             "returns/show.html",
@@ -141,6 +142,32 @@ def show(rma: str):
     return no_store(response)
 
 
+def _ask_to_verify(ret: Return, here: str):
+    # On the return's own URL: the RMA must not lead anyone to the parcel's tracking number.
+    return redirect(url_for(".verify", rma=ret.rma, next=here), code=303)
+
+
+@bp.route("/r/<rma>/verify", methods=["GET", "POST"])
+@lookup
+def verify(rma: str):
+    """The postcode check for a return: the postcode of its parcel opens the return (and the
+    parcel) for this session."""
+    ret = _find(rma)
+    if ret.rma != rma:
+        return redirect(url_for(".verify", rma=ret.rma, next=request.args.get("next")), 301)
+    g.recipient_language = ret.parcel.language
+    done = safe_next(request.args.get("next"), url_for(".show", rma=ret.rma))
+    if is_verified(ret.parcel_id):
+        return redirect(done, code=303)
+    return postcode_check(
+        [ret.parcel],
+        done=done,
+        about=_("Return %(rma)s", rma=ret.rma),
+        welcome=_("Thanks, that's the right postcode."),
+        brand=ret.parcel,
+    )
+
+
 @bp.get("/r/<rma>/<any('label.svg', 'label.png', 'label'):kind>")
 @lookup
 def label_file(rma: str, kind: str):
@@ -148,8 +175,7 @@ def label_file(rma: str, kind: str):
     g.recipient_language = ret.parcel.language
     if not _may_see(ret):
         if kind == "label":
-            here = url_for(".label_file", rma=ret.rma, kind=kind)
-            return ask_to_verify(ret.parcel.tracking_number, here)
+            return _ask_to_verify(ret, url_for(".label_file", rma=ret.rma, kind=kind))
         abort(404)
     if ret.status in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED):
         abort(404)

@@ -173,8 +173,11 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     made: list[DemoParcel] = []
     for i, status in enumerate(ParcelStatus):
         number = demo_tracking_number(i)
+        # The demo merchant's own: numbers are unique per merchant, not across merchants.
         parcel = db.session.execute(
-            select(Parcel).where(Parcel.tracking_number == number)
+            select(Parcel).where(
+                Parcel.merchant_id == merchant.id, Parcel.tracking_number == number
+            )
         ).scalar_one_or_none()
         if parcel is None:
             parcel = create_parcel(

@@ -18,6 +18,7 @@ from portal.bulk import insert_new, update_by_id
 from portal.extensions import db
 from portal.models import Carrier, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
+from portal.services.returns import S10_RETURN_PREFIX, apply_return_event
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 # Times outside these bounds are typos or epoch zeros, never tracking history.
@@ -166,21 +167,34 @@ def accept_events(
     results: list[EventResult | None] = [_check(e, now, max_future) for e in events]
 
     numbers = {e.tracking_number for e, r in zip(events, results, strict=True) if r is None}
+    # Only this carrier's parcels and returns: another carrier's reads as unknown, so a
+    # carrier learns nothing of others' parcels (and never moves one).
     parcels: dict[str, _Tracked] = {}
+    shared: set[str] = set()
     if numbers:
         rows = db.session.execute(
             select(*(getattr(Parcel, f.name) for f in fields(_Tracked)))
-            .where(Parcel.tracking_number.in_(numbers))
+            .where(Parcel.tracking_number.in_(numbers), Parcel.carrier_id == carrier.id)
             .order_by(Parcel.id)
             .with_for_update()
         )
-        parcels = {row.tracking_number: _Tracked(*row) for row in rows}
-    # A return has its own tracking number; its events come through here too.
+        for row in rows:
+            if row.tracking_number in parcels:
+                shared.add(row.tracking_number)
+            parcels[row.tracking_number] = _Tracked(*row)
+    # A return has its own tracking number; its events come through here too. Return numbers
+    # are the portal's (services/parcels.is_reserved): one always means the return, even where
+    # a parcel was created under it before that rule, so the parcel can't catch its scans.
     returns: dict[str, Return] = {}
-    if numbers - parcels.keys():
+    maybe_returns = {n for n in numbers if n.startswith(S10_RETURN_PREFIX)} | (
+        numbers - parcels.keys()
+    )
+    if maybe_returns:
         rows = db.session.execute(
             select(Return)
-            .where(Return.return_tracking_number.in_(numbers - parcels.keys()))
+            .where(
+                Return.return_tracking_number.in_(maybe_returns), Return.carrier_id == carrier.id
+            )
             .order_by(Return.id)
             .with_for_update()
         ).scalars()
@@ -191,9 +205,19 @@ def accept_events(
     for i, event in enumerate(events):
         if results[i] is not None:
             continue
-        parcel = parcels.get(event.tracking_number) or returns.get(event.tracking_number)
-        # Another carrier's parcel reads as unknown: a carrier learns nothing of others' parcels.
-        if parcel is None or parcel.carrier_id != carrier.id:
+        number = event.tracking_number
+        parcel = returns.get(number) or (None if number in shared else parcels.get(number))
+        if number in shared and parcel is None:
+            # Two merchants' parcels this carrier moves have the number: say so rather than
+            # guess, and the carrier can't ever move the wrong recipient's parcel.
+            results[i] = EventResult.rejected(
+                event.event_id,
+                "ambiguous_tracking_number",
+                "more than one parcel you carry has this tracking number, so the event "
+                "can't be matched to one; nothing was changed",
+                "tracking_number",
+            )
+        elif parcel is None:
             results[i] = EventResult.rejected(
                 event.event_id,
                 "unknown_parcel",
@@ -207,8 +231,6 @@ def accept_events(
             to_insert.append((i, event, parcel))
 
     inserted = _insert_events(carrier, [(e, p) for _, e, p in to_insert], now)
-
-    from portal.services.returns import apply_return_event
 
     before = {p.id: p.moved() for p in parcels.values()}
     moved: list[tuple[_Tracked, EventData, ParcelStatus]] = []

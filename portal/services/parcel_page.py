@@ -7,6 +7,7 @@ going through the models and services.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from portal.models import (
     TrackingEvent,
     Zone,
 )
+from portal.services.parcels import pick_parcel
 
 _p = Parcel.__table__.c
 _e = TrackingEvent.__table__.c
@@ -59,6 +61,7 @@ _PARCEL = (
         .outerjoin(SmsOptOut.__table__, SmsOptOut.__table__.c.phone == _p.recipient_phone)
     )
     .where(_p.tracking_number == bindparam("number"))
+    .order_by(_p.id)
 )
 _EVENTS = (
     select(_e.code, _e.occurred_at, _e.location, _e.description)
@@ -99,14 +102,20 @@ class ParcelPage:
     items: list[Any] = field(default_factory=list)  # only for a verified recipient
 
 
-def load_parcel_page(number: str, *, with_items: bool) -> ParcelPage | None:
-    """The page's data for a normalised, valid tracking number, or None if there is none."""
+def load_parcel_page(number: str, *, unlocked: Sequence[int] = ()) -> ParcelPage | None:
+    """The page's data for a normalised, valid tracking number, or None if there is none.
+
+    `unlocked` are the parcels this visitor verified, last verified last: a number two
+    merchants' parcels share opens the one of them unlocked last, and raises
+    AmbiguousTrackingNumber when neither is (no data of either leaves here). What's inside
+    the parcel is read only for a parcel in `unlocked`.
+    """
     conn = db.session.connection()
-    row = conn.execute(_PARCEL, {"number": number}).one_or_none()
-    if row is None:
+    rows = conn.execute(_PARCEL, {"number": number}).all()
+    if not rows:
         return None
-    page = ParcelPage(**row._asdict())
+    page = ParcelPage(**pick_parcel(rows, unlocked)._asdict())
     page.events = conn.execute(_EVENTS, {"parcel_id": page.id}).all()
-    if with_items:
+    if page.id in unlocked:
         page.items = conn.execute(_ITEMS, {"parcel_id": page.id}).all()
     return page

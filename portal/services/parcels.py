@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Carrier, Merchant, Parcel, ParcelItem
+from portal.models import Carrier, Merchant, Parcel, ParcelItem, Return
 from portal.services.errors import (
     Conflict,
     DomainError,
     InvalidTrackingNumber,
     ParcelNotFound,
 )
+from portal.services.returns import S10_RETURN_PREFIX
 from portal.services.zones import zone_for_postcode
+
+
+class _HasId(Protocol):
+    id: int
+
+
+P = TypeVar("P", bound=_HasId)
+
+
+class AmbiguousTrackingNumber(Conflict):
+    """More than one parcel has this number, and nothing says which is meant. `parcels` are
+    the candidates, for a page that lets someone with the right to choose pick one."""
+
+    code = "ambiguous_tracking_number"
+
+    def __init__(self, parcels: Sequence[_HasId]):
+        super().__init__("More than one parcel has this tracking number.", field="tracking_number")
+        self.parcels = list(parcels)
 
 
 @dataclass
@@ -68,32 +89,112 @@ def parse_tracking_number(raw: str) -> str:
         ) from exc
 
 
-def find_parcel(raw_tracking_number: str) -> Parcel:
-    """The parcel for a tracking number as a person typed it, with what its pages show.
+def _with_page_data():
+    # Merchant, zone and items come in the same query: this is the hottest lookup there is,
+    # and one round trip less beats the few rows the join repeats.
+    return (joinedload(Parcel.merchant), joinedload(Parcel.zone), joinedload(Parcel.items))
 
-    Merchant, zone and items come in the same query: this is the hottest lookup there is,
-    and one round trip less beats the few rows the join repeats.
-    """
+
+def find_parcels(raw_tracking_number: str) -> list[Parcel]:
+    """Every parcel with this number, oldest first: numbers are unique per merchant, so two
+    merchants' parcels can share one (a carrier's number reused, or a merchant's own series)."""
     number = parse_tracking_number(raw_tracking_number)
-    parcel = (
+    return list(
         db.session.execute(
             select(Parcel)
             .where(Parcel.tracking_number == number)
-            .options(joinedload(Parcel.merchant), joinedload(Parcel.zone), joinedload(Parcel.items))
+            .options(*_with_page_data())
+            .order_by(Parcel.id)
         )
         .unique()
-        .scalar_one_or_none()
+        .scalars()
     )
-    if parcel is None:
+
+
+def pick_parcel(parcels: Sequence[P], chosen: Sequence[int] = ()) -> P:
+    """The one of the parcels with a number that is meant: the only one there is, else the
+    one of them last in `chosen` (the parcels a visitor unlocked with their postcode or a
+    link, or the one an agent picked). Never a guess: AmbiguousTrackingNumber otherwise."""
+    if not parcels:
         raise ParcelNotFound("We can't find a parcel with this tracking number yet.")
-    return parcel
+    if len(parcels) == 1:
+        return parcels[0]
+    rank = {parcel_id: i for i, parcel_id in enumerate(chosen)}
+    known = [p for p in parcels if p.id in rank]
+    if not known:
+        raise AmbiguousTrackingNumber(parcels)
+    return max(known, key=lambda p: rank[p.id])
 
 
-def _tracking_number_taken(number: str) -> bool:
+def find_parcel(raw_tracking_number: str, *, chosen: Sequence[int] = ()) -> Parcel:
+    """The parcel for a tracking number as a person typed it, with what its pages show; where
+    several merchants' parcels have the number, the one in `chosen` (see pick_parcel)."""
+    return pick_parcel(find_parcels(raw_tracking_number), chosen)
+
+
+def find_own_parcel(
+    raw_tracking_number: str, *, merchant_id: int | None = None, carrier_id: int | None = None
+) -> Parcel:
+    """The API caller's parcel: the merchant's own (one at most) or one the carrier moves.
+    Anyone else's answers exactly like a missing one."""
+    number = parse_tracking_number(raw_tracking_number)
+    whose = []
+    if merchant_id is not None:
+        whose.append(Parcel.merchant_id == merchant_id)
+    if carrier_id is not None:
+        whose.append(Parcel.carrier_id == carrier_id)
+    found = (
+        list(
+            db.session.execute(
+                select(Parcel)
+                .where(Parcel.tracking_number == number, or_(*whose))
+                .options(*_with_page_data())
+                .order_by(Parcel.id)
+            )
+            .unique()
+            .scalars()
+        )
+        if whose
+        else []
+    )
+    if not found:
+        raise ParcelNotFound(
+            "No parcel of yours has this tracking number.", field="tracking_number"
+        )
+    if len(found) > 1:
+        # Only a carrier can see two: parcels of two merchants it moves under one number.
+        raise AmbiguousTrackingNumber(found)
+    return found[0]
+
+
+def _taken_by_merchant(merchant: Merchant, number: str) -> bool:
     return (
         db.session.execute(
-            select(Parcel.id).where(Parcel.tracking_number == number)
-        ).scalar_one_or_none()
+            select(Parcel.id).where(
+                Parcel.merchant_id == merchant.id, Parcel.tracking_number == number
+            )
+        ).first()
+        is not None
+    )
+
+
+def _taken_anywhere(number: str) -> bool:
+    return (
+        db.session.execute(select(Parcel.id).where(Parcel.tracking_number == number)).first()
+        or db.session.execute(
+            select(Return.id).where(Return.return_tracking_number == number)
+        ).first()
+    ) is not None
+
+
+def is_reserved(number: str, s10_country: str) -> bool:
+    """Whether a number is the portal's to give to returns: the S10 series returns are issued
+    from, or any return's number. A parcel under one would catch the return's carrier events
+    and read its scans (issue 15)."""
+    if number.startswith(S10_RETURN_PREFIX) and number.endswith(s10_country):
+        return True
+    return (
+        db.session.execute(select(Return.id).where(Return.return_tracking_number == number)).first()
         is not None
     )
 
@@ -141,15 +242,25 @@ def create_parcel(
         carrier = default_carrier(merchant)
     if data.tracking_number:
         number = parse_tracking_number(data.tracking_number)
-        if _tracking_number_taken(number):
+        if is_reserved(number, s10_country):
+            raise DomainError(
+                "This tracking number belongs to the portal's return labels. Use a number of "
+                "your own, or send none and we'll issue one.",
+                field="tracking_number",
+                code="reserved_tracking_number",
+            )
+        # Only this merchant's own parcels block a number: another merchant's parcel under it
+        # must not (it would let anyone squat the numbers a merchant is about to use).
+        if _taken_by_merchant(merchant, number):
             raise Conflict(
                 "A parcel with this tracking number exists already.",
                 field="tracking_number",
                 code="duplicate_tracking_number",
             )
     else:
+        # A number we issue is new everywhere, so the portal itself never makes one ambiguous.
         number = s10.generate(s10_prefix, s10_country)
-        while _tracking_number_taken(number):
+        while _taken_anywhere(number):
             number = s10.generate(s10_prefix, s10_country)
 
     r = data.recipient

@@ -1,4 +1,9 @@
-"""Which parcels this browser session has unlocked, and the wrong-postcode limit per parcel."""
+"""Which parcels this browser session has unlocked, and the wrong-postcode limit per number.
+
+The session keeps parcel ids, not tracking numbers: two merchants' parcels can share a number,
+and proving the postcode of one must never open the other. The list is in the order the
+parcels were unlocked, so under a shared number the one unlocked last is the one shown.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,25 @@ from portal.extensions import limiter
 MAX_REMEMBERED = 20
 
 
-def is_verified(tracking_number: str) -> bool:
-    return tracking_number in session.get("verified", [])
+def unlocked() -> list[int]:
+    """The ids of the parcels this session unlocked, last unlocked last."""
+    return [i for i in session.get("verified", []) if isinstance(i, int)]
 
 
-def ask_to_verify(tracking_number: str, here: str) -> Response:
-    """Send an unverified visitor to the postcode check, and back to `here` afterwards."""
+def is_verified(parcel_id: int) -> bool:
+    return parcel_id in unlocked()
+
+
+def ask_to_verify(tracking_number: str, here: str | None) -> Response:
+    """Send an unverified visitor to the postcode check, and back to `here` afterwards (to
+    the parcel page when None)."""
     return redirect(url_for("tracking.verify", tn=tracking_number, next=here), code=303)
 
 
-def mark_verified(tracking_number: str) -> None:
-    verified = [n for n in session.get("verified", []) if n != tracking_number]
-    verified.append(tracking_number)
+def mark_verified(parcel_id: int) -> None:
+    """Unlock a parcel for this session; it becomes the one its number opens here."""
+    verified = [i for i in unlocked() if i != parcel_id]
+    verified.append(parcel_id)
     session["verified"] = verified[-MAX_REMEMBERED:]
 
 
@@ -31,8 +43,9 @@ def _postcode_limit():
 
 
 def postcode_tries_left(tracking_number: str) -> int:
-    """Wrong postcodes still allowed for this parcel in the current window (per parcel, not IP,
-    so spreading guesses over many addresses doesn't help)."""
+    """Wrong postcodes still allowed for this number in the current window (per number, not
+    IP, so spreading guesses over many addresses doesn't help; and one budget whether they are
+    typed on the parcel's, its return's or its case's postcode check)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return _postcode_limit().amount
     stats = limiter.limiter.get_window_stats(_postcode_limit(), "postcode", tracking_number)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import (
     abort,
     current_app,
@@ -27,7 +29,14 @@ from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 from portal.services.network.pickup import point_hours
 from portal.services.parcel_page import load_parcel_page
-from portal.services.parcels import find_parcel, parse_tracking_number, set_channels
+from portal.services.parcels import (
+    AmbiguousTrackingNumber,
+    find_parcel,
+    find_parcels,
+    parse_tracking_number,
+    pick_parcel,
+    set_channels,
+)
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
 from portal.tracking.verification import (
@@ -36,6 +45,7 @@ from portal.tracking.verification import (
     mark_verified,
     postcode_tries_left,
     record_wrong_postcode,
+    unlocked,
 )
 
 
@@ -73,22 +83,35 @@ def track():
     if not form.validate():
         return render_template("tracking/home.html", form=form), 422
     try:
-        parcel = find_parcel(form.tn.data)
+        parcels = find_parcels(form.tn.data)
+        parcel = pick_parcel(parcels, unlocked())
+    except AmbiguousTrackingNumber:
+        parcel = None  # several merchants' parcels: the postcode says which one is theirs
     except (InvalidTrackingNumber, ParcelNotFound) as exc:
         form.tn.errors.append(_not_found_message(exc))
         status = 404 if isinstance(exc, ParcelNotFound) else 422
         return render_template("tracking/home.html", form=form), status
-    number = parcel.tracking_number
-    if form.postcode.data and not is_verified(number):
+    number = parcels[0].tracking_number
+    # Under a shared number a postcode is always checked: it may pick another of them.
+    if form.postcode.data and (len(parcels) > 1 or not is_verified(parcels[0].id)):
         if postcode_tries_left(number) <= 0:
             abort(429)
-        if tracking.postcode_matches(parcel, form.postcode.data):
-            mark_verified(number)
-        else:
+        if not _unlock_matching(parcels, form.postcode.data):
             record_wrong_postcode(number)
             flash(_("That postcode doesn't match this parcel. Check it and try again."), "error")
             return redirect(url_for(".verify", tn=number), code=303)
+    elif parcel is None:
+        return redirect(url_for(".verify", tn=number), code=303)
     return redirect(url_for(".parcel", tn=number), code=303)
+
+
+def _unlock_matching(parcels: Sequence[Parcel], postcode: str) -> bool:
+    """Unlock the parcels (of those sharing a number) addressed to this postcode; whether any
+    was. Newest last, so it is the one the number opens."""
+    matching = [p for p in parcels if tracking.postcode_matches(p, postcode)]
+    for p in matching:
+        mark_verified(p.id)
+    return bool(matching)
 
 
 def _not_found_page(tn: str, exc: InvalidTrackingNumber | ParcelNotFound):
@@ -105,25 +128,30 @@ def _canonical_url(tn: str) -> str | None:
     return None
 
 
-def _parcel_or_404(tn: str) -> Parcel | str:
-    """The parcel, or a redirect target when the number was typed in another form."""
+def _visitors_parcel(tn: str, *, then: str | None = None) -> Parcel | Response:
+    """The parcel /t/<tn>/… acts on for this visitor, else the answer to give instead: a
+    redirect to the number in its canonical form, the not-found page, or, for a number more
+    than one parcel has and none of them unlocked here, the postcode check that picks one
+    (and goes on to `then`)."""
     if canonical := _canonical_url(tn):
-        return canonical
+        return redirect(canonical, code=308 if request.method == "POST" else 301)
     try:
-        return find_parcel(tn)
+        return find_parcel(tn, chosen=unlocked())
+    except AmbiguousTrackingNumber as exc:
+        return ask_to_verify(exc.parcels[0].tracking_number, then)
     except (InvalidTrackingNumber, ParcelNotFound) as exc:
-        abort(current_app.make_response(_not_found_page(tn, exc)))
+        return current_app.make_response(_not_found_page(tn, exc))
 
 
 def recipient_parcel(tn: str) -> Parcel | Response:
     """The opening of every recipient page under /t/<tn>/…: the parcel for a verified visitor,
     else the answer to give instead: a redirect to the number in its canonical form, the
     not-found page, or the postcode check (which comes back here)."""
-    parcel = _parcel_or_404(tn)
-    if isinstance(parcel, str):
-        return redirect(parcel, code=308 if request.method == "POST" else 301)
+    parcel = _visitors_parcel(tn, then=url_for(request.endpoint, tn=tn))
+    if not isinstance(parcel, Parcel):
+        return parcel
     g.recipient_language = parcel.language
-    if not is_verified(parcel.tracking_number):
+    if not is_verified(parcel.id):
         here = url_for(request.endpoint, tn=parcel.tracking_number)
         return ask_to_verify(parcel.tracking_number, here)
     return parcel
@@ -138,10 +166,15 @@ def parcel(tn: str):
         number = parse_tracking_number(tn)
     except InvalidTrackingNumber as exc:
         return _not_found_page(tn, exc)
-    verified = is_verified(number)
-    page = load_parcel_page(number, with_items=verified)
+    seen = unlocked()
+    try:
+        page = load_parcel_page(number, unlocked=seen)
+    except AmbiguousTrackingNumber:
+        # More than one parcel has this number: no data of either until a postcode picks one.
+        return redirect(url_for(".verify", tn=number), code=303)
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
+    verified = page.id in seen
     g.recipient_language = page.language
     events, choice_now, pickup_hours = page.events, None, None
     if verified:
@@ -189,29 +222,30 @@ def parcel(tn: str):
     return response
 
 
-@bp.route("/t/<tn>/verify", methods=["GET", "POST"])
-@lookup
-def verify(tn: str):
-    found = _parcel_or_404(tn)
-    if isinstance(found, str):
-        return redirect(found, code=301)
-    p = found
-    g.recipient_language = p.language
-    number = p.tracking_number
-    if is_verified(number):
-        return redirect(url_for(".parcel", tn=number), code=303)
+def postcode_check(
+    parcels: Sequence[Parcel],
+    *,
+    done: str,
+    about: str | None,
+    welcome: str,
+    back: str | None = None,
+    brand: Parcel | None = None,
+):
+    """The postcode check: a postcode of one of `parcels` (one, or those sharing a number)
+    unlocks it for this session and goes on to `done`. Wrong postcodes count against the
+    parcels' number, wherever they are typed (its own page, its return's or case's)."""
+    number = parcels[0].tracking_number
     form = VerifyForm()
-    tries_left = postcode_tries_left(number)
-    if tries_left <= 0:
-        return render_template("tracking/verify.html", parcel=p, form=form, locked=True), 429
+    context = {"form": form, "about": about, "back": back, "parcel": brand}
+    if postcode_tries_left(number) <= 0:
+        return render_template("tracking/verify.html", locked=True, **context), 429
     if form.validate_on_submit():
-        if tracking.postcode_matches(p, form.postcode.data):
-            mark_verified(number)
-            flash(_("Thanks, that's the right postcode. Here is your parcel."), "success")
-            return redirect(safe_next(request.args.get("next"), url_for(".parcel", tn=number)), 303)
+        if _unlock_matching(parcels, form.postcode.data):
+            flash(welcome, "success")
+            return redirect(done, 303)
         tries_left = record_wrong_postcode(number)
         if tries_left <= 0:
-            return render_template("tracking/verify.html", parcel=p, form=form, locked=True), 429
+            return render_template("tracking/verify.html", locked=True, **context), 429
         form.postcode.errors.append(
             _(
                 "That postcode doesn't match this parcel. You have %(n)d more tries.",
@@ -219,7 +253,44 @@ def verify(tn: str):
             )
         )
     status = 422 if form.errors else 200
-    return render_template("tracking/verify.html", parcel=p, form=form, locked=False), status
+    return render_template("tracking/verify.html", locked=False, **context), status
+
+
+@bp.route("/t/<tn>/verify", methods=["GET", "POST"])
+@lookup
+def verify(tn: str):
+    if canonical := _canonical_url(tn):
+        return redirect(canonical, code=301)
+    try:
+        parcels = find_parcels(tn)
+    except InvalidTrackingNumber as exc:
+        return _not_found_page(tn, exc)
+    if not parcels:
+        return _not_found_page(tn, ParcelNotFound(""))
+    number = parcels[0].tracking_number
+    done = safe_next(request.args.get("next"), url_for(".parcel", tn=number))
+    welcome = _("Thanks, that's the right postcode. Here is your parcel.")
+    if len(parcels) > 1:
+        # Two merchants' parcels share the number: the page shows nothing of either (not even
+        # a city or a shop's colours), and the postcode picks the visitor's own.
+        about = _(
+            "More than one parcel has the tracking number %(tn)s. Enter the postcode of the "
+            "delivery address to see yours.",
+            tn=number,
+        )
+        return postcode_check(parcels, done=done, about=about, welcome=welcome)
+    p = parcels[0]
+    g.recipient_language = p.language
+    if is_verified(p.id):
+        return redirect(url_for(".parcel", tn=number), code=303)
+    return postcode_check(
+        parcels,
+        done=done,
+        about=_("Parcel %(tn)s to %(city)s.", tn=number, city=p.city),
+        welcome=welcome,
+        back=url_for(".parcel", tn=number),
+        brand=p,
+    )
 
 
 @bp.get("/l/<token>")
@@ -232,7 +303,8 @@ def signed_link(token: str):
         return render_template(
             "tracking/link_invalid.html", form=TrackForm(formdata=None), expired=expired
         ), (410 if expired else 404)
-    mark_verified(link.parcel.tracking_number)
+    # The link's own parcel, whatever else shares its number: it is the one opened here now.
+    mark_verified(link.parcel.id)
     target = safe_next(link.target, url_for(".parcel", tn=link.parcel.tracking_number))
     db.session.commit()
     return redirect(target, code=303)
@@ -241,11 +313,11 @@ def signed_link(token: str):
 @bp.post("/t/<tn>/updates")
 def updates(tn: str):
     """A verified recipient chooses SMS, e-mail or both."""
-    found = _parcel_or_404(tn)
-    if isinstance(found, str):
-        return redirect(found, code=308)
+    found = _visitors_parcel(tn)
+    if not isinstance(found, Parcel):
+        return found
     p = found
-    if not is_verified(p.tracking_number):
+    if not is_verified(p.id):
         return redirect(url_for(".verify", tn=p.tracking_number), code=303)
     form = UpdatesForm()
     if form.validate_on_submit():
