@@ -189,7 +189,9 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "201": _body(ParcelOut, "The new parcel"),
                             "400": _error("The body is not JSON"),
                             "409": _error(
-                                "Tracking number taken, Idempotency-Key reused, the chosen slot "
+                                "Tracking number taken by another of your parcels "
+                                "(`duplicate_tracking_number`; numbers are unique per merchant), "
+                                "Idempotency-Key reused, the chosen slot "
                                 "or locker is full (`slot_full`, `locker_full`), or your "
                                 "bookings through the API already hold your share of the slot's "
                                 "places (`merchant_slot_share_full`: each merchant's checkout "
@@ -197,7 +199,11 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                                 "fill a slot every shop uses; recipients on their parcel page "
                                 "are not limited by it)"
                             ),
-                            "422": _error("A field is invalid; `field` names it"),
+                            "422": _error(
+                                "A field is invalid; `field` names it. A tracking number of "
+                                "the series Lastmile prints on return labels (LR… with its country "
+                                "code, or any return's number) is `reserved_tracking_number`"
+                            ),
                             **AUTH_ERRORS,
                         },
                     }
@@ -211,6 +217,10 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _body(ParcelOut, "The parcel"),
                         "404": _error("No parcel of yours has this number"),
+                        "409": _error(
+                            "Carrier key: more than one parcel you carry has this number "
+                            "(`ambiguous_tracking_number`; two merchants may use one number)"
+                        ),
                         "422": _error("Not a valid S10 number"),
                         **AUTH_ERRORS,
                     },
@@ -564,7 +574,13 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "summary": "Push up to 1000 tracking events (carrier key)",
                         "requestBody": _json_body(EventBatchIn),
                         "responses": {
-                            "200": _body(EventBatchOut, "One result per event, in order"),
+                            "200": _body(
+                                EventBatchOut,
+                                "One result per event, in order. A rejected event says why: "
+                                "`unknown_parcel` (no parcel or return of yours has the number), "
+                                "`ambiguous_tracking_number` (more than one parcel you carry has "
+                                "it; nothing is changed), or a field that breaks a rule",
+                            ),
                             "400": _error("The body is not JSON"),
                             "413": _error("More than 1000 events; nothing was written"),
                             "422": _error("The body is not a batch of events"),
