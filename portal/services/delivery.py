@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_time
 from flask import current_app
 from flask_babel import get_locale
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db, get_by_id
@@ -33,6 +33,8 @@ from portal.models import (
     Parcel,
     ParcelStatus,
     PickupPoint,
+    Return,
+    ReturnStatus,
     Slot,
     SlotTemplate,
     TrackingEvent,
@@ -215,13 +217,16 @@ def merchant_slot_limit(capacity: int, share: int) -> int:
 
 
 def merchant_api_bookings(merchant_id: int, slot_ids: Collection[int]) -> dict[int, int]:
-    """Places the merchant's API bookings hold now in each of `slot_ids` (absent: none). A
-    booking a recipient has since changed on their page, a withdrawn one and one given back
-    when the journey ended don't count; a delivered parcel's does, as in Slot.booked."""
+    """Places the merchant's API bookings hold now in each of `slot_ids` (absent: none): its
+    checkouts' delivery choices and the home pickups of returns it opened through the API.
+
+    A booking a recipient has since changed on their page, a withdrawn one and one given back
+    when the journey ended don't count; a delivered parcel's does, as in Slot.booked. A
+    rejected return gave its pickup place back."""
     if not slot_ids:
         return {}
-    rows = db.session.execute(
-        select(DeliveryChoice.slot_id, func.count(DeliveryChoice.id))
+    choices = (
+        select(DeliveryChoice.slot_id.label("slot_id"))
         .join(Parcel, Parcel.id == DeliveryChoice.parcel_id)
         .where(
             DeliveryChoice.slot_id.in_(slot_ids),
@@ -230,12 +235,19 @@ def merchant_api_bookings(merchant_id: int, slot_ids: Collection[int]) -> dict[i
             DeliveryChoice.made_by == MADE_BY_MERCHANT,
             Parcel.merchant_id == merchant_id,
         )
-        .group_by(DeliveryChoice.slot_id)
     )
+    pickups = select(Return.slot_id.label("slot_id")).where(
+        Return.slot_id.in_(slot_ids),
+        Return.merchant_id == merchant_id,
+        Return.created_by == MADE_BY_MERCHANT,
+        Return.status != ReturnStatus.REJECTED,
+    )
+    held = union_all(choices, pickups).subquery()
+    rows = db.session.execute(select(held.c.slot_id, func.count()).group_by(held.c.slot_id))
     return {slot_id: count for slot_id, count in rows}
 
 
-def _check_merchant_share(parcel: Parcel, slot: Slot) -> None:
+def check_merchant_share(parcel: Parcel, slot: Slot) -> None:
     """Refuse a merchant's API booking once its bookings hold its share of the slot.
 
     The slot row is locked before counting, so two checkouts of one merchant racing for its
@@ -581,7 +593,7 @@ def choose(
         return current
     _lock_in_order(choice, current)
     if made_by == MADE_BY_MERCHANT and choice.slot is not None:
-        _check_merchant_share(parcel, choice.slot)
+        check_merchant_share(parcel, choice.slot)
     _reserve(choice)
     if current is not None:
         release_booking(current)

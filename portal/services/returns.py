@@ -37,7 +37,15 @@ from portal.models import (
     TrackingEvent,
 )
 from portal.models.types import utcnow
-from portal.services.delivery import SlotClosed, SlotFull, closed_day_text, cutoff, cutoff_time
+from portal.services.delivery import (
+    MADE_BY_MERCHANT,
+    SlotClosed,
+    SlotFull,
+    check_merchant_share,
+    closed_day_text,
+    cutoff,
+    cutoff_time,
+)
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network.calendar import zone_calendar
 
@@ -304,7 +312,7 @@ def _lock(parcels: list[Parcel]) -> None:
     ).all()
 
 
-def _pickup_slot(parcel: Parcel, slot_id: int | None, now: datetime) -> Slot:
+def _pickup_slot(parcel: Parcel, slot_id: int | None, now: datetime, created_by: str) -> Slot:
     slot = get_by_id(Slot, slot_id)
     if slot is None or parcel.zone_id is None or slot.zone_id != parcel.zone_id:
         raise ReturnNotAllowed(
@@ -327,6 +335,9 @@ def _pickup_slot(parcel: Parcel, slot_id: int | None, now: datetime) -> Slot:
         )
     if why := closed_day_text(parcel.zone, slot.day):
         raise SlotClosed(why, field="slot", code="day_closed")
+    if created_by == MADE_BY_MERCHANT:
+        # A merchant's pickups through the API take places other merchants' parcels share.
+        check_merchant_share(parcel, slot)
     taken = db.session.execute(
         update(Slot)
         .where(Slot.id == slot.id, Slot.booked < Slot.capacity)
@@ -470,7 +481,9 @@ def open_return(
             str(_l("Choose how you send it back.")), field="method", code="invalid_method"
         )
     slot = (
-        _pickup_slot(parcel, request.slot_id, now) if method is ReturnMethod.HOME_PICKUP else None
+        _pickup_slot(parcel, request.slot_id, now, created_by)
+        if method is ReturnMethod.HOME_PICKUP
+        else None
     )
 
     policy = available.policy

@@ -21,6 +21,7 @@ from portal.models.types import utcnow
 from portal.returns.views import label_url
 from portal.services.returns import READABLE, pickup_slots
 from tests import factories
+from tests.conftest import ApiClient
 from tests.factories import STAFF_PASSWORD
 from tests.integration.test_delivery_page import text
 from tests.integration.test_tracking_pages import csrf_token
@@ -363,6 +364,38 @@ def api_return(api, parcel, items, method="dropoff"):
         "/api/v1/returns",
         json={"tracking_number": parcel.tracking_number, "items": items, "method": method},
     )
+
+
+def test_a_merchants_api_home_pickups_hold_only_its_share_of_a_slot(client, db):
+    factories.make_delivery_zone(today=utcnow().date())
+    first, _ = factories.make_order()
+    second, _ = factories.make_order(first.merchant, order_ref="ORD-1002")
+    third, _ = factories.make_order(first.merchant, order_ref="ORD-1003")
+    shop = ApiClient(client, factories.make_api_key(merchant=first.merchant))
+    slot = pickup_slots(first)[0]
+    slot.capacity, slot.booked = 4, 0  # a 50 % share: two places
+    db.session.commit()
+    shirt = {"sku": "SHIRT-M", "quantity": 1, "reason": "too_small"}
+
+    def pickup(parcel):
+        body = {"tracking_number": parcel.tracking_number, "items": [shirt], "slot_id": slot.id}
+        return shop.post("/api/v1/returns", json={**body, "method": "home_pickup"})
+
+    assert pickup(first).status_code == 201
+    assert pickup(second).status_code == 201
+    res = pickup(third)
+    assert res.status_code == 409, res.json
+    assert res.json["error"]["code"] == "merchant_slot_share_full"
+    assert db.session.query(Return).count() == 2
+    db.session.refresh(slot)
+    assert slot.booked == 2
+    # The recipient on their own page is limited by the slot's capacity only.
+    client.get("/l/" + factories.make_link(third))
+    socks = item(third, "SOCKS-3")
+    res = post_return(client, third, {socks: (1, "damaged")}, "home_pickup", slot=str(slot.id))
+    assert res.status_code == 303
+    db.session.refresh(slot)
+    assert slot.booked == 3
 
 
 def test_merchant_opens_a_return_and_takes_it_to_the_refund(shop_api, order):
