@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from portal import accounts, errors, filters, health, i18n, security
+    from portal import accounts, errors, filters, health, i18n, observability, security
     from portal.admin import bp as admin_bp
     from portal.admin import merchants as admin_merchants
     from portal.api import bp as api_bp
@@ -70,11 +70,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     filters.register(app)
     security.register(app)
+    observability.register(app)  # request ids, request metrics, /metrics
 
     from portal import logs
     from portal.cli import register as register_cli
 
-    logs.install()
+    logs.install(app.config["LOG_FORMAT"])
 
     register_cli(app)
     return app

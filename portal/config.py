@@ -133,6 +133,15 @@ class Config:
     # Merchant webhooks must be HTTPS to a public address; tests allow loopback HTTP.
     WEBHOOK_ALLOW_INSECURE = False
 
+    # Observability (issue 15). /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`,
+    # and 404 while it is unset (request metrics are not kept then either).
+    METRICS_TOKEN = None
+    # `flask worker --metrics-port` serves the sender's counters on this address.
+    WORKER_METRICS_HOST = "127.0.0.1"
+    WORKER_METRICS_PORT = None
+    # "json": one JSON object per log line on stderr (LASTMILE_LOG_FORMAT=json).
+    LOG_FORMAT = "text"
+
 
 def from_environment(env: dict[str, str]) -> dict[str, str]:
     """Settings read from the plain environment variables the deployment docs name."""
@@ -152,6 +161,7 @@ def from_environment(env: dict[str, str]) -> dict[str, str]:
         "SMTP_USER",
         "SMTP_PASSWORD",
         "SMTP_FROM",
+        "METRICS_TOKEN",
     ):
         if env.get(key):
             settings[key] = env[key]

@@ -1,14 +1,20 @@
-"""`/healthz`: 200 when the database answers, 503 otherwise."""
+"""`/healthz`: liveness, 200 when the database answers. `/readyz`: readiness, 200 only when the
+database and (with REDIS_URL) Redis answer, 503 naming the one that did not."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, limiter
 
 bp = Blueprint("health", __name__)
+
+# A readiness probe that hangs is worse than one that fails: Redis gets a second to answer.
+REDIS_TIMEOUT_SECONDS = 1.0
 
 
 @bp.get("/healthz")
@@ -21,3 +27,42 @@ def healthz():
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+def _database_answers() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+def _redis_answers(url: str) -> bool:
+    # A client per probe, closed after: probes come every few seconds, and a pooled connection
+    # to a Redis that went away would only make the first failure slower.
+    client = Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )
+    try:
+        return bool(client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():
+    checks = {"database": "ok" if _database_answers() else "unreachable"}
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        checks["redis"] = "ok" if _redis_answers(redis_url) else "unreachable"
+    else:
+        checks["redis"] = "not configured"
+    failed = sorted(name for name, state in checks.items() if state == "unreachable")
+    if failed:
+        current_app.logger.warning("readiness check: %s unreachable", ", ".join(failed))
+        return jsonify(status="unavailable", **checks), 503
+    return jsonify(status="ok", **checks)

@@ -29,6 +29,7 @@ from portal.api.schemas import (
 from portal.api.writes import api_write
 from portal.extensions import db, limiter
 from portal.models import Parcel
+from portal.observability.metrics import count_events
 from portal.services import parcels as parcel_service
 from portal.services.delivery import choice_history
 from portal.services.errors import DomainError
@@ -237,6 +238,7 @@ def post_events():
     counts = {
         s: sum(1 for r in merged if r.status == s) for s in ("accepted", "duplicate", "rejected")
     }
+    count_events(counts)  # for Prometheus: what carriers send, refused by the schema or not
     out = EventBatchOut(
         **counts,
         results=[

@@ -8,6 +8,7 @@ killed between the provider's answer and our commit; its lease expires and the r
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -17,10 +18,12 @@ from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import logs
 from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState, SmsOptOut
 from portal.models.types import utcnow
 from portal.notifications.channels import PermanentError, TemporaryError, channel_for
+from portal.observability.metrics import NOTIFICATIONS_SENT
 
 log = logging.getLogger(__name__)
 Q = NotificationState
@@ -56,6 +59,8 @@ def dispatch(ids: list[int]) -> None:
         from rq import Queue
 
         q = queue()
+        # The request that queued the rows travels with the job into the worker's log lines.
+        rid = logs.request_id.get()
         # Jobs of up to BATCH rows, queued in one round trip: RQ's bookkeeping per job costs
         # more than sending one SMS. The claim still checks every row's own state, and each
         # row's "sent" is committed on its own.
@@ -65,6 +70,7 @@ def dispatch(ids: list[int]) -> None:
                 args=(ids[i : i + BATCH],),
                 result_ttl=0,
                 failure_ttl=24 * 3600,
+                meta={"request_id": rid} if rid else None,
             )
             for i in range(0, len(ids), BATCH)
         ]
@@ -85,7 +91,8 @@ def _in_process(ids: list[int]) -> None:
             g.sqlite_writer = True  # see extensions._reading_only
             _send_all(ids)
 
-    _executor.submit(run)
+    # The thread's log lines carry the request's id.
+    _executor.submit(contextvars.copy_context().run, run)
 
 
 def drain() -> None:
@@ -161,6 +168,7 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
             else ()
         )
         for n in claimed:
+            channel = n.channel.value  # read now: a rollback below would expire the row
             try:
                 outcome = _deliver(n, now, opted_out)
             except Exception:
@@ -169,6 +177,7 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
                 db.session.rollback()
                 outcome = "error"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            NOTIFICATIONS_SENT.labels(channel=channel, result=outcome).inc()
     finally:
         session.expire_on_commit = expire
     return {k: v for k, v in outcomes.items() if v}

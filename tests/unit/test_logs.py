@@ -1,6 +1,9 @@
+import io
+import json
 import logging
 
-from portal.logs import RedactingFilter, redact
+from portal import logs
+from portal.logs import RedactingFilter, json_handler, redact, request_id
 
 
 def test_tokens_postcodes_and_keys_are_redacted():
@@ -40,3 +43,45 @@ def test_set_password_tokens_are_redacted():
     )
     assert token not in out and "WzcsImFiYyJd" not in out and "kP_9vX" not in out
     assert out.count("/set-password/[redacted]") == 3 and "[redacted] HTTP/1.1" in out
+
+
+def _json_line(record: logging.LogRecord) -> dict:
+    stream = io.StringIO()
+    json_handler(stream).handle(record)
+    [line] = stream.getvalue().splitlines()
+    return json.loads(line)
+
+
+def test_json_line_has_time_level_logger_message_and_the_request_id():
+    record = logging.LogRecord("portal.x", logging.WARNING, __file__, 1, "sent %d", (3,), None)
+    token = request_id.set("req-42")
+    try:
+        line = _json_line(record)
+    finally:
+        request_id.reset(token)
+    assert line == {
+        "time": line["time"],
+        "level": "WARNING",
+        "logger": "portal.x",
+        "message": "sent 3",
+        "request_id": "req-42",
+    }
+    assert line["time"].endswith("+00:00")
+
+
+def test_gunicorn_access_line_keeps_its_request_id_when_its_token_is_masked():
+    logs.install()  # the filters gunicorn's access logger gets in every worker
+    record = logging.LogRecord(
+        "gunicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '"%(r)s" %(s)s %({x-request-id}o)s',
+        ({"r": "GET /l/tok123 HTTP/1.1", "s": "303", "{x-request-id}o": "abc"},),
+        None,
+    )
+    for f in logging.getLogger("gunicorn.access").filters:
+        f.filter(record)
+    line = _json_line(record)
+    assert line["message"] == '"GET /l/[redacted] HTTP/1.1" 303 abc'
+    assert line["request_id"] == "abc"
