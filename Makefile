@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
+PROMTOOL := $(BIN)/promtool
 
-.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,10 +51,22 @@ worker: install
 chromium:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js translations chromium
+# promtool checks deploy/prometheus/ (tests/integration/test_monitoring_files.py). Only that one
+# binary is taken out of Debian's prometheus package: installing the package would also set up
+# (and on a host with systemd, start) a Prometheus server on port 9090.
+promtool: $(PROMTOOL)
+
+$(PROMTOOL): | $(VENV)/.installed
+	@tmp=$$(mktemp -d) && cd $$tmp && \
+	  { apt-get download prometheus >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } && \
+	  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > $(CURDIR)/$@.part && \
+	  chmod 0755 $(CURDIR)/$@.part && mv $(CURDIR)/$@.part $(CURDIR)/$@ && rm -rf $$tmp
+
+test: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js translations chromium promtool
 	$(BIN)/pytest
 
-test-pg: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js translations chromium
+test-pg: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js translations chromium promtool
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
 lint: $(VENV)/.installed-test
@@ -98,6 +111,12 @@ bench-network: install
 
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py
+
+# Fault drills on private PostgreSQL, Redis, gunicorn, workers and provider stand-ins (as root:
+# initdb runs as the postgres user, the upload disk is a tmpfs); about 35 minutes. DRILL=NAME
+# runs one, QUICK=1 a short smoke run.
+bench-faults: install
+	$(BIN)/python bench/faults.py $(if $(DRILL),--drill $(DRILL)) $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) node_modules portal/static/vendor instance/lastmile.db
