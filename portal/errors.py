@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -116,8 +116,20 @@ def register(app: Flask) -> None:
         else:
             # Pages answer with (html, status).
             response = app.make_response(http_error(ServiceUnavailable()))
-        response.headers["Retry-After"] = str(retry_after)
+        g.outage_retry_after = response.headers["Retry-After"] = str(retry_after)
         return response
+
+    def keep_outage_retry_after(response):
+        # Flask-Limiter (headers on) sets Retry-After on every limited response to when its
+        # window resets, up to a minute; after an outage's 503 the client should come back in
+        # seconds, not wait for that.
+        retry_after = g.pop("outage_retry_after", None)
+        if retry_after is not None and response.status_code == 503:
+            response.headers["Retry-After"] = retry_after
+        return response
+
+    # after_request functions run last-registered first: this one runs after the limiter's.
+    app.after_request_funcs.setdefault(None, []).insert(0, keep_outage_retry_after)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
