@@ -34,8 +34,17 @@ def normalise_postcode(raw: str) -> str:
     return re.sub(r"[\s\-]+", "", unicodedata.normalize("NFKC", raw or "")).upper()
 
 
+# What a postcode is stored as may be this long (the columns' width), counted after NFKC:
+# that can make one character several ("㎉" is "kcal"), so a value that fitted as sent may not.
+POSTCODE_MAX = 16
+
+
 def valid_postcode(raw: str) -> str:
-    """The postcode as given (trimmed), if it has 2 to 10 letters and digits once normalised."""
+    """The postcode as given (NFKC, trimmed), if it has 2 to 10 letters and digits once
+    normalised and is at most POSTCODE_MAX characters long as it will be stored."""
     if not re.fullmatch(r"[A-Z0-9]{2,10}", normalise_postcode(raw)):
         raise ValueError("not a postcode: use 2 to 10 letters and digits")
-    return unicodedata.normalize("NFKC", raw).strip()
+    stored = unicodedata.normalize("NFKC", raw).strip()
+    if len(stored) > POSTCODE_MAX:
+        raise ValueError(f"not a postcode: at most {POSTCODE_MAX} characters")
+    return stored

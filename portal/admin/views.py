@@ -20,6 +20,7 @@ from portal.extensions import db, get_by_id
 from portal.forms import has_control_characters
 from portal.models import Account, Complaint, InboundMessage, Parcel, Return, ReturnMethod, Role
 from portal.services import console, delivery, delivery_options, queues
+from portal.services.accounts import EMAIL_MAX
 from portal.services.audit import ACTIONS, AuditFilter, csv_rows, entries
 from portal.services.errors import DomainError
 from portal.services.parcel_console import parcel_console
@@ -351,9 +352,13 @@ def _audit_filter() -> tuple[AuditFilter, dict[str, str]]:
     args, errors = request.args, {}
     f = AuditFilter(action=args.get("action") if args.get("action") in ACTIONS else None)
     if args.get("agent"):
-        account = db.session.execute(
-            select(Account).where(Account.email == args["agent"].strip().lower())
-        ).scalar_one_or_none()
+        email = args["agent"].strip().lower()
+        # An address no account can have is no match, without asking the database.
+        account = (
+            db.session.execute(select(Account).where(Account.email == email)).scalar_one_or_none()
+            if len(email) <= EMAIL_MAX and not has_control_characters(email)
+            else None
+        )
         if account is None:
             errors["agent"] = "No account has this e-mail."
         else:

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from portal.extensions import csrf, db, limiter
+from portal.models import InboundMessage
 from portal.notifications import bp
 from portal.notifications.replies import handle_inbound, handle_status
 
 log = logging.getLogger(__name__)
+
+# Twilio's SIDs are two letters and 32 hex digits (34 characters); anything that is not letters
+# and digits, or longer than the column, is no SID of theirs.
+_SID = re.compile(r"[A-Za-z0-9]{1,64}")
+# Channels other than SMS name themselves before the number: a WhatsApp reply comes from
+# "whatsapp:+46701234567", the same person as the SMS recipient +46701234567.
+CHANNEL_PREFIXES = ("whatsapp:",)
+# A sender as stored: E.164 (at most 16 characters), a short code or an alphanumeric sender ID.
+_SENDER = re.compile(rf"[+0-9A-Za-z]{{1,{InboundMessage.__table__.c.from_phone.type.length}}}")
 
 
 def public_url() -> str:
@@ -42,6 +53,26 @@ def twilio_signed(view):
     return wrapper
 
 
+def message_sid() -> str:
+    """The webhook's MessageSid, or 400 (nothing is written for a request that has no real one)."""
+    sid = request.form.get("MessageSid", "")
+    if not _SID.fullmatch(sid):
+        abort(400)
+    return sid
+
+
+def sender() -> str:
+    """Who wrote, as the phone number our messages went to, or 400."""
+    raw = request.form.get("From", "").strip()
+    for prefix in CHANNEL_PREFIXES:
+        if raw.lower().startswith(prefix):
+            raw = raw[len(prefix) :]
+            break
+    if not _SENDER.fullmatch(raw):
+        abort(400)
+    return raw
+
+
 def twiml(text: str | None = None):
     response = MessagingResponse()
     if text:
@@ -55,7 +86,7 @@ def twiml(text: str | None = None):
 @twilio_signed
 def twilio_status():
     handle_status(
-        request.form.get("MessageSid", ""),
+        message_sid(),
         request.form.get("MessageStatus", ""),
         request.form.get("ErrorCode"),
     )
@@ -68,10 +99,6 @@ def twilio_status():
 @limiter.exempt
 @twilio_signed
 def twilio_inbound():
-    reply = handle_inbound(
-        request.form.get("MessageSid", ""),
-        request.form.get("From", ""),
-        request.form.get("Body", ""),
-    )
+    reply = handle_inbound(message_sid(), sender(), request.form.get("Body", ""))
     db.session.commit()
     return twiml(reply)

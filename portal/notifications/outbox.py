@@ -59,6 +59,18 @@ TRIGGERS = (
 QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
 
 _PENDING = "outbox_pending"
+# The dedupe_key column's width; keys are made to fit it (bounded_key).
+DEDUPE_KEY_MAX = Notification.__table__.c.dedupe_key.type.length
+
+
+def bounded_key(key: str | None) -> str | None:
+    """A dedupe key that fits its column. A longer one (an agent's resend of a resend of …,
+    each a level deeper) keeps its start, readable in the console, and ends in a hash of the
+    whole key, so two different long keys stay different and the same one stays the same."""
+    if key is None or len(key) <= DEDUPE_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[: DEDUPE_KEY_MAX - len(digest) - 1]}#{digest}"
 
 
 def quiet_until(now: datetime, zone: ZoneInfo) -> datetime | None:
@@ -214,6 +226,7 @@ def render(
 def _add(row: Notification) -> Notification | None:
     """Insert unless a row with the same dedupe key exists (the unique constraint decides, in a
     savepoint, so a concurrent writer's row counts too); None when it did."""
+    row.dedupe_key = bounded_key(row.dedupe_key)
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -259,7 +272,7 @@ def _planned(
             # None: an answer to the recipient's own text, sent at once at any hour.
             "time_zone": None if answering else parcel_zone(parcel).key,
             "recipient": address,
-            "dedupe_key": f"{parcel.id}:{trigger}{dedupe_suffix}:{channel}",
+            "dedupe_key": bounded_key(f"{parcel.id}:{trigger}{dedupe_suffix}:{channel}"),
             "state": NotificationState.QUEUED,
             "last_error": None,
             "not_before": None,
@@ -402,7 +415,7 @@ def _webhook_rows(
                 "recipient": endpoint.url,
                 "webhook_endpoint_id": endpoint.id,
                 "body": json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                "dedupe_key": f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}",
+                "dedupe_key": bounded_key(f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}"),
                 "state": NotificationState.QUEUED,
                 "last_error": None,
                 "not_before": None,

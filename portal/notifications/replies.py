@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -85,6 +87,8 @@ def handle_status(sid: str, status: str, error_code: str | None) -> None:
     new = FINAL_STATUS.get(status)
     if not sid or new is None:
         return
+    # Twilio's error codes are five digits; whatever else comes is cut to what could be one.
+    error_code = re.sub(r"[^0-9A-Za-z]", "", error_code or "")[:16] or None
     n = db.session.execute(
         select(Notification).where(Notification.provider_id == sid)
     ).scalar_one_or_none()

@@ -28,6 +28,7 @@ from portal.services.errors import Conflict, DomainError, NotFound
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 200
+EMAIL_MAX = 254  # the column's width (RFC 5321's longest address)
 TOTP_ISSUER = "Lastmile"
 # Codes one step either side of now are accepted: phones' clocks drift and people type slowly.
 TOTP_WINDOW = 1
@@ -438,6 +439,9 @@ def create_account(
     email = email.strip().lower()
     if "@" not in email:
         raise DomainError("Give an e-mail address.", field="email")
+    # Counted as stored: lower case can lengthen it ("İ" becomes two characters).
+    if len(email) > EMAIL_MAX:
+        raise DomainError(f"An e-mail address has at most {EMAIL_MAX} characters.", field="email")
     if password is not None:
         check_password_rules(password)
     role = Role(role)
