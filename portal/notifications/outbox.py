@@ -193,6 +193,22 @@ def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     return context
 
 
+SUBJECT_MAX = Notification.__table__.c.subject.type.length
+
+
+def fit_subject(subject: str | None) -> str | None:
+    """A subject that fits its column. A longer one (a merchant's template with a long real
+    name and address in it) is cut at a word and ends in "…": the message still goes, and the
+    change that caused it is never refused over its wording."""
+    if subject is None or len(subject) <= SUBJECT_MAX:
+        return subject
+    cut = subject[: SUBJECT_MAX - 1]
+    word = cut.rfind(" ")
+    if word > SUBJECT_MAX // 2:  # a word boundary not too far back
+        cut = cut[:word]
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def render(
     trigger: str,
     channel: Channel,
@@ -207,7 +223,7 @@ def render(
 
         content = render_override(merchant_id, trigger, channel, language, context)
         if content is not None:
-            return content
+            return {**content, "subject": fit_subject(content["subject"])}
     folder = f"notifications/{trigger}"
     with force_locale(language):
         if channel is Channel.SMS:
@@ -215,7 +231,7 @@ def render(
             return {"subject": None, "body": " ".join(body.split()), "body_html": None}
         text = f"{folder}/email.{language}.txt"
         return {
-            "subject": " ".join(render_block(text, "subject", **context).split()),
+            "subject": fit_subject(" ".join(render_block(text, "subject", **context).split())),
             "body": render_block(text, "body", **context).strip() + "\n",
             "body_html": current_app.jinja_env.get_template(
                 f"{folder}/email.{language}.html"

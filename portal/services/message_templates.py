@@ -300,10 +300,16 @@ def render_override(
             refused = _outside_the_language(env.parse(text))
             if refused:
                 raise SecurityError(refused)
-        return _render_text(
+        content = _render_text(
             _environment(strict=False), trigger, channel, language, found.subject, found.body,
             context,
         )  # fmt: skip
+        # Fine with the preview's sample parcel, too long with a real name and address: cutting
+        # an SMS would cut its link off, so the built-in text goes (its subject is cut in
+        # outbox.render, which keeps the merchant's wording).
+        if channel is Channel.SMS and segments(content["body"]) > SMS_MAX_SEGMENTS:
+            raise ValueError("longer than an SMS may be")
+        return content
     except Exception as exc:  # whatever it was, the built-in text goes out
         # The error's class only: its text could quote the recipient's data.
         current_app.logger.warning(

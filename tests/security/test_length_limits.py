@@ -1,5 +1,5 @@
 """Values that outgrow their column after normalisation, or carry NUL, at every entry point
-(issue 15, hole 4): a clear 4xx naming the field, or simply no match, never a 500 and
+(issue 15, holes 4 and 5): a clear 4xx naming the field, or simply no match, never a 500 and
 never half-written data. PostgreSQL enforces varchar(n) and refuses NUL; SQLite does neither,
 so each test asserts the answer a client sees, which must be the same on both.
 
@@ -12,7 +12,8 @@ What was swept (String(n) columns that input reaches, and the path it takes):
 - Query strings read without a form (audit filters, search, tracking, API filters): NUL.
 - Twilio webhooks: MessageSid (varchar(64)), From (varchar(20); WhatsApp's "whatsapp:+46…").
 - Written by the app from input: a resend's dedupe_key (varchar(200)), a failure receipt's
-  error code in last_error (varchar(500)).
+  error code in last_error (varchar(500)), a merchant template's rendered subject
+  (varchar(200)) and SMS (SMS_MAX_SEGMENTS).
 - CSV and GeoJSON network imports check lengths on the stored values (test_network_files).
 """
 
@@ -328,3 +329,64 @@ def test_a_wrong_signature_is_still_403_before_anything_else(messaging, client):
         signature="wrong",
     )
     assert res.status_code == 403
+
+
+# --- merchants' templates (hole 5) -----------------------------------------------------------
+
+
+def test_a_template_subject_too_long_for_a_real_name_still_creates_the_parcel(client):
+    from portal.services.message_templates import save_override
+
+    shop = factories.make_merchant("Long Names AB")
+    key = factories.make_api_key(merchant=shop)
+    boss = factories.make_agent("boss@example.com", role=Role.SUPERVISOR)
+    # Previewed with the sample parcel (Alva Lindqvist, Surbrunnsgatan 14): fine there.
+    save_override(
+        shop,
+        "parcel_created",
+        Channel.EMAIL,
+        "en",
+        "{{ parcel.recipient_name }}, your parcel to {{ parcel.address_line }} is on its way",
+        "Hello {{ parcel.recipient_name }}. Follow it: {{ link }}\n\n"
+        "No more e-mail: {{ unsubscribe_link }}",
+        boss,
+    )
+    db.session.commit()
+    body = parcel_body()
+    body["recipient"]["name"] = "Maximiliana " * 15 + "Lindqvist"  # 189 characters
+    body["recipient"]["address_line"] = "Surbrunnsgatan " * 19 + "14"  # 287
+    body["recipient"]["language"] = "en"
+    res = client.post("/api/v1/parcels", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert res.status_code == 201, res.json
+    email = db.session.execute(
+        select(Notification).where(Notification.channel == Channel.EMAIL)
+    ).scalar_one()
+    assert len(email.subject) <= 200
+    assert email.subject.startswith("Maximiliana Maximiliana") and email.subject.endswith("…")
+    assert "Hello Maximiliana" in email.body  # the merchant's wording, not the built-in one
+
+
+def test_a_template_sms_too_long_for_a_real_address_falls_back_to_the_built_in_text(client):
+    from portal.notifications.sms import segments
+    from portal.services.message_templates import SMS_MAX_SEGMENTS, save_override
+
+    shop = factories.make_merchant("Long Addresses AB")
+    key = factories.make_api_key(merchant=shop)
+    boss = factories.make_agent("boss@example.com", role=Role.SUPERVISOR)
+    line = "{{ parcel.recipient_name }}, {{ parcel.address_line }}, {{ parcel.city }}. "
+    save_override(shop, "parcel_created", Channel.SMS, "en", None, line * 4 + "{{ link }}", boss)
+    db.session.commit()
+    body = parcel_body()
+    body["recipient"].update(
+        name="Maximiliana " * 15 + "Lindqvist",
+        address_line="Surbrunnsgatan " * 19 + "14",
+        language="en",
+    )
+    res = client.post("/api/v1/parcels", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert res.status_code == 201, res.json
+    sms = db.session.execute(
+        select(Notification).where(Notification.channel == Channel.SMS)
+    ).scalar_one()
+    assert segments(sms.body) <= SMS_MAX_SEGMENTS
+    assert "Maximiliana" not in sms.body  # the built-in text, which names no one
+    assert "/l/" in sms.body  # and has the link
