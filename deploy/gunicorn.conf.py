@@ -95,8 +95,10 @@ def on_starting(server):
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
         os.makedirs(path, exist_ok=True)
-        for stale in glob.glob(os.path.join(path, "*.db")):
-            os.remove(stale)
+        # prometheus_client's own files only: never delete what a mistyped path points at.
+        for kind in ("counter", "gauge", "histogram", "summary"):
+            for stale in glob.glob(os.path.join(path, f"{kind}_*.db")):
+                os.remove(stale)
 
 
 def child_exit(server, worker):

@@ -17,6 +17,7 @@ import pytest
 import requests
 import time_machine
 from flask import Flask
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from portal import create_app, logs
 from portal.extensions import db
@@ -381,6 +382,19 @@ def test_gunicorn_workers_count_together_and_log_json_without_tokens(database_ur
     parcel = factories.make_parcel()
     token = factories.make_link(parcel)
     multiproc = tmp_path / "metrics"
+    multiproc.mkdir()
+    # A crashed earlier run's counts: cleared at start.
+    stale = MmapedDict(str(multiproc / "counter_1.db"))
+    labels = ["endpoint", "method", "status"]
+    key = mmap_key(
+        "lastmile_http_requests",
+        "lastmile_http_requests_total",
+        labels,
+        ["health.healthz", "GET", "2xx"],
+        "stale",
+    )
+    stale.write_value(key, 1000.0, 0.0)
+    stale.close()
     port = free_port()
     env = {
         **os.environ,
