@@ -22,6 +22,9 @@ from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
 from portal.tracking.verification import is_verified
 from portal.tracking.views import lookup, postcode_check, recipient_parcel
 
+# A refused form's status: 503 when the photos could not be stored (the form, text kept, can
+# be sent again as it is), 409 when the case moved on meanwhile.
+STATUS_OF = {"conflict": 409, "unavailable": 503}
 # Room for the text fields and the multipart framing around the photos.
 FORM_ROOM = 1024 * 1024
 
@@ -58,7 +61,7 @@ def new(tn: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            status = 409 if exc.kind == "conflict" else 422
+            status = STATUS_OF.get(exc.kind, 422)
         else:
             db.session.commit()
             flash(
@@ -114,7 +117,7 @@ def case(case: str):
             except DomainError as exc:
                 db.session.rollback()
                 attach_error(form, exc)
-                status = 409 if exc.kind == "conflict" else 422
+                status = STATUS_OF.get(exc.kind, 422)
             else:
                 db.session.commit()
                 flash(_("Thank you. We've got your answer and will be back to you."), "success")

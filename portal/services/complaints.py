@@ -108,6 +108,14 @@ class StatusChangeNotAllowed(Conflict):
     code = "status_change_not_allowed"
 
 
+class PhotosNotSaved(DomainError):
+    """The photos could not be written (the upload disk is full): nothing was filed, and the
+    same form can be sent again later."""
+
+    code = "photos_not_saved"
+    kind = "unavailable"
+
+
 # --- words -----------------------------------------------------------------------------------
 
 
@@ -414,8 +422,20 @@ def _store(
                     created_at=now,
                 )
             )
-    except Exception:
+    except OSError as exc:
         photos.discard(session)  # the disk filled up half way: take back what was written
+        current_app.logger.error("could not store a photo: %s", exc.strerror or exc)
+        raise PhotosNotSaved(
+            str(
+                _l(
+                    "We couldn't save your photos just now, so nothing has been sent yet. "
+                    "Please try again in a few minutes."
+                )
+            ),
+            field="photos",
+        ) from exc
+    except Exception:
+        photos.discard(session)
         raise
 
 
