@@ -116,7 +116,11 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     os.environ.update(env)
+    from sqlalchemy import select
+
     from portal import create_app
+    from portal.extensions import db
+    from portal.models import Parcel
     from portal.services.bench import bench_tracking_number
 
     app = create_app()
@@ -124,9 +128,18 @@ def main() -> None:
     rnd = random.Random(7)
     # Spread over the whole set, so no cache (ours, PostgreSQL's buffers aside) can flatter it.
     picks = [bench_tracking_number(rnd.randrange(args.parcels)) for _ in range(20_000)]
+    # A verified session holds the ids of the parcels it unlocked (tracking/verification.py).
+    with app.app_context():
+        ids = dict(
+            db.session.execute(
+                select(Parcel.tracking_number, Parcel.id).where(
+                    Parcel.tracking_number.in_(set(picks))
+                )
+            ).all()
+        )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
         for tn in picks:
-            targets.write(f"{tn} {serializer.dumps({'verified': [tn]})}\n")
+            targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(LUA)
 
@@ -150,7 +163,9 @@ def main() -> None:
     )
     try:
         wait_until_up(base)
-        weight = page_weight(base, f"/t/{picks[0]}", serializer.dumps({"verified": [picks[0]]}))
+        weight = page_weight(
+            base, f"/t/{picks[0]}", serializer.dumps({"verified": [ids[picks[0]]]})
+        )
         assert b"Storgatan" in weight["body"], "the bench session is not verified"
         wenv = {**env, "BENCH_TARGETS": targets.name}
         wrk(base + "/healthz", 3, args.connections, None, wenv)  # warm up

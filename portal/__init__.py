@@ -8,7 +8,13 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import CONFIGS, database_url, from_environment, instance_secret_key
+from portal.config import (
+    CONFIGS,
+    SECRET_KEYS,
+    database_url,
+    from_environment,
+    instance_secret_key,
+)
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 
@@ -23,6 +29,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(from_environment(os.environ))
     app.config.from_prefixed_env("LASTMILE")
+    # from_prefixed_env reads values as JSON: a token such as "1e5" or "123" would become a
+    # number. Secrets are kept as the strings they were typed as.
+    for key in SECRET_KEYS:
+        if (raw := os.environ.get(f"LASTMILE_{key}")) is not None:
+            app.config[key] = raw
     if config:
         app.config.update(config)
     _secret_key(app)

@@ -170,6 +170,16 @@ def from_environment(env: dict[str, str]) -> dict[str, str]:
     return settings
 
 
+# Settings that are secrets: always strings, whatever they look like (see create_app).
+SECRET_KEYS = (
+    "SECRET_KEY",
+    "METRICS_TOKEN",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_ACCOUNT_SID",
+    "SMTP_PASSWORD",
+)
+
+
 class DevelopmentConfig(Config):
     pass
 

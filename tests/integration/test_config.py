@@ -38,6 +38,15 @@ def test_prefixed_environment_overrides_any_key(monkeypatch):
     assert app.config["PUBLIC_BASE_URL"] == "https://track.example.com"
 
 
+def test_prefixed_secrets_stay_the_strings_they_were_typed_as(monkeypatch):
+    # JSON would read these as the numbers 100000.0 and 123; the header would never match.
+    monkeypatch.setenv("LASTMILE_METRICS_TOKEN", "1e5")
+    monkeypatch.setenv("LASTMILE_SMTP_PASSWORD", "123")
+    app = create_app({"ENV_NAME": "test", "SECRET_KEY": "k" * 40})
+    assert app.config["METRICS_TOKEN"] == "1e5"
+    assert app.config["SMTP_PASSWORD"] == "123"
+
+
 def test_database_url_defaults_to_sqlite_in_instance_and_uses_psycopg():
     assert database_url(None, "/srv/instance") == "sqlite:////srv/instance/lastmile.db"
     assert database_url("postgresql://u@h/db", "") == "postgresql+psycopg://u@h/db"
