@@ -116,20 +116,21 @@ def register(app: Flask) -> None:
         else:
             # Pages answer with (html, status).
             response = app.make_response(http_error(ServiceUnavailable()))
-        g.outage_retry_after = response.headers["Retry-After"] = str(retry_after)
+        g.own_retry_after = response.headers["Retry-After"] = str(retry_after)
         return response
 
-    def keep_outage_retry_after(response):
+    def keep_own_retry_after(response):
         # Flask-Limiter (headers on) sets Retry-After on every limited response to when its
-        # window resets, up to a minute; after an outage's 503 the client should come back in
-        # seconds, not wait for that.
-        retry_after = g.pop("outage_retry_after", None)
-        if retry_after is not None and response.status_code == 503:
+        # window resets, up to a minute; after an outage's 503 or a busy upload's 429 the
+        # client should come back in seconds, not wait for that. Views that choose their own
+        # Retry-After put it in g.own_retry_after.
+        retry_after = g.pop("own_retry_after", None)
+        if retry_after is not None and response.status_code in (429, 503):
             response.headers["Retry-After"] = retry_after
         return response
 
     # after_request functions run last-registered first: this one runs after the limiter's.
-    app.after_request_funcs.setdefault(None, []).insert(0, keep_outage_retry_after)
+    app.after_request_funcs.setdefault(None, []).insert(0, keep_own_retry_after)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 
 from portal.security import no_store
@@ -46,5 +46,6 @@ def _busy():
         code=429,
     )
     response = no_store(current_app.make_response((html, 429)))
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Kept past Flask-Limiter, which would put its own window's reset there (portal/errors.py).
+    g.own_retry_after = response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
