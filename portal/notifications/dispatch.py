@@ -4,6 +4,7 @@ Delivery is at-least-once towards the queue and at-most-once per row towards the
 a job first claims its rows with a conditional UPDATE (state still queued, due, unclaimed), so a
 row that was sent is never sent again however often it was enqueued. The one gap left is a worker
 killed between the provider's answer and our commit; its lease expires and the row is retried.
+A job slower than its lease renews it row by row and never sends a row another worker took.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import logs
 from portal.extensions import db
@@ -153,6 +155,7 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
     crash mid-batch leaves the rest claimed until their lease runs out, then they go again).
     Returns how many rows ended which way."""
     now = now or utcnow()
+    started = utcnow()
     session = db.session()
     # The rows are ours alone once claimed: no need to reload them after every commit.
     expire, session.expire_on_commit = session.expire_on_commit, False
@@ -167,10 +170,17 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
             if phones
             else ()
         )
+        db.session.commit()  # no transaction left open while a provider keeps us waiting
         for n in claimed:
+            # A job of slow provider calls (timeouts of 10 s each) can outlast its claim: each
+            # row is sent and its retry scheduled at the time it comes up, not the job's start.
+            current = now + (utcnow() - started)
+            if not _still_claimed(n, current):
+                outcomes["skipped"] += 1
+                continue
             channel = n.channel.value  # read now: a rollback below would expire the row
             try:
-                outcome = _deliver(n, now, opted_out)
+                outcome = _deliver(n, current, opted_out)
             except Exception:
                 # One bad row must not strand the rest; its lease expires, the sweeper retries.
                 log.exception("sending notification %s failed", n.id)
@@ -181,6 +191,30 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
     finally:
         session.expire_on_commit = expire
     return {k: v for k, v in outcomes.items() if v}
+
+
+def _still_claimed(n: Notification, now: datetime) -> bool:
+    """Whether the row is still this worker's to send. Late in a long job (providers slow or
+    hanging before it), the claim is renewed first with a conditional UPDATE on the claim this
+    worker made; a row whose claim ran out meanwhile may have gone to another worker through
+    the sweeper, which sends it, so it is left alone here."""
+    claim = timedelta(seconds=current_app.config["NOTIFY_CLAIM_SECONDS"])
+    if now < n.claimed_until - claim / 2:
+        return True  # most rows: the claim has long to run
+    renewed = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == n.id,
+            Notification.state == Q.QUEUED,
+            Notification.claimed_until == n.claimed_until,
+        )
+        .values(claimed_until=now + claim)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if renewed:
+        set_committed_value(n, "claimed_until", now + claim)
+    return bool(renewed)
 
 
 def send_notification(notification_id: int, *, now: datetime | None = None) -> str:
