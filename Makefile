@@ -113,7 +113,7 @@ bench-dispatch: install
 	$(BIN)/python bench/dispatch.py
 
 # Fault drills on private PostgreSQL, Redis, gunicorn, workers and provider stand-ins (as root:
-# initdb runs as the postgres user, the upload disk is a tmpfs); about 35 minutes. DRILL=NAME
+# initdb runs as the postgres user, the upload disk is a tmpfs); about 30 minutes. DRILL=NAME
 # runs one, QUICK=1 a short smoke run.
 bench-faults: install
 	$(BIN)/python bench/faults.py $(if $(DRILL),--drill $(DRILL)) $(if $(QUICK),--quick)

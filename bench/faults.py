@@ -282,7 +282,7 @@ class Answers:
 
     def errors(self) -> str:
         bad = {k: v for k, v in sorted(self.counts.items()) if k[0] not in "23"}
-        return ", ".join(f"{k}: {v:,}" for k, v in bad.items()) or "none"
+        return ", ".join(f"{k} × {v:,}" for k, v in bad.items()) or "none"
 
 
 @dataclass
@@ -687,7 +687,6 @@ def postgres_events(world: World, quick: bool) -> list[Row]:
     world.pg.stop("immediate")
     time.sleep(10)
     world.pg.start()
-    first_back = time.monotonic()
     log("postgres-events: started again")
     time.sleep(length / 4)
     log("postgres-events: pg_ctl restart -m fast")
@@ -697,7 +696,7 @@ def postgres_events(world: World, quick: bool) -> list[Row]:
     accepted_by = time.monotonic() - back
     took = d.wait_delivered(CLAIM_SECONDS + 120)
     recovery = seconds(None if took is None else time.monotonic() - back)
-    log(f"postgres-events: first outage over after {back - first_back:.0f} s")
+    log(f"postgres-events: answers {dict(d.answers.counts)}")
     # A worker that loses the database between the provider's answer and its commit sends that
     # message again: at most one per worker per outage (two outages here).
     return [
