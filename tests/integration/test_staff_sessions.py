@@ -5,15 +5,19 @@ answers alike for addresses that exist and addresses that don't (issue 15)."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from portal.extensions import db
 from portal.models import Account, AuditEntry, Channel, Notification, Role
+from portal.models import account as account_model
+from portal.services import accounts as accounts_service
 from tests import factories, staff
 from tests.factories import STAFF_PASSWORD
 from tests.integration.test_delivery_page import text
@@ -124,6 +128,86 @@ def test_known_and_unknown_addresses_get_the_same_answer_before_and_after_the_lo
 
     clock.shift(timedelta(minutes=16))
     assert password_login(app.test_client(), "known@example.com", STAFF_PASSWORD).status_code == 303
+
+
+class HeldHasher:
+    """Stands in for the password hasher: every check is counted and waits for `release`, so a
+    test can look at a second attempt while the first one is in the middle of its check."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, pwhash: str, password: str) -> bool:
+        self.calls += 1
+        self.entered.release()
+        self.release.wait(timeout=10)
+        return check_password_hash(pwhash, password)
+
+
+def second_attempt_waits(app, monkeypatch, email: str) -> tuple[bool, int]:
+    """Two log-ins at once for `email`: whether the second waited for the first to finish (it
+    did not reach its password check while the first was in its own), and how many password
+    checks the two made."""
+    hasher = HeldHasher()
+    monkeypatch.setattr(account_model, "check_password_hash", hasher)
+    clients = [app.test_client(), app.test_client()]
+    tokens = [csrf_token(c.get("/admin/login").get_data(as_text=True)) for c in clients]
+    answers: list[int] = []
+
+    def attempt(n: int) -> None:
+        res = clients[n].post(
+            "/admin/login",
+            data={"csrf_token": tokens[n], "email": email, "password": "wrong password!"},
+        )
+        answers.append(res.status_code)
+
+    first = threading.Thread(target=attempt, args=(0,))
+    second = threading.Thread(target=attempt, args=(1,))
+    first.start()
+    try:
+        assert hasher.entered.acquire(timeout=10), "the first attempt never checked a password"
+        second.start()
+        # Without locks the second gets there in milliseconds; with them, not before release.
+        waited = not hasher.entered.acquire(timeout=1.0)
+    finally:
+        hasher.release.set()
+        first.join(timeout=10)
+        if second.ident is not None:  # started
+            second.join(timeout=10)
+    assert answers == [422, 422]
+    return waited, hasher.calls
+
+
+def test_concurrent_log_ins_take_turns_alike_for_known_and_unknown_addresses(app, monkeypatch):
+    """Attempts on a known account take turns (so parallel guesses can't slip past the lockout);
+    attempts on an address nobody has must take turns the same way, or timing two requests at
+    once would tell which addresses have accounts. Each attempt checks one password hash."""
+    factories.make_agent("known@example.com")
+    locked = factories.make_agent("locked@example.com")
+    locked.locked_until = datetime.now(UTC) + timedelta(hours=1)
+    db.session.commit()
+
+    seen = {
+        email: second_attempt_waits(app, monkeypatch, email)
+        for email in ("known@example.com", "locked@example.com", "unknown@example.com")
+    }
+
+    assert seen["unknown@example.com"] == seen["known@example.com"], seen
+    assert seen["unknown@example.com"] == seen["locked@example.com"], seen
+    assert all(calls == 2 for _, calls in seen.values()), seen
+    if db.engine.dialect.name == "postgresql":
+        # Row and advisory locks are PostgreSQL's; SQLite lets both read at once, alike too.
+        assert all(waited for waited, _ in seen.values()), seen
+
+
+def test_the_unknown_address_check_costs_what_a_real_hash_costs(app):
+    """The stand-in hash an unknown address is checked against has the method and cost a
+    password set today gets, so its check takes as long as a real one's."""
+    agent = factories.make_agent()
+    method = agent.password_hash.split("$", 1)[0]
+    assert accounts_service.DUMMY_PASSWORD_HASH.split("$", 1)[0] == method
 
 
 # --- changing one's own password -------------------------------------------------------------
