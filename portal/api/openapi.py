@@ -201,8 +201,11 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             ),
                             "422": _error(
                                 "A field is invalid; `field` names it. A tracking number of "
-                                "the series Lastmile prints on return labels (LR… with its country "
-                                "code, or any return's number) is `reserved_tracking_number`"
+                                "a series Lastmile issues itself is `reserved_tracking_number`: "
+                                "the series of the numbers it gives parcels created without "
+                                "one (LM… with its country code, as in LM123456785SE), that of "
+                                "its return labels (LR… with its country code) and any "
+                                "return's number"
                             ),
                             **AUTH_ERRORS,
                         },
@@ -577,9 +580,12 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "200": _body(
                                 EventBatchOut,
                                 "One result per event, in order. A rejected event says why: "
-                                "`unknown_parcel` (no parcel or return of yours has the number), "
-                                "`ambiguous_tracking_number` (more than one parcel you carry has "
-                                "it; nothing is changed), or a field that breaks a rule",
+                                "`unknown_parcel` (no parcel or return of yours has the number, "
+                                "or none of the merchant named in `merchant`: then `field` is "
+                                "`merchant`), `ambiguous_tracking_number` (more than one parcel "
+                                "you carry has it, as two merchants may use one number; nothing "
+                                "is changed: send the event again with `merchant`, the name of "
+                                "the merchant whose parcel it is), or a field that breaks a rule",
                             ),
                             "400": _error("The body is not JSON"),
                             "413": _error("More than 1000 events; nothing was written"),

@@ -198,6 +198,17 @@ class EventIn(In):
     description: str | None = Field(None, max_length=2000)
     eta_from: Timestamp | None = None
     eta_to: Timestamp | None = None
+    merchant: str | None = Field(
+        None,
+        min_length=1,
+        max_length=120,
+        description="The name of the merchant whose parcel it is (the sender, as Lastmile knows "
+        "it). Needed only where more than one parcel you carry has the tracking number (two "
+        "merchants may use one number): such an event without it is rejected as "
+        "`ambiguous_tracking_number`. Given, only that merchant's parcel (or return) is "
+        "matched; if it has none, the event is rejected as `unknown_parcel` with field "
+        "`merchant`",
+    )
 
 
 class EventBatchIn(BaseModel):

@@ -13,14 +13,13 @@ from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
 from portal.complaints.uploads import one_upload_at_a_time
 from portal.extensions import csrf, db
 from portal.forms import attach_error
-from portal.i18n import safe_next
 from portal.models import ComplaintStatus, Parcel
 from portal.security import no_store
 from portal.services import complaints
 from portal.services.errors import DomainError, NotFound
 from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
 from portal.tracking.verification import is_verified
-from portal.tracking.views import lookup, postcode_check, recipient_parcel
+from portal.tracking.views import lookup, recipient_parcel, verify_on_own_url
 
 # A refused form's status: 503 when the photos could not be stored (the form, text kept, can
 # be sent again as it is), 409 when the case moved on meanwhile.
@@ -160,17 +159,10 @@ def verify(case: str):
         complaint = complaints.find_complaint(number)
     except NotFound:
         abort(404)
-    parcel = complaint.parcel
-    g.recipient_language = parcel.language
-    done = safe_next(request.args.get("next"), url_for(".case", case=number))
-    if is_verified(parcel.id):
-        return redirect(done, code=303)
-    return postcode_check(
-        [parcel],
-        done=done,
+    return verify_on_own_url(
+        complaint.parcel,
         about=_("Case %(case)s", case=number),
-        welcome=_("Thanks, that's the right postcode."),
-        brand=parcel,
+        default_next=url_for(".case", case=number),
     )
 
 

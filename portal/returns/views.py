@@ -21,7 +21,6 @@ from flask_login import current_user
 
 from portal.accounts import role_required
 from portal.extensions import db, limiter
-from portal.i18n import safe_next
 from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
 from portal.returns import bp
 from portal.returns.dropoff_forms import DropoffForm
@@ -36,7 +35,7 @@ from portal.services import labels
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
 from portal.tracking.verification import is_verified
-from portal.tracking.views import lookup, postcode_check, recipient_parcel
+from portal.tracking.views import lookup, recipient_parcel, verify_on_own_url
 
 # --- starting a return -------------------------------------------------------------------------
 
@@ -155,16 +154,10 @@ def verify(rma: str):
     ret = _find(rma)
     if ret.rma != rma:
         return redirect(url_for(".verify", rma=ret.rma, next=request.args.get("next")), 301)
-    g.recipient_language = ret.parcel.language
-    done = safe_next(request.args.get("next"), url_for(".show", rma=ret.rma))
-    if is_verified(ret.parcel_id):
-        return redirect(done, code=303)
-    return postcode_check(
-        [ret.parcel],
-        done=done,
+    return verify_on_own_url(
+        ret.parcel,
         about=_("Return %(rma)s", rma=ret.rma),
-        welcome=_("Thanks, that's the right postcode."),
-        brand=ret.parcel,
+        default_next=url_for(".show", rma=ret.rma),
     )
 
 

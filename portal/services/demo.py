@@ -130,8 +130,10 @@ DEMO_CONSOLE_PASSWORD = "demo-console-pass"  # noqa: S105
 
 
 def demo_tracking_number(i: int) -> str:
+    # Not of the portal's own series (S10_PREFIX…S10_COUNTRY, LM…SE by default), which is
+    # reserved for the numbers it issues: the demo merchant sends its own, as a merchant may.
     serial = f"{90000000 + i:08d}"
-    return f"LM{serial}{s10.check_digit(serial)}SE"
+    return f"DM{serial}{s10.check_digit(serial)}SE"
 
 
 def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, str]]:

@@ -16,9 +16,10 @@ from sqlalchemy.orm.util import identity_key
 from portal import s10
 from portal.bulk import insert_new, update_by_id
 from portal.extensions import db
-from portal.models import Carrier, Parcel, ParcelStatus, Return, TrackingEvent
+from portal.models import Carrier, Merchant, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
-from portal.services.returns import S10_RETURN_PREFIX, apply_return_event
+from portal.services.parcels import S10_RETURN_PREFIX
+from portal.services.returns import apply_return_event
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 # Times outside these bounds are typos or epoch zeros, never tracking history.
@@ -45,6 +46,9 @@ class EventData:
     description: str | None = None
     eta_from: datetime | None = None
     eta_to: datetime | None = None
+    # The name of the merchant whose parcel it is: says which one is meant where two
+    # merchants' parcels this carrier moves share the tracking number.
+    merchant: str | None = None
 
 
 @dataclass
@@ -138,6 +142,7 @@ class _Tracked:
     id: int
     tracking_number: str
     carrier_id: int
+    merchant_id: int
     status: ParcelStatus
     status_at: datetime | None
     eta_from: datetime | None
@@ -166,11 +171,11 @@ def accept_events(
     now = now or utcnow()
     results: list[EventResult | None] = [_check(e, now, max_future) for e in events]
 
-    numbers = {e.tracking_number for e, r in zip(events, results, strict=True) if r is None}
+    checked = [e for e, r in zip(events, results, strict=True) if r is None]
+    numbers = {e.tracking_number for e in checked}
     # Only this carrier's parcels and returns: another carrier's reads as unknown, so a
     # carrier learns nothing of others' parcels (and never moves one).
-    parcels: dict[str, _Tracked] = {}
-    shared: set[str] = set()
+    parcels: dict[str, list[_Tracked]] = {}
     if numbers:
         rows = db.session.execute(
             select(*(getattr(Parcel, f.name) for f in fields(_Tracked)))
@@ -179,9 +184,7 @@ def accept_events(
             .with_for_update()
         )
         for row in rows:
-            if row.tracking_number in parcels:
-                shared.add(row.tracking_number)
-            parcels[row.tracking_number] = _Tracked(*row)
+            parcels.setdefault(row.tracking_number, []).append(_Tracked(*row))
     # A return has its own tracking number; its events come through here too. Return numbers
     # are the portal's (services/parcels.is_reserved): one always means the return, even where
     # a parcel was created under it before that rule, so the parcel can't catch its scans.
@@ -199,40 +202,26 @@ def accept_events(
             .with_for_update()
         ).scalars()
         returns = {r.return_tracking_number: r for r in rows}
+    merchants = _merchant_ids({e.merchant for e in checked if e.merchant is not None})
 
     seen: set[str] = set()
     to_insert: list[tuple[int, EventData, _Tracked | Return]] = []
     for i, event in enumerate(events):
         if results[i] is not None:
             continue
-        number = event.tracking_number
-        parcel = returns.get(number) or (None if number in shared else parcels.get(number))
-        if number in shared and parcel is None:
-            # Two merchants' parcels this carrier moves have the number: say so rather than
-            # guess, and the carrier can't ever move the wrong recipient's parcel.
-            results[i] = EventResult.rejected(
-                event.event_id,
-                "ambiguous_tracking_number",
-                "more than one parcel you carry has this tracking number, so the event "
-                "can't be matched to one; nothing was changed",
-                "tracking_number",
-            )
-        elif parcel is None:
-            results[i] = EventResult.rejected(
-                event.event_id,
-                "unknown_parcel",
-                "no parcel of yours has this tracking number",
-                "tracking_number",
-            )
+        match = _match(event, parcels, returns, merchants)
+        if isinstance(match, EventResult):
+            results[i] = match
         elif event.event_id in seen:
             results[i] = EventResult(event.event_id, DUPLICATE)
         else:
             seen.add(event.event_id)
-            to_insert.append((i, event, parcel))
+            to_insert.append((i, event, match))
 
     inserted = _insert_events(carrier, [(e, p) for _, e, p in to_insert], now)
 
-    before = {p.id: p.moved() for p in parcels.values()}
+    tracked = [p for under_number in parcels.values() for p in under_number]
+    before = {p.id: p.moved() for p in tracked}
     moved: list[tuple[_Tracked, EventData, ParcelStatus]] = []
     for i, event, parcel in sorted(to_insert, key=lambda t: t[1].occurred_at):
         if event.event_id not in inserted:
@@ -245,11 +234,64 @@ def accept_events(
         was = parcel.status
         if apply_event(parcel, event):
             moved.append((parcel, event, was))
-    changed = [p for p in parcels.values() if p.moved() != before[p.id]]
+    changed = [p for p in tracked if p.moved() != before[p.id]]
     _write_parcels(changed, now)
     changes = _status_changes(moved)
     _tell_recipients(changes, {i: b["status"] for i, b in before.items()}, now)
     return [r for r in results if r is not None], changes
+
+
+def _merchant_ids(names: set[str]) -> dict[str, int]:
+    """The ids of the merchants named in a batch's events, by name (names are unique)."""
+    if not names:
+        return {}
+    rows = db.session.execute(select(Merchant.name, Merchant.id).where(Merchant.name.in_(names)))
+    return {name: merchant_id for name, merchant_id in rows}
+
+
+def _match(
+    event: EventData,
+    parcels: dict[str, list[_Tracked]],
+    returns: dict[str, Return],
+    merchants: dict[str, int],
+) -> _Tracked | Return | EventResult:
+    """The parcel or return of this carrier an event is for, else the event's rejection.
+
+    Never a guess: where two merchants' parcels the carrier moves share the number, the
+    event names the merchant, or it is refused (and the carrier can't ever move the wrong
+    recipient's parcel). Without that way out, one merchant creating a parcel under another's
+    number with the same carrier would stop every event for the other's parcel."""
+    number = event.tracking_number
+    named = event.merchant is not None
+    merchant_id = merchants.get(event.merchant) if named else None
+    ret = returns.get(number)
+    # A return's number means the return, whatever merchant a parcel under it has.
+    candidates: list[_Tracked | Return] = [ret] if ret is not None else parcels.get(number, [])
+    fitting = [c for c in candidates if not named or c.merchant_id == merchant_id]
+    if len(fitting) == 1:
+        return fitting[0]
+    if fitting:
+        return EventResult.rejected(
+            event.event_id,
+            "ambiguous_tracking_number",
+            "more than one parcel you carry has this tracking number, so the event can't be "
+            "matched to one; send `merchant` (the name of the merchant whose parcel it is) to "
+            "say which; nothing was changed",
+            "tracking_number",
+        )
+    if candidates:  # parcels with the number, none of them the named merchant's
+        return EventResult.rejected(
+            event.event_id,
+            "unknown_parcel",
+            f"no parcel of yours from the merchant {event.merchant!r} has this tracking number",
+            "merchant",
+        )
+    return EventResult.rejected(
+        event.event_id,
+        "unknown_parcel",
+        "no parcel of yours has this tracking number",
+        "tracking_number",
+    )
 
 
 def _insert_events(

@@ -20,8 +20,10 @@ from portal.services.errors import (
     InvalidTrackingNumber,
     ParcelNotFound,
 )
-from portal.services.returns import S10_RETURN_PREFIX
 from portal.services.zones import zone_for_postcode
+
+# The S10 series return labels are issued from (with the portal's issuing country).
+S10_RETURN_PREFIX = "LR"
 
 
 class _HasId(Protocol):
@@ -95,19 +97,24 @@ def _with_page_data():
     return (joinedload(Parcel.merchant), joinedload(Parcel.zone), joinedload(Parcel.items))
 
 
-def find_parcels(raw_tracking_number: str) -> list[Parcel]:
+def find_parcels(
+    raw_tracking_number: str, *, merchant_id: int | None = None, carrier_id: int | None = None
+) -> list[Parcel]:
     """Every parcel with this number, oldest first: numbers are unique per merchant, so two
-    merchants' parcels can share one (a carrier's number reused, or a merchant's own series)."""
+    merchants' parcels can share one (a carrier's number reused, or a merchant's own series).
+    With `merchant_id` or `carrier_id`, only the parcels that merchant sends or that carrier
+    moves (either, when both are given)."""
     number = parse_tracking_number(raw_tracking_number)
+    query = select(Parcel).where(Parcel.tracking_number == number)
+    whose = [
+        column == value
+        for column, value in ((Parcel.merchant_id, merchant_id), (Parcel.carrier_id, carrier_id))
+        if value is not None
+    ]
+    if whose:
+        query = query.where(or_(*whose))
     return list(
-        db.session.execute(
-            select(Parcel)
-            .where(Parcel.tracking_number == number)
-            .options(*_with_page_data())
-            .order_by(Parcel.id)
-        )
-        .unique()
-        .scalars()
+        db.session.execute(query.options(*_with_page_data()).order_by(Parcel.id)).unique().scalars()
     )
 
 
@@ -137,26 +144,10 @@ def find_own_parcel(
 ) -> Parcel:
     """The API caller's parcel: the merchant's own (one at most) or one the carrier moves.
     Anyone else's answers exactly like a missing one."""
-    number = parse_tracking_number(raw_tracking_number)
-    whose = []
-    if merchant_id is not None:
-        whose.append(Parcel.merchant_id == merchant_id)
-    if carrier_id is not None:
-        whose.append(Parcel.carrier_id == carrier_id)
-    found = (
-        list(
-            db.session.execute(
-                select(Parcel)
-                .where(Parcel.tracking_number == number, or_(*whose))
-                .options(*_with_page_data())
-                .order_by(Parcel.id)
-            )
-            .unique()
-            .scalars()
-        )
-        if whose
-        else []
-    )
+    found: list[Parcel] = []
+    # A caller that is neither a merchant nor a carrier owns no parcel (not: every parcel).
+    if merchant_id is not None or carrier_id is not None:
+        found = find_parcels(raw_tracking_number, merchant_id=merchant_id, carrier_id=carrier_id)
     if not found:
         raise ParcelNotFound(
             "No parcel of yours has this tracking number.", field="tracking_number"
@@ -165,6 +156,22 @@ def find_own_parcel(
         # Only a carrier can see two: parcels of two merchants it moves under one number.
         raise AmbiguousTrackingNumber(found)
     return found[0]
+
+
+def unlocked_parcels(raw_tracking_number: str, unlocked: Sequence[int]) -> list[Parcel]:
+    """The parcels with this number among `unlocked` (those a visitor proved the postcode of),
+    oldest first: what someone whose postcode fits several parcels of a number chooses from."""
+    number = parse_tracking_number(raw_tracking_number)
+    if not unlocked:
+        return []
+    return list(
+        db.session.execute(
+            select(Parcel)
+            .where(Parcel.tracking_number == number, Parcel.id.in_(set(unlocked)))
+            .options(joinedload(Parcel.merchant))
+            .order_by(Parcel.id)
+        ).scalars()
+    )
 
 
 def _taken_by_merchant(merchant: Merchant, number: str) -> bool:
@@ -187,11 +194,23 @@ def _taken_anywhere(number: str) -> bool:
     ) is not None
 
 
-def is_reserved(number: str, s10_country: str) -> bool:
-    """Whether a number is the portal's to give to returns: the S10 series returns are issued
-    from, or any return's number. A parcel under one would catch the return's carrier events
-    and read its scans (issue 15)."""
-    if number.startswith(S10_RETURN_PREFIX) and number.endswith(s10_country):
+def issue_tracking_number(prefix: str, country: str) -> str:
+    """A fresh S10 number of one of the portal's own series (a parcel's or a return label's)
+    that no parcel or return has: a number the portal issues is new everywhere, so the portal
+    itself never makes one ambiguous."""
+    while True:
+        number = s10.generate(prefix, country)
+        if not _taken_anywhere(number):
+            return number
+
+
+def is_reserved(number: str, *, s10_prefix: str, s10_country: str) -> bool:
+    """Whether a number is the portal's to issue: of the series it gives parcels that come
+    without a number (`s10_prefix`) or returns (S10_RETURN_PREFIX), both with its issuing
+    country, or any return's number. A merchant's parcel under one would make the parcel or
+    return the portal later issues it to ambiguous, or catch the return's carrier events and
+    read its scans (issue 15)."""
+    if number.endswith(s10_country) and number.startswith((S10_RETURN_PREFIX, s10_prefix)):
         return True
     return (
         db.session.execute(select(Return.id).where(Return.return_tracking_number == number)).first()
@@ -242,10 +261,11 @@ def create_parcel(
         carrier = default_carrier(merchant)
     if data.tracking_number:
         number = parse_tracking_number(data.tracking_number)
-        if is_reserved(number, s10_country):
+        if is_reserved(number, s10_prefix=s10_prefix, s10_country=s10_country):
             raise DomainError(
-                "This tracking number belongs to the portal's return labels. Use a number of "
-                "your own, or send none and we'll issue one.",
+                "This tracking number is of a series the portal issues itself (its parcel "
+                "numbers and return labels). Use a number of your own, or send none and we'll "
+                "issue one.",
                 field="tracking_number",
                 code="reserved_tracking_number",
             )
@@ -258,10 +278,7 @@ def create_parcel(
                 code="duplicate_tracking_number",
             )
     else:
-        # A number we issue is new everywhere, so the portal itself never makes one ambiguous.
-        number = s10.generate(s10_prefix, s10_country)
-        while _taken_anywhere(number):
-            number = s10.generate(s10_prefix, s10_country)
+        number = issue_tracking_number(s10_prefix, s10_country)
 
     r = data.recipient
     parcel = Parcel(

@@ -17,7 +17,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from portal import s10
 from portal.extensions import db, get_by_id
 from portal.filters import local_datetime
 from portal.localtime import local_day
@@ -48,12 +47,12 @@ from portal.services.delivery import (
 )
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network.calendar import zone_calendar
+from portal.services.parcels import S10_RETURN_PREFIX, issue_tracking_number
 
 # Read aloud over a phone without confusion: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.
 READABLE = "ACDEFGHJKMNPQRTWXY34679"
 RMA_LENGTH = 8
 DROPOFF_CODE_LENGTH = 12
-S10_RETURN_PREFIX = "LR"
 # A return still counts against the delivered quantity unless it was turned down.
 COUNTING = tuple(s for s in ReturnStatus if s is not ReturnStatus.REJECTED)
 # After these, a return has physically left the customer.
@@ -289,19 +288,6 @@ def _unique(column, make) -> str:
             return value
 
 
-def _new_return_tracking_number(country: str) -> str:
-    while True:
-        number = s10.generate(S10_RETURN_PREFIX, country)
-        taken = (
-            db.session.execute(select(Parcel.id).where(Parcel.tracking_number == number)).first()
-            or db.session.execute(
-                select(Return.id).where(Return.return_tracking_number == number)
-            ).first()
-        )
-        if not taken:
-            return number
-
-
 def _lock(parcels: list[Parcel]) -> None:
     # Two returns for the same order at once: the second waits here, then counts the first.
     db.session.execute(
@@ -489,7 +475,9 @@ def open_return(
     policy = available.policy
     ret = Return(
         rma=_unique(Return.rma, lambda: format_rma(_readable(RMA_LENGTH))),
-        return_tracking_number=_new_return_tracking_number(current_app.config["S10_COUNTRY"]),
+        return_tracking_number=issue_tracking_number(
+            S10_RETURN_PREFIX, current_app.config["S10_COUNTRY"]
+        ),
         dropoff_code=_unique(Return.dropoff_code, lambda: _readable(DROPOFF_CODE_LENGTH)),
         locker_code=f"{secrets.randbelow(1_000_000):06d}"
         if method is ReturnMethod.LOCKER

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
     abort,
@@ -16,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from portal import s10
@@ -36,6 +38,7 @@ from portal.services.parcels import (
     parse_tracking_number,
     pick_parcel,
     set_channels,
+    unlocked_parcels,
 )
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
@@ -96,22 +99,39 @@ def track():
     if form.postcode.data and (len(parcels) > 1 or not is_verified(parcels[0].id)):
         if postcode_tries_left(number) <= 0:
             abort(429)
-        if not _unlock_matching(parcels, form.postcode.data):
+        matching = _unlock_matching(parcels, form.postcode.data)
+        if not matching:
             record_wrong_postcode(number)
             flash(_("That postcode doesn't match this parcel. Check it and try again."), "error")
             return redirect(url_for(".verify", tn=number), code=303)
+        if len(matching) > 1:
+            return redirect(url_for(".choose_parcel", tn=number), code=303)
     elif parcel is None:
         return redirect(url_for(".verify", tn=number), code=303)
     return redirect(url_for(".parcel", tn=number), code=303)
 
 
-def _unlock_matching(parcels: Sequence[Parcel], postcode: str) -> bool:
-    """Unlock the parcels (of those sharing a number) addressed to this postcode; whether any
-    was. Newest last, so it is the one the number opens."""
+def _unlock_matching(parcels: Sequence[Parcel], postcode: str) -> list[Parcel]:
+    """Unlock the parcels (of those sharing a number) addressed to this postcode, and return
+    them. Every one of them: the visitor passed the same check for each. Where that is more
+    than one, the visitor chooses which to see (choose_parcel); nothing picks one for them."""
     matching = [p for p in parcels if tracking.postcode_matches(p, postcode)]
     for p in matching:
         mark_verified(p.id)
-    return bool(matching)
+    return matching
+
+
+def _take_choice() -> None:
+    """`?id=` on a page under a number: the parcel a visitor chose on the choice page becomes
+    the one every page under the number acts on for this session (as if unlocked last). Only
+    a parcel the session has unlocked can be chosen; any other id is ignored, so an id says
+    nothing to anyone who hasn't proved the postcode."""
+    raw = request.args.get("id", "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        return
+    seen = unlocked()
+    if int(raw) in seen and seen[-1] != int(raw):
+        mark_verified(int(raw))
 
 
 def _not_found_page(tn: str, exc: InvalidTrackingNumber | ParcelNotFound):
@@ -135,6 +155,7 @@ def _visitors_parcel(tn: str, *, then: str | None = None) -> Parcel | Response:
     (and goes on to `then`)."""
     if canonical := _canonical_url(tn):
         return redirect(canonical, code=308 if request.method == "POST" else 301)
+    _take_choice()
     try:
         return find_parcel(tn, chosen=unlocked())
     except AmbiguousTrackingNumber as exc:
@@ -166,6 +187,7 @@ def parcel(tn: str):
         number = parse_tracking_number(tn)
     except InvalidTrackingNumber as exc:
         return _not_found_page(tn, exc)
+    _take_choice()
     seen = unlocked()
     try:
         page = load_parcel_page(number, unlocked=seen)
@@ -214,6 +236,9 @@ def parcel(tn: str):
     if request.htmx and request.htmx.target == "live":
         html = render_block("tracking/parcel.html", "live", **context)
     else:
+        # A way back to the choice where the visitor unlocked more than one parcel of the
+        # number (only asked of a session that unlocked several parcels, and not on polls).
+        context["others"] = verified and len(seen) > 1 and len(unlocked_parcels(number, seen)) > 1
         html = render_template("tracking/parcel.html", **context)
     response = current_app.make_response(html)
     if verified:
@@ -240,7 +265,12 @@ def postcode_check(
     if postcode_tries_left(number) <= 0:
         return render_template("tracking/verify.html", locked=True, **context), 429
     if form.validate_on_submit():
-        if _unlock_matching(parcels, form.postcode.data):
+        matching = _unlock_matching(parcels, form.postcode.data)
+        if len(matching) > 1:
+            # Two shops' parcels to one address (or neighbours with one postcode): the visitor
+            # chooses, rather than being shown the newest without a word about the other.
+            return redirect(url_for("tracking.choose_parcel", tn=number, next=done), 303)
+        if matching:
             flash(welcome, "success")
             return redirect(done, 303)
         tries_left = record_wrong_postcode(number)
@@ -291,6 +321,68 @@ def verify(tn: str):
         back=url_for(".parcel", tn=number),
         brand=p,
     )
+
+
+def verify_on_own_url(parcel: Parcel, *, about: str, default_next: str):
+    """The postcode check on a return's or a case's own URL (its number, which a customer may
+    share, must not lead anyone to the parcel's tracking number): the postcode of its parcel
+    opens it, and the parcel, for this session, then goes on to `next` or `default_next`."""
+    g.recipient_language = parcel.language
+    done = safe_next(request.args.get("next"), default_next)
+    if is_verified(parcel.id):
+        return redirect(done, code=303)
+    return postcode_check(
+        [parcel],
+        done=done,
+        about=about,
+        welcome=_("Thanks, that's the right postcode."),
+        brand=parcel,
+    )
+
+
+def _choice_url(done: str, number: str, parcel_id: int) -> str:
+    """Where the choice page's link for one parcel goes: `done`, the page under the number
+    the visitor set out for, with `?id=` (every such page takes the choice); else the parcel
+    page."""
+    parts = urlsplit(done)
+    path = parts.path.removeprefix(request.script_root)
+    try:
+        endpoint, args = current_app.url_map.bind_to_environ(request.environ).match(
+            path, method="GET"
+        )
+    except HTTPException:
+        endpoint, args = None, {}
+    if args.get("tn") != number or endpoint in ("tracking.verify", "tracking.choose_parcel"):
+        return url_for(".parcel", tn=number, id=parcel_id)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "id"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("id", parcel_id)])))
+
+
+@bp.get("/t/<tn>/choose")
+@lookup
+def choose_parcel(tn: str):
+    """The parcels of a number this visitor unlocked, to choose from: a postcode that fits
+    more than one parcel of the number unlocks them all, and the visitor says which they
+    mean. Lists nothing the visitor hasn't proved the postcode of."""
+    if canonical := _canonical_url(tn):
+        return redirect(canonical, code=301)
+    try:
+        number = parse_tracking_number(tn)
+    except InvalidTrackingNumber as exc:
+        return _not_found_page(tn, exc)
+    parcels = unlocked_parcels(number, unlocked())
+    done = safe_next(request.args.get("next"), url_for(".parcel", tn=number))
+    if len(parcels) < 2:
+        # Nothing to choose (any more): the one parcel, or the postcode check.
+        if parcels:
+            return redirect(done, code=303)
+        return redirect(url_for(".verify", tn=number, next=request.args.get("next")), code=303)
+    choices = [
+        (p, tracking.status_label(p.status), _choice_url(done, number, p.id)) for p in parcels
+    ]
+    html = render_template("tracking/choose.html", number=number, choices=choices)
+    # Merchants' names of this visitor's parcels: never in a shared cache.
+    return no_store(current_app.make_response(html))
 
 
 @bp.get("/l/<token>")

@@ -1,0 +1,68 @@
+"""A shopper whose postcode fits two shops' parcels under one tracking number chooses which to
+see, in a real browser: without JavaScript, and with no accessibility rule broken."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from portal import s10
+from portal.models import ParcelStatus as S
+from tests import factories
+from tests.browser.axe import check_a11y
+from tests.browser.conftest import DESKTOP, PHONE, screenshot
+
+pytestmark = pytest.mark.browser
+SHARED = f"RR55500003{s10.check_digit('55500003')}SE"
+
+
+@pytest.fixture
+def two_shops(db):
+    factories.make_zone("Stockholm", prefixes=("113",))
+    for shop, carrier, statuses in (
+        ("Norrland Outdoor", "Baltic Express", [S.PICKED_UP, S.IN_TRANSIT]),
+        ("Göta Gear", "Nordic Post", [S.PICKED_UP, S.OUT_FOR_DELIVERY]),
+    ):
+        factories.make_parcel(
+            merchant=factories.make_merchant(shop),
+            carrier=factories.make_carrier(carrier),
+            tracking_number=SHARED,
+            statuses=statuses,
+        )
+
+
+def verify_and_choose(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/t/{SHARED}")
+    page.get_by_label("Postcode of the delivery address").fill("113 48")
+    page.get_by_role("button", name="Show my parcel").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Which parcel do you want to see?")
+    expect(page.get_by_text("Out for delivery")).to_be_visible()
+    page.get_by_role("link", name="Your parcel from Göta Gear").click()
+    expect(page.get_by_text("Your parcel from Göta Gear")).to_be_visible()
+    expect(page.get_by_role("heading", name="Out for delivery")).to_be_visible()
+
+    page.get_by_role("link", name="Choose another parcel").click()
+    page.get_by_role("link", name="Your parcel from Norrland Outdoor").click()
+    expect(page.get_by_text("Your parcel from Norrland Outdoor")).to_be_visible()
+    expect(page.get_by_role("heading", name="On its way")).to_be_visible()
+
+
+def test_choosing_among_parcels_without_javascript(page_without_js: Page, live_server, two_shops):
+    verify_and_choose(page_without_js, live_server)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_choice_is_accessible(browser: Browser, live_server, two_shops, viewport):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        verify_and_choose(page, live_server)
+        check_a11y(page, "parcel with a choice")
+        page.goto(f"{live_server}/t/{SHARED}/choose")
+        screenshot(page, f"shared-number-choice-{viewport['width']}")
+        check_a11y(page, "choice")
+        for link in page.get_by_role("link", name="Your parcel from").all():
+            box = link.bounding_box()
+            assert box and box["height"] >= 24 and box["width"] >= 24, box
+    finally:
+        context.close()
