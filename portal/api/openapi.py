@@ -216,13 +216,24 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "get": {
                     "operationId": "getParcel",
                     "summary": "A parcel with its events (its merchant's or carrier's key)",
-                    "parameters": [tracking_number],
+                    "parameters": [
+                        tracking_number,
+                        _query(
+                            "merchant",
+                            {"type": "string", "minLength": 1, "maxLength": 120},
+                            "carrier key: the merchant's name, for a number two merchants' "
+                            "parcels share",
+                        ),
+                    ],
                     "responses": {
                         "200": _body(ParcelOut, "The parcel"),
-                        "404": _error("No parcel of yours has this number"),
+                        "404": _error(
+                            "No parcel of yours has this number (or none from `merchant`)"
+                        ),
                         "409": _error(
                             "Carrier key: more than one parcel you carry has this number "
-                            "(`ambiguous_tracking_number`; two merchants may use one number)"
+                            "(`ambiguous_tracking_number`; two merchants may use one number): "
+                            "send `merchant`"
                         ),
                         "422": _error("Not a valid S10 number"),
                         **AUTH_ERRORS,

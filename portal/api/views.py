@@ -185,8 +185,13 @@ def get_parcel(tracking_number: str):
     try:
         # Only the caller's parcels are looked at: someone else's answers exactly like a
         # missing one, and another merchant's parcel under the same number is never shown.
+        # `?merchant=` lets a carrier say which of two merchants' parcels under one number
+        # it means (otherwise 409 ambiguous_tracking_number).
         parcel = parcel_service.find_own_parcel(
-            tracking_number, merchant_id=key.merchant_id, carrier_id=key.carrier_id
+            tracking_number,
+            merchant_id=key.merchant_id,
+            carrier_id=key.carrier_id,
+            merchant_name=(request.args.get("merchant") or "").strip() or None,
         )
     except DomainError as exc:
         return from_domain(exc)

@@ -140,14 +140,26 @@ def find_parcel(raw_tracking_number: str, *, chosen: Sequence[int] = ()) -> Parc
 
 
 def find_own_parcel(
-    raw_tracking_number: str, *, merchant_id: int | None = None, carrier_id: int | None = None
+    raw_tracking_number: str,
+    *,
+    merchant_id: int | None = None,
+    carrier_id: int | None = None,
+    merchant_name: str | None = None,
 ) -> Parcel:
     """The API caller's parcel: the merchant's own (one at most) or one the carrier moves.
-    Anyone else's answers exactly like a missing one."""
+    Anyone else's answers exactly like a missing one. `merchant_name` narrows a carrier's
+    parcels to that merchant's, as an event's `merchant` field does."""
     found: list[Parcel] = []
     # A caller that is neither a merchant nor a carrier owns no parcel (not: every parcel).
     if merchant_id is not None or carrier_id is not None:
         found = find_parcels(raw_tracking_number, merchant_id=merchant_id, carrier_id=carrier_id)
+    if merchant_name is not None:
+        found = [p for p in found if p.merchant.name == merchant_name]
+        if not found:
+            raise ParcelNotFound(
+                "No parcel of yours from this merchant has this tracking number.",
+                field="merchant",
+            )
     if not found:
         raise ParcelNotFound(
             "No parcel of yours has this tracking number.", field="tracking_number"

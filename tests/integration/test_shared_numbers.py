@@ -112,6 +112,21 @@ def test_a_squatted_number_still_moves_the_parcel_the_carrier_names_the_merchant
     assert status_of(alva) is ParcelStatus.IN_TRANSIT
 
 
+def test_a_carrier_reads_a_shared_number_by_naming_the_merchant(client, shops):
+    carrier, (alva_shop, _), (bo_shop, _), carrier_key = shops
+    factories.make_parcel(merchant=alva_shop, carrier=carrier, tracking_number=SHARED)
+    factories.make_parcel(merchant=bo_shop, carrier=carrier, tracking_number=SHARED)
+    url = f"/api/v1/parcels/{SHARED}"
+
+    res = client.get(url, headers=auth(carrier_key))
+    assert res.status_code == 409 and res.json["error"]["code"] == "ambiguous_tracking_number"
+    res = client.get(url, query_string={"merchant": " Göta Gear "}, headers=auth(carrier_key))
+    assert res.status_code == 200, res.json
+    assert res.json["merchant"] == "Göta Gear"
+    res = client.get(url, query_string={"merchant": "No Such Shop"}, headers=auth(carrier_key))
+    assert res.status_code == 404 and res.json["error"]["field"] == "merchant"
+
+
 def test_an_event_for_a_merchant_with_no_parcel_under_the_number_changes_nothing(client, shops):
     carrier, (alva_shop, _), _, carrier_key = shops
     alva = factories.make_parcel(merchant=alva_shop, carrier=carrier)
