@@ -5,7 +5,8 @@ only, whatever the file is called), turned upright from its EXIF orientation, sh
 PHOTO_MAX_SIDE and encoded afresh in its own format, so EXIF (GPS included), XMP, comments and
 anything hidden after the image data are gone. Decoding is the expensive part (a 1 KB WebP can
 decode into 25 M pixels), so every file of a request is first checked from its header alone,
-and the request's pixels against PHOTO_MAX_PIXELS_PER_REQUEST, before any file is decoded.
+and the request's pixels, counted at full size, against PHOTO_MAX_PIXELS_PER_REQUEST, before
+any file is decoded.
 Files written during a database transaction are deleted again if that transaction does not
 commit, so a failure never leaves an orphan file.
 """
@@ -32,9 +33,19 @@ from portal.storage import Storage
 # largest phone photos (9248 x 6936 = 64.1 M); a PNG that big still decodes into at most 256 MB.
 MAX_PIXELS = 64 * 1024 * 1024
 # PNG and WebP have no reduced-size decoding: every pixel is decoded at full size (4 bytes
-# each), so a 200 KB 8000 x 8000 PNG would cost 256 MB and seconds. Phones save photos as
-# JPEG; a PNG or WebP this large is a screenshot of a big monitor at most.
-MAX_LOSSLESS_PIXELS = 25 * 1000 * 1000
+# each), so a 200 KB 8000 x 8000 PNG would cost 256 MB and seconds. Nor does a progressive
+# JPEG gain from it: every coefficient is kept at full size until the last scan (2 bytes a
+# sample; 64 M pixels took 430 MB). Phones save photos as baseline JPEG; a PNG, WebP or
+# progressive JPEG this large is a screenshot of a big monitor, or a picture from the web.
+MAX_DECODED_WHOLE_PIXELS = 25 * 1000 * 1000
+# Every scan of a JPEG is another pass over all of the picture's blocks, and one can take as
+# little as 14 bytes: 2,000 repeated scans made a 44 KB 2000 x 2000 JPEG take 10 s of CPU. libjpeg's
+# own progressive scripts have 6 scans (grey) or 10 (colour), a baseline JPEG has 1; counted
+# over the whole file, an EXIF thumbnail or an MPO's second picture adds a few more.
+MAX_JPEG_SCANS = 100
+# Start of scan. Entropy-coded data follows every 0xFF with 0x00, so there this is always a
+# real scan; elsewhere (metadata) it only appears by chance, and only counts against the file.
+_SOS = b"\xff\xda"
 # Pillow warns above this and refuses above twice this; the warning is made an error below.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -91,7 +102,7 @@ class _Checked:
     name: str
     out_format: str
     content_type: str
-    decoded_pixels: int  # what decoding will produce (JPEG decodes at a reduced size)
+    pixels: int  # what decoding costs: the (first) picture at full size
 
 
 def process(
@@ -118,10 +129,10 @@ def process_all(
     max_bytes = max_bytes or config["PHOTO_MAX_BYTES"]
     max_side = max_side or config["PHOTO_MAX_SIDE"]
     max_pixels = max_pixels or config["PHOTO_MAX_PIXELS_PER_REQUEST"]
-    checked = [_check(upload, max_bytes, max_side) for upload in uploads]
+    checked = [_check(upload, max_bytes) for upload in uploads]
     total = 0
     for index, photo in enumerate(checked):
-        total += photo.decoded_pixels
+        total += photo.pixels
         if total > max_pixels:
             if index == 0:
                 raise _too_many_pixels(photo.name)
@@ -155,11 +166,13 @@ def _refusals(name: str) -> Iterator[None]:
     except Image.UnidentifiedImageError:
         raise _not_a_photo(name) from None
     except _DECODE_ERRORS:
-        raise PhotoRejected(
-            str(
-                _l("%(name)s couldn't be read: the file may be damaged. Choose another.", name=name)
-            )
-        ) from None
+        raise _damaged(name) from None
+
+
+def _damaged(name: str) -> PhotoRejected:
+    return PhotoRejected(
+        str(_l("%(name)s couldn't be read: the file may be damaged. Choose another.", name=name))
+    )
 
 
 def _not_a_photo(name: str) -> PhotoRejected:
@@ -168,7 +181,7 @@ def _not_a_photo(name: str) -> PhotoRejected:
     )
 
 
-def _check(upload: Upload, max_bytes: int, max_side: int) -> _Checked:
+def _check(upload: Upload, max_bytes: int) -> _Checked:
     """What can be known of the upload without decoding a pixel, or PhotoRejected."""
     name = _label(upload)
     if len(upload.data) > max_bytes:
@@ -185,15 +198,25 @@ def _check(upload: Upload, max_bytes: int, max_side: int) -> _Checked:
         raise _not_a_photo(name)
     with _refusals(name), _open(upload.data) as probe:  # reads the header only
         out_format, content_type = FORMATS[probe.format]
-        limit = MAX_PIXELS if out_format == "JPEG" else MAX_LOSSLESS_PIXELS
-        if probe.width * probe.height > limit:
+        # Counted at full size, draft() or not: a JPEG drawn at 1/8 scale still has every block
+        # of the full picture read (and a progressive one kept). Only an animation's first
+        # frame is ever decoded (_decoded): its other frames cost nothing, and don't count.
+        pixels = probe.width * probe.height
+        if pixels > _pixel_limit(probe, out_format):
             raise _too_many_pixels(name)
-        # Only says how JPEG will be decoded (at 1/2, 1/4 or 1/8 scale); decodes nothing.
-        probe.draft(None, (max_side, max_side))
-        decoded_pixels = probe.width * probe.height
+        if out_format == "JPEG" and upload.data.count(_SOS) > MAX_JPEG_SCANS:
+            raise _damaged(name)
         # Structure and checksums (PNG chunks' CRCs), still without decompressing any pixel.
         probe.verify()
-    return _Checked(upload, name, out_format, content_type, decoded_pixels)
+    return _Checked(upload, name, out_format, content_type, pixels)
+
+
+def _pixel_limit(probe: Image.Image, out_format: str) -> int:
+    """A baseline JPEG can be decoded at a reduced size (draft), and is allowed a big phone
+    photo's pixels; what is decoded whole at full size, far fewer."""
+    if out_format == "JPEG" and not probe.info.get("progressive"):
+        return MAX_PIXELS
+    return MAX_DECODED_WHOLE_PIXELS
 
 
 def _reencode(photo: _Checked, max_side: int) -> ProcessedPhoto:

@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.models import Complaint, Photo
 from portal.services import upload_slots
 from tests import factories
-from tests.support.attack_images import blank_image
+from tests.support.attack_images import animation, blank_image, progressive_jpeg
 
 NOW = factories.DELIVERY_NOW
 
@@ -154,6 +154,86 @@ def test_the_budget_is_a_setting(app, opened, parcel, monkeypatch, decodes):
     assert decodes == []
 
 
+# --- what decoding really costs: full size, every scan, the frames decoded --------------------
+
+
+@pytest.fixture
+def decoded_frames(monkeypatch) -> list[tuple[str, int]]:
+    """(format, frame) of every frame Pillow decodes pixels of, in order."""
+    seen: list[tuple[str, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def counting(self):
+        if self.tile:
+            seen.append((self.format, self.tell()))
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting)
+    return seen
+
+
+def test_jpegs_count_at_full_size_though_decoded_smaller(opened, parcel, uploads, decodes):
+    # Drawn at 1/2 scale (16 M pixels) for a 2048-pixel photo, but every block of the 64 M is
+    # still read: two of them are more than a request's 80 M.
+    photo = blank_image("JPEG", 8000)
+    res = file_complaint(opened, parcel, [(photo, "IMG_1.jpg"), (photo, "IMG_2.jpg")])
+    assert res.status_code == 422
+    assert photos_error(res.get_data(as_text=True)) == (
+        "These photos are too big to send at once: "
+        "IMG_2.jpg is one too many. Send it on its own, or choose smaller photos."
+    )
+    assert decodes == []
+    assert saved() == (0, 0) and stored_files(uploads) == []
+
+
+def test_a_big_progressive_jpeg_is_refused_undecoded(opened, parcel, uploads, decodes):
+    # 36 M pixels in 140 KB. A progressive JPEG keeps every coefficient at full size until its
+    # last scan, whatever scale it is drawn at (64 M pixels took 430 MB): so it has the limit
+    # of the formats decoded whole, 25 M pixels, and not a baseline JPEG's 64 M.
+    res = file_complaint(opened, parcel, [(progressive_jpeg(6000, 6000), "scan.jpg")])
+    assert res.status_code == 422
+    assert photos_error(res.get_data(as_text=True)) == (
+        "scan.jpg has too many pixels to be a photo. Choose another file."
+    )
+    assert decodes == []
+    assert saved() == (0, 0) and stored_files(uploads) == []
+
+
+def test_a_jpeg_of_hundreds_of_scans_is_refused_undecoded(opened, parcel, uploads, decodes):
+    # 4 M pixels and 500 scans more than libjpeg writes, in 23 KB: each scan is another pass
+    # over the whole picture (2,000 of them took 10 s of CPU).
+    bait = progressive_jpeg(2000, 2000, extra_scans=500)
+    started = time.process_time()
+    res = file_complaint(opened, parcel, [(bait, "scans.jpg")])
+    cpu = time.process_time() - started
+    assert res.status_code == 422
+    assert photos_error(res.get_data(as_text=True)) == (
+        "scans.jpg couldn't be read: the file may be damaged. Choose another."
+    )
+    assert decodes == []
+    assert saved() == (0, 0) and stored_files(uploads) == []
+    assert cpu < 1.0, cpu
+
+
+def test_an_ordinary_progressive_photo_is_still_taken(opened, parcel, uploads):
+    photo = progressive_jpeg(4000, 3000)  # 12 M pixels in libjpeg's usual 6 scans
+    res = file_complaint(opened, parcel, [(photo, "IMG_1.jpg"), (photo, "IMG_2.jpg")])
+    assert res.status_code == 303
+    assert saved() == (1, 2)
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG"])
+def test_an_animation_costs_the_one_frame_decoded(opened, parcel, uploads, decoded_frames, fmt):
+    # Ten frames of 9 M pixels: only the first is decoded (and kept), so it counts 9 M, not
+    # the 90 M that decoding every frame would cost, and no other frame is ever decoded.
+    bait = animation(fmt, 3000, 10)
+    phone = factories.image_bytes("JPEG", (4032, 3024))
+    res = file_complaint(opened, parcel, [(bait, f"moving.{fmt.lower()}"), (phone, "IMG_1.jpg")])
+    assert res.status_code == 303
+    assert decoded_frames == [(fmt, 0), ("JPEG", 0)]
+    assert saved() == (1, 2)
+
+
 # --- one upload in flight per client ----------------------------------------------------------
 
 
@@ -180,6 +260,34 @@ def test_a_second_upload_while_one_is_in_flight_gets_429(opened, parcel, uploads
     again = file_complaint(opened, parcel, [(photo, "b.jpg")])
     assert again.status_code == 303  # the slot was given back
     assert saved() == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "same_client", "someone_else"),
+    [
+        # IPv6: one line's /64, whichever of its 2**64 addresses a connection comes from.
+        ("2001:db8:1:2::a", "2001:db8:1:2:ffff:ffff:ffff:1", "2001:db8:1:3::a"),
+        # IPv4: the address, also as a dual-stack socket reports it.
+        ("192.0.2.7", "::ffff:192.0.2.7", "192.0.2.8"),
+    ],
+)
+def test_a_client_changing_address_within_its_network_still_waits_its_turn(
+    opened, parcel, redis_queue, in_flight, same_client, someone_else
+):
+    photo = factories.image_bytes("JPEG")
+    slot = upload_slots.take(in_flight)
+    try:
+        busy = file_complaint(
+            opened, parcel, [(photo, "a.jpg")], environ_base={"REMOTE_ADDR": same_client}
+        )
+        other = file_complaint(
+            opened, parcel, [(photo, "b.jpg")], environ_base={"REMOTE_ADDR": someone_else}
+        )
+    finally:
+        upload_slots.give_back(slot)
+    assert busy.status_code == 429
+    assert other.status_code == 303
+    assert saved() == (1, 1)
 
 
 def test_a_refused_upload_gives_its_slot_back(opened, parcel, redis_queue):
