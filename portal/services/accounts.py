@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal.extensions import db
 from portal.models import Account, Channel, Notification, NotificationState, Role
@@ -332,6 +333,12 @@ def change_password(
 SET_PASSWORD_PATH = "/set-password/"  # noqa: S105 (a URL path, not a password)
 
 
+PASSWORD_LINK_TRIGGER = "staff_password_link"  # noqa: S105 (a message kind, not a password)
+# What the outbox keeps instead of a set-password link once the e-mail has gone.
+LINK_REMOVED = "[link removed once sent]"
+_PASSWORD_LINK = re.compile(r"\S*" + re.escape(SET_PASSWORD_PATH) + r"\S*")
+
+
 def _link_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="lastmile.staff.set-password")
 
@@ -417,7 +424,7 @@ def _mail_password_link(account: Account, *, new: bool) -> Notification:
     )
     row = Notification(
         channel=Channel.EMAIL,
-        trigger="staff_password_link",
+        trigger=PASSWORD_LINK_TRIGGER,
         language=str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
         time_zone=None,
         recipient=account.email,
@@ -435,6 +442,19 @@ def _mail_password_link(account: Account, *, new: bool) -> Notification:
     made = enqueue(row)
     assert made is not None  # the key is fresh
     return row
+
+
+@event.listens_for(Notification.state, "set")
+def _forget_password_link(
+    row: Notification, state: NotificationState, _old: object, _initiator: object
+) -> None:
+    """A set-password e-mail is kept in the outbox without its link once it has gone, or will
+    never go (failed): the link opens the account until it is used, and the outbox is read by
+    more than the one person it was for (whoever reads the database, or the development outbox).
+    While the row is queued, a retry included, the sender still needs it. The state changes
+    on the row the sender holds, so the text without the link is written in the same commit."""
+    if row.trigger == PASSWORD_LINK_TRIGGER and state != NotificationState.QUEUED and row.body:
+        row.body = _PASSWORD_LINK.sub(LINK_REMOVED, row.body)
 
 
 def reset_password(actor: Account, account: Account) -> None:

@@ -387,6 +387,38 @@ def test_a_supervisor_resets_a_password_with_a_link_only_its_owner_gets(app, mes
     assert changed.after == {"via": "set-password link", "sessions_ended": True}
 
 
+def password_mails(email: str) -> list[Notification]:
+    return list(
+        db.session.execute(
+            select(Notification)
+            .where(Notification.recipient == email, Notification.trigger == "staff_password_link")
+            .order_by(Notification.id)
+        ).scalars()
+    )
+
+
+@pytest.mark.parametrize("new", [False, True], ids=["reset", "new account"])
+def test_the_outbox_keeps_no_working_link_once_the_mail_is_sent(app, messaging, supervisor, new):
+    """The owner's e-mail has the link; the copy kept in the outbox, which the database's
+    readers and the message views see, no longer has it once the e-mail has gone."""
+    if new:
+        email = "new.agent@example.com"
+        staff.post(supervisor, "/admin/agents", {"email": email, "name": "Nils", "role": "agent"})
+    else:
+        email = factories.make_agent().email
+        url = f"/admin/agents/{account(email).id}"
+        staff.post(supervisor, f"{url}/password-reset", page=url)
+
+    link = mailed_link(app, messaging, email)
+    token = link.removeprefix("/set-password/")
+    [kept] = password_mails(email)
+    assert kept.state.value == "sent"
+    assert token not in kept.body and "/set-password/" not in kept.body
+    assert "link removed" in kept.body and kept.body.startswith("Hello ")
+    # What the owner got still works.
+    assert set_password(app.test_client(), link, NEW).status_code == 303
+
+
 def test_a_set_password_link_expires_is_replaced_by_a_newer_one_and_unlocks(
     app, messaging, supervisor
 ):
