@@ -4,12 +4,12 @@ database and (with REDIS_URL) Redis answer, 503 naming the one that did not."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, limiter
+from portal.redis_clients import redis_client
 
 bp = Blueprint("health", __name__)
 
@@ -39,17 +39,13 @@ def _database_answers() -> bool:
 
 
 def _redis_answers(url: str) -> bool:
-    # A client per probe, closed after: probes come every few seconds, and a pooled connection
-    # to a Redis that went away would only make the first failure slower.
-    client = Redis.from_url(
-        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-    )
+    # The process's pooled client: a probe every few seconds reuses its connection, and one
+    # that Redis dropped (a restart) is replaced and the PING retried on a new one.
+    client = redis_client(url, connect_timeout=REDIS_TIMEOUT_SECONDS, timeout=REDIS_TIMEOUT_SECONDS)
     try:
         return bool(client.ping())
     except (RedisError, OSError):
         return False
-    finally:
-        client.close()
 
 
 @bp.get("/readyz")

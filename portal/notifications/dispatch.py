@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_app_context
+from redis import Redis
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,6 +27,7 @@ from portal.models import Channel, Notification, NotificationState, SmsOptOut
 from portal.models.types import utcnow
 from portal.notifications.channels import PermanentError, TemporaryError, channel_for
 from portal.observability.metrics import NOTIFICATIONS_SENT
+from portal.redis_clients import new_redis_client, redis_client
 
 log = logging.getLogger(__name__)
 Q = NotificationState
@@ -37,18 +39,24 @@ _executor: ThreadPoolExecutor | None = None
 _worker_app: Flask | None = None
 
 
-def redis_connection():
-    from redis import Redis
+# The queue's Redis: seconds to connect, and to wait for each command.
+_CONNECT_TIMEOUT, _TIMEOUT = 2, 5
 
-    return Redis.from_url(
-        current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5
-    )
+
+def redis_connection() -> Redis:
+    """A client for an RQ worker, its own: the worker lengthens its socket timeout to outwait
+    its blocking wait for jobs, which the hand-off's shared client must not get."""
+    url = current_app.config["REDIS_URL"]
+    return new_redis_client(url, connect_timeout=_CONNECT_TIMEOUT, timeout=_TIMEOUT)
 
 
 def queue():
+    """The outbox's RQ queue on the process's shared client (the hand-off after a commit)."""
     from rq import Queue
 
-    return Queue(current_app.config["RQ_QUEUE"], connection=redis_connection())
+    url = current_app.config["REDIS_URL"]
+    connection = redis_client(url, connect_timeout=_CONNECT_TIMEOUT, timeout=_TIMEOUT)
+    return Queue(current_app.config["RQ_QUEUE"], connection=connection)
 
 
 def dispatch(ids: list[int]) -> None:

@@ -27,7 +27,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from redis import Redis
 from rq import Queue
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState, Slot, Zone
 from portal.models.types import utcnow
+from portal.redis_clients import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -211,13 +211,9 @@ class StateCollector(Collector):
         return [messages, oldest, slots]
 
     def _queue_length(self) -> GaugeMetricFamily:
-        connection = Redis.from_url(
-            current_app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1
-        )
-        try:
-            length = Queue(current_app.config["RQ_QUEUE"], connection=connection).count
-        finally:
-            connection.close()
+        # Short timeouts: a scrape must not wait long on a Redis that hangs.
+        connection = redis_client(current_app.config["REDIS_URL"], connect_timeout=1, timeout=1)
+        length = Queue(current_app.config["RQ_QUEUE"], connection=connection).count
         return GaugeMetricFamily(
             "lastmile_rq_queue_length",
             "Jobs (of up to 50 outbox rows each) waiting in the RQ queue for a worker.",

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from flask import current_app
 from redis import Redis
 
+from portal.redis_clients import redis_client
+
 log = logging.getLogger(__name__)
 
 # One sorted set per client: a member per upload in flight, scored by when it started (Redis's
@@ -98,12 +100,6 @@ def give_back(slot: Slot) -> None:
 
 
 def _redis() -> Redis:
-    """One client per app (it keeps a pool of connections); short timeouts, so a Redis that
-    hangs delays an upload by a second or two, never a whole request timeout."""
-    app = current_app._get_current_object()
-    url = app.config["REDIS_URL"]
-    cached = app.extensions.get("upload_slots_redis")
-    if cached is None or cached[0] != url:
-        cached = (url, Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2))
-        app.extensions["upload_slots_redis"] = cached
-    return cached[1]
+    """Short timeouts, so a Redis that hangs delays an upload by a second or two, never a whole
+    request timeout."""
+    return redis_client(current_app.config["REDIS_URL"], connect_timeout=1, timeout=2)
