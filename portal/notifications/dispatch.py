@@ -95,14 +95,19 @@ def _in_process(ids: list[int]) -> None:
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
     app = current_app._get_current_object()
+    rid = logs.request_id.get()
 
     def run() -> None:
+        # The thread's log lines carry the request's id, and nothing else of the request's
+        # context: the request (and its app context) is torn down while the thread still runs.
+        logs.request_id.set(rid)
         with app.app_context():
             g.sqlite_writer = True  # see extensions._reading_only
             _send_all(ids)
 
-    # The thread's log lines carry the request's id.
-    _executor.submit(contextvars.copy_context().run, run)
+    # A fresh, empty context per job: copy_context() would carry Flask's request and app
+    # context variables into the thread; and what `run` sets ends with it.
+    _executor.submit(contextvars.Context().run, run)
 
 
 def drain() -> None:
