@@ -106,7 +106,15 @@ def worker_command(burst: bool, metrics_port: int | None) -> None:
         # Monitoring left unconfigured must not stop messages from going out.
         log.warning("worker metrics not served: METRICS_TOKEN is not set")
     elif port:
-        serve_metrics(token, app.config["WORKER_METRICS_HOST"], int(port))
+        try:
+            serve_metrics(token, app.config["WORKER_METRICS_HOST"], int(port))
+        except OSError as exc:
+            # Taken by another worker on this machine, say: messages go out all the same.
+            log.warning(
+                "worker metrics not served: port %d unavailable (%s)",
+                int(port),
+                exc.strerror or type(exc).__name__,
+            )
     if not app.config.get("REDIS_URL"):
         click.echo("No REDIS_URL: sending straight from the outbox table.")
         _without_redis(app, burst)

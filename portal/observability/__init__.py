@@ -20,6 +20,11 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # Scrapes every 15 s would be most of some endpoints' traffic; they are left out.
 _NOT_COUNTED = frozenset({"observability.metrics"})
+# Every label takes a bounded set of values: a client choosing one (`curl -X FOO1`, `FOO2`, …)
+# would make a series per value in every worker and in Prometheus. Methods outside HTTP's
+# usual ones read "other"; a path no route matches reads endpoint "none"; a status, its class.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
 bp = Blueprint("observability", __name__)
 
@@ -63,7 +68,11 @@ def _finish(response: Response) -> Response:
         and endpoint not in _NOT_COUNTED
         and current_app.config.get("METRICS_TOKEN")
     ):
-        labels = (endpoint, request.method, f"{response.status_code // 100}xx")
+        labels = (
+            endpoint,
+            request.method if request.method in _METHODS else "other",
+            _STATUS_CLASSES.get(response.status_code // 100, "other"),
+        )
         metrics.HTTP_REQUESTS.labels(*labels).inc()
         metrics.HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
     return response

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -134,6 +135,26 @@ def test_requests_are_counted_by_endpoint_method_and_status_class(client, metric
     labels = {"endpoint": "tracking.parcel", "method": "GET", "status": "2xx"}
     assert value(after, count, **labels) - value(before, count, **labels) == 2
     assert "/t/" not in after and parcel.tracking_number not in after
+
+
+def test_made_up_methods_and_paths_add_no_series_of_their_own(client, metrics_on):
+    parcel = factories.make_parcel()
+    before = scrape(client)
+    for i in range(5):  # `curl -X FOO0`, `-X FOO1`, …: a series each would grow without end
+        assert client.open(f"/t/{parcel.tracking_number}", method=f"FOO{i}").status_code == 405
+        assert client.open(f"/no/such/page/{i}", method=f"BAR{i}").status_code in (404, 405)
+    client.open(f"/t/{parcel.tracking_number}", method="OPTIONS")
+    after = scrape(client)
+
+    def grew(**labels: str) -> float:
+        name = "lastmile_http_requests_total"
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert grew(method="other", endpoint="none", status="4xx") == 10
+    assert grew(method="OPTIONS") == 1  # HTTP's own methods keep their names
+    assert "FOO" not in after and "BAR" not in after and "/no/such" not in after
+    count = "lastmile_http_request_duration_seconds_count"
+    assert total(after, count, method="other") - total(before, count, method="other") == 10
 
 
 def test_outbox_gauges_count_queued_rows_and_the_oldest_due_one(client, metrics_on):
@@ -266,6 +287,25 @@ def test_the_workers_own_metrics_port_needs_the_token(app, messaging):
     assert total(res.text, "lastmile_notifications_sent_total", result="sent") >= 2
     # The outbox and slot gauges are the web tier's: one source, however many workers.
     assert "lastmile_outbox_messages" not in res.text
+
+
+def test_a_taken_metrics_port_leaves_the_worker_sending(app, messaging, metrics_on, caplog):
+    factories.make_parcel()  # its order confirmation, queued for the worker
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        caplog.set_level(logging.WARNING, logger="portal.notifications.worker")
+        # As its own process would: the command pushes an app context of its own.
+        result = contextvars.Context().run(
+            app.test_cli_runner().invoke, args=["worker", "--burst", "--metrics-port", str(port)]
+        )
+    db.session.rollback()  # read what the worker committed
+    assert result.exit_code == 0, result.exception
+    assert len(messaging.twilio.sent) == 1 and len(messaging.smtp.messages) == 1
+    [warning] = [r for r in caplog.records if r.name == "portal.notifications.worker"]
+    assert warning.levelno == logging.WARNING
+    assert f"port {port} unavailable" in warning.getMessage()
 
 
 # --- /readyz and /healthz -----------------------------------------------------------------
