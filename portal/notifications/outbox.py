@@ -59,7 +59,8 @@ TRIGGERS = (
 QUIET_HOURS_EXEMPT = frozenset({"out_for_delivery"})
 
 _PENDING = "outbox_pending"
-# The dedupe_key column's width; keys are made to fit it (bounded_key).
+# The dedupe_key column's width; keys are made to fit it (bounded_key), once each: where this
+# module builds a recipient's key (_planned) and where a caller's key comes in (enqueue).
 DEDUPE_KEY_MAX = Notification.__table__.c.dedupe_key.type.length
 
 
@@ -242,7 +243,6 @@ def render(
 def _add(row: Notification) -> Notification | None:
     """Insert unless a row with the same dedupe key exists (the unique constraint decides, in a
     savepoint, so a concurrent writer's row counts too); None when it did."""
-    row.dedupe_key = bounded_key(row.dedupe_key)
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -288,6 +288,8 @@ def _planned(
             # None: an answer to the recipient's own text, sent at once at any hour.
             "time_zone": None if answering else parcel_zone(parcel).key,
             "recipient": address,
+            # Fitted here, before notify() looks it up: a fall-back e-mail's suffix comes from
+            # its SMS's key, which an agent's resends may have grown to the column's width.
             "dedupe_key": bounded_key(f"{parcel.id}:{trigger}{dedupe_suffix}:{channel}"),
             "state": NotificationState.QUEUED,
             "last_error": None,
@@ -431,7 +433,8 @@ def _webhook_rows(
                 "recipient": endpoint.url,
                 "webhook_endpoint_id": endpoint.id,
                 "body": json.dumps(payload, separators=(",", ":"), sort_keys=True),
-                "dedupe_key": bounded_key(f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}"),
+                # Two ids, a status and a timestamp: far inside the column, whatever the input.
+                "dedupe_key": f"wh:{endpoint.id}:{parcel.id}:{parcel.status}:{at}",
                 "state": NotificationState.QUEUED,
                 "last_error": None,
                 "not_before": None,
@@ -522,4 +525,7 @@ def _after_rollback(session: Session) -> None:
 
 def enqueue(row: Notification) -> Notification | None:
     """Add a ready-made message (an agent's resend) to the outbox; sent after commit."""
+    # Its key was made by the caller (a resend's is its original's plus a suffix, as long as
+    # the agent repeats it): fitted to its column here, the one way such keys come in.
+    row.dedupe_key = bounded_key(row.dedupe_key)
     return _add(row)
