@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Account, PickupPoint, Role, SlotTemplate, Zone
+from portal.services.accounts import SET_PASSWORD_PATH, password_link_token
 from tests import factories
 from tests.browser.axe import check_a11y, report, violations
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
@@ -77,7 +78,13 @@ def world(db) -> Customer:
     return make_customer()
 
 
-def test_customer_pages(audit: Audit, live_server: str, world):
+@pytest.fixture
+def password_link(db) -> str:
+    """A working set-password link's path, as a supervisor's reset e-mails it to an agent."""
+    return SET_PASSWORD_PATH + password_link_token(factories.make_agent("nils@example.com"))
+
+
+def test_customer_pages(audit: Audit, live_server: str, world, password_link: str):
     page, base = audit.page, live_server
     tn, delivered = world.on_its_way.tracking_number, world.delivered.tracking_number
 
@@ -127,6 +134,17 @@ def test_customer_pages(audit: Audit, live_server: str, world):
     page.get_by_role("button", name="Accept the drop-off").click()
     expect(page.get_by_role("heading", name=f"Accepted: {world.ret.rma}")).to_be_visible()
     audit.check("dropoff-accepted")
+    audit.visit(f"{base}/dropoff/password", "dropoff-password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Enter your current password.")).to_be_visible()
+    audit.check("dropoff-password-error")
+
+    # Where a supervisor's reset (or a new account's e-mail) leads: logged in or not.
+    audit.visit(f"{base}{password_link}", "set-password")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_text("Enter a new password.")).to_be_visible()
+    audit.check("set-password-error")
+    audit.visit(f"{base}/set-password/not-a-link", "set-password-invalid")
 
     audit.assert_clean()
 
