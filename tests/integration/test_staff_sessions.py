@@ -419,6 +419,20 @@ def test_the_outbox_keeps_no_working_link_once_the_mail_is_sent(app, messaging, 
     assert set_password(app.test_client(), link, NEW).status_code == 303
 
 
+def test_without_smtp_the_development_outbox_keeps_the_link_to_use(app, redis_queue, supervisor):
+    """`make run` sends no mail: the development outbox is the only copy of the link, so it
+    keeps it there for whoever runs the demo to open."""
+    assert not app.config.get("SMTP_HOST")
+    email = factories.make_agent().email
+    url = f"/admin/agents/{account(email).id}"
+    staff.post(supervisor, f"{url}/password-reset", page=url)
+    run_worker(app)
+    [kept] = password_mails(email)
+    assert kept.state.value == "sent"
+    link = re.search(r"http://portal\.test(/set-password/\S+)", kept.body).group(1)
+    assert set_password(app.test_client(), link, NEW).status_code == 303
+
+
 def test_a_set_password_link_expires_is_replaced_by_a_newer_one_and_unlocks(
     app, messaging, supervisor
 ):
