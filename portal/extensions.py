@@ -5,7 +5,6 @@ from typing import TypeVar
 
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -14,6 +13,8 @@ from htmx_flask import Htmx
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from portal.net import remote_client
 
 # Named constraints keep Alembic migrations reversible on SQLite (batch mode) and PostgreSQL.
 NAMING_CONVENTION = {
@@ -34,7 +35,8 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
-limiter = Limiter(key_func=get_remote_address)
+# Per client, an IPv6 client being its /64 (portal/net.py).
+limiter = Limiter(key_func=remote_client)
 login_manager = LoginManager()
 
 

@@ -13,6 +13,7 @@ from limits import parse
 from portal.api.errors import json_error
 from portal.extensions import limiter
 from portal.models import ApiKey
+from portal.net import remote_client
 from portal.services.api_keys import authenticate
 
 
@@ -27,7 +28,7 @@ def rate_limit_key() -> str:
     token = bearer_token()
     if token:
         return "key:" + hashlib.sha256(token.encode()).hexdigest()[:24]
-    return "ip:" + (request.remote_addr or "?")
+    return "ip:" + remote_client()
 
 
 def _wrong_key_limit():
@@ -53,7 +54,7 @@ def require_key(role: str | None = None) -> Callable:
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            ip = request.remote_addr or "?"
+            ip = remote_client()
             if _wrong_keys_exhausted(ip):
                 return json_error(
                     429,

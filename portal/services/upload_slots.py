@@ -2,7 +2,7 @@
 
 Decoding photos is the most CPU a request can cost (issue 15): a client with as many
 connections as there are workers could keep all of them busy. Each upload takes a slot for
-its client (its IPv4 address, or its IPv6 /64: see client_key) and gives it back when the
+its client (its IPv4 address, or its IPv6 /64: see portal/net.py) and gives it back when the
 response is made; over PHOTO_UPLOADS_PER_IP slots the upload is refused before its body is
 read. With REDIS_URL the slots live in Redis, shared by every worker and machine; each slot
 lapses on its own after PHOTO_UPLOAD_SLOT_SECONDS, so a worker killed mid-request never locks
@@ -12,7 +12,6 @@ process does.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import uuid
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from flask import current_app
 from redis import Redis
 
+from portal.net import client_network
 from portal.redis_clients import redis_client
 
 log = logging.getLogger(__name__)
@@ -56,26 +56,10 @@ class Slot:
     in_redis: bool
 
 
-def client_key(address: str) -> str:
-    """Whose slots an upload from `address` counts against. An IPv6 client is its /64: that is
-    the block one subscriber's line is given (RFC 6177), and any host in it may pick a new
-    address from 2**64 for every connection (privacy addresses), so keying by the address
-    would give it as many slots as it likes. An IPv4 client is its address."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address  # "unknown" (no peer address) or a unix socket's path: as given
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)  # an IPv4 client as a dual-stack socket reports it
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
-
-
 def take(client: str) -> Slot:
     """A slot for one upload from the client at address `client`, or TooManyUploads. Give it
     back with `give_back` in a `finally`."""
-    client = client_key(client)
+    client = client_network(client)
     config = current_app.config
     limit = int(config["PHOTO_UPLOADS_PER_IP"])
     if config.get("REDIS_URL"):

@@ -429,6 +429,22 @@ def test_the_postcode_check_shares_the_lookup_limit(app, monkeypatch):
     assert "Too many tries" in res.get_data(as_text=True)
 
 
+def test_an_ipv6_client_changing_address_within_its_64_keeps_its_limit(app, monkeypatch):
+    """A host picks a fresh IPv6 address in its /64 at will: the limit counts the /64."""
+    monkeypatch.setitem(app.config, "RATELIMIT_LOOKUP", "3 per minute")
+    parcel = factories.make_parcel()
+    url = f"/t/{parcel.tracking_number}"
+    browser = app.test_client()
+    codes = [
+        browser.get(url, environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n:x}"}).status_code
+        for n in range(1, 5)
+    ]
+    assert codes == [200, 200, 200, 429]
+    # The next /64 over is someone else.
+    res = browser.get(url, environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"})
+    assert res.status_code == 200
+
+
 def test_an_api_key_over_its_limit_gets_429_in_the_error_shape(app, merchant_api, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_API", "3 per minute")
     codes = [merchant_api.get("/api/v1/webhooks").status_code for _ in range(4)]
