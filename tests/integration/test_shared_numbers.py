@@ -16,35 +16,9 @@ from portal.models import Parcel, ParcelStatus, Return, ReturnStatus
 from portal.models.types import utcnow
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
+from tests.support.api import auth, csrf_token, parcel_body
 
 SHARED = f"RR55500002{s10.check_digit('55500002')}SE"
-
-
-def auth(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def parcel_body(carrier: str, tracking_number: str | None = None, **recipient) -> dict:
-    body = {
-        "carrier": carrier,
-        "weight_grams": 900,
-        "recipient": {
-            "name": "Alva Lindqvist",
-            "address_line": "Surbrunnsgatan 14",
-            "postcode": "113 48",
-            "city": "Stockholm",
-            "country": "SE",
-            **recipient,
-        },
-        "items": [{"sku": "TENT-2P", "name": "Trail tent", "quantity": 1, "unit_price": "10.00"}],
-    }
-    if tracking_number:
-        body["tracking_number"] = tracking_number
-    return body
 
 
 def event(number: str, event_id: str, code: str = "in_transit", **extra) -> dict:

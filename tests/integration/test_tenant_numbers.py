@@ -4,8 +4,6 @@ guessed, and the pages, the API and the console never mix the parcels up."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -15,35 +13,9 @@ from portal.models import Parcel, ParcelNote, ParcelStatus, Return, ReturnStatus
 from portal.models.types import utcnow
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories, staff
+from tests.support.api import auth, csrf_token, parcel_body
 
 SHARED = f"RR55500001{s10.check_digit('55500001')}SE"  # a number two merchants both use
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def auth(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def parcel_body(carrier: str, tracking_number: str | None = None, **recipient) -> dict:
-    body = {
-        "carrier": carrier,
-        "weight_grams": 900,
-        "recipient": {
-            "name": "Alva Lindqvist",
-            "address_line": "Surbrunnsgatan 14",
-            "postcode": "113 48",
-            "city": "Stockholm",
-            "country": "SE",
-            **recipient,
-        },
-        "items": [{"sku": "TENT-2P", "name": "Trail tent", "quantity": 1, "unit_price": "10.00"}],
-    }
-    if tracking_number:
-        body["tracking_number"] = tracking_number
-    return body
 
 
 @pytest.fixture

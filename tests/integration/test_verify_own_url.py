@@ -4,18 +4,13 @@ number."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from portal.extensions import db
 from portal.models import ReturnStatus
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+from tests.support.api import csrf_token
 
 
 @pytest.fixture
