@@ -317,14 +317,21 @@ def change_password(
                 else _l("That code isn't right. Type the newest code your app shows.")
             )
             _refuse(account, now, DomainError(str(message), field="code"))
-    account.set_password(new_password)
+    _new_password(account, new_password, via="own form")
+
+
+def _new_password(account: Account, password: str, *, via: str) -> None:
+    """The account's new password, chosen by its owner: the count of failures starts again,
+    any lockout ends (the owner proved themselves), and the change is audited as theirs."""
+    account.set_password(password)
     account.failed_logins = 0
+    account.locked_until = None
     record(
         account,
         "account.password",
         subject=f"account:{account.id}",
         before=None,
-        after={"via": "own form", "sessions_ended": True},
+        after={"via": via, "sessions_ended": True},
     )
 
 
@@ -395,16 +402,7 @@ def set_password_with_link(token: str, password: str) -> Account:
     log-in stays as it is: the next log-in still asks for the code."""
     account = account_for_password_link(token, lock=True)
     check_password_rules(password)
-    account.set_password(password)
-    account.failed_logins = 0
-    account.locked_until = None
-    record(
-        account,
-        "account.password",
-        subject=f"account:{account.id}",
-        before=None,
-        after={"via": "set-password link", "sessions_ended": True},
-    )
+    _new_password(account, password, via="set-password link")
     return account
 
 
