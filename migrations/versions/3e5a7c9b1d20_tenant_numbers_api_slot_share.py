@@ -35,15 +35,14 @@ def _rebuild_parcel_table(change):
         )
 
 
-def upgrade():
-    def change(batch_op):
-        batch_op.drop_constraint("uq_parcel_tracking_number", type_="unique")
-        batch_op.create_unique_constraint(
-            op.f("uq_parcel_merchant_id_tracking_number"), ["merchant_id", "tracking_number"]
-        )
-        batch_op.create_index("ix_parcel_tracking_number", ["tracking_number"], unique=False)
+HOLDING = "superseded_at IS NULL AND released_at IS NULL"
 
-    _rebuild_parcel_table(change)
+
+def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        _upgrade_postgresql_without_blocking_writes()
+    else:
+        _upgrade_parcel_and_choice_indexes()
     with op.batch_alter_table("merchant", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("api_slot_share", sa.Integer(), server_default=sa.text("50"), nullable=False)
@@ -52,15 +51,46 @@ def upgrade():
             op.f("ck_merchant_api_slot_share_percent"),
             "api_slot_share >= 1 AND api_slot_share <= 100",
         )
-    holding = sa.text("superseded_at IS NULL AND released_at IS NULL")
+
+
+def _upgrade_parcel_and_choice_indexes():
+    def change(batch_op):
+        batch_op.drop_constraint("uq_parcel_tracking_number", type_="unique")
+        batch_op.create_unique_constraint(
+            op.f("uq_parcel_merchant_id_tracking_number"), ["merchant_id", "tracking_number"]
+        )
+        batch_op.create_index("ix_parcel_tracking_number", ["tracking_number"], unique=False)
+
+    _rebuild_parcel_table(change)
     op.create_index(
         "ix_delivery_choice_slot_holding",
         "delivery_choice",
         ["slot_id"],
         unique=False,
-        postgresql_where=holding,
-        sqlite_where=holding,
+        sqlite_where=sa.text(HOLDING),
     )
+
+
+def _upgrade_postgresql_without_blocking_writes():
+    # The release runs this while the old release serves (README, "Releasing a new version"):
+    # a plain CREATE INDEX holds parcel writes for the whole build, which grows with the
+    # table. CONCURRENTLY can't run in a transaction, so these three run outside Alembic's,
+    # and a build that failed half-way (an INVALID index) is dropped and made again.
+    with op.get_context().autocommit_block():
+        for name, table, spec in (
+            ("uq_parcel_merchant_id_tracking_number", "parcel", "(merchant_id, tracking_number)"),
+            ("ix_parcel_tracking_number", "parcel", "(tracking_number)"),
+            ("ix_delivery_choice_slot_holding", "delivery_choice", f"(slot_id) WHERE {HOLDING}"),
+        ):
+            unique = "UNIQUE " if name.startswith("uq_") else ""
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            op.execute(f"CREATE {unique}INDEX CONCURRENTLY {name} ON {table} {spec}")
+    # Swapping the constraints takes the table's lock only for a moment: the index is built.
+    op.execute(
+        "ALTER TABLE parcel ADD CONSTRAINT uq_parcel_merchant_id_tracking_number "
+        "UNIQUE USING INDEX uq_parcel_merchant_id_tracking_number"
+    )
+    op.execute("ALTER TABLE parcel DROP CONSTRAINT uq_parcel_tracking_number")
 
 
 def downgrade():
