@@ -175,11 +175,17 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     made: list[DemoParcel] = []
     for i, status in enumerate(ParcelStatus):
         number = demo_tracking_number(i)
-        # The demo merchant's own: numbers are unique per merchant, not across merchants.
+        # The demo merchant's own: numbers are unique per merchant, not across merchants. A demo
+        # database seeded before the DM series has this parcel under its LM number: keep that
+        # one rather than add a second set.
         parcel = db.session.execute(
-            select(Parcel).where(
-                Parcel.merchant_id == merchant.id, Parcel.tracking_number == number
+            select(Parcel)
+            .where(
+                Parcel.merchant_id == merchant.id,
+                Parcel.tracking_number.in_((number, "LM" + number.removeprefix("DM"))),
             )
+            .order_by(Parcel.id)
+            .limit(1)
         ).scalar_one_or_none()
         if parcel is None:
             parcel = create_parcel(
@@ -229,7 +235,9 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
             accept_events(carrier, events, now=now)
         # Fresh links each run; the old ones are dropped so reruns don't pile rows up.
         db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
-        made.append(DemoParcel(status, number, issue_link(parcel, now=now), parcel.postcode))
+        made.append(
+            DemoParcel(status, parcel.tracking_number, issue_link(parcel, now=now), parcel.postcode)
+        )
         if status is S.DELIVERED:
             _ensure_console_work(parcel, now)
     return made, keys

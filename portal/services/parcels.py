@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
+from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -257,10 +258,16 @@ def default_carrier(merchant: Merchant) -> Carrier:
 
 
 def create_parcel(
-    merchant: Merchant, data: ParcelData, *, s10_prefix: str = "LM", s10_country: str = "SE"
+    merchant: Merchant,
+    data: ParcelData,
+    *,
+    s10_prefix: str | None = None,
+    s10_country: str | None = None,
 ) -> Parcel:
     """A new parcel for a merchant; a fresh S10 number (prefix and issuing country as
-    configured) when none is given."""
+    configured: S10_PREFIX, S10_COUNTRY) when none is given."""
+    s10_prefix = s10_prefix or current_app.config["S10_PREFIX"]
+    s10_country = s10_country or current_app.config["S10_COUNTRY"]
     if data.carrier:
         carrier = db.session.execute(
             select(Carrier).where(Carrier.name == data.carrier)

@@ -38,6 +38,20 @@ def test_seed_demo_makes_every_status_and_is_idempotent(app, client):
     assert "Alva Lindqvist" in client.get(res.headers["Location"]).get_data(as_text=True)
 
 
+def test_seed_demo_on_a_database_seeded_with_the_old_lm_numbers_adds_no_second_set(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    # As a demo database made before the demo moved from the LM series (now the portal's own).
+    for parcel in db.session.execute(select(Parcel)).scalars():
+        parcel.tracking_number = "LM" + parcel.tracking_number.removeprefix("DM")
+    db.session.commit()
+    parcels = count(Parcel)
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    assert count(Parcel) == parcels
+    assert "Demo tracking link: http://portal.test/t/LM" in again.output
+
+
 def test_api_key_create_prints_a_working_key_once_and_stores_only_its_hash(app, client):
     result = app.test_cli_runner().invoke(args=["api-key", "create", "--merchant", "Fjällshop"])
     assert result.exit_code == 0
