@@ -86,6 +86,9 @@ def _upgrade_postgresql_without_blocking_writes():
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
             op.execute(f"CREATE {unique}INDEX CONCURRENTLY {name} ON {table} {spec}")
     # Swapping the constraints takes the table's lock only for a moment: the index is built.
+    # Waiting for that lock behind a long reader would queue every parcel read and write behind
+    # this; rather give up (the migration fails, nothing changed) and let the operator rerun.
+    op.execute("SET LOCAL lock_timeout = '10s'")
     op.execute(
         "ALTER TABLE parcel ADD CONSTRAINT uq_parcel_merchant_id_tracking_number "
         "UNIQUE USING INDEX uq_parcel_merchant_id_tracking_number"
