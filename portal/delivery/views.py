@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
 
@@ -15,6 +15,7 @@ from portal.security import no_store
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
 from portal.services.network.pickup import choice_hours
+from portal.tracking.urls import parcel_url
 from portal.tracking.views import lookup, recipient_parcel
 
 SORTS = ("time", "co2e")
@@ -44,7 +45,6 @@ def choose(tn: str):
     parcel = recipient_parcel(tn)
     if not isinstance(parcel, Parcel):
         return parcel
-    number = parcel.tracking_number
     if request.method == "GET":
         return no_store(current_app.make_response(_page(parcel, blank_forms())))
 
@@ -75,7 +75,7 @@ def choose(tn: str):
                 response.headers["HX-Reswap"] = "outerHTML show:#delivery-options:top"
                 return no_store(response)
             flash(text, "success")
-            return redirect(url_for(".choose", tn=number, sort=request.args.get("sort")), code=303)
+            return redirect(parcel_url(".choose", parcel, sort=request.args.get("sort")), code=303)
     return no_store(current_app.make_response((_page(parcel, forms), status)))
 
 

@@ -33,7 +33,6 @@ from portal.services.network.pickup import point_hours
 from portal.services.parcel_page import load_parcel_page
 from portal.services.parcels import (
     AmbiguousTrackingNumber,
-    find_parcel,
     find_parcels,
     parse_tracking_number,
     pick_parcel,
@@ -42,6 +41,7 @@ from portal.services.parcels import (
 )
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
+from portal.tracking.urls import note_parcels_of_number, number_is_shared, parcel_url
 from portal.tracking.verification import (
     ask_to_verify,
     is_verified,
@@ -95,6 +95,7 @@ def track():
         status = 404 if isinstance(exc, ParcelNotFound) else 422
         return render_template("tracking/home.html", form=form), status
     number = parcels[0].tracking_number
+    note_parcels_of_number(number, len(parcels))
     # Under a shared number a postcode is always checked: it may pick another of them.
     if form.postcode.data and (len(parcels) > 1 or not is_verified(parcels[0].id)):
         if postcode_tries_left(number) <= 0:
@@ -121,17 +122,26 @@ def _unlock_matching(parcels: Sequence[Parcel], postcode: str) -> list[Parcel]:
     return matching
 
 
-def _take_choice() -> None:
-    """`?id=` on a page under a number: the parcel a visitor chose on the choice page becomes
-    the one every page under the number acts on for this session (as if unlocked last). Only
-    a parcel the session has unlocked can be chosen; any other id is ignored, so an id says
-    nothing to anyone who hasn't proved the postcode."""
+def _named_id() -> int | None:
+    """The parcel id in `?id=`, if it is one at all."""
     raw = request.args.get("id", "")
     if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        return None
+    return int(raw)
+
+
+def _take_choice() -> None:
+    """`?id=` on a page under a number: the parcel a visitor chose on the choice page, or the
+    one a page's links, forms and poll name (parcel_url), becomes the one every page under the
+    number acts on for this session (as if unlocked last). Only a parcel the session has
+    unlocked can be chosen; any other id is ignored, so an id says nothing to anyone who
+    hasn't proved the postcode."""
+    named = _named_id()
+    if named is None:
         return
     seen = unlocked()
-    if int(raw) in seen and seen[-1] != int(raw):
-        mark_verified(int(raw))
+    if named in seen and seen[-1] != named:
+        mark_verified(named)
 
 
 def _not_found_page(tn: str, exc: InvalidTrackingNumber | ParcelNotFound):
@@ -141,40 +151,53 @@ def _not_found_page(tn: str, exc: InvalidTrackingNumber | ParcelNotFound):
 
 
 def _canonical_url(tn: str) -> str | None:
-    """This page's URL with the number in its canonical form, when it was typed in another."""
+    """This page's URL with the number in its canonical form, when it was typed in another
+    (still naming the parcel, where it did)."""
     number = s10.normalise(tn)
     if number != tn and s10.is_valid(number):
-        return url_for(request.endpoint, tn=number)
+        return url_for(request.endpoint, tn=number, id=_named_id())
     return None
 
 
 def _visitors_parcel(tn: str, *, then: str | None = None) -> Parcel | Response:
-    """The parcel /t/<tn>/… acts on for this visitor, else the answer to give instead: a
-    redirect to the number in its canonical form, the not-found page, or, for a number more
-    than one parcel has and none of them unlocked here, the postcode check that picks one
-    (and goes on to `then`)."""
+    """The parcel /t/<tn>/… acts on for this visitor (the one `?id=` names, if this session
+    unlocked it), else the answer to give instead: a redirect to the number in its canonical
+    form, the not-found page, or the postcode check (going on to `then`) for a number more
+    than one parcel has and none of them unlocked here, or for a form naming a parcel this
+    session hasn't unlocked."""
     if canonical := _canonical_url(tn):
         return redirect(canonical, code=308 if request.method == "POST" else 301)
     _take_choice()
     try:
-        return find_parcel(tn, chosen=unlocked())
+        parcels = find_parcels(tn)
+        parcel = pick_parcel(parcels, unlocked())
     except AmbiguousTrackingNumber as exc:
         return ask_to_verify(exc.parcels[0].tracking_number, then)
     except (InvalidTrackingNumber, ParcelNotFound) as exc:
         return current_app.make_response(_not_found_page(tn, exc))
+    note_parcels_of_number(parcel.tracking_number, len(parcels))
+    if request.method == "POST" and "id" in request.args and _named_id() != parcel.id:
+        # The form names the parcel it was built for, and this session no longer has that
+        # one unlocked (or never had): change nothing, rather than another parcel.
+        return ask_to_verify(parcel.tracking_number, then)
+    return parcel
+
+
+def _this_page(tn: str) -> str:
+    """Where the postcode check goes back to: this page, for the parcel it names, if any."""
+    return url_for(request.endpoint, tn=tn, id=_named_id())
 
 
 def recipient_parcel(tn: str) -> Parcel | Response:
     """The opening of every recipient page under /t/<tn>/…: the parcel for a verified visitor,
     else the answer to give instead: a redirect to the number in its canonical form, the
     not-found page, or the postcode check (which comes back here)."""
-    parcel = _visitors_parcel(tn, then=url_for(request.endpoint, tn=tn))
+    parcel = _visitors_parcel(tn, then=_this_page(tn))
     if not isinstance(parcel, Parcel):
         return parcel
     g.recipient_language = parcel.language
     if not is_verified(parcel.id):
-        here = url_for(request.endpoint, tn=parcel.tracking_number)
-        return ask_to_verify(parcel.tracking_number, here)
+        return ask_to_verify(parcel.tracking_number, _this_page(parcel.tracking_number))
     return parcel
 
 
@@ -197,6 +220,10 @@ def parcel(tn: str):
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
     verified = page.id in seen
+    if not verified:
+        # A parcel not unlocked here is only ever shown when its number is its own (else
+        # pick_parcel asks for a postcode): its poll needs no id, nor a query to learn that.
+        note_parcels_of_number(number, 1)
     g.recipient_language = page.language
     events, choice_now, pickup_hours = page.events, None, None
     if verified:
@@ -238,7 +265,12 @@ def parcel(tn: str):
     else:
         # A way back to the choice where the visitor unlocked more than one parcel of the
         # number (only asked of a session that unlocked several parcels, and not on polls).
-        context["others"] = verified and len(seen) > 1 and len(unlocked_parcels(number, seen)) > 1
+        context["others"] = (
+            verified
+            and len(seen) > 1
+            and number_is_shared(number)
+            and len(unlocked_parcels(number, seen)) > 1
+        )
         html = render_template("tracking/parcel.html", **context)
     response = current_app.make_response(html)
     if verified:
@@ -405,7 +437,7 @@ def signed_link(token: str):
 @bp.post("/t/<tn>/updates")
 def updates(tn: str):
     """A verified recipient chooses SMS, e-mail or both."""
-    found = _visitors_parcel(tn)
+    found = _visitors_parcel(tn, then=url_for(".parcel", tn=tn, id=_named_id()))
     if not isinstance(found, Parcel):
         return found
     p = found
@@ -416,4 +448,4 @@ def updates(tn: str):
         set_channels(p, sms=form.sms.data, email=form.email.data)
         db.session.commit()
         flash(_("Saved: we'll keep you posted the way you chose."), "success")
-    return redirect(url_for(".parcel", tn=p.tracking_number) + "#updates", code=303)
+    return redirect(parcel_url(".parcel", p, _anchor="updates"), code=303)

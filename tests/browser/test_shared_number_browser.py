@@ -66,3 +66,61 @@ def test_the_choice_is_accessible(browser: Browser, live_server, two_shops, view
             assert box and box["height"] >= 24 and box["width"] >= 24, box
     finally:
         context.close()
+
+
+# --- two tabs, one parcel each -------------------------------------------------------------------
+
+
+def open_in_two_tabs(tab_1: Page, live_server: str) -> Page:
+    """Both parcels unlocked with one postcode; Norrland Outdoor's in `tab_1`, then Göta Gear's
+    in a second tab of the same browser (returned)."""
+    tab_1.goto(f"{live_server}/t/{SHARED}")
+    tab_1.get_by_label("Postcode of the delivery address").fill("113 48")
+    tab_1.get_by_role("button", name="Show my parcel").click()
+    tab_1.get_by_role("link", name="Your parcel from Norrland Outdoor").click()
+    expect(tab_1.get_by_role("heading", name="On its way")).to_be_visible()
+    tab_2 = tab_1.context.new_page()
+    tab_2.goto(f"{live_server}/t/{SHARED}/choose")
+    tab_2.get_by_role("link", name="Your parcel from Göta Gear").click()
+    expect(tab_2.get_by_role("heading", name="Out for delivery")).to_be_visible()
+    return tab_2
+
+
+def test_each_tab_keeps_acting_on_its_own_parcel_without_javascript(
+    page_without_js: Page, live_server, two_shops
+):
+    tab_1 = page_without_js
+    tab_2 = open_in_two_tabs(tab_1, live_server)
+
+    tab_1.get_by_label("By SMS to").uncheck()
+    tab_1.get_by_role("button", name="Save").click()
+    expect(tab_1.get_by_text("Saved: we'll keep you posted the way you chose.")).to_be_visible()
+    expect(tab_1.get_by_role("heading", name="On its way")).to_be_visible()
+    expect(tab_1.get_by_label("By SMS to")).not_to_be_checked()
+    tab_2.reload()
+    expect(tab_2.get_by_role("heading", name="Out for delivery")).to_be_visible()
+    expect(tab_2.get_by_label("By SMS to")).to_be_checked()
+
+    tab_1.get_by_role("link", name="Report a problem").click()
+    expect(tab_1.get_by_text("Your parcel from Norrland Outdoor")).to_be_visible()
+    tab_1.get_by_role("link", name="Back to your parcel").click()
+    expect(tab_1.get_by_role("heading", name="On its way")).to_be_visible()
+
+
+def test_a_tabs_poll_keeps_showing_its_own_parcel(
+    browser: Browser, live_server, two_shops, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "TRACKING_POLL_SECONDS", 1)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        tab_1 = context.new_page()
+        open_in_two_tabs(tab_1, live_server)
+        # Two polls after the other tab opened the other parcel: the first one's answer is on
+        # the page by the time the second is asked.
+        for _ in range(2):
+            with tab_1.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+                pass
+        expect(tab_1.get_by_role("heading", name="On its way")).to_be_visible()
+        expect(tab_1.get_by_role("heading", name="Out for delivery")).to_have_count(0)
+    finally:
+        context.close()

@@ -6,13 +6,24 @@ parcels of a number chooses which to see rather than being shown the newest."""
 from __future__ import annotations
 
 import re
+from datetime import date
+from html import unescape
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Parcel, ParcelStatus, Return, ReturnStatus
+from portal.models import (
+    Complaint,
+    DeliveryChoice,
+    Parcel,
+    ParcelStatus,
+    Return,
+    ReturnStatus,
+    Slot,
+)
 from portal.models.types import utcnow
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
@@ -363,3 +374,198 @@ def test_the_choice_page_speaks_swedish(client, shops):
     assert "Vilket paket vill du se?" in html
     assert "Ditt paket från Norrland Outdoor" in html
     assert f"spårningsnumret {SHARED}" in html
+
+
+# --- two tabs, two parcels of a number ------------------------------------------------------------
+# A page about one parcel of a shared number keeps acting on that parcel, whatever another tab of
+# the same session opened since: its poll, its forms and its links all name the parcel.
+
+
+def href(html: str, text: str) -> str:
+    """Where the link (or button-like link) reading `text` goes."""
+    found = re.search(rf'<a [^>]*href="([^"]+)"[^>]*>{re.escape(text)}</a>', html)
+    assert found, text
+    return unescape(found.group(1))
+
+
+def poll_url(html: str) -> str:
+    return unescape(re.search(r'hx-get="([^"]+)"', html).group(1))
+
+
+def polled_status(client, url: str) -> str:
+    """The status heading an htmx poll of `url` brings."""
+    res = client.get(url, headers={"HX-Request": "true", "HX-Target": "live"})
+    assert res.status_code == 200
+    return re.search(r'<h2 id="status-heading"[^>]*>([^<]+)</h2>', res.get_data(as_text=True))[1]
+
+
+def form_action(html: str, path: str) -> str:
+    """The action of the page's form that posts to `path` (with whatever query it carries)."""
+    found = re.search(rf'<form [^>]*action="({re.escape(path)}(?:\?[^"]*)?)"', html)
+    assert found, path
+    return unescape(found.group(1))
+
+
+def two_tabs(client, shops) -> tuple[Parcel, Parcel, str]:
+    """Both parcels unlocked with one postcode; Alva's opened in tab 1, then Bo's in tab 2.
+    Returns the parcels and tab 1's page."""
+    alva, bo = two_parcels_to_one_address(shops)
+    client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
+    tab_1 = client.get(f"/t/{SHARED}?id={alva.id}").get_data(as_text=True)
+    assert shown_merchant(client, f"/t/{SHARED}?id={bo.id}") == "Göta Gear"  # tab 2
+    return alva, bo, tab_1
+
+
+def test_a_tab_polls_the_parcel_it_shows_after_another_tab_opened_the_other(client, shops):
+    alva, _bo, tab_1 = two_tabs(client, shops)
+    assert polled_status(client, poll_url(tab_1)) == "On its way"  # Bo's is out for delivery
+    # The fragment's own poll goes on naming the same parcel.
+    live = client.get(poll_url(tab_1), headers={"HX-Request": "true", "HX-Target": "live"})
+    assert poll_url(live.get_data(as_text=True)) == poll_url(tab_1) == f"/t/{SHARED}?id={alva.id}"
+
+
+def test_a_tabs_updates_form_changes_its_own_parcel(client, shops):
+    alva, bo, tab_1 = two_tabs(client, shops)
+    action = form_action(tab_1, f"/t/{SHARED}/updates")
+    res = client.post(action, data={"csrf_token": csrf_token(tab_1), "email": "y"})
+    assert res.status_code == 303
+    assert not db.session.get(Parcel, alva.id).notify_sms
+    assert db.session.get(Parcel, bo.id).notify_sms and db.session.get(Parcel, bo.id).notify_email
+    # Back on the page it was sent from, not the other parcel's.
+    assert res.location.endswith("#updates")
+    assert shown_merchant(client, res.location.removesuffix("#updates")) == "Norrland Outdoor"
+
+
+def test_a_tabs_links_open_its_own_parcels_pages(client, shops):
+    _alva, _bo, tab_1 = two_tabs(client, shops)
+    for text in ("Change delivery", "Report a problem"):
+        page = client.get(href(tab_1, text))
+        assert page.status_code == 200, text
+        html = page.get_data(as_text=True)
+        assert "Norrland Outdoor" in html and "Göta Gear" not in html, text
+        # …and their way back leads to it too.
+        assert shown_merchant(client, href(html, "Back to your parcel")) == "Norrland Outdoor"
+
+
+def test_a_tabs_complaint_is_filed_for_its_own_parcel(client, shops):
+    alva, bo, tab_1 = two_tabs(client, shops)
+    form = client.get(href(tab_1, "Report a problem")).get_data(as_text=True)
+    assert shown_merchant(client, f"/t/{SHARED}?id={bo.id}") == "Göta Gear"  # tab 2 again
+    res = client.post(
+        form_action(form, f"/t/{SHARED}/complaint"),
+        data={"csrf_token": csrf_token(form), "type": "other", "description": "Wrong colour."},
+    )
+    assert res.status_code == 303, res.get_data(as_text=True)
+    assert [c.parcel_id for c in db.session.scalars(select(Complaint))] == [alva.id]
+
+
+def test_a_tab_opened_before_the_other_parcel_was_unlocked_keeps_its_parcel(client, shops):
+    # Bo's parcel goes to a neighbour's postcode: tab 1 is opened when only Alva's is unlocked.
+    carrier, (alva_shop, _), (bo_shop, _), _ = shops
+    factories.make_parcel(
+        merchant=alva_shop,
+        carrier=carrier,
+        tracking_number=SHARED,
+        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT],
+    )
+    factories.make_parcel(
+        merchant=bo_shop,
+        carrier=factories.make_carrier("Nordic Post"),
+        tracking_number=SHARED,
+        postcode="113 50",
+        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.OUT_FOR_DELIVERY],
+    )
+    client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
+    tab_1 = client.get(f"/t/{SHARED}").get_data(as_text=True)
+    client.get("/track", query_string={"tn": SHARED, "postcode": "113 50"})
+    assert shown_merchant(client, f"/t/{SHARED}") == "Göta Gear"  # tab 2, unlocked last
+    assert polled_status(client, poll_url(tab_1)) == "On its way"
+    html = client.get(href(tab_1, "Change delivery")).get_data(as_text=True)
+    assert "Norrland Outdoor" in html and "Göta Gear" not in html
+
+
+def test_a_post_naming_a_parcel_the_session_has_not_unlocked_changes_nothing(client, shops):
+    carrier, (alva_shop, _), (bo_shop, _), _ = shops
+    alva = factories.make_parcel(merchant=alva_shop, carrier=carrier, tracking_number=SHARED)
+    bo = factories.make_parcel(
+        merchant=bo_shop,
+        carrier=factories.make_carrier("Nordic Post"),
+        tracking_number=SHARED,
+        postcode="411 01",
+        city="Göteborg",
+    )
+    client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
+    page = client.get(f"/t/{SHARED}").get_data(as_text=True)
+    res = client.post(
+        f"/t/{SHARED}/updates?id={bo.id}", data={"csrf_token": csrf_token(page), "email": "y"}
+    )
+    # Neither Bo's parcel (not unlocked here) nor Alva's (not the one the form named).
+    assert res.status_code == 303 and res.location.startswith(f"/t/{SHARED}/verify")
+    assert db.session.get(Parcel, alva.id).notify_sms
+    assert db.session.get(Parcel, bo.id).notify_sms
+    # A page asked for by such an id still shows the visitor's own parcel, as before.
+    assert shown_merchant(client, f"/t/{SHARED}?id={bo.id}") == "Norrland Outdoor"
+
+
+def test_a_number_only_one_parcel_has_keeps_plain_urls(client, shops):
+    carrier, (alva_shop, _), _, _ = shops
+    alva = factories.make_parcel(
+        merchant=alva_shop, carrier=carrier, statuses=[ParcelStatus.IN_TRANSIT]
+    )
+    number = alva.tracking_number
+    client.get("/track", query_string={"tn": number, "postcode": "113 48"})
+    html = client.get(f"/t/{number}").get_data(as_text=True)
+    assert poll_url(html) == f"/t/{number}"
+    assert href(html, "Change delivery") == f"/t/{number}/delivery"
+    assert form_action(html, f"/t/{number}/updates") == f"/t/{number}/updates"
+
+
+def test_a_tabs_delivery_choice_is_made_for_its_own_parcel(client, db):
+    with time_machine.travel(factories.DELIVERY_NOW, tick=False):
+        factories.make_delivery_zone()
+        alva, bo = (
+            factories.make_parcel(merchant=factories.make_merchant(), tracking_number=SHARED)
+            for _ in range(2)
+        )
+        client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
+        tab_1 = client.get(f"/t/{SHARED}?id={alva.id}").get_data(as_text=True)
+        page = client.get(href(tab_1, "Change delivery")).get_data(as_text=True)
+        client.get(f"/t/{SHARED}/delivery?id={bo.id}")  # tab 2
+        slot = db.session.scalars(
+            select(Slot).where(Slot.day == date(2026, 11, 27)).order_by(Slot.starts_at)
+        ).first()
+        res = client.post(
+            form_action(page, f"/t/{SHARED}/delivery"),
+            data={"csrf_token": csrf_token(page), "choice": "slot", "slot": str(slot.id)},
+        )
+    assert res.status_code == 303 and res.location == f"/t/{SHARED}/delivery?id={alva.id}"
+    assert [c.parcel_id for c in db.session.scalars(select(DeliveryChoice))] == [alva.id]
+
+
+def test_a_tabs_return_is_opened_for_its_own_parcel(client, shops):
+    carrier, (alva_shop, _), (bo_shop, _), _ = shops
+    alva, bo = (
+        factories.make_parcel(
+            merchant=shop, carrier=carrier, tracking_number=SHARED, statuses=factories.DELIVERED
+        )
+        for shop in (alva_shop, bo_shop)
+    )
+    client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
+    tab_1 = client.get(f"/t/{SHARED}?id={alva.id}").get_data(as_text=True)
+    start = href(tab_1, "Return items")
+    form = client.get(start).get_data(as_text=True)
+    assert "Norrland Outdoor" in form and "Göta Gear" not in form
+    assert shown_merchant(client, f"/t/{SHARED}?id={bo.id}") == "Göta Gear"  # tab 2
+    # The return form posts to the page it is on.
+    item = alva.items[0]
+    res = client.post(
+        start,
+        data={
+            "csrf_token": csrf_token(form),
+            "method": "dropoff",
+            f"qty_{item.id}": "1",
+            f"reason_{item.id}": "damaged",
+        },
+    )
+    assert res.status_code == 303, res.get_data(as_text=True)
+    assert [r.parcel_id for r in db.session.scalars(select(Return))] == [alva.id]
