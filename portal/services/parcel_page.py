@@ -100,6 +100,7 @@ class ParcelPage:
     sms_opted_out_at: datetime | None
     events: list[Any] = field(default_factory=list)  # newest first
     items: list[Any] = field(default_factory=list)  # only for a verified recipient
+    parcels_with_number: int = 1  # more than one: two merchants' parcels share the number
 
 
 def load_parcel_page(number: str, *, unlocked: Sequence[int] = ()) -> ParcelPage | None:
@@ -114,7 +115,7 @@ def load_parcel_page(number: str, *, unlocked: Sequence[int] = ()) -> ParcelPage
     rows = conn.execute(_PARCEL, {"number": number}).all()
     if not rows:
         return None
-    page = ParcelPage(**pick_parcel(rows, unlocked)._asdict())
+    page = ParcelPage(**pick_parcel(rows, unlocked)._asdict(), parcels_with_number=len(rows))
     page.events = conn.execute(_EVENTS, {"parcel_id": page.id}).all()
     if page.id in unlocked:
         page.items = conn.execute(_ITEMS, {"parcel_id": page.id}).all()

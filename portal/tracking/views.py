@@ -220,10 +220,8 @@ def parcel(tn: str):
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
     verified = page.id in seen
-    if not verified:
-        # A parcel not unlocked here is only ever shown when its number is its own (else
-        # pick_parcel asks for a postcode): its poll needs no id, nor a query to learn that.
-        note_parcels_of_number(number, 1)
+    # The page's poll, forms and links name the parcel where the number is shared (parcel_url).
+    note_parcels_of_number(number, page.parcels_with_number)
     g.recipient_language = page.language
     events, choice_now, pickup_hours = page.events, None, None
     if verified:
