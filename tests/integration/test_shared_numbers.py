@@ -447,6 +447,15 @@ def test_a_tabs_links_open_its_own_parcels_pages(client, shops):
         assert shown_merchant(client, href(html, "Back to your parcel")) == "Norrland Outdoor"
 
 
+def test_switching_language_in_a_tab_keeps_its_parcel(client, shops):
+    _alva, _bo, tab_1 = two_tabs(client, shops)
+    res = client.get(href(tab_1, "Svenska"))
+    assert res.status_code == 303
+    html = client.get(res.location).get_data(as_text=True)
+    assert 'lang="sv"' in html
+    assert "Norrland Outdoor" in html and "Göta Gear" not in html
+
+
 def test_a_tabs_complaint_is_filed_for_its_own_parcel(client, shops):
     alva, bo, tab_1 = two_tabs(client, shops)
     form = client.get(href(tab_1, "Report a problem")).get_data(as_text=True)
