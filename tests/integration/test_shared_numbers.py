@@ -166,18 +166,7 @@ def test_naming_a_squatters_merchant_never_moves_it_with_a_returns_scans(client,
     )
     db.session.commit()
     # A parcel under the return's number from before the rule (the API refuses it now).
-    squatter = Parcel(
-        tracking_number=ret.return_tracking_number,
-        merchant=bo_shop,
-        carrier=carrier,
-        recipient_name="Squatter",
-        address_line="Elsewhere 1",
-        postcode="411 01",
-        city="Göteborg",
-        country="SE",
-    )
-    db.session.add(squatter)
-    db.session.commit()
+    squatter = factories.make_squatter(ret.return_tracking_number, bo_shop, carrier)
     number = ret.return_tracking_number
 
     out = post_events(client, carrier_key, event(number, "r-1", "picked_up", merchant="Göta Gear"))

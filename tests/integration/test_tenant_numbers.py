@@ -199,18 +199,7 @@ def test_a_squatter_parcel_never_catches_a_returns_scans(client, shops):
     alva = factories.make_parcel(merchant=alva_shop, carrier=carrier, statuses=factories.DELIVERED)
     ret = returned(alva)
     # A parcel under the return's number from before the rule (the API refuses it now).
-    squatter = Parcel(
-        tracking_number=ret.return_tracking_number,
-        merchant=bo_shop,
-        carrier=carrier,
-        recipient_name="Squatter",
-        address_line="Elsewhere 1",
-        postcode="411 01",
-        city="Göteborg",
-        country="SE",
-    )
-    db.session.add(squatter)
-    db.session.commit()
+    squatter = factories.make_squatter(ret.return_tracking_number, bo_shop, carrier)
 
     res = client.post(
         "/api/v1/events",
