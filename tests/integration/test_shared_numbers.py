@@ -238,11 +238,11 @@ def test_the_demo_seed_sends_no_number_of_the_portals_own_series(app, db):
 # --- a postcode that fits several parcels of a number ---------------------------------------------
 
 
-def two_parcels_to_one_address(shops) -> tuple[Parcel, Parcel]:
-    """Parcels from two shops to the same postcode under one number (two carriers, so either
-    can be moved by its events)."""
+def two_parcels(shops, **bo_recipient) -> tuple[Parcel, Parcel]:
+    """Parcels from two shops under one number (two carriers, so either can be moved by its
+    events): Alva's in transit to 113 48, then Bo's out for delivery, to the same postcode
+    unless `bo_recipient` says otherwise."""
     carrier, (alva_shop, _), (bo_shop, _), _ = shops
-    other = factories.make_carrier("Nordic Post")
     older = factories.make_parcel(
         merchant=alva_shop,
         carrier=carrier,
@@ -251,9 +251,10 @@ def two_parcels_to_one_address(shops) -> tuple[Parcel, Parcel]:
     )
     newer = factories.make_parcel(
         merchant=bo_shop,
-        carrier=other,
+        carrier=factories.make_carrier("Nordic Post"),
         tracking_number=SHARED,
         statuses=[ParcelStatus.PICKED_UP, ParcelStatus.OUT_FOR_DELIVERY],
+        **bo_recipient,
     )
     return older, newer
 
@@ -269,7 +270,7 @@ def shown_merchant(client, url: str) -> str:
 
 
 def test_a_postcode_that_fits_two_parcels_lets_the_visitor_choose(client, shops):
-    alva, bo = two_parcels_to_one_address(shops)
+    alva, bo = two_parcels(shops)
     res = verify(client, f"/t/{SHARED}/verify", "113 48")
     assert res.status_code == 303
     assert res.location == f"/t/{SHARED}/choose?next=/t/{SHARED}"
@@ -296,7 +297,7 @@ def test_a_postcode_that_fits_two_parcels_lets_the_visitor_choose(client, shops)
 
 
 def test_the_track_form_with_a_postcode_that_fits_two_parcels_offers_the_choice(client, shops):
-    two_parcels_to_one_address(shops)
+    two_parcels(shops)
     res = client.get("/track", query_string={"tn": SHARED, "postcode": "11348"})
     assert res.status_code == 303 and res.location == f"/t/{SHARED}/choose"
     html = client.get(res.location).get_data(as_text=True)
@@ -304,7 +305,7 @@ def test_the_track_form_with_a_postcode_that_fits_two_parcels_offers_the_choice(
 
 
 def test_the_choice_leads_on_to_the_page_the_visitor_set_out_for(client, shops):
-    _alva, bo = two_parcels_to_one_address(shops)
+    _alva, bo = two_parcels(shops)
     res = client.get(f"/t/{SHARED}/complaint")
     assert res.status_code == 303
     res = verify(client, res.location, "113 48")
@@ -317,16 +318,7 @@ def test_the_choice_leads_on_to_the_page_the_visitor_set_out_for(client, shops):
 
 
 def test_an_id_the_visitor_has_not_unlocked_opens_nothing(client, shops):
-    carrier, (alva_shop, _), (bo_shop, _), _ = shops
-    alva = factories.make_parcel(merchant=alva_shop, carrier=carrier, tracking_number=SHARED)
-    bo = factories.make_parcel(
-        merchant=bo_shop,
-        carrier=factories.make_carrier("Nordic Post"),
-        tracking_number=SHARED,
-        name="Bo Berg",
-        postcode="411 01",
-        city="Göteborg",
-    )
+    alva, bo = two_parcels(shops, name="Bo Berg", postcode="411 01", city="Göteborg")
     # Nobody verified: an id opens neither parcel.
     for url in (f"/t/{SHARED}?id={bo.id}", f"/t/{SHARED}/delivery?id={bo.id}"):
         res = client.get(url)
@@ -345,7 +337,7 @@ def test_an_id_the_visitor_has_not_unlocked_opens_nothing(client, shops):
 
 
 def test_the_choice_page_without_an_unlocked_parcel_asks_for_the_postcode(client, shops):
-    two_parcels_to_one_address(shops)
+    two_parcels(shops)
     res = client.get(f"/t/{SHARED}/choose")
     assert res.status_code == 303 and res.location == f"/t/{SHARED}/verify"
     assert client.get("/t/RR12345678X/choose").status_code == 404
@@ -354,7 +346,7 @@ def test_the_choice_page_without_an_unlocked_parcel_asks_for_the_postcode(client
 
 
 def test_the_choice_page_speaks_swedish(client, shops):
-    two_parcels_to_one_address(shops)
+    two_parcels(shops)
     client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
     html = client.get(
         f"/t/{SHARED}/choose", headers={"Accept-Language": "sv-SE,sv;q=0.9"}
@@ -398,7 +390,7 @@ def form_action(html: str, path: str) -> str:
 def two_tabs(client, shops) -> tuple[Parcel, Parcel, str]:
     """Both parcels unlocked with one postcode; Alva's opened in tab 1, then Bo's in tab 2.
     Returns the parcels and tab 1's page."""
-    alva, bo = two_parcels_to_one_address(shops)
+    alva, bo = two_parcels(shops)
     client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
     tab_1 = client.get(f"/t/{SHARED}?id={alva.id}").get_data(as_text=True)
     assert shown_merchant(client, f"/t/{SHARED}?id={bo.id}") == "Göta Gear"  # tab 2
@@ -459,20 +451,7 @@ def test_a_tabs_complaint_is_filed_for_its_own_parcel(client, shops):
 
 def test_a_tab_opened_before_the_other_parcel_was_unlocked_keeps_its_parcel(client, shops):
     # Bo's parcel goes to a neighbour's postcode: tab 1 is opened when only Alva's is unlocked.
-    carrier, (alva_shop, _), (bo_shop, _), _ = shops
-    factories.make_parcel(
-        merchant=alva_shop,
-        carrier=carrier,
-        tracking_number=SHARED,
-        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT],
-    )
-    factories.make_parcel(
-        merchant=bo_shop,
-        carrier=factories.make_carrier("Nordic Post"),
-        tracking_number=SHARED,
-        postcode="113 50",
-        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.OUT_FOR_DELIVERY],
-    )
+    two_parcels(shops, postcode="113 50")
     client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
     tab_1 = client.get(f"/t/{SHARED}").get_data(as_text=True)
     client.get("/track", query_string={"tn": SHARED, "postcode": "113 50"})
@@ -483,15 +462,7 @@ def test_a_tab_opened_before_the_other_parcel_was_unlocked_keeps_its_parcel(clie
 
 
 def test_a_post_naming_a_parcel_the_session_has_not_unlocked_changes_nothing(client, shops):
-    carrier, (alva_shop, _), (bo_shop, _), _ = shops
-    alva = factories.make_parcel(merchant=alva_shop, carrier=carrier, tracking_number=SHARED)
-    bo = factories.make_parcel(
-        merchant=bo_shop,
-        carrier=factories.make_carrier("Nordic Post"),
-        tracking_number=SHARED,
-        postcode="411 01",
-        city="Göteborg",
-    )
+    alva, bo = two_parcels(shops, postcode="411 01", city="Göteborg")
     client.get("/track", query_string={"tn": SHARED, "postcode": "113 48"})
     page = client.get(f"/t/{SHARED}").get_data(as_text=True)
     res = client.post(
