@@ -159,6 +159,18 @@ def _canonical_url(tn: str) -> str | None:
     return None
 
 
+def _page_number(tn: str) -> str | Response:
+    """The number of a page under /t/<tn> in its canonical form, else the answer instead: a
+    redirect to the canonical URL for a number typed another way, the not-found page for one
+    that isn't a number at all."""
+    if canonical := _canonical_url(tn):
+        return redirect(canonical, code=301)
+    try:
+        return parse_tracking_number(tn)
+    except InvalidTrackingNumber as exc:
+        return current_app.make_response(_not_found_page(tn, exc))
+
+
 def _visitors_parcel(tn: str, *, then: str | None = None) -> Parcel | Response:
     """The parcel /t/<tn>/… acts on for this visitor (the one `?id=` names, if this session
     unlocked it), else the answer to give instead: a redirect to the number in its canonical
@@ -204,12 +216,9 @@ def recipient_parcel(tn: str) -> Parcel | Response:
 @bp.get("/t/<tn>")
 @lookup
 def parcel(tn: str):
-    if canonical := _canonical_url(tn):
-        return redirect(canonical, code=301)
-    try:
-        number = parse_tracking_number(tn)
-    except InvalidTrackingNumber as exc:
-        return _not_found_page(tn, exc)
+    number = _page_number(tn)
+    if not isinstance(number, str):
+        return number
     _take_choice()
     seen = unlocked()
     try:
@@ -394,12 +403,9 @@ def choose_parcel(tn: str):
     """The parcels of a number this visitor unlocked, to choose from: a postcode that fits
     more than one parcel of the number unlocks them all, and the visitor says which they
     mean. Lists nothing the visitor hasn't proved the postcode of."""
-    if canonical := _canonical_url(tn):
-        return redirect(canonical, code=301)
-    try:
-        number = parse_tracking_number(tn)
-    except InvalidTrackingNumber as exc:
-        return _not_found_page(tn, exc)
+    number = _page_number(tn)
+    if not isinstance(number, str):
+        return number
     parcels = unlocked_parcels(number, unlocked())
     done = safe_next(request.args.get("next"), url_for(".parcel", tn=number))
     if len(parcels) < 2:
