@@ -27,6 +27,7 @@ from portal.notifications.dispatch import queue, redis_connection
 from portal.notifications.worker import Worker, serve_metrics
 from tests import factories
 from tests.messaging import free_port
+from tests.support.api import parcel_body
 from tests.support.metrics import AUTH, TOKEN, total, value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,20 +367,7 @@ def test_the_request_id_travels_into_the_queued_job_and_its_log_lines(
 ):
     res = merchant_api.post(
         "/api/v1/parcels",
-        json={
-            "recipient": {
-                "name": "Alva Lindqvist",
-                "address_line": "Surbrunnsgatan 14",
-                "postcode": "113 48",
-                "city": "Stockholm",
-                "country": "SE",
-                "phone": "+46701234567",
-                "email": "alva@example.com",
-            },
-            "items": [{"sku": "TENT-2P", "name": "Trail tent", "quantity": 1, "unit_price": "10"}],
-            "weight_grams": 1500,
-            "carrier": carrier.name,
-        },
+        json=parcel_body(carrier.name, phone="+46701234567", email="alva@example.com"),
         headers={"X-Request-ID": "checkout-4711"},
     )
     assert res.status_code == 201, res.json
