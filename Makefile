@@ -72,6 +72,7 @@ test-pg: $(VENV)/.installed-test vendor node_modules/axe-core/axe.min.js transla
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
