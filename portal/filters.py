@@ -1,72 +1,13 @@
-"""Jinja filters for showing times in the recipient's local time and language."""
+"""Jinja filters and globals: the shared formatting functions, and labels, for templates."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from decimal import Decimal
-
-from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_currency, format_decimal
 from flask import Flask
 from flask_babel import get_locale
 
-from portal.localtime import format_day, zone_of
+from portal.formatting import country_name, distance, eta_window, local_datetime, local_time, money
+from portal.localtime import format_day
 from portal.services.tracking import status_label
-
-
-def local_datetime(value: datetime | None, tz: str | None = None) -> str:
-    """`Wed 25 Nov, 14:05` in the recipient's zone, day and month names in the page's language."""
-    if value is None:
-        return ""
-    zone = zone_of(tz)
-    # The year only when it isn't this one: "Mon 1 Jan 2024, 09:12".
-    same_year = value.astimezone(zone).year == datetime.now(zone).year
-    pattern = "EEE d MMM, HH:mm" if same_year else "EEE d MMM y, HH:mm"
-    return format_datetime(value, pattern, tzinfo=zone, locale=get_locale())
-
-
-def money(amount: Decimal | str | None, currency: str) -> str:
-    """`SEK 1,249.50` / `1 249,50 kr`: an amount as the reader's language writes it."""
-    if amount is None:
-        return ""
-    written = format_currency(Decimal(amount), currency, locale=get_locale())
-    # CLDR's currency spacing, which Babel leaves out: "SEK 1,249.50", not "SEK1,249.50".
-    return re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", "\xa0", written)
-
-
-def country_name(code: str) -> str:
-    return Locale.parse(str(get_locale() or "en")).territories.get(code.upper(), code)
-
-
-def eta_window(start: datetime | None, end: datetime | None, tz: str | None = None) -> str:
-    """`Thursday 26 November, 14:00–16:00` in the recipient's zone and language."""
-    if start is None or end is None:
-        return ""
-    zone, locale = zone_of(tz), get_locale()
-    day = format_date(start.astimezone(zone), "EEEE d MMMM", locale=locale)
-    t0 = format_time(start, "HH:mm", tzinfo=zone, locale=locale)
-    t1 = format_time(end, "HH:mm", tzinfo=zone, locale=locale)
-    if start.astimezone(zone).date() != end.astimezone(zone).date():
-        end_day = format_date(end.astimezone(zone), "EEEE d MMMM", locale=locale)
-        return f"{day} {t0} – {end_day} {t1}"
-    return f"{day}, {t0}–{t1}"
-
-
-def local_time(value: datetime | None, tz: str | None = None) -> str:
-    if value is None:
-        return ""
-    return format_time(value, "HH:mm", tzinfo=zone_of(tz), locale=get_locale())
-
-
-def distance(metres: int | None) -> str:
-    """`450 m` or `1.2 km` (`1,2 km` in Swedish)."""
-    if metres is None:
-        return ""
-    if metres < 1000:
-        return f"{format_decimal(round(metres, -1), locale=get_locale())} m"
-    return f"{format_decimal(round(metres / 1000, 1), locale=get_locale())} km"
 
 
 def register(app: Flask) -> None:

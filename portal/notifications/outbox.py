@@ -146,7 +146,7 @@ def context_keys(trigger: str, channel: Channel) -> frozenset[str]:
 
 
 def _context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
-    from portal.filters import eta_window
+    from portal.formatting import eta_window
 
     base = _base_url()
     context = {

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
-from portal.filters import money
+from portal.formatting import money
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import local_day, zone_of
 from portal.models import (

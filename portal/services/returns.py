@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal.extensions import db, get_by_id
-from portal.filters import local_datetime
+from portal.formatting import local_datetime
 from portal.localtime import local_day
 from portal.models import (
     Account,
