@@ -37,8 +37,8 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services import photos
+from portal.services.calendar import add_working_days
 from portal.services.errors import Conflict, DomainError, NotFound
-from portal.services.network.calendar import add_working_days
 from portal.storage import Storage, get_storage
 
 T = ComplaintType

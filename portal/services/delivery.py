@@ -42,8 +42,8 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.models.zone import DEFAULT_CUTOFF
+from portal.services.calendar import closed_days, public_holiday, zone_calendar
 from portal.services.errors import Conflict, DomainError, NotFound
-from portal.services.network.calendar import closed_days, public_holiday, zone_calendar
 
 # Changes close at 18:00 local time the day before delivery unless the zone says otherwise
 # (PRODUCT.md; Zone.cutoff).

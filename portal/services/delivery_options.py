@@ -19,6 +19,7 @@ from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
 from portal.models import ChoiceType, Merchant, Parcel, PickupPoint, Slot, Vehicle, Zone
 from portal.models.types import utcnow
+from portal.services.calendar import zone_calendar
 from portal.services.delivery import (
     ChangeWindow,
     arrival_day,
@@ -39,7 +40,6 @@ from portal.services.delivery import (
     today_in,
 )
 from portal.services.network import hours, nearest
-from portal.services.network.calendar import zone_calendar
 
 C = ChoiceType
 

@@ -24,9 +24,9 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services.accounts import create_account, find_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
+from portal.services.calendar import zone_calendar
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
-from portal.services.network.calendar import zone_calendar
 from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
 
 MERCHANT = "Nordic Outdoor"

@@ -36,6 +36,7 @@ from portal.models import (
     TrackingEvent,
 )
 from portal.models.types import utcnow
+from portal.services.calendar import zone_calendar
 from portal.services.delivery import (
     MADE_BY_MERCHANT,
     SlotClosed,
@@ -46,7 +47,6 @@ from portal.services.delivery import (
     cutoff_time,
 )
 from portal.services.errors import Conflict, DomainError, NotFound
-from portal.services.network.calendar import zone_calendar
 from portal.services.parcels import S10_RETURN_PREFIX, issue_tracking_number
 
 # Read aloud over a phone without confusion: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V.

@@ -15,7 +15,7 @@ from opening_hours import OpeningHours, ParserError, State
 
 from portal.i18n import lazy_gettext as _l
 from portal.models import PickupPoint
-from portal.services.network.calendar import public_holiday
+from portal.services.calendar import public_holiday
 
 # Look this far ahead for the next opening before saying "closed until further notice".
 _HORIZON_DAYS = 30

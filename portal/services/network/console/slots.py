@@ -24,9 +24,9 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services import delivery
 from portal.services.audit import record
+from portal.services.calendar import Calendar
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network import closures, imports
-from portal.services.network.calendar import Calendar
 from portal.services.network.console import (
     VEHICLES,
     WEEKDAYS,

@@ -25,9 +25,9 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services import delivery
 from portal.services.audit import record
+from portal.services.calendar import public_holiday
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network import closures, imports
-from portal.services.network.calendar import public_holiday
 from portal.services.network.console import (
     REASON_MAX,
     TIME_ZONES,
