@@ -17,6 +17,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
+from portal.localtime import format_day
 from portal.models import ChoiceType, Merchant, Parcel, PickupPoint, Slot, Vehicle, Zone
 from portal.models.types import utcnow
 from portal.services.calendar import zone_calendar
@@ -27,7 +28,6 @@ from portal.services.delivery import (
     current_choice,
     cutoff,
     day_window,
-    format_day,
     hold_limit,
     merchant_api_bookings,
     merchant_slot_limit,
@@ -35,11 +35,11 @@ from portal.services.delivery import (
     parcel_value,
     pickup_span,
     point_closed_text,
-    postcode_centre,
     safe_place_allowed,
     today_in,
 )
 from portal.services.network import hours, nearest
+from portal.services.zones import postcode_centre
 
 C = ChoiceType
 

@@ -18,6 +18,7 @@ from portal.bulk import insert_new, update_by_id
 from portal.extensions import db
 from portal.models import Carrier, Merchant, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
+from portal.services.delivery import ETA_ENDS, release_on_end
 from portal.services.parcels import S10_RETURN_PREFIX
 from portal.services.returns import apply_return_event
 
@@ -25,15 +26,6 @@ ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 # Times outside these bounds are typos or epoch zeros, never tracking history.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 ETA_HORIZON = timedelta(days=365)
-ETA_ENDS = frozenset(
-    {
-        ParcelStatus.DELIVERY_FAILED,
-        ParcelStatus.READY_FOR_PICKUP,
-        ParcelStatus.DELIVERED,
-        ParcelStatus.RETURN_TO_SENDER,
-        ParcelStatus.CANCELLED,
-    }
-)
 
 
 @dataclass
@@ -344,8 +336,6 @@ def _status_changes(moved: list[tuple[_Tracked, EventData, ParcelStatus]]) -> li
     loaded = {
         p.id: p for p in db.session.execute(select(Parcel).where(Parcel.id.in_(ids))).scalars()
     }
-    from portal.services.delivery import release_on_end
-
     changes = []
     for tracked, event, was in ends:
         parcel, code = loaded[tracked.id], ParcelStatus(event.code)

@@ -1,4 +1,4 @@
-"""Which zone a postcode belongs to."""
+"""Which zone a postcode belongs to, and where it lies: the one postcode-prefix lookup."""
 
 from __future__ import annotations
 
@@ -9,19 +9,36 @@ from portal.extensions import db
 from portal.models import Zone, ZonePostcodePrefix
 
 
-def zone_for_postcode(country: str, postcode: str) -> Zone | None:
-    """The zone with the longest postcode prefix matching, or None."""
+def matching_prefixes(
+    postcode: str, country: str | None = None, *, located: bool = False
+) -> list[ZonePostcodePrefix]:
+    """The postcode prefixes `postcode` starts with, longest first: in `country` (any country
+    we serve when None), and only those with a known centre when `located`. The one walk from a
+    postcode to the network's prefixes (zone, centre, country)."""
     code = normalise_postcode(postcode)
     if not code:
-        return None
-    candidates = [code[:n] for n in range(len(code), 0, -1)]
-    rows = db.session.execute(
-        select(ZonePostcodePrefix)
-        .where(ZonePostcodePrefix.country == country.upper())
-        .where(ZonePostcodePrefix.prefix.in_(candidates))
-    ).scalars()
-    best = max(rows, key=lambda row: len(row.prefix), default=None)
-    return best.zone if best else None
+        return []
+    query = select(ZonePostcodePrefix).where(
+        ZonePostcodePrefix.prefix.in_([code[:n] for n in range(len(code), 0, -1)])
+    )
+    if country is not None:
+        query = query.where(ZonePostcodePrefix.country == country.upper())
+    if located:
+        query = query.where(ZonePostcodePrefix.latitude.is_not(None))
+    rows = db.session.execute(query).scalars()
+    return sorted(rows, key=lambda row: len(row.prefix), reverse=True)
+
+
+def zone_for_postcode(country: str, postcode: str) -> Zone | None:
+    """The zone with the longest postcode prefix matching, or None."""
+    rows = matching_prefixes(postcode, country)
+    return rows[0].zone if rows else None
+
+
+def postcode_centre(country: str, postcode: str) -> tuple[float, float] | None:
+    """The centre of the longest known postcode prefix, or None."""
+    rows = matching_prefixes(postcode, country, located=True)
+    return (rows[0].latitude, rows[0].longitude) if rows else None
 
 
 def ensure_zone(

@@ -28,10 +28,9 @@ from portal.extensions import db
 from portal.green.estimate import EARTH_RADIUS_M, distance_m
 from portal.localtime import zone_of
 from portal.models import PickupPoint, Zone
-from portal.services.delivery import postcode_centre
 from portal.services.errors import NotFound
 from portal.services.network import hours
-from portal.services.zones import zone_for_postcode
+from portal.services.zones import postcode_centre, zone_for_postcode
 
 RADII_M = (2_000, 8_000, 32_000, 128_000, 512_000)
 MAX_LIMIT = 50
