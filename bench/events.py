@@ -33,7 +33,7 @@ def batches(size: int, batch: int, count: int, seed: int, share: float = 0.2) ->
     """Pre-built request bodies: new events (unique ids) for random parcels, most of them a
     scan on the way, one in five "out for delivery" (which messages the recipient)."""
     sys.path.insert(0, str(ROOT))
-    from portal.services.bench import bench_tracking_number
+    from portal.dev.bench import bench_tracking_number
 
     rnd = random.Random(seed)
     base = datetime.now(UTC) - timedelta(minutes=30)

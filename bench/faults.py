@@ -60,7 +60,7 @@ from standins import Smtp, Twilio  # noqa: E402
 from track_page import BIN, ROOT, free_port, sh  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from portal.services.bench import bench_tracking_number  # noqa: E402
+from portal.dev.bench import bench_tracking_number  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 55432

@@ -58,9 +58,9 @@ def page_cost(db_url: str, parcels: int, rounds: int) -> dict:
     from sqlalchemy import select
 
     from portal import create_app
+    from portal.dev.bench import bench_tracking_number
     from portal.extensions import db
     from portal.models import Parcel
-    from portal.services.bench import bench_tracking_number
 
     app = create_app()
     serializer = app.session_interface.get_signing_serializer(app)

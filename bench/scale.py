@@ -102,7 +102,7 @@ def measure(url: str, size: int, seconds: int, connections: int, workers: int) -
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     from portal import create_app
-    from portal.services.bench import bench_tracking_number
+    from portal.dev.bench import bench_tracking_number
 
     app = create_app()
     serializer = app.session_interface.get_signing_serializer(app)

@@ -2,7 +2,7 @@
 
 Run by hand: `.venv/bin/python bench/search.py --parcels 1000000` (`make bench-search`).
 Loads N parcels with `seed-bench` into a scratch PostgreSQL database (skipped with --reuse
-when it holds them already), then times `portal.services.search.search()` for each kind of term
+when it holds them already), then times `portal.admin.services.search.search()` for each kind of term
 an agent types, --runs times each with different values, and prints p50/p99 in milliseconds
 plus the ratio of each p99 to the tracking-number lookup (the plain unique-index case).
 """
@@ -45,7 +45,7 @@ def load(count: int) -> None:
 
 
 def terms(kind: str, count: int, rnd: random.Random) -> str:
-    from portal.services.bench import CITIES, FIRST, LAST, TAIL, bench_tracking_number
+    from portal.dev.bench import CITIES, FIRST, LAST, TAIL, bench_tracking_number
 
     i = rnd.randrange(count)
     if kind == "tracking number":
@@ -90,8 +90,8 @@ def main() -> None:
         load(args.parcels)
     os.environ.update(ENV)
     from portal import create_app
+    from portal.admin.services.search import search
     from portal.extensions import db
-    from portal.services.search import search
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": URL})
     rnd = random.Random(7)

@@ -119,9 +119,9 @@ def main() -> None:
     from sqlalchemy import select
 
     from portal import create_app
+    from portal.dev.bench import bench_tracking_number
     from portal.extensions import db
     from portal.models import Parcel
-    from portal.services.bench import bench_tracking_number
 
     app = create_app()
     serializer = app.session_interface.get_signing_serializer(app)

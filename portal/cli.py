@@ -28,8 +28,7 @@ def _base_url() -> str:
 @click.command("seed-demo")
 def seed_demo_command() -> None:
     """A merchant, a carrier, zones and a parcel in every status, with links to open them."""
-    from portal.notifications.dispatch import drain
-    from portal.services.demo import (
+    from portal.dev.demo import (
         DEMO_AGENT_EMAIL,
         DEMO_CONSOLE_PASSWORD,
         DEMO_STAFF_EMAIL,
@@ -37,6 +36,7 @@ def seed_demo_command() -> None:
         DEMO_SUPERVISOR_EMAIL,
         seed_demo,
     )
+    from portal.notifications.dispatch import drain
 
     parcels, keys = seed_demo()
     db.session.commit()
@@ -169,7 +169,7 @@ def create_agent(
 @click.option("--events", "events_per_parcel", type=click.IntRange(0, 50), default=8)
 def seed_bench_command(count: int, events_per_parcel: int) -> None:
     """Bulk-load N benchmark parcels (tracking numbers BN…SE) with events; replaces earlier ones."""
-    from portal.services.bench import seed_bench
+    from portal.dev.bench import seed_bench
 
     seconds = seed_bench(count, events_per_parcel)
     click.echo(f"loaded {count} parcels with {events_per_parcel} events each in {seconds:.1f}s")

@@ -16,10 +16,10 @@ from wtforms.validators import Optional
 
 from portal import csvexport
 from portal.admin import bp
+from portal.admin.services import dashboard as service
 from portal.forms import Form
 from portal.models.types import utcnow
 from portal.security import no_store
-from portal.services import dashboard as service
 
 DEFAULT_DAYS = 30
 # Dates outside these are typing mistakes, and would overflow a timestamp near year 1 or 9999.

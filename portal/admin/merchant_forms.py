@@ -1,4 +1,4 @@
-"""The merchant page's forms; the rules themselves live in services/merchants.py."""
+"""The merchant page's forms; the rules themselves live in admin/services/merchants.py."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.admin.services import merchants
 from portal.forms import Form
 from portal.models import ReturnMethod, ReturnReason
-from portal.services import merchants
 from portal.services.photos import Upload
 
 METHOD_LABELS = {

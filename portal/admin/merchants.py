@@ -31,11 +31,11 @@ from portal.admin.merchant_forms import (
     SlotShareForm,
     WebhookForm,
 )
-from portal.extensions import db, get_by_id
-from portal.forms import attach_error
+from portal.admin.services import merchants
+from portal.extensions import get_by_id
+from portal.forms import page_write, refuse
 from portal.models import Merchant
 from portal.security import no_store
-from portal.services import merchants
 from portal.services.delivery import merchant_slot_limit
 from portal.services.errors import DomainError, NotFound
 from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
@@ -45,6 +45,7 @@ from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
 
 @bp.route("/merchants", methods=["GET", "POST"], endpoint="merchants")
 @supervisor_only
+@page_write
 def merchant_list():
     form = NewMerchantForm() if request.method == "POST" else NewMerchantForm(formdata=None)
     status = 200
@@ -54,10 +55,8 @@ def merchant_list():
             try:
                 merchant = merchants.create_merchant(agent(), form.name.data)
             except DomainError as exc:
-                db.session.rollback()
-                attach_error(form, exc)
+                refuse(form, exc)
             else:
-                db.session.commit()
                 flash(f"Added {merchant.name}.", "success")
                 return redirect(url_for(".merchant", merchant_id=merchant.id), 303)
     html = render_template("admin/merchants.html", rows=merchants.list_merchants(), form=form)
@@ -72,6 +71,7 @@ def merchant(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/details")
 @supervisor_only
+@page_write
 def merchant_details(merchant_id: int):
     m = _merchant(merchant_id)
     form = DetailsForm()
@@ -87,6 +87,7 @@ def merchant_details(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/slot-share")
 @supervisor_only
+@page_write
 def merchant_slot_share(merchant_id: int):
     m = _merchant(merchant_id)
     form = SlotShareForm()
@@ -102,6 +103,7 @@ def merchant_slot_share(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/branding")
 @supervisor_only
+@page_write
 def merchant_branding(merchant_id: int):
     m = _merchant(merchant_id)
     form = BrandingForm()
@@ -117,6 +119,7 @@ def merchant_branding(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/logo")
 @supervisor_only
+@page_write
 def merchant_logo(merchant_id: int):
     m = _merchant(merchant_id)
     form = LogoForm()
@@ -130,6 +133,7 @@ def merchant_logo(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/logo/remove")
 @supervisor_only
+@page_write
 def merchant_logo_remove(merchant_id: int):
     m = _merchant(merchant_id)
     return _submit(
@@ -144,6 +148,7 @@ def merchant_logo_remove(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/policy")
 @supervisor_only
+@page_write
 def merchant_policy(merchant_id: int):
     m = _merchant(merchant_id)
     form = PolicyForm()
@@ -159,6 +164,7 @@ def merchant_policy(merchant_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/keys")
 @supervisor_only
+@page_write
 def merchant_key_create(merchant_id: int):
     """The plaintext is in this answer only: not in a flash, the session or a later page."""
     m = _merchant(merchant_id)
@@ -166,12 +172,12 @@ def merchant_key_create(merchant_id: int):
     if not form.validate_on_submit():
         return _page(m, 422, action=form)
     key, plaintext = merchants.create_key(agent(), m)
-    db.session.commit()
     return _page(m, 200, new_key=NewSecret(key.prefix, plaintext))
 
 
 @bp.post("/merchants/<int:merchant_id>/keys/<int:key_id>/revoke")
 @supervisor_only
+@page_write
 def merchant_key_revoke(merchant_id: int, key_id: int):
     m = _merchant(merchant_id)
     return _submit(
@@ -186,6 +192,7 @@ def merchant_key_revoke(merchant_id: int, key_id: int):
 
 @bp.post("/merchants/<int:merchant_id>/webhooks")
 @supervisor_only
+@page_write
 def merchant_webhook_create(merchant_id: int):
     """Like a key, the signing secret is shown in this answer only."""
     m = _merchant(merchant_id)
@@ -199,17 +206,16 @@ def merchant_webhook_create(merchant_id: int):
                 allow_insecure=bool(current_app.config.get("WEBHOOK_ALLOW_INSECURE")),
             )
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
+            refuse(form, exc)
         else:
             secret = NewSecret(endpoint.url, endpoint.secret)
-            db.session.commit()
             return _page(m, 200, new_webhook=secret)
     return _page(m, 422, webhook=form)
 
 
 @bp.post("/merchants/<int:merchant_id>/webhooks/<int:endpoint_id>/delete")
 @supervisor_only
+@page_write
 def merchant_webhook_delete(merchant_id: int, endpoint_id: int):
     m = _merchant(merchant_id)
     return _submit(
@@ -240,19 +246,17 @@ def _merchant(merchant_id: int) -> Merchant:
 def _submit(
     m: Merchant, name: str, form: FlaskForm, apply: Callable[[], object], done: str, anchor: str
 ) -> Response:
-    """Validate, apply, commit and come back to the page next to `anchor` (Post/Redirect/Get);
-    or show the page again with the form's errors in place (422) and nothing saved."""
+    """Validate, apply and come back to the page next to `anchor` (Post/Redirect/Get, which
+    `page_write` commits); or show the page again with the form's errors in place (422) and
+    nothing saved."""
     if form.validate_on_submit():
         try:
             changed = apply()
         except NotFound:
-            db.session.rollback()
             abort(404)
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
+            refuse(form, exc)
         else:
-            db.session.commit()
             flash(done if changed else "Nothing changed.", "success")
             return redirect(url_for(".merchant", merchant_id=m.id, _anchor=anchor), 303)
     return _page(m, 422, **{name: form})

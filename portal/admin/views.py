@@ -1,8 +1,8 @@
 """Agents' pages: the search box, the parcel console and its actions, the queues, the audit log.
 
-Actions are plain POST forms (CSRF-checked) that call one service in portal/services/console.py
-each, then redirect back to the console (Post/Redirect/Get); a refusal re-renders the console
-with the error next to the form that caused it.
+Actions are plain POST forms (CSRF-checked) that call one function in
+portal/admin/services/console.py each, then redirect back to the console (Post/Redirect/Get); a
+refusal re-renders the console with the error next to the form that caused it.
 """
 
 from __future__ import annotations
@@ -14,18 +14,19 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from sqlalchemy import select
 
 from portal.admin import agent, bp
+from portal.admin.services import console, queues
+from portal.admin.services.parcel_console import parcel_console
+from portal.admin.services.search import search
 from portal.delivery.forms import FORMS as CHOICE_FORMS
 from portal.delivery.forms import blank_forms
 from portal.extensions import db, get_by_id
-from portal.forms import has_control_characters
+from portal.forms import discard_writes, has_control_characters, page_write, refuse, status_of
 from portal.models import Account, Complaint, InboundMessage, Parcel, Return, ReturnMethod, Role
-from portal.services import console, delivery, delivery_options, queues
+from portal.services import delivery, delivery_options
 from portal.services.accounts import EMAIL_MAX
 from portal.services.audit import ACTIONS, AuditFilter, csv_rows, entries
 from portal.services.errors import DomainError
-from portal.services.parcel_console import parcel_console
 from portal.services.parcels import AmbiguousTrackingNumber, find_parcel
-from portal.services.search import search
 
 
 @bp.get("/")
@@ -102,16 +103,16 @@ def _clean_form() -> None:
 
 
 def _act(tn: str, key: str, do: Callable[[Parcel], str], anchor: str):
-    """Run one console action: commit and go back with its confirmation, or show why not."""
+    """Run one console action: go back with its confirmation (`page_write` commits), or show
+    why not on the console as it is."""
     p = _parcel(tn)
     try:
         _clean_form()
         done = do(p)
     except DomainError as exc:
-        db.session.rollback()
+        discard_writes()
         p = _parcel(tn)
-        return _console(p, errors={key: exc.message}, status=409 if exc.kind == "conflict" else 422)
-    db.session.commit()
+        return _console(p, errors={key: exc.message}, status=status_of(exc))
     flash(done, "success")
     return redirect(url_for(".parcel", tn=p.tracking_number, _anchor=anchor), 303)
 
@@ -143,6 +144,7 @@ def _complaint(p: Parcel) -> Complaint:
 
 
 @bp.post("/parcels/<tn>/notifications/resend")
+@page_write
 def resend(tn: str):
     def do(p: Parcel) -> str:
         nid = _int(request.form.get("notification_id"), "notification")
@@ -153,6 +155,7 @@ def resend(tn: str):
 
 
 @bp.post("/parcels/<tn>/inbound/read")
+@page_write
 def inbound_read(tn: str):
     def do(p: Parcel) -> str:
         message = get_by_id(InboundMessage, _int(request.form.get("inbound_id"), "inbound"))
@@ -165,6 +168,7 @@ def inbound_read(tn: str):
 
 
 @bp.post("/parcels/<tn>/hold")
+@page_write
 def hold(tn: str):
     def do(p: Parcel) -> str:
         if request.form.get("release"):
@@ -177,6 +181,7 @@ def hold(tn: str):
 
 
 @bp.post("/parcels/<tn>/returns/decide")
+@page_write
 def decide_return(tn: str):
     def do(p: Parcel) -> str:
         ret = _return(p, "return")
@@ -190,6 +195,7 @@ def decide_return(tn: str):
 
 
 @bp.post("/parcels/<tn>/returns/refund")
+@page_write
 def refund_return(tn: str):
     def do(p: Parcel) -> str:
         ret = _return(p, "return")
@@ -200,6 +206,7 @@ def refund_return(tn: str):
 
 
 @bp.post("/parcels/<tn>/complaints/<action>")
+@page_write
 def complaint_action(tn: str, action: str):
     if action not in ("assign", "status", "message", "photos"):
         abort(404)
@@ -232,6 +239,7 @@ def complaint_action(tn: str, action: str):
 
 
 @bp.post("/parcels/<tn>/notes")
+@page_write
 def add_note(tn: str):
     def do(p: Parcel) -> str:
         console.add_note(agent(), p, request.form.get("body", ""))
@@ -244,8 +252,9 @@ def add_note(tn: str):
 
 
 @bp.route("/parcels/<tn>/return", methods=["GET", "POST"])
+@page_write
 def start_return(tn: str):
-    from portal.returns.forms import METHOD_HINTS, attach_return_error, return_form
+    from portal.returns.forms import METHOD_HINTS, return_error_field, return_form
     from portal.services import returns as return_rules
 
     p = _parcel(tn)
@@ -261,11 +270,8 @@ def start_return(tn: str):
             try:
                 ret = console.open_return_for(agent(), p, wanted)
             except DomainError as exc:
-                db.session.rollback()
-                attach_return_error(form, exc, wanted)
-                status = 409 if exc.kind == "conflict" else 422
+                status = refuse(form, exc, return_error_field(exc, wanted))
             else:
-                db.session.commit()
                 flash(
                     f"Return {ret.rma} started ({ret.status.value}); the customer is told.",
                     "success",
@@ -288,6 +294,7 @@ def start_return(tn: str):
 
 
 @bp.route("/parcels/<tn>/delivery", methods=["GET", "POST"])
+@page_write
 def change_delivery(tn: str):
     p = _parcel(tn)
     forms = blank_forms()

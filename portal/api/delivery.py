@@ -14,12 +14,12 @@ from flask import current_app, jsonify, request
 from portal.api import bp
 from portal.api.auth import current_key, require_key
 from portal.api.errors import from_domain
+from portal.api.manifest import find_zone, manifest
 from portal.api.schemas import DeliveryChoiceIn, DeliveryOptionsOut, ManifestOut
 from portal.contact import valid_postcode
 from portal.models import ChoiceType, DeliveryChoice, Parcel, ZonePostcodePrefix
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
-from portal.services.manifest import find_zone, manifest
 from portal.services.zones import zone_for_postcode
 
 

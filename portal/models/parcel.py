@@ -65,7 +65,7 @@ class Parcel(db.Model):
         Index("ix_parcel_merchant_order_ref", "merchant_id", "order_ref"),
         # The carrier's manifest: parcels due in a zone on a day.
         Index("ix_parcel_zone_eta_from", "zone_id", "eta_from"),
-        # The agents' search box (services/search.py): exact lookups by phone, e-mail,
+        # The agents' search box (admin/services/search.py): exact lookups by phone, e-mail,
         # postcode and order reference, and part of a name through trigrams on PostgreSQL.
         Index("ix_parcel_recipient_phone", "recipient_phone"),
         Index("ix_parcel_recipient_email", func.lower(Column("recipient_email"))),

@@ -21,17 +21,17 @@ from flask_login import current_user
 
 from portal.accounts import role_required
 from portal.extensions import db, limiter
+from portal.forms import page_write, refuse
 from portal.models import Parcel, Return, ReturnMethod, ReturnStatus, Role
-from portal.returns import bp
+from portal.returns import bp, labels
 from portal.returns.dropoff_forms import DropoffForm
 from portal.returns.forms import (
     METHOD_HINTS,
     REASON_LABELS,
-    attach_return_error,
+    return_error_field,
     return_form,
 )
 from portal.security import no_store
-from portal.services import labels
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
 from portal.tracking.verification import is_verified
@@ -42,6 +42,7 @@ from portal.tracking.views import lookup, recipient_parcel, verify_on_own_url
 
 @bp.route("/t/<tn>/return", methods=["GET", "POST"])
 @lookup
+@page_write
 def start(tn: str):
     parcel = recipient_parcel(tn)
     if not isinstance(parcel, Parcel):
@@ -58,11 +59,8 @@ def start(tn: str):
             try:
                 ret = service.open_return(parcel, request_)
             except DomainError as exc:
-                db.session.rollback()
-                attach_return_error(form, exc, request_)
-                status = 409 if exc.kind == "conflict" else 422
+                status = refuse(form, exc, return_error_field(exc, request_))
             else:
-                db.session.commit()
                 return redirect(url_for(".show", rma=ret.rma), 303)
         else:
             status = 422
@@ -194,6 +192,7 @@ def label_file(rma: str, kind: str):
 @bp.route("/dropoff", methods=["GET", "POST"])
 @role_required(Role.DROPOFF, Role.SUPERVISOR, login="accounts.dropoff_login")
 @limiter.limit("120 per minute", methods=["POST"])
+@page_write
 def dropoff():
     form = DropoffForm()
     status = 200
@@ -202,16 +201,12 @@ def dropoff():
         try:
             ret = service.accept_dropoff(form.code.data, current_user)
         except service.AlreadyDroppedOff as exc:
-            db.session.rollback()
+            refuse(form, exc, "code")
             already = exc.return_
-            form.code.errors.append(exc.message)
             status = 409
         except DomainError as exc:
-            db.session.rollback()
-            form.code.errors.append(exc.message)
-            status = 409 if exc.kind == "conflict" else 422
+            status = refuse(form, exc, "code")
         else:
-            db.session.commit()
             session["dropoff_last"] = ret.rma
             flash(_("Accepted. The customer gets a receipt."), "success")
             return redirect(url_for(".dropoff"), 303)

@@ -21,7 +21,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from portal import s10
-from portal.extensions import db, limiter
+from portal.extensions import limiter
+from portal.forms import page_write
 from portal.i18n import safe_next
 from portal.models import Parcel
 from portal.models.types import utcnow
@@ -30,7 +31,6 @@ from portal.services import complaints, delivery, tracking
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 from portal.services.network.pickup import point_hours
-from portal.services.parcel_page import load_parcel_page
 from portal.services.parcels import (
     AmbiguousTrackingNumber,
     find_parcels,
@@ -41,6 +41,7 @@ from portal.services.parcels import (
 )
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
+from portal.tracking.parcel_page import load_parcel_page
 from portal.tracking.urls import note_parcels_of_number, number_is_shared, parcel_url
 from portal.tracking.verification import (
     ask_to_verify,
@@ -423,6 +424,7 @@ def choose_parcel(tn: str):
 
 @bp.get("/l/<token>")
 @lookup
+@page_write
 def signed_link(token: str):
     try:
         link = open_link(token)
@@ -434,11 +436,11 @@ def signed_link(token: str):
     # The link's own parcel, whatever else shares its number: it is the one opened here now.
     mark_verified(link.parcel.id)
     target = safe_next(link.target, url_for(".parcel", tn=link.parcel.tracking_number))
-    db.session.commit()
     return redirect(target, code=303)
 
 
 @bp.post("/t/<tn>/updates")
+@page_write
 def updates(tn: str):
     """A verified recipient chooses SMS, e-mail or both."""
     found = _visitors_parcel(tn, then=url_for(".parcel", tn=tn, id=_named_id()))
@@ -450,6 +452,5 @@ def updates(tn: str):
     form = UpdatesForm()
     if form.validate_on_submit():
         set_channels(p, sms=form.sms.data, email=form.email.data)
-        db.session.commit()
         flash(_("Saved: we'll keep you posted the way you chose."), "success")
     return redirect(parcel_url(".parcel", p, _anchor="updates"), code=303)

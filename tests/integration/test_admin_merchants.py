@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from portal.admin.services.merchants import contrast_with_white
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -24,7 +25,6 @@ from portal.models import (
     WebhookEndpoint,
 )
 from portal.models.types import utcnow
-from portal.services.merchants import contrast_with_white
 from portal.services.returns import returnable
 from tests import factories, staff
 

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from portal.dev.demo import NETWORK_FILES
 from portal.extensions import db
 from portal.models import (
     Notification,
@@ -24,7 +25,6 @@ from portal.models import (
     ZonePostcodePrefix,
 )
 from portal.services import delivery
-from portal.services.demo import NETWORK_FILES
 from tests import factories
 
 # Monday 30 November 2026, 10:00 in Stockholm.

@@ -222,7 +222,7 @@ def test_no_merchant_can_take_a_number_of_the_series_the_portal_issues(app, clie
 
 
 def test_the_demo_seed_sends_no_number_of_the_portals_own_series(app, db):
-    from portal.services.demo import seed_demo
+    from portal.dev.demo import seed_demo
 
     made, _keys = seed_demo()
     db.session.commit()

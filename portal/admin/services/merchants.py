@@ -362,7 +362,7 @@ class Brand:
 def brand_of(parcel: Any) -> Brand | None:
     """The branding of the parcel's merchant, or None if it has none. Takes a Parcel or the
     parcel page's read model (which carries the merchant's columns itself)."""
-    if hasattr(parcel, "merchant_brand_colour"):  # services.parcel_page.ParcelPage
+    if hasattr(parcel, "merchant_brand_colour"):  # tracking.parcel_page.ParcelPage
         brand = Brand(
             parcel.merchant_id,
             parcel.merchant_name,

@@ -77,7 +77,7 @@ DESCRIPTIONS = {
 
 
 # The demo network is imported from these files, the road an operator takes (README).
-NETWORK_FILES = Path(__file__).resolve().parent.parent / "dev" / "network"
+NETWORK_FILES = Path(__file__).resolve().parent / "network"
 
 
 def _import_network() -> None:
