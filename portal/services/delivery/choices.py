@@ -14,16 +14,9 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import format_day, zone_of
-from portal.models import (
-    ChoiceType,
-    DeliveryChoice,
-    Parcel,
-    PickupPoint,
-)
+from portal.models import ChoiceType, DeliveryChoice, Parcel, PickupPoint
 
 SAFE_PLACES = ("porch", "garage", "back_door", "shed", "other")
-
-
 SAFE_PLACE_TEXT = {
     "porch": _l("Porch"),
     "garage": _l("Garage"),

@@ -13,13 +13,7 @@ from portal.extensions import db, get_by_id
 from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import format_day
-from portal.models import (
-    ChoiceType,
-    DeliveryChoice,
-    Parcel,
-    PickupPoint,
-    Slot,
-)
+from portal.models import ChoiceType, DeliveryChoice, Parcel, PickupPoint, Slot
 from portal.models.types import utcnow
 from portal.services.delivery.capacity import (
     MADE_BY_MERCHANT,

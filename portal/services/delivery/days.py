@@ -17,19 +17,13 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import format_day
-from portal.models import (
-    Slot,
-    SlotTemplate,
-    Zone,
-)
+from portal.models import Slot, SlotTemplate, Zone
 from portal.models.zone import DEFAULT_CUTOFF
 from portal.services.calendar import closed_days, public_holiday, zone_calendar
 
 # Changes close at 18:00 local time the day before delivery unless the zone says otherwise
 # (PRODUCT.md; Zone.cutoff).
 CUTOFF = DEFAULT_CUTOFF
-
-
 # A green day or hold without slot templates that day is delivered in this window.
 DAY_WINDOW = (time(8, 0), time(18, 0))
 

@@ -7,13 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import (
-    ChoiceType,
-    DeliveryChoice,
-    Parcel,
-    ParcelStatus,
-    TrackingEvent,
-)
+from portal.models import ChoiceType, DeliveryChoice, Parcel, ParcelStatus, TrackingEvent
 from portal.services.delivery.days import day_window
 
 S = ParcelStatus

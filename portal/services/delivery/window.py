@@ -13,14 +13,7 @@ from flask_babel import get_locale
 
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import format_day, parcel_zone
-from portal.models import (
-    ChoiceType,
-    DeliveryChoice,
-    Merchant,
-    Parcel,
-    ParcelStatus,
-    PickupPoint,
-)
+from portal.models import ChoiceType, DeliveryChoice, Merchant, Parcel, ParcelStatus, PickupPoint
 from portal.services.delivery.choices import current_choice, delivery_day
 from portal.services.delivery.days import cutoff
 

@@ -1,0 +1,63 @@
+"""Finding returns: by RMA, for a parcel, for a merchant, and a return's carrier events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Merchant, ParcelItem, Return, ReturnItem, TrackingEvent
+from portal.services.errors import NotFound
+from portal.services.returns.codes import RMA_LENGTH, format_rma, normalise_code
+
+
+def find_return(rma: str) -> Return:
+    code = normalise_code(rma)
+    ret = None
+    if len(code) == RMA_LENGTH:
+        ret = db.session.execute(
+            select(Return).where(Return.rma == format_rma(code))
+        ).scalar_one_or_none()
+    if ret is None:
+        raise NotFound(str(_l("There is no return with this number.")), field="rma")
+    return ret
+
+
+def returns_for(parcel_id: int) -> list[Return]:
+    """Returns that hold items of this parcel or were started from it, newest first."""
+    holding = (
+        select(ReturnItem.return_id)
+        .join(ParcelItem, ParcelItem.id == ReturnItem.parcel_item_id)
+        .where(ParcelItem.parcel_id == parcel_id)
+    )
+    return list(
+        db.session.execute(
+            select(Return)
+            .where((Return.parcel_id == parcel_id) | Return.id.in_(holding))
+            .order_by(Return.created_at.desc(), Return.id.desc())
+        ).scalars()
+    )
+
+
+def return_events(ret: Return) -> list[TrackingEvent]:
+    return list(
+        db.session.execute(
+            select(TrackingEvent)
+            .where(TrackingEvent.return_id == ret.id)
+            .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+        ).scalars()
+    )
+
+
+def merchant_returns(
+    merchant: Merchant, since: datetime | None = None, limit: int = 500
+) -> list[Return]:
+    """The merchant's returns changed since `since` (oldest change first), for polling."""
+    query = select(Return).where(Return.merchant_id == merchant.id)
+    if since is not None:
+        query = query.where(Return.updated_at >= since)
+    return list(
+        db.session.execute(query.order_by(Return.updated_at, Return.id).limit(limit)).scalars()
+    )
