@@ -333,7 +333,7 @@ def test_a_failure_after_the_files_were_written_leaves_nothing(
     def broken(*args, **kwargs):
         raise RuntimeError("the outbox is down")
 
-    monkeypatch.setattr(complaints, "_notify", broken)
+    monkeypatch.setattr(complaints.filing, "tell_customer", broken)
     res = file_complaint(opened, parcel, photos=[jpeg("a.jpg"), jpeg("b.jpg")])
     assert res.status_code == 500
     assert count(Complaint) == count(Photo) == count(ComplaintMessage) == 0
@@ -343,7 +343,7 @@ def test_a_failure_after_the_files_were_written_leaves_nothing(
 def test_a_case_number_is_drawn_again_when_taken(parcel, monkeypatch):
     first = factories.make_complaint(parcel)
     drawn = iter([first.case_number, "C-K7QX94MP"])
-    monkeypatch.setattr(complaints, "new_case_number", lambda: next(drawn))
+    monkeypatch.setattr(complaints.filing, "new_case_number", lambda: next(drawn))
     second = factories.make_complaint(parcel, type="late")
     assert second.case_number == "C-K7QX94MP" and count(Complaint) == 2
 
