@@ -17,10 +17,10 @@ from portal.api.errors import from_domain
 from portal.api.manifest import find_zone, manifest
 from portal.api.schemas import DeliveryChoiceIn, DeliveryOptionsOut, ManifestOut
 from portal.contact import valid_postcode
-from portal.models import ChoiceType, DeliveryChoice, Parcel, ZonePostcodePrefix
+from portal.models import ChoiceType, DeliveryChoice, Parcel
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
-from portal.services.zones import zone_for_postcode
+from portal.services.zones import matching_prefixes, zone_for_postcode
 
 
 def choice_json(choice: DeliveryChoice, tz: str | None) -> dict[str, Any]:
@@ -171,20 +171,7 @@ def _query_value() -> Decimal | None:
 def _country_for(postcode: str) -> str | None:
     """The country when `country` is left out: the one whose zones know this postcode (None:
     no zone does); a postcode known in two countries needs `country`."""
-    from sqlalchemy import select
-
-    from portal.contact import normalise_postcode
-    from portal.extensions import db
-
-    code = normalise_postcode(postcode)
-    candidates = [code[:n] for n in range(len(code), 0, -1)]
-    countries = set(
-        db.session.execute(
-            select(ZonePostcodePrefix.country)
-            .where(ZonePostcodePrefix.prefix.in_(candidates))
-            .distinct()
-        ).scalars()
-    )
+    countries = {row.country for row in matching_prefixes(postcode)}
     if len(countries) > 1:
         raise DomainError(
             "This postcode exists in more than one country we serve: give `country` too.",
