@@ -79,7 +79,7 @@ def main() -> int:
                     continue
                 statuses = " ".join(f"{s}×{n}" for s, n in sorted(run.statuses.items()))
                 print(f"{label:32} {run.calls:6d} {run.seconds:8.1f}  {statuses}")
-            from portal.notifications.dispatch import queue
+            from portal.notifications.handoff import queue
 
             queue().delete(delete_jobs=True)
             db.session.remove()

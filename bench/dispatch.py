@@ -102,7 +102,7 @@ def main() -> None:
     from portal import create_app
     from portal.extensions import db
     from portal.models import Channel, Notification, NotificationState
-    from portal.notifications.dispatch import dispatch
+    from portal.notifications.handoff import dispatch
     from portal.services.api_keys import get_or_create_carrier, get_or_create_merchant
     from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
 

@@ -129,7 +129,7 @@ def main() -> int:
                     saved = after - before
                 size = sum(len(b) for b, _name in files)
                 print(f"{label:10} {size:9d} {status:6d} {saved:5d} {best:6.2f}")
-            from portal.notifications.dispatch import queue
+            from portal.notifications.handoff import queue
 
             queue().delete(delete_jobs=True)
             db.session.remove()

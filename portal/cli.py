@@ -36,7 +36,7 @@ def seed_demo_command() -> None:
         DEMO_SUPERVISOR_EMAIL,
         seed_demo,
     )
-    from portal.notifications.dispatch import drain
+    from portal.notifications.handoff import drain
 
     parcels, keys = seed_demo()
     db.session.commit()
@@ -214,7 +214,7 @@ def network_import(kind: str, file, dry_run: bool, close_missing: bool) -> None:
         told = "would be told" if dry_run else "told"
         click.echo(f"{len(numbers)} parcels booked on {booked_on} ({told}): {' '.join(numbers)}")
     if not dry_run and result.affected:
-        from portal.notifications.dispatch import drain
+        from portal.notifications.handoff import drain
 
         drain()
 

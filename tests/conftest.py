@@ -125,16 +125,21 @@ def carrier_api(client: FlaskClient, carrier) -> ApiClient:
 
 @pytest.fixture
 def redis_queue(app):
-    """The real Redis, emptied before and after the test."""
+    """The real Redis, emptied before and after the test (once hand-offs still on their way
+    there, made off the committing thread, have landed)."""
     import redis
+
+    from portal.notifications.handoff import drain
 
     conn = redis.Redis.from_url(REDIS_URL)
     try:
         conn.ping()
     except redis.ConnectionError:
         pytest.fail("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
+    drain()
     conn.flushdb()
     yield conn
+    drain()
     conn.flushdb()
 
 

@@ -163,11 +163,14 @@ def signed_post(
 
 
 def run_worker(app) -> None:
-    """A real RQ worker in burst mode, in a context of its own (as its own process would be)."""
+    """A real RQ worker in burst mode, in a context of its own (as its own process would be),
+    once this process has handed its committed rows over (that happens off the request)."""
     from rq.worker import SimpleWorker
 
     from portal.extensions import db
-    from portal.notifications.dispatch import queue, redis_connection
+    from portal.notifications.handoff import drain, queue, redis_connection
+
+    drain()
 
     def work():
         with app.app_context():
@@ -182,7 +185,7 @@ def sweep_and_work(app, now) -> int:
     `flask worker` does over time."""
     import time_machine
 
-    from portal.notifications.dispatch import sweep
+    from portal.notifications.handoff import sweep
 
     def do_sweep():
         with app.app_context():

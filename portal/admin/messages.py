@@ -13,10 +13,10 @@ from wtforms import StringField, TextAreaField
 from portal.admin import agent, bp, supervisor_only
 from portal.extensions import db, get_by_id
 from portal.models import Channel, Merchant
-from portal.notifications.outbox import TRIGGERS, context_keys
 from portal.security import no_store
-from portal.services import message_templates as templates
 from portal.services.errors import NotFound
+from portal.services.messages import TRIGGERS, context_keys
+from portal.services.messages import overrides as templates
 
 LANGUAGE_NAMES = {"en": "English", "sv": "Swedish"}
 CHANNEL_NAMES = {"sms": "SMS", "email": "E-mail"}

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import urlsplit
@@ -22,7 +20,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from portal.extensions import db
 from portal.models import Channel, Notification, WebhookEndpoint
+from portal.services.webhooks import public_address
 
 SIGNATURE_HEADER = "X-Lastmile-Signature"
 
@@ -159,21 +159,8 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def public_address(url: str) -> bool:
-    """Whether every address the URL's host resolves to is a public one (no SSRF into our
-    own network through a merchant's endpoint)."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
-
-
 class MerchantWebhook:
     def send(self, n: Notification) -> str:
-        from portal.extensions import db
-
         endpoint = db.session.get(WebhookEndpoint, n.webhook_endpoint_id)
         if endpoint is None or endpoint.deleted_at is not None:
             raise PermanentError("the endpoint was removed")

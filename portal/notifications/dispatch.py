@@ -1,4 +1,5 @@
-"""Sending queued messages: hand-off to RQ, claiming, retries, fallback, and the sweeper.
+"""Sending queued messages: the RQ job, claiming, retries, and the fallback to e-mail (handing
+rows over to the queue, and the sweeper, are in handoff.py).
 
 Delivery is at-least-once towards the queue and at-most-once per row towards the provider:
 a job first claims its rows with a conditional UPDATE (state still queued, due, unclaimed), so a
@@ -9,130 +10,46 @@ A job slower than its lease renews it row by row and never sends a row another w
 
 from __future__ import annotations
 
-import contextvars
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, has_app_context
-from redis import Redis
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import logs
 from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState, SmsOptOut
 from portal.models.types import utcnow
 from portal.notifications.channels import PermanentError, TemporaryError, channel_for
 from portal.observability.metrics import NOTIFICATIONS_SENT
-from portal.redis_clients import new_redis_client, redis_client
+from portal.services.messages import QUIET_HOURS_EXEMPT, notify, quiet_until, write_when_sending
 
 log = logging.getLogger(__name__)
 Q = NotificationState
-# A row handed to the queue that is still queued after this long is handed over again.
-REQUEUE_AFTER = timedelta(seconds=60)
-BATCH = 50
 
-_executor: ThreadPoolExecutor | None = None
 _worker_app: Flask | None = None
-
-
-# The queue's Redis: seconds to connect, and to wait for each command.
-_CONNECT_TIMEOUT, _TIMEOUT = 2, 5
-
-
-def redis_connection() -> Redis:
-    """A client for an RQ worker, its own: the worker lengthens its socket timeout to outwait
-    its blocking wait for jobs, which the hand-off's shared client must not get."""
-    url = current_app.config["REDIS_URL"]
-    return new_redis_client(url, connect_timeout=_CONNECT_TIMEOUT, timeout=_TIMEOUT)
-
-
-def queue():
-    """The outbox's RQ queue on the process's shared client (the hand-off after a commit)."""
-    from rq import Queue
-
-    url = current_app.config["REDIS_URL"]
-    connection = redis_client(url, connect_timeout=_CONNECT_TIMEOUT, timeout=_TIMEOUT)
-    return Queue(current_app.config["RQ_QUEUE"], connection=connection)
-
-
-def dispatch(ids: list[int]) -> None:
-    """Hand committed rows to the queue (RQ with Redis, a thread without). Never raises: a row
-    that could not be handed over stays queued and the sweeper picks it up."""
-    if not current_app.config.get("REDIS_URL"):
-        _in_process(ids)
-        return
-    try:
-        from rq import Queue
-
-        q = queue()
-        # The request that queued the rows travels with the job into the worker's log lines.
-        rid = logs.request_id.get()
-        # Jobs of up to BATCH rows, queued in one round trip: RQ's bookkeeping per job costs
-        # more than sending one SMS. The claim still checks every row's own state, and each
-        # row's "sent" is committed on its own.
-        jobs = [
-            Queue.prepare_data(
-                "portal.notifications.dispatch.send_job",
-                args=(ids[i : i + BATCH],),
-                result_ttl=0,
-                failure_ttl=24 * 3600,
-                meta={"request_id": rid} if rid else None,
-            )
-            for i in range(0, len(ids), BATCH)
-        ]
-        q.enqueue_many(jobs)
-    except Exception as exc:  # Redis down: the rows are safe in the outbox
-        log.warning("queue unavailable, %d message(s) left for the sweeper: %s", len(ids), exc)
-
-
-def _in_process(ids: list[int]) -> None:
-    """The embedded default: send on a background thread of this process (no Redis needed)."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
-    app = current_app._get_current_object()
-    rid = logs.request_id.get()
-
-    def run() -> None:
-        # The thread's log lines carry the request's id, and nothing else of the request's
-        # context: the request (and its app context) is torn down while the thread still runs.
-        logs.request_id.set(rid)
-        with app.app_context():
-            g.sqlite_writer = True  # see extensions._reading_only
-            _send_all(ids)
-
-    # A fresh, empty context per job: copy_context() would carry Flask's request and app
-    # context variables into the thread; and what `run` sets ends with it.
-    _executor.submit(contextvars.Context().run, run)
-
-
-def drain() -> None:
-    """Wait until in-process sends are done (commands call this before they exit)."""
-    global _executor
-    if _executor is not None:
-        _executor.shutdown(wait=True)
-        _executor = None
 
 
 def send_job(notification_ids: list[int]) -> dict[str, int]:
     """The RQ job: send a batch of rows. `flask worker` runs jobs inside its app context;
     anywhere else the job makes one."""
     if has_app_context():
-        return _send_all(notification_ids)
+        return send_and_close(notification_ids)
     global _worker_app
     if _worker_app is None:
-        from portal import create_app
+        # The app factory sits above every module of the app: imported only when a job runs
+        # outside `flask worker` (`rq worker`, say), which has no app of its own.
+        from portal import create_app  # noqa: PLC0415
 
         _worker_app = create_app()
     with _worker_app.app_context():
-        return _send_all(notification_ids)
+        return send_and_close(notification_ids)
 
 
-def _send_all(notification_ids: list[int]) -> dict[str, int]:
+def send_and_close(notification_ids: list[int]) -> dict[str, int]:
+    """send_notifications() in a job's or thread's own app context, its session closed after."""
     try:
         return send_notifications(notification_ids)
     finally:
@@ -236,8 +153,6 @@ def send_notification(notification_id: int, *, now: datetime | None = None) -> s
 
 
 def _deliver(n: Notification, now: datetime, opted_out: set[str]) -> str:
-    from portal.notifications.outbox import QUIET_HOURS_EXEMPT, quiet_until
-
     if n.channel is Channel.SMS:
         if n.recipient in opted_out:
             _finish(n, Q.SUPPRESSED, now, error="recipient replied STOP")
@@ -254,8 +169,6 @@ def _deliver(n: Notification, now: datetime, opted_out: set[str]) -> str:
             db.session.commit()
             return "deferred"
     if not n.rendered:
-        from portal.notifications.outbox import write_when_sending
-
         try:
             write_when_sending(n, now)
         except SQLAlchemyError:
@@ -307,8 +220,6 @@ def _fail(n: Notification, now: datetime, error: str) -> None:
 def fall_back_to_email(n: Notification, now: datetime) -> None:
     """An SMS that finally failed goes out as an e-mail, when the recipient has an address and
     has not had this message by e-mail already."""
-    from portal.notifications.outbox import notify
-
     parcel = n.parcel
     if n.channel is not Channel.SMS or parcel is None or not parcel.recipient_email:
         return
@@ -317,39 +228,3 @@ def fall_back_to_email(n: Notification, now: datetime) -> None:
     suffix = n.dedupe_key.rsplit(":", 1)[0].split(":", 1)[1].removeprefix(n.trigger)
     notify(parcel, n.trigger, channels=(Channel.EMAIL,), now=now, dedupe_suffix=suffix)
     db.session.commit()
-
-
-def sweep(now: datetime | None = None, limit: int = 1000) -> int:
-    """Hand over rows that are due and not in anyone's hands: deferred by quiet hours or backoff,
-    left behind by a Redis outage, or held by a worker that died. Returns how many."""
-    now = now or utcnow()
-    ids = list(
-        db.session.execute(
-            select(Notification.id)
-            .where(
-                Notification.state == Q.QUEUED,
-                or_(Notification.not_before.is_(None), Notification.not_before <= now),
-                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
-                or_(
-                    # Became due (quiet hours, backoff) since anyone last touched it …
-                    Notification.updated_at < Notification.not_before,
-                    # … or handed over a while ago and still not sent.
-                    Notification.updated_at < now - REQUEUE_AFTER,
-                ),
-            )
-            .order_by(Notification.id)
-            .limit(limit)
-        ).scalars()
-    )
-    db.session.rollback()
-    if ids:
-        # Mark them so the next sweep waits REQUEUE_AFTER before handing them over again.
-        db.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(ids))
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        dispatch(ids)
-    return len(ids)

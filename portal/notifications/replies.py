@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import (
     Channel,
+    ChoiceType,
     InboundMessage,
     Notification,
     NotificationState,
@@ -18,6 +20,9 @@ from portal.models import (
     SmsOptOut,
 )
 from portal.models.types import utcnow
+from portal.notifications.dispatch import fall_back_to_email
+from portal.services import delivery, delivery_options
+from portal.services.errors import DomainError
 
 Q = NotificationState
 # Twilio's standard opt-out, opt-in and help keywords, plus the Swedish ones.
@@ -82,8 +87,6 @@ def keyword(body: str) -> str | None:
 def handle_status(sid: str, status: str, error_code: str | None) -> None:
     """Move an SMS to delivered or failed by its SID. Unknown SIDs, replays and out-of-order
     receipts (sent after delivered) change nothing."""
-    from portal.notifications.dispatch import fall_back_to_email
-
     new = FINAL_STATUS.get(status)
     if not sid or new is None:
         return
@@ -126,12 +129,6 @@ def _failed_parcel(phone: str) -> Parcel | None:
 def rebook_by_reply(phone: str, digit: str, language: str) -> str | None:
     """ "1": the next free slot; "2": the nearest pickup point with room. On success the
     confirmation goes through the outbox at once (None here); otherwise the answer says why."""
-    from flask_babel import force_locale
-
-    from portal.models import ChoiceType
-    from portal.services import delivery, delivery_options
-    from portal.services.errors import DomainError
-
     parcel = _failed_parcel(phone)
     if parcel is None:
         return NOTHING_TO_REBOOK[language]

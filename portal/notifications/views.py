@@ -6,9 +6,9 @@ from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
 from portal.extensions import csrf, db, get_by_id, limiter
+from portal.gsm7 import is_gsm7, segments
 from portal.models import Channel, Notification
 from portal.notifications import bp
-from portal.notifications.sms import is_gsm7, segments
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 
 

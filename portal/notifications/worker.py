@@ -14,10 +14,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq.worker import SimpleWorker
+from sqlalchemy import or_, select
 
 from portal import logs
 from portal.extensions import db
-from portal.notifications.dispatch import queue, redis_connection, send_notification, sweep
+from portal.models import Notification, NotificationState
+from portal.models.types import utcnow
+from portal.notifications.dispatch import send_notification
+from portal.notifications.handoff import queue, redis_connection, sweep
 from portal.observability.metrics import CONTENT_TYPE, bearer_matches, exposition
 
 log = logging.getLogger(__name__)
@@ -132,11 +136,6 @@ def worker_command(burst: bool, metrics_port: int | None) -> None:
 
 
 def _without_redis(app: Flask, burst: bool) -> None:
-    from sqlalchemy import or_, select
-
-    from portal.models import Notification, NotificationState
-    from portal.models.types import utcnow
-
     while True:
         now = utcnow()
         ids = (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import socket
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -15,10 +17,20 @@ from portal.services.errors import DomainError, NotFound
 MAX_ENDPOINTS = 10
 
 
+def public_address(url: str) -> bool:
+    """Whether every address the URL's host resolves to is a public one (no SSRF into our
+    own network through a merchant's endpoint): checked when an endpoint is added, and again
+    before each delivery (notifications/channels.py), as DNS may have changed since."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
+
+
 def create_endpoint(merchant: Merchant, url: str, *, allow_insecure: bool = False):
     """A new endpoint with a fresh signing secret (returned once, in the API's answer)."""
-    from portal.notifications.channels import public_address
-
     parts = urlsplit(url)
     if parts.scheme != "https" and not (allow_insecure and parts.scheme == "http"):
         raise DomainError(

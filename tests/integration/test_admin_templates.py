@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import AuditEntry, Channel, MessageTemplate, Notification, Role
-from portal.notifications.outbox import TRIGGERS, render
-from portal.services import message_templates
+from portal.services.messages import TRIGGERS, render
+from portal.services.messages import overrides as message_templates
 from tests import factories, staff
 
 

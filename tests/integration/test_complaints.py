@@ -15,6 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.gsm7 import is_gsm7, segments
 from portal.models import (
     Channel,
     Complaint,
@@ -25,7 +26,6 @@ from portal.models import (
     Role,
     SignedLink,
 )
-from portal.notifications.sms import is_gsm7, segments
 from portal.services import complaints
 from portal.services.complaints import ReplyNotAllowed, StatusChangeNotAllowed
 from portal.services.errors import DomainError

@@ -174,7 +174,7 @@ def test_idempotency_key_works_for_events_and_webhooks(
     assert other.status_code == 409
 
     hook = {"url": "https://hooks.example.com/lastmile"}
-    monkeypatch.setattr("portal.notifications.channels.public_address", lambda url: True)
+    monkeypatch.setattr("portal.services.webhooks.public_address", lambda url: True)
     a = merchant_api.post("/api/v1/webhooks", json=hook, headers={"Idempotency-Key": "w1"})
     b = merchant_api.post("/api/v1/webhooks", json=hook, headers={"Idempotency-Key": "w1"})
     assert a.status_code == b.status_code == 201 and a.json["id"] == b.json["id"]

@@ -13,8 +13,8 @@ import time_machine
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.gsm7 import is_gsm7, segments
 from portal.models import Notification, NotificationState, SmsOptOut
-from portal.notifications.sms import is_gsm7, segments
 from tests import factories
 from tests.messaging import WebhookSink, run_worker, signed_post, sweep_and_work
 
@@ -140,7 +140,7 @@ def test_a_carrier_batch_queues_the_message_and_the_sender_writes_it(
 def test_a_message_that_cannot_be_written_fails_alone(
     app, messaging, parcel, carrier_api, monkeypatch
 ):
-    from portal.notifications import outbox
+    from portal.services.messages import outbox
 
     real = outbox.render
 
@@ -166,7 +166,7 @@ def test_a_database_hiccup_while_writing_leaves_the_message_to_go_again(
 ):
     from sqlalchemy.exc import OperationalError
 
-    from portal.notifications import outbox
+    from portal.services.messages import outbox
 
     real, calls = outbox.issue_link, []
 

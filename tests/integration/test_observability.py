@@ -23,7 +23,7 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from portal import create_app, logs
 from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState
-from portal.notifications.dispatch import queue, redis_connection
+from portal.notifications.handoff import drain, queue, redis_connection
 from portal.notifications.worker import Worker, serve_metrics
 from tests import factories
 from tests.messaging import free_port
@@ -50,7 +50,9 @@ def scrape(client) -> str:
 
 
 def work_burst(app: Flask) -> None:
-    """`flask worker --burst` as it runs jobs: this app's Worker in a context of its own."""
+    """`flask worker --burst` as it runs jobs: this app's Worker in a context of its own, once
+    the rows committed so far are handed over."""
+    drain()
 
     def work() -> None:
         with app.app_context():
@@ -219,6 +221,7 @@ def test_slots_remaining_per_zone_over_the_next_seven_days(client, metrics_on):
 def test_rq_queue_length_counts_jobs_waiting_for_a_worker(client, metrics_on, redis_queue):
     assert value(scrape(client), "lastmile_rq_queue_length") == 0
     factories.make_parcel()  # its order confirmation: one job of two rows
+    drain()  # handed over off the committing thread
     text = scrape(client)
     assert value(text, "lastmile_rq_queue_length") == 1
     assert value(text, "lastmile_dependency_up", dependency="redis") == 1

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask, g, has_app_context, has_request_context
 
 from portal import logs
-from portal.notifications import dispatch
+from portal.notifications import handoff
 
 
 @pytest.fixture
@@ -28,20 +28,20 @@ def sender_sees(app: Flask, monkeypatch) -> list[dict]:
         return {}
 
     monkeypatch.setitem(app.config, "REDIS_URL", None)
-    monkeypatch.setattr(dispatch, "_send_all", send_all)
+    monkeypatch.setattr(handoff, "send_and_close", send_all)
     yield seen
-    dispatch.drain()
+    handoff.drain()
 
 
 def test_the_sender_thread_carries_the_request_id_and_nothing_else_of_the_request(app, sender_sees):
     with app.test_request_context("/t/RR123456785SE", method="POST"):
         token = logs.request_id.set("checkout-4711")
         try:
-            dispatch.dispatch([1, 2])
+            handoff.dispatch([1, 2])
         finally:
             logs.request_id.reset(token)
-    dispatch.dispatch([3])  # a command's hand-off, with no request around it
-    dispatch.drain()
+    handoff.dispatch([3])  # a command's hand-off, with no request around it
+    handoff.drain()
 
     assert sender_sees == [
         # An app context of its own (writing to SQLite), the request's id, no request.

@@ -4,7 +4,7 @@ fitted once, where notify() builds a recipient's key, before it looks the key up
 from __future__ import annotations
 
 from portal.models import Channel
-from portal.notifications.outbox import DEDUPE_KEY_MAX, notify
+from portal.services.messages import DEDUPE_KEY_MAX, notify
 from tests import factories
 
 

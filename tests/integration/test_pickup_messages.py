@@ -10,9 +10,9 @@ import time_machine
 
 from portal.extensions import db
 from portal.models import Channel, ChoiceType
-from portal.notifications.outbox import TRIGGERS, context_keys
-from portal.services import message_templates
 from portal.services.delivery import ChoiceRequest, choose
+from portal.services.messages import TRIGGERS, context_keys
+from portal.services.messages import overrides as message_templates
 from portal.services.network import closures
 from tests import factories
 from tests.messaging import run_worker

@@ -3,7 +3,7 @@ their connection (a restart), so a pooled connection never turns into a false al
 
 from __future__ import annotations
 
-from portal.notifications.dispatch import queue, redis_connection
+from portal.notifications.handoff import queue, redis_connection
 from portal.notifications.worker import Worker
 from portal.redis_clients import redis_client
 

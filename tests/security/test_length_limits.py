@@ -335,7 +335,7 @@ def test_a_wrong_signature_is_still_403_before_anything_else(messaging, client):
 
 
 def test_a_template_subject_too_long_for_a_real_name_still_creates_the_parcel(client):
-    from portal.services.message_templates import save_override
+    from portal.services.messages.overrides import save_override
 
     shop = factories.make_merchant("Long Names AB")
     key = factories.make_api_key(merchant=shop)
@@ -367,8 +367,8 @@ def test_a_template_subject_too_long_for_a_real_name_still_creates_the_parcel(cl
 
 
 def test_a_template_sms_too_long_for_a_real_address_falls_back_to_the_built_in_text(client):
-    from portal.notifications.sms import segments
-    from portal.services.message_templates import SMS_MAX_SEGMENTS, save_override
+    from portal.gsm7 import segments
+    from portal.services.messages.overrides import SMS_MAX_SEGMENTS, save_override
 
     shop = factories.make_merchant("Long Addresses AB")
     key = factories.make_api_key(merchant=shop)

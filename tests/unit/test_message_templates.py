@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from portal.gsm7 import is_gsm7, segments
 from portal.models import Channel
-from portal.notifications.outbox import TRIGGERS, render
-from portal.notifications.sms import is_gsm7, segments
+from portal.services.messages import TRIGGERS, render
 from tests import factories
 
 LONGEST_LINK = "https://track.lastmile.example/l/AbCdEfGhIjKl"  # a realistic public base URL
