@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from click.core import ParameterSource
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from portal.dev.bench import seed_bench
+from portal.dev.demo import (
+    DEMO_AGENT_EMAIL,
+    DEMO_CONSOLE_PASSWORD,
+    DEMO_STAFF_EMAIL,
+    DEMO_STAFF_PASSWORD,
+    DEMO_SUPERVISOR_EMAIL,
+    seed_demo,
+)
 from portal.extensions import db
+from portal.notifications.handoff import drain
+from portal.notifications.worker import worker_command
+from portal.services.accounts import create_account
+from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
+from portal.services.delivery import generate_slots
+from portal.services.errors import DomainError
+from portal.services.network import files, imports
 
 
 def register(app: Flask) -> None:
@@ -16,8 +35,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(slots)
     app.cli.add_command(agent)
     app.cli.add_command(network)
-    from portal.notifications.worker import worker_command
-
     app.cli.add_command(worker_command)
 
 
@@ -28,16 +45,6 @@ def _base_url() -> str:
 @click.command("seed-demo")
 def seed_demo_command() -> None:
     """A merchant, a carrier, zones and a parcel in every status, with links to open them."""
-    from portal.dev.demo import (
-        DEMO_AGENT_EMAIL,
-        DEMO_CONSOLE_PASSWORD,
-        DEMO_STAFF_EMAIL,
-        DEMO_STAFF_PASSWORD,
-        DEMO_SUPERVISOR_EMAIL,
-        seed_demo,
-    )
-    from portal.notifications.handoff import drain
-
     parcels, keys = seed_demo()
     db.session.commit()
     drain()
@@ -80,8 +87,6 @@ slots = AppGroup("slots", help="Delivery slots.")
 @click.option("--days", type=click.IntRange(1, 90), default=14, show_default=True)
 def generate_slots_command(days: int) -> None:
     """Dated slots for the next DAYS days from every zone's templates (idempotent: run daily)."""
-    from portal.services.delivery import generate_slots
-
     made = generate_slots(days=days)
     db.session.commit()
     click.echo(f"{made} new slots for the next {days} days.")
@@ -95,12 +100,6 @@ api_key = AppGroup("api-key", help="API keys for merchants and carriers.")
 @click.option("--carrier", "carrier_name", help="Carrier name (created if new).")
 def create_key(merchant_name: str | None, carrier_name: str | None) -> None:
     """Create a key and print it once; only its hash is stored."""
-    from portal.services.api_keys import (
-        create_api_key,
-        get_or_create_carrier,
-        get_or_create_merchant,
-    )
-
     merchant_name = (merchant_name or "").strip()
     carrier_name = (carrier_name or "").strip()
     if bool(merchant_name) == bool(carrier_name):
@@ -139,16 +138,10 @@ def create_agent(
     """Create a staff account. The password is asked for twice, read from standard input with
     --password-stdin, or taken from LASTMILE_AGENT_PASSWORD. Supervisors set up two-step log-in
     at their first log-in."""
-    from click.core import ParameterSource
-
-    from portal.services.accounts import create_account
-    from portal.services.errors import DomainError
-
     if password_stdin:
         source = click.get_current_context().get_parameter_source("password")
         if source is ParameterSource.COMMANDLINE:
             raise click.UsageError("Give either --password-stdin or --password, not both.")
-        import sys
 
         line = sys.stdin.readline()
         password = line.removesuffix("\n").removesuffix("\r")
@@ -169,8 +162,6 @@ def create_agent(
 @click.option("--events", "events_per_parcel", type=click.IntRange(0, 50), default=8)
 def seed_bench_command(count: int, events_per_parcel: int) -> None:
     """Bulk-load N benchmark parcels (tracking numbers BN…SE) with events; replaces earlier ones."""
-    from portal.dev.bench import seed_bench
-
     seconds = seed_bench(count, events_per_parcel)
     click.echo(f"loaded {count} parcels with {events_per_parcel} events each in {seconds:.1f}s")
 
@@ -191,8 +182,6 @@ KIND = click.Choice(["zones", "slots", "pickup-points"])
 def network_import(kind: str, file, dry_run: bool, close_missing: bool) -> None:
     """Import KIND from FILE (CSV; pickup-points also GeoJSON). All or nothing: a file with any
     bad row writes nothing and lists every bad row."""
-    from portal.services.network import files, imports
-
     try:
         result = imports.import_file(
             kind, file.read(), file.name or "", dry_run=dry_run, close_missing=close_missing
@@ -214,8 +203,6 @@ def network_import(kind: str, file, dry_run: bool, close_missing: bool) -> None:
         told = "would be told" if dry_run else "told"
         click.echo(f"{len(numbers)} parcels booked on {booked_on} ({told}): {' '.join(numbers)}")
     if not dry_run and result.affected:
-        from portal.notifications.handoff import drain
-
         drain()
 
 
@@ -231,8 +218,6 @@ def network_import(kind: str, file, dry_run: bool, close_missing: bool) -> None:
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
 def network_export(kind: str, fmt: str, output) -> None:
     """Write KIND in its import format (to standard output, or --output FILE)."""
-    from portal.services.network import imports
-
     if fmt == "geojson" and kind != "pickup-points":
         raise click.BadParameter("geojson is for pickup-points", param_hint="--format")
     output.write(imports.export(kind, fmt))

@@ -1,7 +1,2 @@
-"""The green mile: emission factors, CO2e estimates per delivery option, and `/about/co2`."""
-
-from flask import Blueprint
-
-bp = Blueprint("green", __name__, template_folder="templates")
-
-from portal.green import views  # noqa: E402, F401
+"""The green mile: emission factors and CO2e estimates per delivery option. Pure code: no models,
+no Flask; the `/about/co2` page that explains them is in portal/pages/."""

@@ -11,9 +11,16 @@ from __future__ import annotations
 import math
 
 from portal.green.factors import factor
-from portal.models import ChoiceType, Vehicle
 
 EARTH_RADIUS_M = 6_371_000
+
+# Vehicles and delivery options by their stored values (models.Vehicle and models.ChoiceType are
+# StrEnums with these values, so either can be passed); plain strings keep this module pure.
+VAN = "van"
+CARGO_BIKE = "cargo_bike"
+PICKUP_KINDS = ("pickup_point", "locker")
+GREEN_DAY = "green_day"
+UNATTENDED_KINDS = ("safe_place", "neighbour")
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
@@ -24,11 +31,11 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> int:
     return round(2 * EARTH_RADIUS_M * math.asin(math.sqrt(a)))
 
 
-def _vehicle_share(vehicle: Vehicle | None) -> float:
-    return factor("cargo_bike_share") if vehicle is Vehicle.CARGO_BIKE else 1.0
+def _vehicle_share(vehicle: str | None) -> float:
+    return factor("cargo_bike_share") if vehicle == CARGO_BIKE else 1.0
 
 
-def home_drop(vehicle: Vehicle | None = Vehicle.VAN, *, attended: bool = True) -> int:
+def home_drop(vehicle: str | None = VAN, *, attended: bool = True) -> int:
     """A home delivery; `attended=False` for a safe place or neighbour (no failed attempts)."""
     failure = factor("home_failure_rate") if attended else factor("attended_failure_rate")
     return round(factor("van_drop") * _vehicle_share(vehicle) * (1 + failure))
@@ -46,14 +53,12 @@ def pickup(distance: int | None) -> int:
     return round(factor("van_drop") * factor("pickup_point_share") + trip)
 
 
-def for_option(
-    kind: ChoiceType, *, vehicle: Vehicle | None = None, distance: int | None = None
-) -> int:
-    """The estimate for one option."""
-    if kind in (ChoiceType.PICKUP_POINT, ChoiceType.LOCKER):
+def for_option(kind: str, *, vehicle: str | None = None, distance: int | None = None) -> int:
+    """The estimate for one option (a ChoiceType); a slot or hold is a home drop."""
+    if kind in PICKUP_KINDS:
         return pickup(distance)
-    if kind is ChoiceType.GREEN_DAY:
+    if kind == GREEN_DAY:
         return green_day()
-    if kind in (ChoiceType.SAFE_PLACE, ChoiceType.NEIGHBOUR):
-        return home_drop(Vehicle.VAN, attended=False)
-    return home_drop(vehicle or Vehicle.VAN)
+    if kind in UNATTENDED_KINDS:
+        return home_drop(VAN, attended=False)
+    return home_drop(vehicle or VAN)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.i18n import lazy_gettext as _l
+
+def N_(message: str) -> str:
+    """Marks a label for translation without translating it: this module has no Flask and no
+    locale. pybabel extracts N_ by default; the page shows a label through `_()`."""
+    return message
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ FACTORS: dict[str, Factor] = {
             "van_drop",
             181.0,
             "g CO2e / drop",
-            _l("A van home delivery, per drop, in an urban round of about 120 drops"),
+            N_("A van home delivery, per drop, in an urban round of about 120 drops"),
             _EDWARDS,
             "https://doi.org/10.1108/09600031011018055",
         ),
@@ -43,7 +47,7 @@ FACTORS: dict[str, Factor] = {
             "home_failure_rate",
             0.12,
             "share of first attempts",
-            _l(
+            N_(
                 "Home deliveries that fail the first time, each needing a second drive "
                 "(another drop)"
             ),
@@ -54,14 +58,14 @@ FACTORS: dict[str, Factor] = {
             "attended_failure_rate",
             0.0,
             "share of first attempts",
-            _l("Failed first attempts with a safe place or a neighbour: nobody needs to be in"),
+            N_("Failed first attempts with a safe place or a neighbour: nobody needs to be in"),
             "Lastmile assumption",
         ),
         Factor(
             "green_day_share",
             0.75,
             "× van drop",
-            _l(
+            N_(
                 "A drop on the zone's green day, when the van serves the area anyway: denser "
                 "rounds need fewer kilometres per parcel"
             ),
@@ -71,7 +75,7 @@ FACTORS: dict[str, Factor] = {
             "pickup_point_share",
             2 / 3,
             "× van drop",
-            _l(
+            N_(
                 "A delivery to a pickup point or locker: one stop serves many parcels, about a "
                 "third less than a home drop, and no failed attempts"
             ),
@@ -81,7 +85,7 @@ FACTORS: dict[str, Factor] = {
             "cargo_bike_share",
             0.10,
             "× van drop",
-            _l("A drop from an electric cargo bike instead of a diesel van"),
+            N_("A drop from an electric cargo bike instead of a diesel van"),
             "Verlinghieri, Itova, Collignon & Aldred (2021), The Promise of Low-Carbon Freight, "
             "Possible / University of Westminster Active Travel Academy: about 90% lower "
             "emissions than diesel vans",
@@ -90,7 +94,7 @@ FACTORS: dict[str, Factor] = {
             "car_per_km",
             170.0,
             "g CO2e / km",
-            _l("A trip by car to collect the parcel, there and back"),
+            N_("A trip by car to collect the parcel, there and back"),
             "UK Government greenhouse gas conversion factors for company reporting 2023 "
             "(DESNZ), average car",
             "https://www.gov.uk/government/collections/government-conversion-factors-for-"
@@ -100,7 +104,7 @@ FACTORS: dict[str, Factor] = {
             "walking_distance_m",
             1000.0,
             "metres",
-            _l("Pickup points closer than this are assumed to be reached on foot or by bike"),
+            N_("Pickup points closer than this are assumed to be reached on foot or by bike"),
             "Lastmile assumption",
         ),
     )

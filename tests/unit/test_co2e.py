@@ -43,3 +43,10 @@ def test_the_options_rank_as_the_factors_say():
 )
 def test_distances_are_great_circle(a, b, km):
     assert round(estimate.distance_m(*a, *b) / 1000) == km
+
+
+def test_the_estimates_name_options_as_the_models_store_them():
+    # estimate.py stays free of the models by spelling the values out; a renamed value must fail.
+    assert {estimate.VAN, estimate.CARGO_BIKE} == set(Vehicle)
+    named = {*estimate.PICKUP_KINDS, estimate.GREEN_DAY, *estimate.UNATTENDED_KINDS}
+    assert named <= set(ChoiceType)

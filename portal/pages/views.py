@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import render_template
 
-from portal.green import bp, estimate
+from portal.green import estimate
 from portal.green.factors import FACTORS
 from portal.models import Vehicle
+from portal.pages import bp
 
 
 @bp.get("/about/co2")
@@ -19,4 +20,4 @@ def about_co2():
         "pickup_near": estimate.pickup(500),
         "pickup_far": estimate.pickup(3000),
     }
-    return render_template("green/co2.html", factors=FACTORS.values(), examples=examples)
+    return render_template("pages/co2.html", factors=FACTORS.values(), examples=examples)
