@@ -5,24 +5,32 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify, request, url_for
 
 from portal.api import bp
 from portal.api.auth import current_key, require_key
 from portal.api.errors import from_domain, json_error
+from portal.api.parsing import parse_body
 from portal.api.schemas import RefundIn, ReturnIn, ReturnListOut, ReturnOut
 from portal.api.writes import api_write
 from portal.models import Return, ReturnStatus
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
+from portal.services.label_keys import label_key
 from portal.services.parcels import find_own_parcel
 
 LIST_LIMIT = 200
 
 
-def return_json(ret: Return) -> dict[str, Any]:
-    from portal.returns.views import label_url
+def label_url(ret: Return, kind: str = "label.png", external: bool = False) -> str:
+    """The label's link with its key (services/label_keys.py), which opens it without a login."""
+    path = url_for("returns.label_file", rma=ret.rma, kind=kind, k=label_key(ret))
+    if external:
+        return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    return path
 
+
+def return_json(ret: Return) -> dict[str, Any]:
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     labelled = ret.status not in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED)
     out = ReturnOut(
@@ -60,12 +68,6 @@ def return_json(ret: Return) -> dict[str, Any]:
     return out.model_dump(mode="json")
 
 
-def _parse(model):
-    from portal.api.views import _parse as parse
-
-    return parse(model)
-
-
 def _own_return(rma: str) -> Return:
     """The merchant's return; anyone else's answers exactly like a missing one."""
     ret = service.find_return(rma)
@@ -78,7 +80,7 @@ def _own_return(rma: str) -> Return:
 @require_key("merchant")
 @api_write
 def create_return():
-    data, problem = _parse(ReturnIn)
+    data, problem = parse_body(ReturnIn)
     if problem:
         return problem
     try:
@@ -128,7 +130,7 @@ def return_received(rma: str):
 @require_key("merchant")
 @api_write
 def return_refunded(rma: str):
-    data, problem = _parse(RefundIn)
+    data, problem = parse_body(RefundIn)
     if problem:
         return problem
     try:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from portal.api import bp
 from portal.api.auth import current_key, rate_limit_key, require_key
 from portal.api.complaints import complaints_json
 from portal.api.delivery import apply_choice, choice_json
-from portal.api.errors import from_domain, from_validation, json_error
+from portal.api.errors import from_domain, json_error
 from portal.api.openapi import build_openapi
+from portal.api.parsing import parse_body
 from portal.api.returns import return_json
 from portal.api.schemas import (
     EventBatchOut,
@@ -44,25 +44,6 @@ from portal.services.webhooks import (
 )
 
 limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=rate_limit_key)(bp)
-
-
-def _json_body() -> Any:
-    """The parsed body, or None when it is not JSON at all."""
-    try:
-        return json.loads(request.get_data(cache=True) or b"")
-    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past any sense
-        return None
-
-
-def _parse(model: type[BaseModel]):
-    """(the validated body, None), or (None, the 400/422 answer saying what is wrong)."""
-    body = _json_body()
-    if body is None:
-        return None, json_error(400, "invalid_json", "The body is not valid JSON.")
-    try:
-        return model.model_validate(body), None
-    except ValidationError as exc:
-        return None, from_validation(exc)
 
 
 def tracking_url(number: str) -> str:
@@ -145,7 +126,7 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
 @require_key("merchant")
 @api_write
 def create_parcel():
-    data, problem = _parse(ParcelIn)
+    data, problem = parse_body(ParcelIn)
     if problem:
         return problem
     try:
@@ -202,7 +183,7 @@ def get_parcel(tracking_number: str):
 @require_key("carrier")
 @api_write
 def post_events():
-    batch, problem = _parse(RawEventBatch)
+    batch, problem = parse_body(RawEventBatch)
     if problem:
         return problem
     limit = current_app.config["EVENT_BATCH_MAX"]
@@ -266,7 +247,7 @@ def post_events():
 @require_key("merchant")
 @api_write
 def create_webhook():
-    data, problem = _parse(WebhookIn)
+    data, problem = parse_body(WebhookIn)
     if problem:
         return problem
     try:

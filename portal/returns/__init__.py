@@ -5,20 +5,18 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
+from portal.returns.forms import EVENT_LABELS, STATUS_LABELS
+
 bp = Blueprint("returns", __name__, template_folder="templates")
 
 
 @bp.app_template_global()
 def return_status_label(status) -> str:
-    from portal.returns.forms import STATUS_LABELS
-
     return str(STATUS_LABELS.get(status, status))
 
 
 @bp.app_template_global()
 def return_event_label(code) -> str:
-    from portal.returns.forms import EVENT_LABELS
-
     return str(EVENT_LABELS.get(code, _l("On its way to the shop")))
 
 

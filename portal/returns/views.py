@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from flask import (
@@ -34,6 +33,7 @@ from portal.returns.forms import (
 from portal.security import no_store
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
+from portal.services.label_keys import label_key
 from portal.tracking.verification import is_verified
 from portal.tracking.views import lookup, recipient_parcel, verify_on_own_url
 
@@ -85,19 +85,6 @@ def start(tn: str):
 
 
 # --- the return page and its label ------------------------------------------------------------
-
-
-def label_key(ret: Return) -> str:
-    """A key for the label's URL, so a merchant can pass the label on without a login."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"label:{ret.rma}".encode(), hashlib.sha256).hexdigest()[:24]
-
-
-def label_url(ret: Return, kind: str = "label.png", external: bool = False) -> str:
-    path = url_for("returns.label_file", rma=ret.rma, kind=kind, k=label_key(ret))
-    if external:
-        return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
-    return path
 
 
 def _find(rma: str) -> Return:
