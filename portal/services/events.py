@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import Carrier, Merchant, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
 from portal.services.delivery import ETA_ENDS, release_on_end
+from portal.services.messages import status_changed
 from portal.services.parcels import S10_RETURN_PREFIX
 from portal.services.returns import apply_return_event
 
@@ -351,8 +352,6 @@ def _tell_recipients(
 ) -> None:
     """One message per parcel per batch, for where it ended up: a batch that carries a parcel
     from out_for_delivery to delivered says "delivered", not both."""
-    from portal.notifications.outbox import status_changed
-
     last: dict[int, StatusChange] = {}
     for change in changes:
         last[change.parcel.id] = change

@@ -21,6 +21,7 @@ from portal.services.errors import (
     InvalidTrackingNumber,
     ParcelNotFound,
 )
+from portal.services.messages import notify
 from portal.services.zones import zone_for_postcode
 
 # The S10 series return labels are issued from (with the portal's issuing country).
@@ -337,8 +338,6 @@ def create_parcel(
             field="tracking_number",
             code="duplicate_tracking_number",
         ) from exc
-    from portal.notifications.outbox import notify
-
     notify(parcel, "parcel_created")
     return parcel
 

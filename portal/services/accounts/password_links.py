@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.models import Account, Channel, Notification, NotificationState
 from portal.services.accounts.passwords import check_password_rules, set_own_password
 from portal.services.errors import NotFound
+from portal.services.messages import enqueue
 
 
 class PasswordLinkInvalid(NotFound):
@@ -101,8 +102,6 @@ def mail_password_link(account: Account, *, new: bool) -> Notification:
     after commit and retried like every message), never shown on a page, so the supervisor who
     asked for it can't use it."""
     # The outbox imports services to write parcels' messages; imported here, as console.py does.
-    from portal.notifications.outbox import enqueue
-
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     link = f"{base}{SET_PASSWORD_PATH}{password_link_token(account)}"
     subject = (

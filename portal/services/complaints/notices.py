@@ -10,6 +10,7 @@ from flask_babel.speaklater import LazyString
 from portal.models import Complaint, ComplaintMessage, ComplaintStatus
 from portal.services.complaints.cases import due_day
 from portal.services.complaints.statuses import STATUS_TEXT, TYPE_TEXT, resolution_text
+from portal.services.messages import notify
 
 S = ComplaintStatus
 
@@ -24,8 +25,6 @@ def tell_customer(
 ) -> None:
     """Tell the customer; one message per change (the thread entry's id makes it unique).
     `words`: what the agent wrote with the change, quoted in the e-mail."""
-    from portal.notifications.outbox import notify
-
     suffix = f":{complaint.id}" + (f":{message.id}" if message is not None else "")
     notify(
         complaint.parcel,

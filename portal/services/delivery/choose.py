@@ -38,6 +38,7 @@ from portal.services.delivery.window import (
     today_in,
 )
 from portal.services.errors import DomainError, NotFound
+from portal.services.messages import notify
 from portal.services.zones import postcode_centre
 
 C = ChoiceType
@@ -108,8 +109,6 @@ def choose(
     update_eta(parcel, choice, now)
     db.session.flush()
     if confirm:
-        from portal.notifications.outbox import notify
-
         notify(
             parcel,
             "delivery_changed",

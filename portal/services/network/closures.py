@@ -29,6 +29,7 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services import delivery
 from portal.services.errors import DomainError
+from portal.services.messages import notify
 
 # Parcels past these have left the choice behind (the carrier acts on what is at the point).
 _SETTLED = frozenset(TERMINAL_STATUSES | {ParcelStatus.READY_FOR_PICKUP})
@@ -125,8 +126,6 @@ def affected_by_day(zone: Zone, day: date) -> list[Affected]:
 
 def withdraw(affected: list[Affected], *, reason: str, now: datetime) -> int:
     """Give back each booking, let the carrier's plan apply and tell the recipient."""
-    from portal.notifications.outbox import notify  # the outbox imports delivery, as we do
-
     for a in affected:
         choice, parcel = a.choice, a.parcel
         # The recipient (or a carrier's last scan) may have moved the parcel on meanwhile: lock

@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.models import ParcelStatus, Return, ReturnStatus, Slot
 from portal.models.types import utcnow
 from portal.services.errors import Conflict
+from portal.services.messages import notify
 
 # Carrier codes that mean the return is moving back to the merchant.
 MOVING = frozenset(
@@ -28,8 +29,6 @@ MOVING = frozenset(
 
 
 def tell_customer(ret: Return, trigger: str, now: datetime, extra: dict | None = None) -> None:
-    from portal.notifications.outbox import notify
-
     notify(
         ret.parcel,
         trigger,
