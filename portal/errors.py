@@ -17,6 +17,7 @@ from werkzeug.exceptions import (
 )
 
 from portal.api.errors import json_error
+from portal.extensions import db
 
 PAGE_TEXT = {
     400: (_l("Something in that request was wrong"), _l("Please go back and try again.")),
@@ -95,8 +96,6 @@ def register(app: Flask) -> None:
     def unavailable(exc: DBAPIError):
         """503 with Retry-After, never a 500: a carrier's batch or a person's form can be sent
         again as it was (the API's Idempotency-Key and event ids make a repeat harmless)."""
-        from portal.extensions import db
-
         # A dead connection cannot roll back; the pool then opens a new one (pool_pre_ping).
         with contextlib.suppress(DBAPIError):
             db.session.rollback()
@@ -141,7 +140,5 @@ def register(app: Flask) -> None:
         # The route pattern, not the path: paths such as /l/<token> carry secrets.
         rule = request.url_rule.rule if request.url_rule else "(no route)"
         app.logger.exception("unhandled error on %s %s", request.method, rule)
-        from portal.extensions import db
-
         db.session.rollback()
         return http_error(InternalServerError())

@@ -3,6 +3,7 @@
 import sqlite3
 from typing import TypeVar
 
+from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -74,8 +75,6 @@ def _reading_only() -> bool:
     once, which no busy_timeout waits out, and a merchant's second call would answer 503.
     Tests and commands keep deferred transactions, so a test holding one never blocks the
     live server it drives."""
-    from flask import g, has_app_context, has_request_context, request
-
     if has_request_context():
         return request.method in ("GET", "HEAD", "OPTIONS")
     return not (has_app_context() and g.get("sqlite_writer", False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from portal.accounts import role_required
@@ -49,8 +49,6 @@ def _never_cached(response):
 @bp.app_context_processor
 def _menu() -> dict:
     def admin_nav() -> list[tuple[str, str]]:
-        from flask import current_app
-
         user = current_user
         if not getattr(user, "is_authenticated", False):
             return []
@@ -61,8 +59,6 @@ def _menu() -> dict:
         ]
 
     def has_endpoint(endpoint: str) -> bool:
-        from flask import current_app
-
         return endpoint in current_app.view_functions
 
     return {"admin_nav": admin_nav, "has_endpoint": has_endpoint}

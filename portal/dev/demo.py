@@ -14,6 +14,8 @@ from portal import s10
 from portal.extensions import db
 from portal.models import (
     ApiKey,
+    Complaint,
+    InboundMessage,
     Parcel,
     ParcelStatus,
     ReturnPolicy,
@@ -25,8 +27,10 @@ from portal.models.types import utcnow
 from portal.services.accounts import create_account, find_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
 from portal.services.calendar import zone_calendar
+from portal.services.complaints import ComplaintRequest, open_complaint
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
+from portal.services.network import files, imports
 from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
 
 MERCHANT = "Nordic Outdoor"
@@ -82,8 +86,6 @@ NETWORK_FILES = Path(__file__).resolve().parent / "network"
 
 def _import_network() -> None:
     """Zones, slot templates and the carrier's pickup points from the demo's CSV files."""
-    from portal.services.network import files, imports
-
     imports.import_zones(files.read_zones((NETWORK_FILES / "zones.csv").read_bytes()))
     imports.import_slot_templates(
         files.read_slot_templates((NETWORK_FILES / "slot_templates.csv").read_bytes())
@@ -246,9 +248,6 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
 def _ensure_console_work(parcel: Parcel, now: datetime) -> None:
     """Something for the console's queues: a complaint about the delivered demo parcel and an
     unread SMS reply from its recipient."""
-    from portal.models import Complaint, InboundMessage
-    from portal.services.complaints import ComplaintRequest, open_complaint
-
     if db.session.execute(select(Complaint.id).where(Complaint.parcel_id == parcel.id)).first():
         return
     open_complaint(

@@ -39,6 +39,7 @@ from portal.services.parcels import (
     set_channels,
     unlocked_parcels,
 )
+from portal.services.returns import returns_for
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
 from portal.tracking.parcel_page import load_parcel_page
@@ -243,8 +244,6 @@ def parcel(tn: str):
             if choices[-1].current:
                 choice_now = choices[-1].text
                 pickup_hours = point_hours(choices[-1].pickup_point, utcnow())
-    from portal.services.returns import returns_for
-
     context_returns = returns_for(page.id) if verified else []
     context = {
         "parcel": page,

@@ -29,6 +29,7 @@ from portal.services import complaints, delivery, returns
 from portal.services.audit import record
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.events import EventData, accept_events
+from portal.services.messages import enqueue, is_opted_out
 
 NOTE_MAX = 4000
 REASON_MAX = 1000
@@ -56,8 +57,6 @@ def _text(value: str | None, limit: int, field: str, empty: str) -> str:
 def resend_notification(agent: Account, parcel: Parcel, notification_id: int) -> Notification:
     """Queue the same message again to the same address (a new outbox row; the old one keeps its
     history). A number that replied STOP stays suppressed."""
-    from portal.notifications.outbox import enqueue, is_opted_out
-
     old = db.session.get(Notification, notification_id)
     if old is None or old.parcel_id != parcel.id or old.channel is Channel.WEBHOOK:
         raise NotFound("This parcel has no such message.", field="notification")
