@@ -1,1 +1,2 @@
-"""Demo data kept as files: the demo network is imported from them, as an operator would."""
+"""Demo and benchmark data, for the CLI only (`seed-demo`, `seed-bench`). The demo network is kept
+as files in network/ and imported from them, as an operator would."""
