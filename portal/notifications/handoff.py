@@ -10,6 +10,7 @@ message: the rows are in the outbox table, and the sweeper hands over whatever h
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import logging
 import os
@@ -129,6 +130,16 @@ class _Courier:
         if backlog is not None:
             backlog.join()
 
+    def report_left(self) -> None:
+        """At exit: what the thread did not get to (a daemon thread just stops) is logged."""
+        with self._lock:
+            backlog = self._backlog if self._pid == os.getpid() else None
+        if backlog is not None and backlog.unfinished_tasks:
+            log.warning(
+                "exiting with %d hand-off(s) not made: the sweeper sends their messages",
+                backlog.unfinished_tasks,
+            )
+
     def _started(self) -> Backlog[_HandOff]:
         with self._lock:
             if self._backlog is None or self._pid != os.getpid():
@@ -151,6 +162,7 @@ class _Courier:
 
 
 _courier = _Courier()
+atexit.register(_courier.report_left)
 
 
 def _in_process(ids: list[int]) -> None:

@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.models import Notification, NotificationState
 from portal.models.types import utcnow
 from portal.notifications.dispatch import send_notification
-from portal.notifications.handoff import queue, redis_connection, sweep
+from portal.notifications.handoff import drain, queue, redis_connection, sweep
 from portal.observability.metrics import CONTENT_TYPE, bearer_matches, exposition
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ def worker_command(burst: bool, metrics_port: int | None) -> None:
         )
     finally:
         stop.set()
+        drain()  # what the jobs queued (an SMS's fallback e-mail) is handed over before exit
 
 
 def _without_redis(app: Flask, burst: bool) -> None:
