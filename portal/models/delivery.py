@@ -181,7 +181,7 @@ class DeliveryChoice(db.Model):
             sqlite_where=text("superseded_at IS NULL"),
         ),
         # The places a merchant's checkout bookings hold in a slot (its API share of the slot,
-        # services/delivery.py): only bookings still holding a place.
+        # services/delivery/capacity.py): only bookings still holding a place.
         Index(
             "ix_delivery_choice_slot_holding",
             "slot_id",
