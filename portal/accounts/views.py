@@ -39,8 +39,8 @@ from portal.accounts.forms import (
     SetPasswordForm,
     TotpForm,
 )
-from portal.extensions import db, get_by_id, limiter
-from portal.forms import attach_error
+from portal.extensions import get_by_id, limiter
+from portal.forms import attach_error, keep_writes, page_write, refuse
 from portal.i18n import safe_next
 from portal.models import Account, Role
 from portal.security import no_store
@@ -110,14 +110,15 @@ def _desk() -> bool:
 @bp.route("/dropoff/login", methods=["GET", "POST"], endpoint="dropoff_login")
 @bp.route("/admin/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@page_write
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_after_login(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         account = authenticate(form.email.data, form.password.data)
-        db.session.commit()  # the failure count, if it failed
         if account is None:
+            keep_writes()  # the failure count
             form.password.errors.append(_refused())
         else:
             if current_user.is_authenticated:  # someone else's log-in on this device
@@ -127,7 +128,6 @@ def login():
                 step = "accounts.dropoff_login_code" if _desk() else "accounts.login_code"
                 return redirect(url_for(step, next=request.args.get("next")), 303)
             complete_login(account)
-            db.session.commit()
             start_staff_session(account)
             return redirect(_after_login(account), 303)
     status = 422 if form.errors else 200
@@ -153,6 +153,7 @@ def _pending_account() -> Account | None:
 @bp.route("/dropoff/login/code", methods=["GET", "POST"], endpoint="dropoff_login_code")
 @bp.route("/admin/login/code", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@page_write
 def login_code():
     password_page = url_for(
         "accounts.dropoff_login" if _desk() else "accounts.login", next=request.args.get("next")
@@ -173,16 +174,14 @@ def login_code():
         try:
             result = check_code(account, form.code.data)
         except AccountLocked as exc:
-            db.session.commit()
             session.pop(PENDING, None)
             flash(_locked(exc), "error")
             return redirect(password_page, 303)
         if result.ok:
             complete_login(account)
-            db.session.commit()
             start_staff_session(account)
             return redirect(_after_login(account), 303)
-        db.session.commit()  # the failure count
+        keep_writes()  # the failure count (and the code's step, if it was used already)
         form.code.errors.append(
             _("That code was used already. Wait for the next one.")
             if result.replayed
@@ -194,13 +193,13 @@ def login_code():
 
 
 @bp.post("/logout")
+@page_write
 def logout():
     desk = getattr(current_user, "role", Role.DROPOFF) is Role.DROPOFF
     if current_user.is_authenticated:
         # Server-side: the session cookie is signed, not stored, so a copy of it would go on
         # working after this browser forgets it. The new version makes every copy stale.
         log_out(current_user._get_current_object())
-        db.session.commit()
     end_staff_session()
     flash(_("You are logged out."), "success")
     return redirect(url_for("accounts.dropoff_login" if desk else "accounts.login"), 303)
@@ -232,6 +231,7 @@ def _enrolment_secret() -> str:
 
 @bp.route("/admin/security", methods=["GET", "POST"])
 @role_required(Role.DROPOFF, Role.AGENT, Role.SUPERVISOR)
+@page_write
 def security():
     account: Account = current_user._get_current_object()
     form = TotpForm()
@@ -242,9 +242,8 @@ def security():
             try:
                 enable_totp(account, secret, form.code.data)
             except DomainError as exc:
-                form.code.errors.append(exc.message)
+                refuse(form, exc, "code")
             else:
-                db.session.commit()
                 session.pop(ENROLMENT, None)
                 start_staff_session(account)  # its other sessions have ended
                 flash(
@@ -266,6 +265,7 @@ def security():
 
 @bp.post("/admin/security/disable")
 @role_required(Role.DROPOFF, Role.AGENT, Role.SUPERVISOR)
+@page_write
 def security_disable():
     account: Account = current_user._get_current_object()
     form = TotpForm()
@@ -273,9 +273,8 @@ def security_disable():
         try:
             disable_totp(account, form.code.data)
         except DomainError as exc:
-            form.code.errors.append(exc.message)
+            refuse(form, exc, "code")
         else:
-            db.session.commit()
             flash("Two-step log-in is off.", "success")
             return redirect(url_for("accounts.security"), 303)
     html = render_template("accounts/security.html", account=account, form=form, secret=None)
@@ -289,6 +288,7 @@ def security_disable():
 @bp.route("/admin/account/password", methods=["GET", "POST"])
 @role_required(Role.DROPOFF, Role.AGENT, Role.SUPERVISOR)
 @limiter.limit("10 per minute", methods=["POST"])
+@page_write
 def password():
     """Staff change their own password (the desk's page in the desk's look and language)."""
     account: Account = current_user._get_current_object()
@@ -297,13 +297,12 @@ def password():
         try:
             change_password(account, form.current_password.data, form.password.data, form.code.data)
         except AccountLocked as exc:
-            db.session.commit()  # the failure that locked it
+            keep_writes()  # the failure that locked it
             form.form_errors.append(_locked(exc))
         except DomainError as exc:
-            db.session.commit()  # a wrong current password or code counts as a failure
+            keep_writes()  # a wrong current password or code counts as a failure
             attach_error(form, exc)
         else:
-            db.session.commit()
             start_staff_session(account)  # its other sessions have ended; this one goes on
             flash(
                 _(
@@ -325,6 +324,7 @@ def password():
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOOKUP"])
+@page_write
 def set_password(token: str):
     """Where a set-password link leads, logged in or not: the link is the proof. Afterwards its
     owner logs in with the new password (and their code, if they have two-step log-in)."""
@@ -338,14 +338,11 @@ def set_password(token: str):
         try:
             account = set_password_with_link(token, form.password.data)
         except PasswordLinkInvalid as exc:  # used a moment ago, in another tab
-            db.session.rollback()
             html = render_template("accounts/set_password.html", form=None, problem=exc.message)
             return no_store(current_app.make_response((html, 404)))
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
+            refuse(form, exc)
         else:
-            db.session.commit()
             flash(_("Your password is set. Log in with it now."), "success")
             login = "accounts.dropoff_login" if account.role is Role.DROPOFF else "accounts.login"
             return redirect(url_for(login), 303)

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.admin import agent, bp, supervisor_only
 from portal.extensions import MAX_ID, db
-from portal.forms import Form
+from portal.forms import Form, discard_writes, page_write, refuse
 from portal.models import Account, Role
 from portal.models.types import utcnow
 from portal.security import no_store
@@ -63,14 +63,6 @@ def _link_hours() -> int:
     return current_app.config["STAFF_PASSWORD_LINK_HOURS"]
 
 
-def _attach(form: Form, exc: DomainError) -> None:
-    field = form._fields.get(exc.field) if exc.field else None
-    if field is not None and exc.field != "csrf_token":
-        field.errors = [*(field.errors or []), exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
 def _page(template: str, status: int = 200, **context):
     html = render_template(
         template,
@@ -85,6 +77,7 @@ def _page(template: str, status: int = 200, **context):
 
 @bp.route("/agents", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def agents():
     form = NewAccountForm()
     if form.validate_on_submit():
@@ -97,10 +90,8 @@ def agents():
                 place=form.place.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+            refuse(form, exc)
         else:
-            db.session.commit()
             flash(
                 f"Created the {account.role} account {account.email}. A set-password link is "
                 f"e-mailed to that address: it works once, for {_link_hours()} hours.",
@@ -125,6 +116,7 @@ def agent_account(account_id: int):
 
 @bp.post("/agents/<int:account_id>/role")
 @supervisor_only
+@page_write
 def agent_role(account_id: int):
     account = _account(account_id, lock=True)
     form = RoleForm()
@@ -132,10 +124,8 @@ def agent_role(account_id: int):
         try:
             accounts.change_role(agent(), account, form.role.data, form.place.data)
         except DomainError as exc:
-            db.session.rollback()
-            _attach(form, exc)
+            refuse(form, exc)
         else:
-            db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for(".agent_account", account_id=account.id), 303)
     account = _account(account_id)
@@ -143,16 +133,16 @@ def agent_role(account_id: int):
 
 
 def _action(account_id: int, change, done: str):
-    """One button's change: done and back to the account (or the rule's refusal, flashed)."""
+    """One button's change: done and back to the account (or the rule's refusal, flashed).
+    The redirect answers both, so a refusal rolls back here: nothing of it may be committed."""
     account = _account(account_id, lock=True)
     if ActionForm().validate_on_submit():
         try:
             change(account)
         except DomainError as exc:
-            db.session.rollback()
+            discard_writes()
             flash(exc.message, "error")
         else:
-            db.session.commit()
             flash(done, "success")
     else:
         flash("The page had expired; try again.", "error")
@@ -161,6 +151,7 @@ def _action(account_id: int, change, done: str):
 
 @bp.post("/agents/<int:account_id>/deactivate")
 @supervisor_only
+@page_write
 def agent_deactivate(account_id: int):
     return _action(
         account_id,
@@ -171,12 +162,14 @@ def agent_deactivate(account_id: int):
 
 @bp.post("/agents/<int:account_id>/reactivate")
 @supervisor_only
+@page_write
 def agent_reactivate(account_id: int):
     return _action(account_id, lambda a: accounts.set_active(agent(), a, True), "Reactivated.")
 
 
 @bp.post("/agents/<int:account_id>/totp-reset")
 @supervisor_only
+@page_write
 def agent_totp_reset(account_id: int):
     return _action(
         account_id,
@@ -188,6 +181,7 @@ def agent_totp_reset(account_id: int):
 
 @bp.post("/agents/<int:account_id>/password-reset")
 @supervisor_only
+@page_write
 def agent_password_reset(account_id: int):
     account = _account(account_id)
     return _action(
@@ -201,5 +195,6 @@ def agent_password_reset(account_id: int):
 
 @bp.post("/agents/<int:account_id>/unlock")
 @supervisor_only
+@page_write
 def agent_unlock(account_id: int):
     return _action(account_id, lambda a: accounts.unlock(agent(), a), "Unlocked.")

@@ -11,7 +11,8 @@ from markupsafe import Markup
 from wtforms import StringField, TextAreaField
 
 from portal.admin import agent, bp, supervisor_only
-from portal.extensions import db, get_by_id
+from portal.extensions import get_by_id
+from portal.forms import discard_writes, page_write
 from portal.models import Channel, Merchant
 from portal.security import no_store
 from portal.services.errors import NotFound
@@ -136,6 +137,7 @@ def message_templates(merchant_id: int):
     methods=["GET", "POST"],
 )
 @supervisor_only
+@page_write
 def message_template(merchant_id: int, trigger: str, channel: str, language: str):
     merchant, source = _target(merchant_id, trigger, channel, language)
     if request.method == "GET":
@@ -151,12 +153,11 @@ def message_template(merchant_id: int, trigger: str, channel: str, language: str
     try:
         templates.save_override(merchant, trigger, channel, language, subject, body, agent())
     except templates.TemplateRefused as refused:
-        db.session.rollback()
+        discard_writes()  # the preview below shows the text as saved before
         result = templates.preview(merchant, trigger, channel, language, subject, body)
         result.errors = {**refused.errors, **result.errors}
         page = _page(merchant, source, trigger, channel, language, form, result)
         return no_store(current_app.make_response((page, 422)))
-    db.session.commit()
     flash(
         f"Saved: {merchant.name} now sends its own {trigger_name(trigger).lower()} "
         f"{CHANNEL_NAMES[channel]} in {LANGUAGE_NAMES.get(language, language)}.",
@@ -215,10 +216,10 @@ def message_template_html(merchant_id: int, trigger: str, channel: str, language
 
 @bp.post("/merchants/<int:merchant_id>/messages/<trigger>/<channel>/<language>/reset")
 @supervisor_only
+@page_write
 def message_template_reset(merchant_id: int, trigger: str, channel: str, language: str):
     merchant, _ = _target(merchant_id, trigger, channel, language)
     if templates.reset(merchant, trigger, channel, language, agent()):
-        db.session.commit()
         flash("Reset: the built-in message is used again.", "success")
     else:
         flash("This message already uses the built-in text.", "message")

@@ -42,8 +42,8 @@ from portal.admin.network_forms import (
     VersionForm,
     ZoneForm,
 )
-from portal.extensions import MAX_ID, db
-from portal.forms import Form, attach_error
+from portal.extensions import MAX_ID
+from portal.forms import ABOVE, Form, discard_writes, page_write, refuse
 from portal.localtime import zone_of
 from portal.models.types import utcnow
 from portal.models.zone import DEFAULT_CUTOFF
@@ -58,6 +58,7 @@ from portal.services.network.console import (
     uploads,
     zones,
 )
+from portal.transactions import after_commit
 
 # The session key of the file waiting between preview and apply.
 STAGED = "network_import"
@@ -94,33 +95,30 @@ def _submit(
     again: Callable[[], Response],
     confirm: Confirm | None = None,
 ) -> Response:
-    """Validate, apply, commit and redirect (303) with `done(result)` flashed; or draw the page
-    again (`again`, 422) with the refusal in place and nothing saved. A closure with bookings
-    answers with the list to confirm instead; a conflict keeps the supervisor's values and
-    takes the row's version now, so saving again is a decision made knowing what changed."""
+    """Validate, apply and redirect (303, which `page_write` commits) with `done(result)`
+    flashed; or draw the page again (`again`, 422) with the refusal in place and nothing
+    saved. A closure with bookings answers with the list to confirm instead; a conflict keeps
+    the supervisor's values and takes the row's version now, so saving again is a decision
+    made knowing what changed."""
     status = 422
     if form.validate_on_submit():
         try:
             result = apply()
         except NotFound:
-            db.session.rollback()
             abort(404)
         except ConfirmationNeeded as exc:
-            db.session.rollback()
+            discard_writes()  # the confirmation step is a page (200): nothing may be saved
             assert confirm is not None, "a closure needs its confirmation step"
             return _confirmation(form, exc, confirm)
         except EditConflict as exc:
-            db.session.rollback()
+            refuse(form, exc, ABOVE)
             version = getattr(form, "version", None)
             if version is not None:
                 version.data, version.raw_data = exc.version, [str(exc.version)]
-            form.form_errors.append(exc.message)
             status = 409
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
+            refuse(form, exc)  # 422 whatever its kind: the form is what to change
         else:
-            db.session.commit()
             flash(done(result), "success")
             return redirect(to(result), 303)
     response = again()
@@ -163,6 +161,7 @@ def network_zones():
 
 @bp.route("/network/zones/new", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_zone_new():
     if request.method == "GET":
         form = ZoneForm(
@@ -181,6 +180,7 @@ def network_zone_new():
 
 @bp.route("/network/zones/<int:zone_id>", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_zone(zone_id: int):
     zone = _found(zones.find_zone, zone_id)
     if request.method == "GET":
@@ -216,6 +216,7 @@ def _zone_page(zone, **overrides) -> Response:
 
 @bp.post("/network/zones/<int:zone_id>/prefixes")
 @supervisor_only
+@page_write
 def network_prefix_add(zone_id: int):
     zone = _found(zones.find_zone, zone_id)
     form = PrefixForm()
@@ -232,6 +233,7 @@ def network_prefix_add(zone_id: int):
 
 @bp.post("/network/zones/<int:zone_id>/prefixes/<int:prefix_id>/remove")
 @supervisor_only
+@page_write
 def network_prefix_remove(zone_id: int, prefix_id: int):
     zone = _found(zones.find_zone, zone_id)
     form = ActionForm()
@@ -248,6 +250,7 @@ def network_prefix_remove(zone_id: int, prefix_id: int):
 
 @bp.post("/network/zones/<int:zone_id>/closed-days")
 @supervisor_only
+@page_write
 def network_day_close(zone_id: int):
     zone = _found(zones.find_zone, zone_id)
     form = ClosedDayForm()
@@ -280,6 +283,7 @@ def _told_count(n: int) -> str:
 
 @bp.post("/network/zones/<int:zone_id>/closed-days/<int:day_id>/remove")
 @supervisor_only
+@page_write
 def network_day_reopen(zone_id: int, day_id: int):
     zone = _found(zones.find_zone, zone_id)
     form = ActionForm()
@@ -297,6 +301,7 @@ def network_day_reopen(zone_id: int, day_id: int):
 
 @bp.route("/network/zones/<int:zone_id>/templates", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_templates(zone_id: int):
     zone = _found(zones.find_zone, zone_id)
     if request.method == "GET":
@@ -321,6 +326,7 @@ def _templates_page(zone, form: TemplateForm) -> Response:
 
 @bp.route("/network/templates/<int:template_id>", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_template(template_id: int):
     template = _found(slots.find_template, template_id)
     if request.method == "GET":
@@ -364,6 +370,7 @@ def _template_page(template, **overrides) -> Response:
 
 @bp.post("/network/templates/<int:template_id>/remove")
 @supervisor_only
+@page_write
 def network_template_remove(template_id: int):
     template = _found(slots.find_template, template_id)
     zone_id = template.zone_id
@@ -416,6 +423,7 @@ def _slot(slot_id: int):
 
 @bp.post("/network/slots/<int:slot_id>/close")
 @supervisor_only
+@page_write
 def network_slot_close(slot_id: int):
     slot = _slot(slot_id)
     zone = slot.zone
@@ -434,6 +442,7 @@ def network_slot_close(slot_id: int):
 
 @bp.post("/network/slots/<int:slot_id>/reopen")
 @supervisor_only
+@page_write
 def network_slot_reopen(slot_id: int):
     slot = _slot(slot_id)
     zone = slot.zone
@@ -482,6 +491,7 @@ def network_points():
 
 @bp.route("/network/points/new", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_point_new():
     carriers = points.all_carriers()
     if request.method == "GET":
@@ -502,6 +512,7 @@ def network_point_new():
 
 @bp.route("/network/points/<int:point_id>", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_point(point_id: int):
     point = _found(points.find_point, point_id)
     if request.method == "GET":
@@ -536,6 +547,7 @@ def _point_page(point, **overrides) -> Response:
 
 @bp.post("/network/points/<int:point_id>/close")
 @supervisor_only
+@page_write
 def network_point_close(point_id: int):
     point = _found(points.find_point, point_id)
     form = PointCloseForm()
@@ -563,6 +575,7 @@ def network_point_close(point_id: int):
 
 @bp.post("/network/points/<int:point_id>/reopen")
 @supervisor_only
+@page_write
 def network_point_reopen(point_id: int):
     point = _found(points.find_point, point_id)
     form = ActionForm()
@@ -580,6 +593,7 @@ def network_point_reopen(point_id: int):
 
 @bp.route("/network/carriers", methods=["GET", "POST"])
 @supervisor_only
+@page_write
 def network_carriers():
     if request.method == "GET":
         return _page("carriers", rows=points.list_carriers(), form=CarrierForm(formdata=None))
@@ -613,7 +627,7 @@ def network_import():
         form.kind.errors = ["Choose what the file holds."]
         return _import_page(form, status=422)
     preview = uploads.preview_import(kind, data, filename, close_missing)
-    db.session.rollback()  # the preview wrote nothing; end its read transaction
+    discard_writes()  # the preview wrote nothing; end its read transaction
     _unstage()
     if not preview.ok:
         return _import_page(form, preview=preview, status=422)
@@ -646,6 +660,7 @@ def _unstage() -> None:
 
 @bp.post("/network/import/apply")
 @supervisor_only
+@page_write
 def network_import_apply():
     form = ActionForm()
     staged = session.get(STAGED)
@@ -663,18 +678,18 @@ def network_import_apply():
             staged["signature"],
         )
     except uploads.PreviewOutdated as exc:
-        db.session.rollback()
+        discard_writes()
         return _apply_refused(staged, exc.message, exc.preview)
     except uploads.ImportRaced as exc:
-        db.session.rollback()
+        discard_writes()
         # Nothing was written: preview the file against the network as it is now.
         preview = uploads.preview_import(
             staged["kind"], data, staged["filename"], staged["close_missing"]
         )
-        db.session.rollback()
+        discard_writes()
         return _apply_refused(staged, exc.message, preview)
-    db.session.commit()
-    _unstage()
+    # The file goes once the import is saved; should the commit fail, Apply can run again.
+    after_commit(_unstage)
     counts = ", ".join(f"{n} {what}" for what, n in result.counts.items())
     flash(
         f"Imported {staged['filename'] or 'the file'} ({KIND_LABELS[staged['kind']]}): {counts}."

@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from portal.complaints import bp
 from portal.complaints.forms import ComplaintForm, ReplyForm, uploads
 from portal.complaints.uploads import one_upload_at_a_time
-from portal.extensions import csrf, db
-from portal.forms import attach_error
+from portal.extensions import csrf
+from portal.forms import page_write, refuse
 from portal.models import ComplaintStatus, Parcel
 from portal.security import no_store
 from portal.services import complaints
@@ -21,9 +21,6 @@ from portal.storage import EXTENSIONS, StoredFileMissing, get_storage
 from portal.tracking.verification import is_verified
 from portal.tracking.views import lookup, recipient_parcel, verify_on_own_url
 
-# A refused form's status: 503 when the photos could not be stored (the form, text kept, can
-# be sent again as it is), 409 when the case moved on meanwhile.
-STATUS_OF = {"conflict": 409, "unavailable": 503}
 # Room for the text fields and the multipart framing around the photos.
 FORM_ROOM = 1024 * 1024
 
@@ -46,6 +43,7 @@ def _accept_photos() -> None:
 @lookup
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
 @one_upload_at_a_time
+@page_write
 def new(tn: str):
     parcel = recipient_parcel(tn)
     if not isinstance(parcel, Parcel):
@@ -58,11 +56,10 @@ def new(tn: str):
         try:
             complaint = complaints.open_complaint(parcel, form.request())
         except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-            status = STATUS_OF.get(exc.kind, 422)
+            # 503 when the photos could not be stored (the form, text kept, can be sent again
+            # as it is), 409 when something changed meanwhile.
+            status = refuse(form, exc)
         else:
-            db.session.commit()
             flash(
                 _(
                     "Thank you, we've got your complaint. We'll answer by %(day)s.",
@@ -88,6 +85,7 @@ def new(tn: str):
 @lookup
 @csrf.exempt  # checked in _accept_photos, once the larger limit is in place
 @one_upload_at_a_time
+@page_write
 def case(case: str):
     number = complaints.normalise_case_number(case)
     if number is None:
@@ -114,11 +112,8 @@ def case(case: str):
             try:
                 complaints.reply(complaint, form.body.data, uploads(form.photos.data))
             except DomainError as exc:
-                db.session.rollback()
-                attach_error(form, exc)
-                status = STATUS_OF.get(exc.kind, 422)
+                status = refuse(form, exc)  # 409 when the case moved on meanwhile
             else:
-                db.session.commit()
                 flash(_("Thank you. We've got your answer and will be back to you."), "success")
                 return redirect(url_for(".case", case=number), code=303)
         _ask_for_photos_again(form)

@@ -9,9 +9,10 @@ from wtforms import HiddenField, RadioField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from portal.forms import Form
+from portal.forms import ABOVE, Form
 from portal.models import ChoiceType
 from portal.services.delivery import SAFE_PLACE_TEXT, SAFE_PLACES, ChoiceRequest
+from portal.services.errors import DomainError
 
 
 def _int(value: str | None, message: str) -> int:
@@ -135,6 +136,15 @@ FORMS: dict[str, type[ChoiceForm]] = {
 }
 # Which form field shows a service error about each request field.
 ERROR_FIELD = {"day": {"hold": "until", "green_day": None}}
+
+
+def error_field(kind: str, exc: DomainError) -> str:
+    """The field of the `kind` form that shows the service's refusal, or ABOVE the form (the
+    hidden `choice` shows nothing)."""
+    name = exc.field
+    if name in ERROR_FIELD:
+        name = ERROR_FIELD[name].get(kind)
+    return name if name and name != "choice" else ABOVE
 
 
 def blank_forms() -> dict[str, ChoiceForm]:

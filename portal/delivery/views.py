@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
 
 from portal.delivery import bp
-from portal.delivery.forms import ERROR_FIELD, FORMS, ChoiceForm, blank_forms
-from portal.extensions import db
+from portal.delivery.forms import FORMS, ChoiceForm, blank_forms, error_field
+from portal.forms import page_write, refuse
 from portal.models import Parcel
 from portal.models.types import utcnow
 from portal.security import no_store
@@ -41,6 +41,7 @@ def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | N
 
 @bp.route("/t/<tn>/delivery", methods=["GET", "POST"])
 @lookup
+@page_write
 def choose(tn: str):
     parcel = recipient_parcel(tn)
     if not isinstance(parcel, Parcel):
@@ -58,11 +59,8 @@ def choose(tn: str):
         try:
             choice = delivery.choose(parcel, form.request())
         except DomainError as exc:
-            db.session.rollback()
-            _attach(form, kind, exc)
-            status = 409 if exc.kind == "conflict" else 422
+            status = refuse(form, exc, error_field(kind, exc))
         else:
-            db.session.commit()
             text = _(
                 "Done: %(choice)s. We've sent you a confirmation.",
                 choice=delivery.describe(choice, parcel.time_zone),
@@ -77,17 +75,3 @@ def choose(tn: str):
             flash(text, "success")
             return redirect(parcel_url(".choose", parcel, sort=request.args.get("sort")), code=303)
     return no_store(current_app.make_response((_page(parcel, forms), status)))
-
-
-def _attach(form: ChoiceForm, kind: str, exc: DomainError) -> None:
-    """Show a service's refusal on the field it is about, or above the form."""
-    name = exc.field
-    if name in ERROR_FIELD:
-        name = ERROR_FIELD[name].get(kind)
-    field = form._fields.get(name) if name else None
-    if field is not None and name not in ("csrf_token", "choice"):
-        field.errors = (
-            [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
-        )
-    else:
-        form.form_errors.append(exc.message)

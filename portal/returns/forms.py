@@ -7,7 +7,7 @@ from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from portal.forms import Form
+from portal.forms import ABOVE, Form
 from portal.models import ParcelStatus, ReturnMethod, ReturnReason, ReturnStatus
 from portal.services.errors import DomainError
 from portal.services.returns import MAX_REASON_TEXT, LineRequest, Returnable, ReturnRequest
@@ -62,19 +62,19 @@ class ReturnForm(Form):
         )
 
 
-def attach_return_error(form: ReturnForm, exc: DomainError, request_: ReturnRequest) -> None:
-    """Put the service's reason on the field it is about."""
+def return_error_field(exc: DomainError, request_: ReturnRequest) -> str:
+    """The form's field for the service's reason (`items.0.reason` is the first line's
+    reason field), or ABOVE the form."""
     parts = (exc.field or "").split(".")
     if parts[0] == "items" and len(parts) == 3 and parts[1].isdigit():
         line = request_.lines[int(parts[1])]
         name = {"quantity": "qty", "sku": "qty", "reason": "reason", "reason_text": "note"}[
             parts[2]
         ]
-        form[f"{name}_{line.parcel_item_id}"].errors = [exc.message]
-    elif exc.field in ("method", "slot"):
-        form[exc.field].errors = [exc.message]
-    else:
-        form.form_errors.append(exc.message)
+        return f"{name}_{line.parcel_item_id}"
+    if exc.field in ("method", "slot"):
+        return exc.field
+    return ABOVE
 
 
 def return_form(available: Returnable, slots: list) -> ReturnForm:

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 from PIL import Image, ImageOps
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from portal.i18n import lazy_gettext as _l
 from portal.services.errors import DomainError
 from portal.storage import Storage
+from portal.transactions import after_rollback, transaction_local
 
 # Decoded pixels, not file size, are what a decompression bomb inflates. 64 Mi pixels takes the
 # largest phone photos (9248 x 6936 = 64.1 M); a PNG that big still decodes into at most 256 MB.
@@ -281,30 +281,30 @@ _WRITTEN = "photos_written"
 def store(session: Session, storage: Storage, photo: ProcessedPhoto) -> str:
     """Save the photo and return its key; the file goes again unless `session` commits."""
     key = storage.save(photo.data, photo.content_type)
-    session.info.setdefault(_WRITTEN, []).append((storage, key))
+    _written(session).append((storage, key))
     return key
 
 
 def discard(session: Session) -> None:
     """Delete what this session wrote and has not committed (a failed request, a refusal)."""
-    for storage, key in session.info.pop(_WRITTEN, []):
+    _delete(_written(session))
+
+
+def _written(session: Session) -> list[tuple[Storage, str]]:
+    """The files written in this transaction; deleted if it ends without a commit."""
+
+    def first_write() -> list[tuple[Storage, str]]:
+        written: list[tuple[Storage, str]] = []
+        after_rollback(lambda: _delete(written), session=session)
+        return written
+
+    return transaction_local(_WRITTEN, first_write, session=session)
+
+
+def _delete(written: list[tuple[Storage, str]]) -> None:
+    while written:
+        storage, key = written.pop()
         try:
             storage.delete(key)
         except Exception:  # a file left over is tidied by hand; the refusal must still show
             current_app.logger.exception("could not delete an uncommitted photo")
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    # Releasing a savepoint fires this too: only the outermost commit keeps the files.
-    outer = session.get_transaction()
-    if outer is not None and outer.is_active:
-        return
-    session.info.pop(_WRITTEN, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _ended(session: Session, transaction: SessionTransaction) -> None:
-    # The outermost transaction ended without a commit (rollback, error, session closed).
-    if transaction.parent is None and not transaction.nested and session.info.get(_WRITTEN):
-        discard(session)
