@@ -1,5 +1,6 @@
 """Fixtures: an app on a database of its own (SQLite, or PostgreSQL when DATABASE_URL says so),
-built by the real migrations, emptied after every test; clients for pages and the API."""
+built by the real migrations; each test in one transaction rolled back at its end (tests marked
+`committed` commit for real and empty the tables afterwards); clients for pages and the API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -19,6 +21,7 @@ from portal.extensions import db as _db
 from portal.extensions import limiter
 from tests import factories
 from tests.databases import scratch_database
+from tests.support.database import HINT, bind_sessions_to_the_test, one_transaction
 
 # TEST_REDIS_URL lets test runs side by side each flush a database of their own.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -59,31 +62,70 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             # The real Redis, with a queue of this run's own.
             "REDIS_URL": REDIS_URL,
             "RQ_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+            # One round instead of scrypt: every agent made and every log-in hashes a password.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         }
     )
     app.test_client_class = IsolatedClient
     with app.app_context():
+        bind_sessions_to_the_test(_db)
         upgrade()  # the real migrations, not create_all: they are tested on every run
     yield app
     with app.app_context():
         _db.engine.dispose()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "committed: commits for real, for other threads or processes to see (a live server, a "
+        "worker thread, racing requests); the tables are emptied afterwards instead of the "
+        "test's transaction being rolled back",
+    )
+    config.addinivalue_line(
+        "markers", "clock(when): where the `clock` fixture starts (default factories.DELIVERY_NOW)"
+    )
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """Time standing still at the moment the test's or module's `clock` marker names, else at
+    factories.DELIVERY_NOW (Thursday 26 November 2026, 10:00 in Stockholm); the test moves it
+    with `clock.shift(...)` and `clock.move_to(...)`."""
+    marker = request.node.get_closest_marker("clock")
+    start = marker.args[0] if marker else factories.DELIVERY_NOW
+    with time_machine.travel(start, tick=False) as traveller:
+        yield traveller
+
+
 @pytest.fixture(autouse=True)
-def db(app: Flask) -> Iterator:
-    """An app context for the test; every table emptied afterwards, rate limits reset."""
+def db(app: Flask, request: pytest.FixtureRequest) -> Iterator:
+    """An app context for the test, rate limits reset afterwards. By default the test runs in one
+    transaction rolled back at the end (tests/support/database.py); a test marked `committed`
+    commits for real and every table is emptied afterwards."""
     with app.app_context():
-        yield _db
-        _db.session.rollback()
-        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
-        with _db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(text(f"DELETE FROM {table}"))
-        _db.session.remove()
+        if request.node.get_closest_marker("committed"):
+            yield _db
+            _db.session.rollback()
+            _empty_every_table()
+            _db.session.remove()
+        else:
+            with one_transaction(app, _db) as problems:
+                yield _db
+            if problems:
+                _empty_every_table()  # whatever got past the one connection
+                pytest.fail(f"{problems[0]}: {HINT}")
     limiter.reset()
+
+
+def _empty_every_table() -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Account
 from portal.models.types import utcnow
 from tests import factories
-from tests.integration.test_tracking_pages import csrf_token
+from tests.support.pages import csrf_token
 
 
 def totp_code(account: Account) -> str:

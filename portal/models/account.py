@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
@@ -46,7 +47,9 @@ class Account(UserMixin, db.Model):
     totp_last_step: Mapped[int | None] = mapped_column()
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        # Tests set a cheap method; production keeps werkzeug's default, scrypt.
+        method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+        self.password_hash = generate_password_hash(password, method=method or "scrypt")
         self.end_sessions()
 
     def end_sessions(self) -> None:

@@ -12,8 +12,8 @@ from portal.extensions import db
 from portal.models import ClosedDay, PickupPoint, Role, Slot, SlotTemplate, WebhookEndpoint
 from portal.services.api_keys import create_api_key
 from tests import factories
-from tests.integration.test_tracking_pages import csrf_token
 from tests.staff import login
+from tests.support.pages import csrf_token
 
 # What only supervisors may open: agents, merchants (branding, policy, keys, webhooks), the
 # merchants' message templates and the delivery network.

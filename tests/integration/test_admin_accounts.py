@@ -8,26 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Account, AuditEntry, Notification, Role
 from tests import factories, staff
 from tests.factories import STAFF_PASSWORD
-from tests.integration.test_delivery_page import text
-from tests.integration.test_tracking_pages import csrf_token
+from tests.support.pages import csrf_token, text
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+pytestmark = pytest.mark.clock(T0)  # where the `clock` fixture (tests/conftest.py) starts
 WRONG = "don't match an active account"
 # Part of every failed password step's answer: nothing says which address is locked (issue 15).
 LOCK_RULE = "After 5 failed log-ins in a row an account is locked for 15 minutes"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def password_login(client, email: str, password: str, url: str = "/admin/login"):

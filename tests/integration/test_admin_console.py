@@ -29,8 +29,9 @@ from portal.models.types import utcnow
 from portal.services.delivery import current_choice
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
-from tests.integration.test_delivery_page import text as _text
 from tests.staff import login, post
+from tests.support.pages import csrf_token
+from tests.support.pages import text as _text
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 Stockholm
 
@@ -315,8 +316,6 @@ def test_past_the_cutoff_only_a_supervisor_changes_delivery(client, zone):
 
 
 def _token(client) -> str:
-    from tests.integration.test_tracking_pages import csrf_token
-
     return csrf_token(client.get("/admin/").get_data(as_text=True))
 
 

@@ -11,7 +11,6 @@ from html import unescape
 from xml.etree import ElementTree
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -34,6 +33,8 @@ from tests import factories, staff
 
 S = ParcelStatus
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm
+# Every test at NOW, on the `clock` fixture (tests/conftest.py).
+pytestmark = [pytest.mark.clock(NOW), pytest.mark.usefixtures("clock")]
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
 FAILED_THEN_DELIVERED = [
     S.PICKED_UP,
@@ -42,12 +43,6 @@ FAILED_THEN_DELIVERED = [
     S.OUT_FOR_DELIVERY,
     S.DELIVERED,
 ]
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from portal.models import AuditEntry, Channel, MessageTemplate, Notification, Ro
 from portal.services.messages import TRIGGERS, render
 from portal.services.messages import overrides as message_templates
 from tests import factories, staff
+from tests.support.pages import csrf_token
 
 
 @pytest.fixture
@@ -295,8 +296,6 @@ def test_an_agent_may_not_touch_templates(client, merchant):
     assert client.get(f"/admin/merchants/{merchant.id}/messages").status_code == 403
     assert client.get(editor(merchant)).status_code == 403
     home = client.get("/admin/").get_data(as_text=True)
-    from tests.integration.test_tracking_pages import csrf_token
-
     for suffix in ("", "/preview", "/reset"):
         res = client.post(
             editor(merchant) + suffix, data={"csrf_token": csrf_token(home), "body": SMS}

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import ChoiceType, Parcel, Slot
 from portal.services.delivery import ChoiceRequest, choose
 from tests import factories
-from tests.integration.test_api_parcels import parcel_body
+from tests.support.api import baltic_parcel_body
 
 NOW = factories.DELIVERY_NOW
 
@@ -106,7 +106,7 @@ def test_unserved_postcodes_get_no_options_and_carriers_no_access(merchant_api, 
 def test_a_checkout_choice_is_booked_with_the_parcel(merchant_api):
     slot_id = next(o for o in options(merchant_api).json["options"] if o["type"] == "slot")["id"]
     res = merchant_api.post(
-        "/api/v1/parcels", json=parcel_body(delivery_choice={"type": "slot", "id": slot_id})
+        "/api/v1/parcels", json=baltic_parcel_body(delivery_choice={"type": "slot", "id": slot_id})
     )
     assert res.status_code == 201, res.json
     choice = res.json["choice"]
@@ -125,7 +125,7 @@ def test_a_full_slot_at_checkout_is_409_and_leaves_no_parcel(merchant_api):
     db.session.commit()
     before = db.session.scalar(select(func.count()).select_from(Parcel))
     res = merchant_api.post(
-        "/api/v1/parcels", json=parcel_body(delivery_choice={"type": "slot", "id": slot.id})
+        "/api/v1/parcels", json=baltic_parcel_body(delivery_choice={"type": "slot", "id": slot.id})
     )
     assert res.status_code == 409
     assert res.json["error"]["code"] == "slot_full"
@@ -147,7 +147,7 @@ def test_a_full_slot_at_checkout_is_409_and_leaves_no_parcel(merchant_api):
     ],
 )
 def test_invalid_checkout_choices_are_refused_with_the_field(merchant_api, choice, status, field):
-    res = merchant_api.post("/api/v1/parcels", json=parcel_body(delivery_choice=choice))
+    res = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(delivery_choice=choice))
     assert res.status_code == status, res.json
     assert res.json["error"]["field"] == field
     assert db.session.scalar(select(func.count()).select_from(Parcel)) == 0

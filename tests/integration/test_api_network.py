@@ -583,12 +583,12 @@ def test_the_search_box_uses_the_latitude_longitude_index(app):
     query = nearest.candidates(59.343, 18.053, 2_000, NOW).compile(
         db.engine, compile_kwargs={"literal_binds": True}
     )
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table is scanned
-            plan = conn.execute(text(f"EXPLAIN {query}")).scalars().all()
-        else:
-            plan = [row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
+    conn = db.session.connection()  # the test's transaction, rolled back at its end
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table is scanned
+        plan = conn.execute(text(f"EXPLAIN {query}")).scalars().all()
+    else:
+        plan = [row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
     assert "ix_pickup_point_lat_lon" in " ".join(plan)
 
 

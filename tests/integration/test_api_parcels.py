@@ -10,27 +10,7 @@ from portal import s10
 from portal.extensions import db
 from portal.models import Parcel
 from tests import factories
-
-
-def parcel_body(**overrides):
-    body = {
-        "carrier": "Baltic Express",
-        "order_ref": "NO-1001",
-        "weight_grams": 1200,
-        "recipient": {
-            "name": "Alva Lindqvist",
-            "phone": "070-123 45 67",
-            "email": "Alva@Example.com",
-            "address_line": "Surbrunnsgatan 14",
-            "postcode": "113 48",
-            "city": "Stockholm",
-            "country": "se",
-            "language": "sv",
-        },
-        "items": [{"sku": "TENT-2P", "name": "Trail tent", "quantity": 1, "unit_price": "2499.00"}],
-    }
-    body.update(overrides)
-    return body
+from tests.support.api import baltic_parcel_body
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +20,7 @@ def baltic(db):
 
 
 def test_create_parcel_generates_s10_number_and_tracking_url(merchant_api):
-    res = merchant_api.post("/api/v1/parcels", json=parcel_body())
+    res = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body())
     assert res.status_code == 201, res.json
     number = res.json["tracking_number"]
     assert s10.is_valid(number)
@@ -61,18 +41,22 @@ def test_create_parcel_generates_s10_number_and_tracking_url(merchant_api):
 
 def test_given_tracking_number_is_normalised_and_kept(merchant_api):
     res = merchant_api.post(
-        "/api/v1/parcels", json=parcel_body(tracking_number="ra 123-456-785 gb")
+        "/api/v1/parcels", json=baltic_parcel_body(tracking_number="ra 123-456-785 gb")
     )
     assert res.status_code == 201
     assert res.json["tracking_number"] == "RA123456785GB"
-    dup = merchant_api.post("/api/v1/parcels", json=parcel_body(tracking_number="RA123456785GB"))
+    dup = merchant_api.post(
+        "/api/v1/parcels", json=baltic_parcel_body(tracking_number="RA123456785GB")
+    )
     assert dup.status_code == 409
     assert dup.json["error"]["code"] == "duplicate_tracking_number"
     assert dup.json["error"]["field"] == "tracking_number"
 
 
 def test_wrong_check_digit_is_422_on_tracking_number(merchant_api):
-    res = merchant_api.post("/api/v1/parcels", json=parcel_body(tracking_number="RA123456784GB"))
+    res = merchant_api.post(
+        "/api/v1/parcels", json=baltic_parcel_body(tracking_number="RA123456784GB")
+    )
     assert res.status_code == 422
     assert res.json["error"] == {
         "code": "bad_check_digit",
@@ -84,9 +68,12 @@ def test_wrong_check_digit_is_422_on_tracking_number(merchant_api):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"recipient": {**parcel_body()["recipient"], "phone": "12"}}, "recipient.phone"),
-        ({"recipient": {**parcel_body()["recipient"], "email": "alva@"}}, "recipient.email"),
-        ({"recipient": {**parcel_body()["recipient"], "country": "Sweden"}}, "recipient.country"),
+        ({"recipient": {**baltic_parcel_body()["recipient"], "phone": "12"}}, "recipient.phone"),
+        ({"recipient": {**baltic_parcel_body()["recipient"], "email": "alva@"}}, "recipient.email"),
+        (
+            {"recipient": {**baltic_parcel_body()["recipient"], "country": "Sweden"}},
+            "recipient.country",
+        ),
         (
             {"items": [{"sku": "X", "name": "Y", "quantity": "many", "unit_price": 1}]},
             "items.0.quantity",
@@ -105,7 +92,7 @@ def test_wrong_check_digit_is_422_on_tracking_number(merchant_api):
     ],
 )
 def test_bad_fields_get_422_naming_the_field(merchant_api, change, field):
-    res = merchant_api.post("/api/v1/parcels", json=parcel_body(**change))
+    res = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(**change))
     assert res.status_code == 422, res.json
     assert res.json["error"]["field"] == field
     assert res.json["error"]["code"] == "validation_error"
@@ -113,7 +100,7 @@ def test_bad_fields_get_422_naming_the_field(merchant_api, change, field):
 
 
 def test_unknown_carrier_is_422_on_carrier(merchant_api):
-    res = merchant_api.post("/api/v1/parcels", json=parcel_body(carrier="Nobody"))
+    res = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(carrier="Nobody"))
     assert res.status_code == 422
     assert res.json["error"]["field"] == "carrier"
     assert res.json["error"]["code"] == "unknown_carrier"
@@ -134,22 +121,22 @@ def test_json_that_is_not_an_object_is_422(merchant_api):
 
 
 def test_no_key_or_bad_key_is_401(client):
-    assert client.post("/api/v1/parcels", json=parcel_body()).status_code == 401
+    assert client.post("/api/v1/parcels", json=baltic_parcel_body()).status_code == 401
     res = client.post(
-        "/api/v1/parcels", json=parcel_body(), headers={"Authorization": "Bearer lm_mk_nope"}
+        "/api/v1/parcels", json=baltic_parcel_body(), headers={"Authorization": "Bearer lm_mk_nope"}
     )
     assert res.status_code == 401
     assert res.json["error"]["code"] == "unauthorized"
 
 
 def test_carrier_key_cannot_create_parcels(carrier_api):
-    res = carrier_api.post("/api/v1/parcels", json=parcel_body())
+    res = carrier_api.post("/api/v1/parcels", json=baltic_parcel_body())
     assert res.status_code == 403
     assert res.json["error"]["code"] == "forbidden"
 
 
 def test_merchants_see_only_their_own_parcels(merchant_api, client, baltic):
-    number = merchant_api.post("/api/v1/parcels", json=parcel_body()).json["tracking_number"]
+    number = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body()).json["tracking_number"]
     other = factories.make_api_key(merchant=factories.make_merchant("Other shop"))
     res = client.get(f"/api/v1/parcels/{number}", headers={"Authorization": f"Bearer {other}"})
     assert res.status_code == 404
@@ -178,14 +165,14 @@ def test_get_with_wrong_check_digit_is_422(merchant_api):
 
 def test_idempotency_key_replays_first_answer(merchant_api):
     headers = {"Idempotency-Key": "order-1001"}
-    first = merchant_api.post("/api/v1/parcels", json=parcel_body(), headers=headers)
-    second = merchant_api.post("/api/v1/parcels", json=parcel_body(), headers=headers)
+    first = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(), headers=headers)
+    second = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(), headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json == second.json
     assert second.headers["Idempotent-Replayed"] == "true"
     assert db.session.execute(select(func.count(Parcel.id))).scalar_one() == 1  # only one made
     other = merchant_api.post(
-        "/api/v1/parcels", json=parcel_body(), headers={"Idempotency-Key": "x"}
+        "/api/v1/parcels", json=baltic_parcel_body(), headers={"Idempotency-Key": "x"}
     )
     assert other.json["tracking_number"] != first.json["tracking_number"]
 
@@ -193,10 +180,11 @@ def test_idempotency_key_replays_first_answer(merchant_api):
 def test_idempotency_key_with_another_body_is_409(merchant_api):
     headers = {"Idempotency-Key": "order-1002"}
     assert (
-        merchant_api.post("/api/v1/parcels", json=parcel_body(), headers=headers).status_code == 201
+        merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(), headers=headers).status_code
+        == 201
     )
     res = merchant_api.post(
-        "/api/v1/parcels", json=parcel_body(order_ref="NO-9999"), headers=headers
+        "/api/v1/parcels", json=baltic_parcel_body(order_ref="NO-9999"), headers=headers
     )
     assert res.status_code == 409
     assert res.json["error"]["code"] == "idempotency_key_reused"

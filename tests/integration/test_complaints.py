@@ -32,8 +32,8 @@ from portal.services.errors import DomainError
 from portal.services.parcels import ItemData
 from portal.services.photos import Upload
 from tests import factories
-from tests.integration.test_tracking_pages import csrf_token
 from tests.staff import login
+from tests.support.pages import csrf_token
 
 # Thursday 26 November 2026, 10:00 in Stockholm.
 NOW = factories.DELIVERY_NOW

@@ -7,8 +7,9 @@ import pytest
 from portal import create_app
 from portal.config import database_url
 from portal.extensions import limiter
+from portal.models import Account
 from tests import factories
-from tests.integration.test_tracking_pages import verify
+from tests.support.pages import verify
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
@@ -26,6 +27,18 @@ def test_production_cookies_are_secure(monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_production_hashes_passwords_with_scrypt(monkeypatch):
+    """The tests' app hashes with one round of PBKDF2 (tests/conftest.py); production keeps
+    werkzeug's scrypt."""
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    app = create_app({"ENV_NAME": "production"})
+    account = Account(email="agent@example.com")
+    with app.app_context():
+        account.set_password("correct horse battery")
+    assert account.password_hash.startswith("scrypt:")
+    assert account.check_password("correct horse battery")
 
 
 def test_prefixed_environment_overrides_any_key(monkeypatch):
@@ -64,6 +77,7 @@ def test_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.committed  # two apps, as two web processes, each with its own connections
 def test_wrong_postcode_limit_is_shared_through_redis(monkeypatch, app, database_url):
     """Two web processes share one Redis: five wrong tries on one lock the parcel on the other."""
     import redis

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
-from html import unescape
 
 import pytest
 import time_machine
@@ -13,7 +11,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import DeliveryChoice, ParcelStatus, Slot
 from tests import factories
-from tests.integration.test_tracking_pages import csrf_token
+from tests.support.pages import csrf_token, text
 
 NOW = factories.DELIVERY_NOW
 
@@ -39,11 +37,6 @@ def opened(client, parcel):
 
 def url(parcel, suffix: str = "") -> str:
     return f"/t/{parcel.tracking_number}/delivery{suffix}"
-
-
-def text(html: str) -> str:
-    """What a reader sees: tags gone, entities decoded, whitespace collapsed."""
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def post(client, parcel, data: dict, **kwargs):

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Complaint, Photo
 from portal.storage import LocalStorage
 from tests import factories
-from tests.integration.test_tracking_pages import csrf_token
+from tests.support.pages import csrf_token
 
 TEXT = "The box was crushed on one side and the lamp inside is broken."
 

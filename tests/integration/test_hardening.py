@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Parcel, TrackingEvent
 from tests import factories
-from tests.integration.test_api_parcels import parcel_body
+from tests.support.api import baltic_parcel_body
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,10 @@ def count(model) -> int:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"recipient": {**parcel_body()["recipient"], "name": "Alva\u0000"}}, "recipient.name"),
+        (
+            {"recipient": {**baltic_parcel_body()["recipient"], "name": "Alva\u0000"}},
+            "recipient.name",
+        ),
         ({"order_ref": "A\u0007B"}, "order_ref"),
         (
             {"items": [{"sku": "X\u0000", "name": "Y", "quantity": 1, "unit_price": 1}]},
@@ -41,13 +44,19 @@ def count(model) -> int:
             {"items": [{"sku": "X", "name": "Y", "quantity": "5", "unit_price": 1}]},
             "items.0.quantity",
         ),
-        ({"recipient": {**parcel_body()["recipient"], "country": "XX"}}, "recipient.country"),
-        ({"recipient": {**parcel_body()["recipient"], "postcode": " - - "}}, "recipient.postcode"),
+        (
+            {"recipient": {**baltic_parcel_body()["recipient"], "country": "XX"}},
+            "recipient.country",
+        ),
+        (
+            {"recipient": {**baltic_parcel_body()["recipient"], "postcode": " - - "}},
+            "recipient.postcode",
+        ),
         ({"tracking_number": "RR١٢٣٤٥٦٧٨٥SE"}, "tracking_number"),
     ],
 )
 def test_hostile_parcel_fields_are_422(merchant_api, change, field):
-    res = merchant_api.post("/api/v1/parcels", json=parcel_body(**change))
+    res = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body(**change))
     assert res.status_code == 422, res.json
     assert res.json["error"]["field"] == field
     assert count(Parcel) == 0
@@ -61,7 +70,9 @@ def test_deeply_nested_json_is_400_not_500(merchant_api):
 
 
 def test_full_width_postcode_is_normalised_and_verifies(merchant_api, client):
-    body = parcel_body(recipient={**parcel_body()["recipient"], "postcode": "１１３ ４８"})
+    body = baltic_parcel_body(
+        recipient={**baltic_parcel_body()["recipient"], "postcode": "１１３ ４８"}
+    )
     number = merchant_api.post("/api/v1/parcels", json=body).json["tracking_number"]
     res = client.get("/track", query_string={"tn": number, "postcode": "11348"})
     assert res.headers["Location"] == f"/t/{number}"
@@ -69,7 +80,7 @@ def test_full_width_postcode_is_normalised_and_verifies(merchant_api, client):
 
 
 def test_carrier_may_be_left_out_when_there_is_only_one(merchant_api, baltic):
-    body = parcel_body()
+    body = baltic_parcel_body()
     del body["carrier"]
     res = merchant_api.post("/api/v1/parcels", json=body)
     assert res.status_code == 201 and res.json["carrier"] == "Baltic Express"
@@ -205,11 +216,12 @@ def _parallel(n: int, call) -> list:
     return results
 
 
+@pytest.mark.committed  # requests racing on threads
 def test_concurrent_retries_with_one_idempotency_key_make_one_parcel(app, merchant_api):
     def post():
         return app.test_client().post(
             "/api/v1/parcels",
-            json=parcel_body(),
+            json=baltic_parcel_body(),
             headers={"Authorization": f"Bearer {merchant_api.key}", "Idempotency-Key": "race"},
         )
 
@@ -223,11 +235,12 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_parcel(app, mercha
         assert len(made) == 6
 
 
+@pytest.mark.committed  # requests racing on threads
 def test_concurrent_creates_of_one_tracking_number_make_one_parcel(app, merchant_api):
     def post():
         return app.test_client().post(
             "/api/v1/parcels",
-            json=parcel_body(tracking_number="RA123456785GB"),
+            json=baltic_parcel_body(tracking_number="RA123456785GB"),
             headers={"Authorization": f"Bearer {merchant_api.key}"},
         )
 
@@ -236,6 +249,7 @@ def test_concurrent_creates_of_one_tracking_number_make_one_parcel(app, merchant
     assert set(codes) <= ({201, 409, 503} if sqlite() else {201, 409})
 
 
+@pytest.mark.committed  # requests racing on threads
 def test_concurrent_copies_of_one_event_store_it_once(app, carrier_api, carrier):
     parcel = factories.make_parcel(carrier=carrier)
     batch = {"events": [factories.event_json(parcel, "same", "in_transit")]}
@@ -252,6 +266,7 @@ def test_concurrent_copies_of_one_event_store_it_once(app, carrier_api, carrier)
     assert {r.status_code for r in results} <= ({200, 503} if sqlite() else {200})
 
 
+@pytest.mark.committed  # the in-process sender's thread writes meanwhile
 def test_a_write_call_is_not_refused_because_a_message_was_sent_meanwhile(app):
     """A merchant call reads, then writes; meanwhile the in-process sender commits. On SQLite a
     deferred transaction would then fail at once ("database is locked", a 503); the call takes

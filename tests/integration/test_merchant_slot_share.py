@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import AuditEntry, DeliveryChoice, Merchant, Parcel, Role, Slot
 from portal.services.delivery import current_choice, merchant_slot_limit
 from tests import factories, staff
-from tests.integration.test_api_parcels import parcel_body
+from tests.support.api import baltic_parcel_body
 
 NOW = factories.DELIVERY_NOW
 FRIDAY = date(2026, 11, 27)
@@ -57,7 +57,9 @@ class Checkout:
     def book(self, slot: Slot, order_ref: str = "NO-1"):
         return self.client.post(
             "/api/v1/parcels",
-            json=parcel_body(order_ref=order_ref, delivery_choice={"type": "slot", "id": slot.id}),
+            json=baltic_parcel_body(
+                order_ref=order_ref, delivery_choice={"type": "slot", "id": slot.id}
+            ),
             headers=self.headers,
         )
 
@@ -187,6 +189,7 @@ def test_a_share_is_rounded_down_but_never_to_nothing(capacity, share, places):
 # --- racing checkouts -------------------------------------------------------------------------
 
 
+@pytest.mark.committed  # checkouts racing on threads
 def test_ten_checkouts_of_one_merchant_at_once_never_pass_its_share(app):
     """Ten API calls of one shop for a slot of ten places at once, with a share of 30 %:
     three get places, the others are told the share is used up (PostgreSQL locks the slot row
@@ -195,7 +198,7 @@ def test_ten_checkouts_of_one_merchant_at_once_never_pass_its_share(app):
     set_capacity(van, 10)
     merchant = factories.make_merchant(api_slot_share=30)
     key = factories.make_api_key(merchant=merchant)
-    body = parcel_body(delivery_choice={"type": "slot", "id": van.id})
+    body = baltic_parcel_body(delivery_choice={"type": "slot", "id": van.id})
     barrier = threading.Barrier(10)
     answers: list[str] = []
 

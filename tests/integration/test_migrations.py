@@ -19,6 +19,7 @@ def scratch_url(tmp_path):
         yield url
 
 
+@pytest.mark.committed  # an app and a database of its own
 def test_upgrade_matches_models_and_downgrade_removes_everything(scratch_url):
     app = create_app(
         {"ENV_NAME": "test", "SECRET_KEY": "m" * 40, "SQLALCHEMY_DATABASE_URI": scratch_url}

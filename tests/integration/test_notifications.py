@@ -17,16 +17,12 @@ from portal.gsm7 import is_gsm7, segments
 from portal.models import Notification, NotificationState, SmsOptOut
 from tests import factories
 from tests.messaging import WebhookSink, run_worker, signed_post, sweep_and_work
+from tests.support.pages import csrf_token
 
 # Wednesday 25 November 2026, 10:00 in Stockholm (UTC+1): inside the SMS window.
 DAY = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 NIGHT = datetime(2026, 11, 25, 21, 30, tzinfo=UTC)  # 22:30 in Stockholm
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(DAY, tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.clock(DAY)  # where the `clock` fixture (tests/conftest.py) starts
 
 
 @pytest.fixture
@@ -506,8 +502,6 @@ def test_recipient_chooses_channels_on_the_parcel_page(app, messaging, parcel, c
     page = client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
     assert "How should we keep you posted?" in page
     assert 'checked id="sms"' in page and 'checked id="email"' in page
-    from tests.integration.test_tracking_pages import csrf_token
-
     res = client.post(
         f"/t/{parcel.tracking_number}/updates", data={"csrf_token": csrf_token(page), "email": "y"}
     )

@@ -405,6 +405,7 @@ def test_json_lines_keep_tokens_postcodes_and_keys_out(json_lines):
 # --- under gunicorn, as deployed ----------------------------------------------------------
 
 
+@pytest.mark.committed  # gunicorn's worker processes read the data
 @pytest.mark.slow
 def test_gunicorn_workers_count_together_and_log_json_without_tokens(database_url, tmp_path, app):
     """deploy/gunicorn.conf.py with two workers replaced every ~10 requests: /metrics counts

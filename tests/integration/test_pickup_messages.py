@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-import time_machine
 
 from portal.extensions import db
 from portal.models import Channel, ChoiceType
@@ -25,10 +24,8 @@ def stockholm(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour - 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def clock():
-    with time_machine.travel(stockholm(date(2026, 11, 26)), tick=False) as traveller:
-        yield traveller
+# Where the `clock` fixture (tests/conftest.py) starts.
+pytestmark = pytest.mark.clock(stockholm(date(2026, 11, 26)))
 
 
 def at_near_shop(carrier, clock, *, language: str = "en", chosen_on: date):

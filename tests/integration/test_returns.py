@@ -23,8 +23,7 @@ from portal.services.returns import READABLE, pickup_slots
 from tests import factories
 from tests.conftest import ApiClient
 from tests.factories import STAFF_PASSWORD
-from tests.integration.test_delivery_page import text
-from tests.integration.test_tracking_pages import csrf_token
+from tests.support.pages import csrf_token, text
 
 RMA = re.compile(f"^[{READABLE}]{{4}}-[{READABLE}]{{4}}$")
 

@@ -20,6 +20,7 @@ from portal.services.delivery import (
     generate_slots,
 )
 from tests import factories
+from tests.support.pages import csrf_token
 
 MONDAY = date(2026, 11, 30)
 # Thursday 26 November, 10:00 Stockholm: well before Monday's cutoff (Sunday 18:00).
@@ -118,6 +119,7 @@ def test_no_changes_after_the_cutoff_or_once_out_for_delivery(zone):
         book_slot(out, slot.id, now=NOW)
 
 
+@pytest.mark.committed  # bookings racing on threads
 def test_twenty_recipients_at_once_never_overbook_a_slot_of_three(app, zone):
     generate_slots(14, today=MONDAY - timedelta(days=4))
     db.session.commit()
@@ -168,10 +170,9 @@ def ticking_clock():
         yield
 
 
+@pytest.mark.committed  # bookings racing on threads
 def test_twenty_recipients_booking_through_the_page_at_once(app, zone, ticking_clock):
     """The same race through HTTP: each recipient in their own browser session posts the form."""
-    from tests.integration.test_tracking_pages import csrf_token
-
     generate_slots(14, today=MONDAY - timedelta(days=4))
     db.session.commit()
     slot_id = monday_morning().id

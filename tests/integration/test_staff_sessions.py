@@ -14,24 +14,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from portal import create_app
 from portal.extensions import db
 from portal.models import Account, AuditEntry, Channel, Notification, Role
 from portal.models import account as account_model
 from portal.services import accounts as accounts_service
 from tests import factories, staff
 from tests.factories import STAFF_PASSWORD
-from tests.integration.test_delivery_page import text
-from tests.integration.test_tracking_pages import csrf_token
 from tests.messaging import run_worker
+from tests.support.pages import csrf_token, text
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+pytestmark = pytest.mark.clock(T0)  # where the `clock` fixture (tests/conftest.py) starts
 NEW = "a brand new passphrase"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def password_login(client, email: str, password: str, url: str = "/admin/login"):
@@ -180,6 +175,7 @@ def second_attempt_waits(app, monkeypatch, email: str) -> tuple[bool, int]:
     return waited, hasher.calls
 
 
+@pytest.mark.committed  # log-ins racing on threads
 def test_concurrent_log_ins_take_turns_alike_for_known_and_unknown_addresses(app, monkeypatch):
     """Attempts on a known account take turns (so parallel guesses can't slip past the lockout);
     attempts on an address nobody has must take turns the same way, or timing two requests at
@@ -202,10 +198,14 @@ def test_concurrent_log_ins_take_turns_alike_for_known_and_unknown_addresses(app
         assert all(waited for waited, _ in seen.values()), seen
 
 
-def test_the_unknown_address_check_costs_what_a_real_hash_costs(app):
+def test_the_unknown_address_check_costs_what_a_real_hash_costs(monkeypatch):
     """The stand-in hash an unknown address is checked against has the method and cost a
-    password set today gets, so its check takes as long as a real one's."""
-    agent = factories.make_agent()
+    password set today gets in production (the tests' app hashes cheaply), so its check takes as
+    long as a real one's."""
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    agent = Account(email="agent@example.com")
+    with create_app({"ENV_NAME": "production"}).app_context():
+        agent.set_password(STAFF_PASSWORD)
     method = agent.password_hash.split("$", 1)[0]
     assert accounts_service.DUMMY_PASSWORD_HASH.split("$", 1)[0] == method
 

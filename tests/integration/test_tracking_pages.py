@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,18 +9,7 @@ import pytest
 from portal import create_app
 from portal.models import ParcelStatus as S
 from tests import factories
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-
-
-def verify(client, parcel, postcode):
-    page = client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
-    return client.post(
-        f"/t/{parcel.tracking_number}/verify",
-        data={"csrf_token": csrf_token(page), "postcode": postcode},
-    )
+from tests.support.pages import verify
 
 
 @pytest.fixture

@@ -36,9 +36,9 @@ from portal.models import (
     SmsOptOut,
 )
 from tests import factories
-from tests.integration.test_api_parcels import parcel_body
 from tests.messaging import signed_post
 from tests.staff import login, post
+from tests.support.api import baltic_parcel_body
 
 NOW = factories.DELIVERY_NOW
 
@@ -92,7 +92,7 @@ def _set(body: dict, path: str, value) -> dict:
     ],
 )
 def test_parcel_fields_over_their_column_are_refused_by_name(merchant_api, field, value):
-    res = merchant_api.post("/api/v1/parcels", json=_set(parcel_body(), field, value))
+    res = merchant_api.post("/api/v1/parcels", json=_set(baltic_parcel_body(), field, value))
     assert res.status_code == 422, res.json
     assert res.json["error"]["field"] == field
     assert count(Parcel) == 0
@@ -100,7 +100,7 @@ def test_parcel_fields_over_their_column_are_refused_by_name(merchant_api, field
 
 def test_a_postcode_that_normalises_within_the_column_is_taken(merchant_api):
     # Full-width digits typed on a phone: NFKC makes them the digits they look like.
-    body = _set(parcel_body(), "recipient.postcode", "\uff11\uff11\uff13 \uff14\uff18")
+    body = _set(baltic_parcel_body(), "recipient.postcode", "\uff11\uff11\uff13 \uff14\uff18")
     res = merchant_api.post("/api/v1/parcels", json=body)
     assert res.status_code == 201, res.json
     assert db.session.execute(select(Parcel.postcode)).scalar_one() == "113 48"
@@ -352,7 +352,7 @@ def test_a_template_subject_too_long_for_a_real_name_still_creates_the_parcel(cl
         boss,
     )
     db.session.commit()
-    body = parcel_body()
+    body = baltic_parcel_body()
     body["recipient"]["name"] = "Maximiliana " * 15 + "Lindqvist"  # 189 characters
     body["recipient"]["address_line"] = "Surbrunnsgatan " * 19 + "14"  # 287
     body["recipient"]["language"] = "en"
@@ -376,7 +376,7 @@ def test_a_template_sms_too_long_for_a_real_address_falls_back_to_the_built_in_t
     line = "{{ parcel.recipient_name }}, {{ parcel.address_line }}, {{ parcel.city }}. "
     save_override(shop, "parcel_created", Channel.SMS, "en", None, line * 4 + "{{ link }}", boss)
     db.session.commit()
-    body = parcel_body()
+    body = baltic_parcel_body()
     body["recipient"].update(
         name="Maximiliana " * 15 + "Lindqvist",
         address_line="Surbrunnsgatan " * 19 + "14",

@@ -29,9 +29,9 @@ from portal.services.parcels import find_parcel
 from portal.services.photos import Upload
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories, staff
-from tests.integration.test_api_parcels import parcel_body
-from tests.integration.test_tracking_pages import csrf_token
 from tests.messaging import AUTH_TOKEN, run_worker, signed_post
+from tests.support.api import baltic_parcel_body
+from tests.support.pages import csrf_token
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm
 
@@ -176,8 +176,8 @@ def test_markup_in_every_free_text_field_is_shown_as_text(app, client, monkeypat
     factories.make_carrier("Baltic Express")
     merchant = factories.make_merchant()
     key = factories.make_api_key(merchant=merchant)
-    body = parcel_body(
-        recipient={**parcel_body()["recipient"], "name": f"Alva {SCRIPT}", "language": "en"},
+    body = baltic_parcel_body(
+        recipient={**baltic_parcel_body()["recipient"], "name": f"Alva {SCRIPT}", "language": "en"},
         items=[{"sku": "TENT-2P", "name": f"Tent {IMG}", "quantity": 1, "unit_price": "10.00"}],
     )
     res = client.post("/api/v1/parcels", json=body, headers={"Authorization": f"Bearer {key}"})
@@ -508,7 +508,7 @@ def test_a_full_flow_logs_no_contact_details_tokens_or_keys(app, messaging, capl
         return res
 
     # The merchant creates the parcel; its carrier moves it; messages go out.
-    body = parcel_body(carrier="Other Post")
+    body = baltic_parcel_body(carrier="Other Post")
     res = call(
         "POST", "/api/v1/parcels", json=body, headers={"Authorization": f"Bearer {merchant_key}"}
     )

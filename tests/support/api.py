@@ -33,3 +33,26 @@ def parcel_body(carrier: str, tracking_number: str | None = None, **recipient) -
     if tracking_number:
         body["tracking_number"] = tracking_number
     return body
+
+
+def baltic_parcel_body(**overrides) -> dict:
+    """A Baltic Express parcel with every recipient field as a Swedish shop types them (phone,
+    e-mail, lower-case country); `overrides` replace top-level keys."""
+    body = {
+        "carrier": "Baltic Express",
+        "order_ref": "NO-1001",
+        "weight_grams": 1200,
+        "recipient": {
+            "name": "Alva Lindqvist",
+            "phone": "070-123 45 67",
+            "email": "Alva@Example.com",
+            "address_line": "Surbrunnsgatan 14",
+            "postcode": "113 48",
+            "city": "Stockholm",
+            "country": "se",
+            "language": "sv",
+        },
+        "items": [{"sku": "TENT-2P", "name": "Trail tent", "quantity": 1, "unit_price": "2499.00"}],
+    }
+    body.update(overrides)
+    return body
