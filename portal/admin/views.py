@@ -1,6 +1,6 @@
 """Agents' pages: the search box, the parcel console and its actions, the queues, the audit log.
 
-Actions are plain POST forms (CSRF-checked) that call one function in
+Actions are small forms (console_forms.py, CSRF-checked) that call one function in
 portal/admin/services/console.py each, then redirect back to the console (Post/Redirect/Get); a
 refusal re-renders the console with the error next to the form that caused it.
 """
@@ -12,21 +12,34 @@ from datetime import UTC, datetime, timedelta
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
-from portal.admin import agent, bp
+from portal.admin import agent, bp, console_forms
+from portal.admin.console_forms import drawn
 from portal.admin.services import console, queues
 from portal.admin.services.parcel_console import parcel_console
 from portal.admin.services.search import search
+from portal.csvexport import download
 from portal.delivery.forms import FORMS as CHOICE_FORMS
-from portal.delivery.forms import blank_forms
+from portal.delivery.forms import blank_forms, error_field
 from portal.extensions import db, get_by_id
-from portal.forms import discard_writes, has_control_characters, page_write, refuse, status_of
+from portal.forms import (
+    Form,
+    discard_writes,
+    has_control_characters,
+    page_write,
+    refuse,
+    status_of,
+)
 from portal.models import Account, Complaint, InboundMessage, Parcel, Return, ReturnMethod, Role
+from portal.returns.forms import METHOD_HINTS, return_error_field, return_form
 from portal.services import delivery, delivery_options
+from portal.services import returns as return_rules
 from portal.services.accounts import EMAIL_MAX
-from portal.services.audit import ACTIONS, AuditFilter, csv_rows, entries
+from portal.services.audit import ACTIONS, CSV_COLUMNS, AuditFilter, csv_rows, entries
 from portal.services.errors import DomainError
 from portal.services.parcels import AmbiguousTrackingNumber, find_parcel
+from portal.services.returns import returns_for
 
 
 @bp.get("/")
@@ -71,19 +84,42 @@ def _keep_the_choice(endpoint: str, values: dict) -> None:
         values.setdefault("id", p.id)
 
 
-def _console(parcel: Parcel, *, errors: dict | None = None, status: int = 200):
+def _console(
+    parcel: Parcel,
+    *,
+    errors: dict | None = None,
+    status: int = 200,
+    refused: Form | None = None,
+):
+    """The console; after a refusal (`errors` by section, `refused` the form posted) that
+    form is drawn again with what was typed, the others afresh."""
     context = parcel_console(parcel)
-    staff = db.session.execute(
-        select(Account)
-        .where(Account.role.in_((Role.AGENT, Role.SUPERVISOR)), Account.active.is_(True))
-        .order_by(Account.name)
-    ).scalars()
+    staff = (
+        db.session.execute(
+            select(Account)
+            .where(Account.role.in_((Role.AGENT, Role.SUPERVISOR)), Account.active.is_(True))
+            .order_by(Account.name)
+        )
+        .scalars()
+        .all()
+    )
+    errors = errors or {}
+
+    def draw(form_class: type[Form], key: str, row: int | None = None, **data) -> Form:
+        again = type(refused) is form_class and key in errors
+        return drawn(form_class, row, posted=request.form if again else None, **data)
+
     html = render_template(
         "admin/parcel.html",
         **context,
-        staff=list(staff),
-        errors=errors or {},
-        form=request.form if errors else {},
+        staff=staff,
+        assignees=[
+            SelectChoice("", "Nobody"),
+            *(SelectChoice(str(a.id), f"{a.name} ({a.email})") for a in staff),
+        ],
+        errors=errors,
+        draw=draw,
+        forms=console_forms,
     )
     return current_app.make_response((html, status))
 
@@ -96,23 +132,19 @@ def parcel(tn: str):
     return _console(p)
 
 
-def _clean_form() -> None:
-    for name, value in request.form.items():
-        if has_control_characters(value):
-            raise DomainError("Remove the special characters.", field=name)
-
-
-def _act(tn: str, key: str, do: Callable[[Parcel], str], anchor: str):
+def _act(tn: str, key: str, form: Form, do: Callable[[Parcel], str], anchor: str):
     """Run one console action: go back with its confirmation (`page_write` commits), or show
-    why not on the console as it is."""
+    why not on the console as it is, next to the form that caused it."""
     p = _parcel(tn)
+    if not form.validate_on_submit():  # only special characters fail here; the rules are below
+        message = next(e for errs in form.errors.values() for e in errs)
+        return _console(p, errors={key: message}, status=422, refused=form)
     try:
-        _clean_form()
         done = do(p)
     except DomainError as exc:
         discard_writes()
         p = _parcel(tn)
-        return _console(p, errors={key: exc.message}, status=status_of(exc))
+        return _console(p, errors={key: exc.message}, status=status_of(exc), refused=form)
     flash(done, "success")
     return redirect(url_for(".parcel", tn=p.tracking_number, _anchor=anchor), 303)
 
@@ -123,21 +155,15 @@ def _int(value: str | None, field: str) -> int:
     raise DomainError("Choose one.", field=field)
 
 
-def _return(p: Parcel, form_key: str) -> Return:
-    ret = get_by_id(Return, _int(request.form.get("return_id"), form_key))
-    if ret is None or ret.id not in {r.id for r in console_returns(p)}:
+def _return(p: Parcel, raw_id: str | None, form_key: str) -> Return:
+    ret = get_by_id(Return, _int(raw_id, form_key))
+    if ret is None or ret.id not in {r.id for r in returns_for(p.id)}:
         raise DomainError("This parcel has no such return.", field=form_key)
     return ret
 
 
-def console_returns(p: Parcel) -> list[Return]:
-    from portal.services.returns import returns_for
-
-    return returns_for(p.id)
-
-
-def _complaint(p: Parcel) -> Complaint:
-    complaint = get_by_id(Complaint, _int(request.form.get("complaint_id"), "complaint"))
+def _complaint(p: Parcel, raw_id: str | None) -> Complaint:
+    complaint = get_by_id(Complaint, _int(raw_id, "complaint"))
     if complaint is None or complaint.parcel_id != p.id:
         raise DomainError("This parcel has no such case.", field="complaint")
     return complaint
@@ -146,106 +172,118 @@ def _complaint(p: Parcel) -> Complaint:
 @bp.post("/parcels/<tn>/notifications/resend")
 @page_write
 def resend(tn: str):
+    form = console_forms.ResendForm()
+
     def do(p: Parcel) -> str:
-        nid = _int(request.form.get("notification_id"), "notification")
+        nid = _int(form.notification_id.data, "notification")
         row = console.resend_notification(agent(), p, nid)
         return f"The {row.channel} message is queued again."
 
-    return _act(tn, "notifications", do, "notifications")
+    return _act(tn, "notifications", form, do, "notifications")
 
 
 @bp.post("/parcels/<tn>/inbound/read")
 @page_write
 def inbound_read(tn: str):
+    form = console_forms.InboundReadForm()
+
     def do(p: Parcel) -> str:
-        message = get_by_id(InboundMessage, _int(request.form.get("inbound_id"), "inbound"))
+        message = get_by_id(InboundMessage, _int(form.inbound_id.data, "inbound"))
         if message is None or not console.reply_is_about(message, p):
             raise DomainError("This parcel has no such reply.", field="inbound")
         console.mark_inbound_read(agent(), message)
         return "Marked read."
 
-    return _act(tn, "inbound", do, "replies")
+    return _act(tn, "inbound", form, do, "replies")
 
 
 @bp.post("/parcels/<tn>/hold")
 @page_write
 def hold(tn: str):
+    form = console_forms.HoldForm()
+
     def do(p: Parcel) -> str:
-        if request.form.get("release"):
+        if form.release.data:
             console.release(agent(), p)
             return "The hold is released."
-        console.hold(agent(), p, request.form.get("reason", ""))
+        console.hold(agent(), p, form.reason.data or "")
         return "The parcel is on hold."
 
-    return _act(tn, "hold", do, "actions")
+    return _act(tn, "hold", form, do, "actions")
 
 
 @bp.post("/parcels/<tn>/returns/decide")
 @page_write
 def decide_return(tn: str):
+    form = console_forms.DecideReturnForm()
+
     def do(p: Parcel) -> str:
-        ret = _return(p, "return")
-        approve = request.form.get("decision") == "approve"
-        if request.form.get("decision") not in ("approve", "reject"):
+        ret = _return(p, form.return_id.data, "return")
+        approve = form.decision.data == "approve"
+        if form.decision.data not in ("approve", "reject"):
             raise DomainError("Approve or reject.", field="decision")
-        console.decide_return(agent(), ret, approve=approve, reason=request.form.get("reason"))
+        console.decide_return(agent(), ret, approve=approve, reason=form.reason.data)
         return f"Return {ret.rma} {'approved' if approve else 'rejected'}; the customer is told."
 
-    return _act(tn, f"return-{request.form.get('return_id', '')}", do, "returns")
+    return _act(tn, f"return-{form.return_id.data or ''}", form, do, "returns")
 
 
 @bp.post("/parcels/<tn>/returns/refund")
 @page_write
 def refund_return(tn: str):
+    form = console_forms.RefundForm()
+
     def do(p: Parcel) -> str:
-        ret = _return(p, "return")
-        console.refund_return(agent(), ret, request.form.get("amount", ""))
+        ret = _return(p, form.return_id.data, "return")
+        console.refund_return(agent(), ret, form.amount.data or "")
         return f"Return {ret.rma} marked refunded; the customer is told."
 
-    return _act(tn, f"return-{request.form.get('return_id', '')}", do, "returns")
+    return _act(tn, f"return-{form.return_id.data or ''}", form, do, "returns")
 
 
 @bp.post("/parcels/<tn>/complaints/<action>")
 @page_write
 def complaint_action(tn: str, action: str):
-    if action not in ("assign", "status", "message", "photos"):
+    if action not in console_forms.COMPLAINT_FORMS:
         abort(404)
+    form = console_forms.COMPLAINT_FORMS[action]()
 
     def do(p: Parcel) -> str:
-        complaint = _complaint(p)
-        f = request.form
-        if action == "assign":
-            raw = f.get("assignee", "")
+        complaint = _complaint(p, form.complaint_id.data)
+        if isinstance(form, console_forms.AssignForm):
+            raw = form.assignee.data or ""
             console.assign_complaint(agent(), complaint, _int(raw, "assignee") if raw else None)
             return f"Case {complaint.case_number} assigned."
-        if action == "status":
+        if isinstance(form, console_forms.ComplaintStatusForm):
             console.complaint_status(
                 agent(),
                 complaint,
-                f.get("status", ""),
-                message=f.get("message"),
-                resolution=f.get("resolution") or None,
-                amount=f.get("amount") or None,
+                form.status.data or "",
+                message=form.message.data,
+                resolution=form.resolution.data or None,
+                amount=form.amount.data or None,
             )
             status = complaint.status.value
             return f"Case {complaint.case_number} is now {status}; the customer is told."
-        if action == "message":
-            console.message_customer(agent(), complaint, f.get("message", ""))
+        if isinstance(form, console_forms.ComplaintMessageForm):
+            console.message_customer(agent(), complaint, form.message.data or "")
             return "Message sent to the customer."
-        console.ask_for_photos(agent(), complaint, f.get("message", ""))
+        console.ask_for_photos(agent(), complaint, form.message.data or "")
         return "Asked the customer for photos."
 
-    return _act(tn, f"complaint-{request.form.get('complaint_id', '')}", do, "complaints")
+    return _act(tn, f"complaint-{form.complaint_id.data or ''}", form, do, "complaints")
 
 
 @bp.post("/parcels/<tn>/notes")
 @page_write
 def add_note(tn: str):
+    form = console_forms.NoteForm()
+
     def do(p: Parcel) -> str:
-        console.add_note(agent(), p, request.form.get("body", ""))
+        console.add_note(agent(), p, form.body.data or "")
         return "Note added."
 
-    return _act(tn, "note", do, "notes")
+    return _act(tn, "note", form, do, "notes")
 
 
 # --- a return on the recipient's behalf ------------------------------------------------------
@@ -254,9 +292,6 @@ def add_note(tn: str):
 @bp.route("/parcels/<tn>/return", methods=["GET", "POST"])
 @page_write
 def start_return(tn: str):
-    from portal.returns.forms import METHOD_HINTS, return_error_field, return_form
-    from portal.services import returns as return_rules
-
     p = _parcel(tn)
     available = return_rules.returnable(p)
     slots = (
@@ -296,6 +331,7 @@ def start_return(tn: str):
 @bp.route("/parcels/<tn>/delivery", methods=["GET", "POST"])
 @page_write
 def change_delivery(tn: str):
+    """The recipient's delivery choices (the customer page's forms) made on their behalf."""
     p = _parcel(tn)
     forms = blank_forms()
     status = 200
@@ -306,24 +342,21 @@ def change_delivery(tn: str):
             abort(400)
         form = CHOICE_FORMS[kind]()
         forms = {**forms, kind: form}
+        status = 422
         if form.validate_on_submit():
             try:
                 choice = console.change_delivery(agent(), p, form.request())
             except DomainError as exc:
-                db.session.rollback()
+                status = refuse(form, exc, error_field(kind, exc))
                 p = _parcel(tn)
-                error, status = exc.message, (409 if exc.kind == "conflict" else 422)
             else:
-                db.session.commit()
                 flash(
                     f"Delivery changed to {delivery.describe(choice, p.time_zone)}; "
                     "the recipient is told.",
                     "success",
                 )
                 return redirect(url_for(".parcel", tn=p.tracking_number, _anchor="delivery"), 303)
-        else:
-            error = next(iter(e for errs in form.errors.values() for e in errs), "Check the form.")
-            status = 422
+        error = next(iter(e for errs in form.errors.values() for e in errs), "Check the form.")
     supervisor = agent().role is Role.SUPERVISOR
     now = datetime.now(UTC)
     window = delivery.change_window(p, now)
@@ -334,6 +367,7 @@ def change_delivery(tn: str):
         parcel=p,
         window=window,
         options=options,
+        current=current,
         current_text=delivery.describe(current, p.time_zone) if current else None,
         forms=forms,
         error=error,
@@ -416,9 +450,6 @@ def audit():
 
 @bp.get("/audit.csv")
 def audit_csv():
-    from portal.csvexport import download
-    from portal.services.audit import CSV_COLUMNS
-
     f, errors = _audit_filter()
     if errors:
         abort(422)
