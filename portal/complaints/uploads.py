@@ -8,8 +8,8 @@ from functools import wraps
 from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 
+from portal.complaints import upload_slots
 from portal.security import no_store
-from portal.services import upload_slots
 
 # Photos usually take a second or two to check; asking to wait this long is plenty.
 RETRY_AFTER_SECONDS = 5

@@ -15,9 +15,9 @@ import time_machine
 from PIL import ImageFile
 from sqlalchemy import func, select
 
+from portal.complaints import upload_slots
 from portal.extensions import db
 from portal.models import Complaint, Photo
-from portal.services import upload_slots
 from tests import factories
 from tests.support.attack_images import animation, blank_image, progressive_jpeg
 
