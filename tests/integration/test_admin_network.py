@@ -32,6 +32,7 @@ from portal.models import (
 from portal.services import delivery
 from portal.services.network import imports
 from portal.services.network.console import EditConflict, slots, zones
+from portal.services.network.imports import by_kind
 from tests import factories
 from tests.staff import login, post
 
@@ -1022,7 +1023,8 @@ def test_an_import_racing_another_edit_writes_nothing_and_says_so(
             )
         return real_import(rows, dry_run=dry_run)
 
-    monkeypatch.setattr(imports, "import_zones", racing_import)
+    # import_file looks import_zones up in imports.by_kind.
+    monkeypatch.setattr(by_kind, "import_zones", racing_import)
     res = send(supervisor, "/admin/network/import/apply", page="/admin/network/import")
     assert res.status_code == 409
     assert (
@@ -1035,7 +1037,7 @@ def test_an_import_racing_another_edit_writes_nothing_and_says_so(
     assert db.session.scalar(select(func.count(ZonePostcodePrefix.id))) == 1
 
     # Without the race, Apply goes through.
-    monkeypatch.setattr(imports, "import_zones", real_import)
+    monkeypatch.setattr(by_kind, "import_zones", real_import)
     res = send(supervisor, "/admin/network/import/apply", page="/admin/network/import")
     assert res.status_code == 303
     assert audit("network.import")[0].after["updated"] == 1
