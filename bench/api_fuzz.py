@@ -3,7 +3,7 @@
 Run by hand: `.venv/bin/python bench/api_fuzz.py [--examples 500] [--seed N]` (SQLite in a
 temporary folder; with DATABASE_URL=postgresql://… on a scratch PostgreSQL database). Loads
 /api/v1/openapi.json from the app in-process, seeds a merchant, a carrier, a delivered parcel
-and a return (tests/security/fuzz.py), then sends each operation --examples valid and as many
+and a return (tests/support/fuzz.py), then sends each operation --examples valid and as many
 invalid requests with valid keys. Every answer must not be a 5xx and must have a documented
 status code, content type and body. Prints per operation the calls, the statuses seen and the
 time, then every failure with a curl line to reproduce it; exits 1 when there was one.
@@ -40,7 +40,7 @@ def main() -> int:
     from portal import create_app
     from portal.extensions import db
     from tests.databases import scratch_database
-    from tests.security import fuzz
+    from tests.support import fuzz
 
     try:
         redis.Redis.from_url(REDIS_URL).ping()

@@ -16,12 +16,11 @@ from portal.extensions import db
 from portal.models import Account, PickupPoint, Role, SlotTemplate, Zone
 from portal.services.accounts import SET_PASSWORD_PATH, password_link_token
 from tests import factories
-from tests.browser.axe import check_a11y, report, violations
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
-from tests.browser.customer import Customer, make_customer
-from tests.browser.test_admin_templates_browser import log_in
+from tests.support.axe import check_a11y, report, violations
+from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
+from tests.support.customer import Customer, make_customer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 
 

@@ -3,16 +3,15 @@ follow the typing (htmx), and the Preview button does the same without JavaScrip
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from portal.extensions import db
 from portal.models import Account, MessageTemplate, Role
 from tests import factories
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 
 
 @pytest.fixture
@@ -28,21 +27,6 @@ def supervisor(db) -> Account:
 def saved() -> list[MessageTemplate]:
     db.session.rollback()  # a fresh look: the live server committed in its own thread
     return list(db.session.query(MessageTemplate))
-
-
-def log_in(page: Page, live_server: str, account: Account, then: str) -> None:
-    """The real log-in form, and its code step when the account has one."""
-    page.goto(f"{live_server}/admin/login?next={then}")
-    page.locator("input[name=email]").fill(account.email)
-    page.locator("input[name=password]").fill(factories.STAFF_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    if "/login/code" in page.url:
-        db.session.refresh(account)
-        page.locator("input[name=code]").fill(pyotp.TOTP(account.totp_secret).now())
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state()
-    assert "/login" not in page.url, page.url
 
 
 def editor(merchant, channel: str = "sms", language: str = "sv") -> str:

@@ -15,9 +15,9 @@ from portal.models import Complaint, ComplaintStatus
 from portal.services import complaints
 from portal.services.parcels import ItemData
 from tests import factories
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.support.browser import DESKTOP, PHONE, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 
 
 @pytest.fixture(autouse=True)

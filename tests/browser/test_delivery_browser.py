@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -11,10 +10,9 @@ from playwright.sync_api import Page, expect
 from portal.extensions import db
 from portal.models import ChoiceType, DeliveryChoice, Slot, Vehicle
 from tests import factories
-from tests.browser.conftest import PHONE, screenshot
+from tests.support.browser import PHONE, STOCKHOLM, screenshot
 
-pytestmark = pytest.mark.browser
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 
 
 @pytest.fixture

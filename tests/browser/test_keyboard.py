@@ -13,10 +13,9 @@ from portal.extensions import db
 from portal.models import ParcelStatus as S
 from portal.models import Return
 from tests import factories
-from tests.browser.conftest import PHONE, screenshot
-from tests.browser.test_delivery_browser import STOCKHOLM
+from tests.support.browser import PHONE, STOCKHOLM, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 MAX_TABS = 80
 
 

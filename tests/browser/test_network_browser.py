@@ -27,11 +27,10 @@ from portal.models import (
 )
 from portal.services import delivery
 from tests import factories
-from tests.browser.axe import check_a11y
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
-from tests.browser.test_admin_templates_browser import log_in
+from tests.support.axe import check_a11y
+from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
 from tests import factories
-from tests.browser.conftest import ARTIFACTS, PHONE
-from tests.browser.customer import Customer, make_customer
+from tests.support.browser import ARTIFACTS, PHONE
+from tests.support.customer import Customer, make_customer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 BUDGET = 100 * 1024
 COUNTED = {"text/html": "HTML", "text/css": "CSS", "text/javascript": "JS"}
 COUNTED["application/javascript"] = "JS"

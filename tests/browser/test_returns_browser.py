@@ -14,9 +14,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Return, ReturnStatus
 from tests import factories
-from tests.browser.conftest import PHONE, screenshot
+from tests.support.browser import PHONE, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 
 
 @pytest.fixture

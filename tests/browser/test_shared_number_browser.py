@@ -9,10 +9,10 @@ from playwright.sync_api import Browser, Page, expect
 from portal import s10
 from portal.models import ParcelStatus as S
 from tests import factories
-from tests.browser.axe import check_a11y
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.support.axe import check_a11y
+from tests.support.browser import DESKTOP, PHONE, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 SHARED = f"RR55500003{s10.check_digit('55500003')}SE"
 
 

@@ -10,9 +10,9 @@ from playwright.sync_api import Page, expect
 from portal.models import ParcelStatus as S
 from portal.services.events import EventData, accept_events
 from tests import factories
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.support.browser import DESKTOP, PHONE, screenshot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 
 
 @pytest.fixture

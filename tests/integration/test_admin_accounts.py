@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Account, AuditEntry, Notification, Role
 from tests import factories, staff
 from tests.factories import STAFF_PASSWORD
-from tests.support.pages import csrf_token, text
+from tests.support.pages import csrf_for, csrf_token, text
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 pytestmark = pytest.mark.clock(T0)  # where the `clock` fixture (tests/conftest.py) starts
@@ -24,15 +24,13 @@ LOCK_RULE = "After 5 failed log-ins in a row an account is locked for 15 minutes
 
 
 def password_login(client, email: str, password: str, url: str = "/admin/login"):
-    page = client.get(url).get_data(as_text=True)
     return client.post(
-        url, data={"csrf_token": csrf_token(page), "email": email, "password": password}
+        url, data={"csrf_token": csrf_for(client), "email": email, "password": password}
     )
 
 
 def send_code(client, code: str, url: str = "/admin/login/code"):
-    page = client.get(url).get_data(as_text=True)
-    return client.post(url, data={"csrf_token": csrf_token(page), "code": code})
+    return client.post(url, data={"csrf_token": csrf_for(client), "code": code})
 
 
 def account(email: str) -> Account:

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import Parcel, TrackingEvent
 from tests import factories
 from tests.support.api import baltic_parcel_body
+from tests.support.threads import at_once
 
 
 @pytest.fixture(autouse=True)
@@ -200,22 +201,6 @@ def sqlite() -> bool:
 # "503, try again"; PostgreSQL serialises them properly. Neither may answer 500 or write twice.
 
 
-def _parallel(n: int, call) -> list:
-    results: list = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = call()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.committed  # requests racing on threads
 def test_concurrent_retries_with_one_idempotency_key_make_one_parcel(app, merchant_api):
     def post():
@@ -225,7 +210,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_parcel(app, mercha
             headers={"Authorization": f"Bearer {merchant_api.key}", "Idempotency-Key": "race"},
         )
 
-    results = _parallel(6, post)
+    results = at_once(6, post)
     made = [r for r in results if r.status_code == 201]
     assert len({r.json["tracking_number"] for r in made}) == 1
     assert count(Parcel) == 1
@@ -244,7 +229,7 @@ def test_concurrent_creates_of_one_tracking_number_make_one_parcel(app, merchant
             headers={"Authorization": f"Bearer {merchant_api.key}"},
         )
 
-    codes = sorted(r.status_code for r in _parallel(6, post))
+    codes = sorted(r.status_code for r in at_once(6, post))
     assert codes.count(201) == 1 and count(Parcel) == 1
     assert set(codes) <= ({201, 409, 503} if sqlite() else {201, 409})
 
@@ -259,7 +244,7 @@ def test_concurrent_copies_of_one_event_store_it_once(app, carrier_api, carrier)
             "/api/v1/events", json=batch, headers={"Authorization": f"Bearer {carrier_api.key}"}
         )
 
-    results = _parallel(6, post)
+    results = at_once(6, post)
     statuses = sorted(r.json["results"][0]["status"] for r in results if r.status_code == 200)
     assert statuses.count("accepted") == 1 and set(statuses) <= {"accepted", "duplicate"}
     assert count(TrackingEvent) == 1

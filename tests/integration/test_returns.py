@@ -24,6 +24,7 @@ from tests import factories
 from tests.conftest import ApiClient
 from tests.factories import STAFF_PASSWORD
 from tests.support.pages import csrf_token, text
+from tests.support.threads import at_once
 
 RMA = re.compile(f"^[{READABLE}]{{4}}-[{READABLE}]{{4}}$")
 
@@ -470,8 +471,6 @@ def test_closed_window_and_other_merchants_parcels_are_refused(client, db):
 def test_six_returns_at_once_never_return_more_than_was_delivered(app, shop_api, order):
     """Two shirts were delivered; six calls each try to send one back, started from either
     parcel of the order. The order's parcels are locked while quantities are counted."""
-    from tests.integration.test_hardening import _parallel
-
     numbers = [order[i % 2].tracking_number for i in range(6)]
     counter = iter(range(6))
 
@@ -487,7 +486,7 @@ def test_six_returns_at_once_never_return_more_than_was_delivered(app, shop_api,
             headers={"Authorization": f"Bearer {shop_api.key}"},
         )
 
-    answers = _parallel(6, open_one)
+    answers = at_once(6, open_one)
     db.session.rollback()
     returned = sum(line.quantity for r in db.session.scalars(select(Return)) for line in r.items)
     opened = [a for a in answers if a.status_code == 201]

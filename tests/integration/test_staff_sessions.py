@@ -22,7 +22,7 @@ from portal.services import accounts as accounts_service
 from tests import factories, staff
 from tests.factories import STAFF_PASSWORD
 from tests.messaging import run_worker
-from tests.support.pages import csrf_token, text
+from tests.support.pages import csrf_for, csrf_token, text
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 pytestmark = pytest.mark.clock(T0)  # where the `clock` fixture (tests/conftest.py) starts
@@ -30,9 +30,8 @@ NEW = "a brand new passphrase"
 
 
 def password_login(client, email: str, password: str, url: str = "/admin/login"):
-    page = client.get(url).get_data(as_text=True)
     return client.post(
-        url, data={"csrf_token": csrf_token(page), "email": email, "password": password}
+        url, data={"csrf_token": csrf_for(client), "email": email, "password": password}
     )
 
 

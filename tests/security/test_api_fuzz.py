@@ -1,12 +1,12 @@
 """Schemathesis fuzzes every operation of /api/v1/openapi.json with valid keys: no answer is
-a 5xx, and each has a documented status code, content type and body (tests/security/fuzz.py).
+a 5xx, and each has a documented status code, content type and body (tests/support/fuzz.py).
 `bench/api_fuzz.py` runs the same with many more examples."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.security import fuzz
+from tests.support import fuzz
 
 # Enough to get past validation into every handler while keeping the whole run near half a
 # minute on a 2-core machine.

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.models import Carrier, ChoiceType, ParcelStatus, PickupPoint, Zone
 from portal.services import delivery
 from tests import factories
-from tests.security import fuzz
+from tests.support import fuzz
 
 OPERATIONS = [
     "PUT /pickup-points/{external_id}",
