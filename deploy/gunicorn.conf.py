@@ -109,10 +109,11 @@ def child_exit(server, worker):
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:
         return
-    import fcntl
+    # Loaded only when metrics are on: gunicorn's master reads this file without them otherwise.
+    import fcntl  # noqa: PLC0415
 
-    from prometheus_client import multiprocess
-    from prometheus_client.mmap_dict import MmapedDict
+    from prometheus_client import multiprocess  # noqa: PLC0415
+    from prometheus_client.mmap_dict import MmapedDict  # noqa: PLC0415
 
     multiprocess.mark_process_dead(worker.pid, path)
     # Exclusive: a scrape reading the dead file and the archive between the two steps below
