@@ -1,10 +1,9 @@
-"""after_commit / after_rollback / transaction_local: only the outermost transaction's end counts."""
+"""after_commit, after_rollback, transaction_local: only the outermost transaction's end counts."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 
-from portal.extensions import db
 from portal.transactions import after_commit, after_rollback, transaction_local
 
 
