@@ -94,6 +94,7 @@ def stored_events(url: str) -> list[str]:
     return stored
 
 
+@pytest.mark.committed  # the server drops the app's connections; a second one counts rows
 def test_a_connection_the_server_dropped_gives_503_and_the_retry_stores_once(postgres_url, carrier):
     key = factories.make_api_key(carrier=carrier)
     parcel = factories.make_parcel(carrier=carrier)
@@ -114,6 +115,7 @@ def test_a_connection_the_server_dropped_gives_503_and_the_retry_stores_once(pos
         _db.engine.dispose()
 
 
+@pytest.mark.committed  # the server drops the app's connections; a second one counts rows
 def test_the_first_request_after_a_restart_succeeds(postgres_url, client, carrier):
     key = factories.make_api_key(carrier=carrier)
     parcel = factories.make_parcel(carrier=carrier)
