@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 
 # htmx and axe-core come pinned from the npm registry; node_modules/ and vendor/ are git-ignored.
 # htmx is served from vendor/; axe-core is for the browser tests only and stays in node_modules/
-# (tests/browser/axe.py reads it from there). npm ci rewrites node_modules/.package-lock.json.
+# (tests/support/axe.py reads it from there). npm ci rewrites node_modules/.package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 

@@ -40,6 +40,9 @@ class Config:
     REDIS_URL = None
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
+    # How staff passwords are hashed (werkzeug method string). Only tests change it, to a cheap one.
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a method name, not a password)
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 30

@@ -47,9 +47,9 @@ class Account(UserMixin, db.Model):
     totp_last_step: Mapped[int | None] = mapped_column()
 
     def set_password(self, password: str) -> None:
-        # Tests set a cheap method; production keeps werkzeug's default, scrypt.
-        method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
-        self.password_hash = generate_password_hash(password, method=method or "scrypt")
+        # PASSWORD_HASH_METHOD is scrypt (werkzeug's default); the tests set a cheap one.
+        method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
         self.end_sessions()
 
     def end_sessions(self) -> None:

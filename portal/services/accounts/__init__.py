@@ -9,13 +9,13 @@ Callers import from the package.
 from __future__ import annotations
 
 from portal.services.accounts.login import (
-    DUMMY_PASSWORD_HASH,
     AccountLocked,
     authenticate,
     complete_login,
     find_account,
     is_locked,
     log_out,
+    stand_in_hash,
 )
 from portal.services.accounts.password_links import (
     LINK_REMOVED,
@@ -54,7 +54,6 @@ from portal.services.accounts.totp import (
 )
 
 __all__ = [
-    "DUMMY_PASSWORD_HASH",
     "EMAIL_MAX",
     "LINK_REMOVED",
     "MAX_PASSWORD",
@@ -86,6 +85,7 @@ __all__ = [
     "reset_totp",
     "set_active",
     "set_password_with_link",
+    "stand_in_hash",
     "totp_uri",
     "unlock",
 ]

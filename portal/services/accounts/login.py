@@ -3,6 +3,7 @@ ones, attempts on one address taking turns, and the lockout after repeated failu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from datetime import datetime, timedelta
@@ -29,17 +30,19 @@ class AccountLocked(DomainError):
         super().__init__(f"The account is locked for {self.minutes} more minutes.")
 
 
-def _stand_in_hash() -> str:
-    """A hash of a password nobody has, made by the model's own set_password, so it has the
-    method and cost a real account's hash has, whatever those become."""
+@functools.cache
+def _stand_in_for(method: str) -> str:
     stand_in = Account()
     stand_in.set_password("not a password of anyone's")
     return stand_in.password_hash
 
 
-# Checked against when the e-mail is unknown or the account locked, so those answers take as
-# long as a wrong password's and the answer time tells nobody which accounts exist.
-DUMMY_PASSWORD_HASH = _stand_in_hash()
+def stand_in_hash() -> str:
+    """A hash of a password nobody has, checked against when the e-mail is unknown or the
+    account locked, so those answers take as long as a wrong password's and the answer time
+    tells nobody which accounts exist. Made by the model's own set_password (once per hash
+    method), so it has the method and cost a real account's hash has, whatever those become."""
+    return _stand_in_for(current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _take_turns(email: str) -> None:
@@ -104,7 +107,7 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> A
     _take_turns(email.strip().lower())
     account = find_account(email, lock=True)
     if account is None or is_locked(account, now):
-        Account(password_hash=DUMMY_PASSWORD_HASH).check_password(password)
+        Account(password_hash=stand_in_hash()).check_password(password)
         return None
     if account.check_password(password) and account.active:
         return account
