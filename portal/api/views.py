@@ -27,7 +27,7 @@ from portal.api.schemas import (
     WebhookListOut,
 )
 from portal.api.writes import api_write
-from portal.extensions import db, limiter
+from portal.extensions import limiter
 from portal.models import Parcel
 from portal.observability.metrics import count_events
 from portal.services import parcels as parcel_service
@@ -276,12 +276,12 @@ def get_webhooks():
 
 @bp.delete("/webhooks/<int:endpoint_id>")
 @require_key("merchant")
+@api_write
 def remove_webhook(endpoint_id: int):
     try:
         delete_endpoint(current_key().merchant, endpoint_id)
     except DomainError as exc:
         return from_domain(exc)
-    db.session.commit()
     return "", 204
 
 

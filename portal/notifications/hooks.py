@@ -10,7 +10,8 @@ from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, limiter
+from portal.forms import page_write
 from portal.models import InboundMessage
 from portal.notifications import bp
 from portal.notifications.replies import handle_inbound, handle_status
@@ -84,13 +85,13 @@ def twiml(text: str | None = None):
 @csrf.exempt
 @limiter.exempt
 @twilio_signed
+@page_write
 def twilio_status():
     handle_status(
         message_sid(),
         request.form.get("MessageStatus", ""),
         request.form.get("ErrorCode"),
     )
-    db.session.commit()
     return "", 200
 
 
@@ -98,7 +99,7 @@ def twilio_status():
 @csrf.exempt
 @limiter.exempt
 @twilio_signed
+@page_write
 def twilio_inbound():
     reply = handle_inbound(message_sid(), sender(), request.form.get("Body", ""))
-    db.session.commit()
     return twiml(reply)

@@ -6,6 +6,7 @@ from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
 from portal.extensions import csrf, db, get_by_id, limiter
+from portal.forms import page_write
 from portal.gsm7 import is_gsm7, segments
 from portal.models import Channel, Notification
 from portal.notifications import bp
@@ -15,6 +16,7 @@ from portal.services.links import LinkExpired, LinkUnknown, open_link
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail providers POST here without our form; the token is the proof
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOOKUP"])
+@page_write
 def unsubscribe(token: str):
     try:
         link = open_link(token, purposes={"unsubscribe"})
@@ -23,7 +25,6 @@ def unsubscribe(token: str):
     parcel = link.parcel
     if request.method == "POST":
         parcel.notify_email = False
-        db.session.commit()
         return render_template("notifications/unsubscribe.html", parcel=parcel, done=True)
     return render_template("notifications/unsubscribe.html", parcel=parcel, done=False)
 
