@@ -30,7 +30,7 @@ from portal.services.delivery import current_choice
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
 from tests.staff import login, post
-from tests.support.pages import csrf_token
+from tests.support.pages import csrf_for
 from tests.support.pages import text as _text
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 Stockholm
@@ -183,9 +183,8 @@ def messages(trigger: str, channel: Channel) -> list[Notification]:
 
 
 def act(client, tn: str, action: str, data: dict):
-    """Post one of the parcel console's forms from the console page (its CSRF token)."""
-    page = f"/admin/parcels/{tn}"
-    return post(client, f"{page}/{action}", data, page=page)
+    """Post one of the parcel console's forms."""
+    return post(client, f"/admin/parcels/{tn}/{action}", data)
 
 
 def resend(agent_client, parcel, message: Notification):
@@ -308,15 +307,11 @@ def test_past_the_cutoff_only_a_supervisor_changes_delivery(client, zone):
         assert current_choice(parcel).slot_id == booked.id
 
         boss = factories.make_agent("boss@example.com", role=Role.SUPERVISOR)
-        client.post("/logout", data={"csrf_token": _token(client)})
+        client.post("/logout", data={"csrf_token": csrf_for(client)})
         login(client, boss)
         res = post(client, url, {"choice": "slot", "slot": later.id})
         assert res.status_code == 303
         assert current_choice(parcel).slot_id == later.id
-
-
-def _token(client) -> str:
-    return csrf_token(client.get("/admin/").get_data(as_text=True))
 
 
 # --- hold ------------------------------------------------------------------------------------
@@ -512,7 +507,7 @@ def test_audit_log_filters_and_exports_csv(client):
     one, two = factories.make_parcel(), factories.make_parcel(email="b@example.com")
     login(client, ann)
     act(client, one.tracking_number, "notes", {"body": '=HYPERLINK("x")'})
-    client.post("/logout", data={"csrf_token": _token(client)})
+    client.post("/logout", data={"csrf_token": csrf_for(client)})
     login(client, bob)
     act(client, two.tracking_number, "notes", {"body": "Bob's note"})
 

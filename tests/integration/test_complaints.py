@@ -33,7 +33,7 @@ from portal.services.parcels import ItemData
 from portal.services.photos import Upload
 from tests import factories
 from tests.staff import login
-from tests.support.pages import csrf_token
+from tests.support.pages import csrf_for
 
 # Thursday 26 November 2026, 10:00 in Stockholm.
 NOW = factories.DELIVERY_NOW
@@ -86,9 +86,8 @@ def jpeg(name: str = "photo.jpg", size=(800, 600)) -> tuple[io.BytesIO, str]:
 
 
 def file_complaint(client, parcel, photos=(), **fields):
-    page = client.get(form_url(parcel)).get_data(as_text=True)
     data = {
-        "csrf_token": csrf_token(page),
+        "csrf_token": csrf_for(client),
         "type": "damaged",
         "description": "The box was crushed and the tent pole is bent.",
         "items": [str(parcel.items[0].id)],
@@ -99,11 +98,10 @@ def file_complaint(client, parcel, photos=(), **fields):
 
 
 def reply(client, complaint, body="Here is the label.", photos=()):
-    # Any page's token will do: a page opened before the case moved on has one.
-    page = client.get(form_url(complaint.parcel)).get_data(as_text=True)
+    # The session's token, as any of its pages carries (one opened before the case moved on).
     return client.post(
         f"/c/{complaint.case_number}",
-        data={"csrf_token": csrf_token(page), "body": body, "photos": list(photos)},
+        data={"csrf_token": csrf_for(client), "body": body, "photos": list(photos)},
         content_type="multipart/form-data",
     )
 
@@ -302,13 +300,12 @@ def test_photos_beyond_the_4_mb_api_limit_are_taken(opened, parcel):
 
 
 def test_a_request_over_the_limit_gets_the_413_page(opened, parcel, uploads, carrier_api):
-    page = opened.get(form_url(parcel)).get_data(as_text=True)
     body = b"x" * (5 * 10 * 1024 * 1024 + 2 * 1024 * 1024)
     res = opened.post(
         form_url(parcel),
         data=body,
         content_type="multipart/form-data; boundary=xyz",
-        headers={"X-CSRFToken": csrf_token(page)},
+        headers={"X-CSRFToken": csrf_for(opened)},
     )
     assert res.status_code == 413
     html = res.get_data(as_text=True)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import DeliveryChoice, ParcelStatus, Slot
 from tests import factories
-from tests.support.pages import csrf_token, text
+from tests.support.pages import csrf_for, text
 
 NOW = factories.DELIVERY_NOW
 
@@ -40,8 +40,7 @@ def url(parcel, suffix: str = "") -> str:
 
 
 def post(client, parcel, data: dict, **kwargs):
-    page = client.get(url(parcel)).get_data(as_text=True)
-    return client.post(url(parcel), data={"csrf_token": csrf_token(page), **data}, **kwargs)
+    return client.post(url(parcel), data={"csrf_token": csrf_for(client), **data}, **kwargs)
 
 
 def friday_slot(index: int = 0) -> Slot:

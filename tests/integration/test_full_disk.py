@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import Complaint, Photo
 from portal.storage import LocalStorage
 from tests import factories
-from tests.support.pages import csrf_token
+from tests.support.pages import csrf_for
 
 TEXT = "The box was crushed on one side and the lamp inside is broken."
 
@@ -39,7 +39,7 @@ def parcel(db):
 
 def file_complaint(client, parcel):
     url = f"/t/{parcel.tracking_number}/complaint"
-    token = csrf_token(client.get(url).get_data(as_text=True))
+    token = csrf_for(client)
     photo = (io.BytesIO(factories.image_bytes("JPEG")), "lamp.jpg")
     data = {"csrf_token": token, "type": "other", "description": TEXT, "photos": [photo]}
     return client.post(url, data=data, content_type="multipart/form-data")

@@ -23,7 +23,7 @@ from portal.services.returns import READABLE, pickup_slots
 from tests import factories
 from tests.conftest import ApiClient
 from tests.factories import STAFF_PASSWORD
-from tests.support.pages import csrf_token, text
+from tests.support.pages import csrf_for, text
 from tests.support.threads import at_once
 
 RMA = re.compile(f"^[{READABLE}]{{4}}-[{READABLE}]{{4}}$")
@@ -49,8 +49,7 @@ def item(parcel, sku):
 
 
 def post_return(client, parcel, lines: dict, method="dropoff", **extra):
-    page = client.get(start_url(parcel)).get_data(as_text=True)
-    data = {"csrf_token": csrf_token(page), "method": method, **extra}
+    data = {"csrf_token": csrf_for(client), "method": method, **extra}
     for parcel_item, (qty, reason, *note) in lines.items():
         data[f"qty_{parcel_item.id}"] = str(qty)
         data[f"reason_{parcel_item.id}"] = reason
@@ -232,11 +231,10 @@ def approved(opened, order) -> Return:
 
 def staff_login(client, account=None):
     account = account or factories.make_dropoff_account()
-    page = client.get("/dropoff/login").get_data(as_text=True)
     return client.post(
         "/dropoff/login?next=/dropoff",
         data={
-            "csrf_token": csrf_token(page),
+            "csrf_token": csrf_for(client),
             "email": account.email.upper(),
             "password": factories.STAFF_PASSWORD,
         },
@@ -244,35 +242,31 @@ def staff_login(client, account=None):
 
 
 def scan(client, code: str):
-    page = client.get("/dropoff").get_data(as_text=True)
-    return client.post("/dropoff", data={"csrf_token": csrf_token(page), "code": code})
+    return client.post("/dropoff", data={"csrf_token": csrf_for(client), "code": code})
 
 
 def test_dropoff_needs_a_staff_login(app, approved):
     staff = app.test_client()
     assert staff.get("/dropoff").location.startswith("/dropoff/login")
-    page = staff.get("/dropoff/login").get_data(as_text=True)
     res = staff.post(
         "/dropoff/login",
-        data={"csrf_token": csrf_token(page), "email": "nobody@x.se", "password": "guess"},
+        data={"csrf_token": csrf_for(staff), "email": "nobody@x.se", "password": "guess"},
     )
     assert res.status_code == 422
     assert "don't match an active account" in text(res.get_data(as_text=True))
     assert staff_login(staff).location == "/dropoff"
-    page = staff.get("/dropoff").get_data(as_text=True)
     with staff.session_transaction() as shared:  # a customer verified a parcel on this device
         shared["verified"], shared["lang"] = [approved.parcel.tracking_number], "sv"
-    out = staff.post("/logout", data={"csrf_token": csrf_token(page)})
+    out = staff.post("/logout", data={"csrf_token": csrf_for(staff)})
     assert out.status_code == 303
     with staff.session_transaction() as kept:
         assert "_user_id" not in kept and "verified" not in kept and kept["lang"] == "sv"
     assert staff.get("/dropoff").location.startswith("/dropoff/login")
     odd = app.test_client()
-    page = odd.get("/dropoff/login").get_data(as_text=True)
     account = db.session.execute(select(Account)).scalars().first()
     res = odd.post(
         "/dropoff/login?next=//[",
-        data={"csrf_token": csrf_token(page), "email": account.email, "password": STAFF_PASSWORD},
+        data={"csrf_token": csrf_for(odd), "email": account.email, "password": STAFF_PASSWORD},
     )
     assert res.status_code == 303 and res.location == "/dropoff"
 

@@ -28,6 +28,7 @@ from portal.models.types import utcnow
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
 from tests.support.api import auth, csrf_token, parcel_body
+from tests.support.pages import csrf_for
 
 SHARED = f"RR55500002{s10.check_digit('55500002')}SE"
 
@@ -260,8 +261,7 @@ def two_parcels(shops, **bo_recipient) -> tuple[Parcel, Parcel]:
 
 
 def verify(client, url: str, postcode: str):
-    page = client.get(url).get_data(as_text=True)
-    return client.post(url, data={"csrf_token": csrf_token(page), "postcode": postcode})
+    return client.post(url, data={"csrf_token": csrf_for(client), "postcode": postcode})
 
 
 def shown_merchant(client, url: str) -> str:

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import ReturnStatus
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests import factories
-from tests.support.api import csrf_token
+from tests.support.pages import csrf_for
 
 
 @pytest.fixture
@@ -35,8 +35,7 @@ def case(parcel):
 
 
 def post_postcode(client, url: str, postcode: str):
-    page = client.get(url).get_data(as_text=True)
-    return client.post(url, data={"csrf_token": csrf_token(page), "postcode": postcode})
+    return client.post(url, data={"csrf_token": csrf_for(client), "postcode": postcode})
 
 
 def test_a_return_asks_for_the_postcode_without_naming_the_tracking_number(client, parcel, ret):

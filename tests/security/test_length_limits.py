@@ -233,7 +233,6 @@ def test_a_message_can_be_resent_any_number_of_times(client):
             client,
             f"{console}/notifications/resend",
             {"notification_id": newest.id},
-            page=console,
         )
         assert res.status_code == 303
     keys = list(
