@@ -39,8 +39,8 @@ def main() -> int:
 
     from portal import create_app
     from portal.extensions import db
-    from tests.databases import scratch_database
     from tests.support import fuzz
+    from tests.support.databases import scratch_database
 
     try:
         redis.Redis.from_url(REDIS_URL).ping()

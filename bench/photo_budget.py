@@ -65,9 +65,9 @@ def main() -> int:
     from portal import create_app
     from portal.extensions import db
     from portal.models import Complaint, ParcelStatus
-    from tests import factories
-    from tests.databases import scratch_database
+    from tests.support import factories
     from tests.support.attack_images import blank_image
+    from tests.support.databases import scratch_database
 
     webp, png, jpeg = blank_image("WEBP"), blank_image("PNG"), phone_jpeg()
     batches = {

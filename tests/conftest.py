@@ -19,9 +19,9 @@ from sqlalchemy import text
 from portal import create_app
 from portal.extensions import db as _db
 from portal.extensions import limiter
-from tests import factories
-from tests.databases import scratch_database
+from tests.support import factories
 from tests.support.database import HINT, bind_sessions_to_the_test, one_transaction
+from tests.support.databases import scratch_database
 
 # TEST_REDIS_URL lets test runs side by side each flush a database of their own.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -188,7 +188,7 @@ def redis_queue(app):
 @pytest.fixture
 def messaging(app, redis_queue):
     """Twilio (real SDK, recorded at the HTTP layer) and SMTP (aiosmtpd on loopback) configured."""
-    from tests.messaging import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioRecorder, start_smtp
+    from tests.support.messaging import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioRecorder, start_smtp
 
     twilio = TwilioRecorder()
     controller, smtp = start_smtp()

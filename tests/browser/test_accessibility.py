@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Account, PickupPoint, Role, SlotTemplate, Zone
 from portal.services.accounts import SET_PASSWORD_PATH, password_link_token
-from tests import factories
+from tests.support import factories
 from tests.support.axe import check_a11y, report, violations
 from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
 from tests.support.customer import Customer, make_customer

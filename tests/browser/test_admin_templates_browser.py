@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from portal.extensions import db
 from portal.models import Account, MessageTemplate, Role
-from tests import factories
+from tests.support import factories
 from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data

@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.models import Complaint, ComplaintStatus
 from portal.services import complaints
 from portal.services.parcels import ItemData
-from tests import factories
+from tests.support import factories
 from tests.support.browser import DESKTOP, PHONE, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from portal.extensions import db
 from portal.models import ChoiceType, DeliveryChoice, Slot, Vehicle
-from tests import factories
+from tests.support import factories
 from tests.support.browser import PHONE, STOCKHOLM, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import ParcelStatus as S
 from portal.models import Return
-from tests import factories
+from tests.support import factories
 from tests.support.browser import PHONE, STOCKHOLM, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data

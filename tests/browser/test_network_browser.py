@@ -26,7 +26,7 @@ from portal.models import (
     Zone,
 )
 from portal.services import delivery
-from tests import factories
+from tests.support import factories
 from tests.support.axe import check_a11y
 from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
-from tests import factories
+from tests.support import factories
 from tests.support.browser import ARTIFACTS, PHONE
 from tests.support.customer import Customer, make_customer
 

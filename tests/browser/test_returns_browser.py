@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Return, ReturnStatus
-from tests import factories
+from tests.support import factories
 from tests.support.browser import PHONE, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data

@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from portal import s10
 from portal.models import ParcelStatus as S
-from tests import factories
+from tests.support import factories
 from tests.support.axe import check_a11y
 from tests.support.browser import DESKTOP, PHONE, screenshot
 

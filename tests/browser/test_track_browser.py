@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from portal.models import ParcelStatus as S
 from portal.services.events import EventData, accept_events
-from tests import factories
+from tests.support import factories
 from tests.support.browser import DESKTOP, PHONE, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import ClosedDay, PickupPoint, Role, Slot, SlotTemplate, WebhookEndpoint
 from portal.services.api_keys import create_api_key
-from tests import factories
-from tests.staff import login
+from tests.support import factories
 from tests.support.pages import csrf_for
+from tests.support.staff import login
 
 # What only supervisors may open: agents, merchants (branding, policy, keys, webhooks), the
 # merchants' message templates and the delivery network.

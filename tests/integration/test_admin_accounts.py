@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Account, AuditEntry, Notification, Role
-from tests import factories, staff
-from tests.factories import STAFF_PASSWORD
+from tests.support import factories, staff
+from tests.support.factories import STAFF_PASSWORD
 from tests.support.pages import csrf_for, csrf_token, text
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

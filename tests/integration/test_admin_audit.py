@@ -31,8 +31,8 @@ from portal.models import (
 )
 from portal.services.audit import ACTIONS
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories
-from tests.staff import login, post, totp_code
+from tests.support import factories
+from tests.support.staff import login, post, totp_code
 
 NOW = factories.DELIVERY_NOW
 

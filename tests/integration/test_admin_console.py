@@ -28,10 +28,10 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services.delivery import current_choice
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories
-from tests.staff import login, post
+from tests.support import factories
 from tests.support.pages import csrf_for
 from tests.support.pages import text as _text
+from tests.support.staff import login, post
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 Stockholm
 
@@ -219,7 +219,7 @@ def test_resending_a_message_queues_a_copy_and_is_audited(agent_client):
 
 
 def test_a_queued_status_message_is_shown_as_written_when_sent_and_can_be_resent(app, agent_client):
-    from tests.messaging import run_worker
+    from tests.support.messaging import run_worker
 
     parcel = factories.make_parcel()
     factories.add_events(parcel, ("d1", "delivered", utcnow()))

@@ -29,7 +29,7 @@ from portal.models import (
 from portal.services import complaints as complaint_service
 from portal.services.delivery import ChoiceRequest, choose
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories, staff
+from tests.support import factories, staff
 
 S = ParcelStatus
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm

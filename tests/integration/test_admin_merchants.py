@@ -26,7 +26,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.returns import returnable
-from tests import factories, staff
+from tests.support import factories, staff
 from tests.support.pages import csrf_token
 
 

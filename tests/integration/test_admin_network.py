@@ -33,9 +33,9 @@ from portal.services import delivery
 from portal.services.network import imports
 from portal.services.network.console import EditConflict, slots, zones
 from portal.services.network.imports import by_kind
-from tests import factories
-from tests.staff import login, post
+from tests.support import factories
 from tests.support.pages import csrf_token
+from tests.support.staff import login, post
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm
 MONDAY = date(2026, 11, 30)

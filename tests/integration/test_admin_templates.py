@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import AuditEntry, Channel, MessageTemplate, Notification, Role
 from portal.services.messages import TRIGGERS, render
 from portal.services.messages import overrides as message_templates
-from tests import factories, staff
+from tests.support import factories, staff
 from tests.support.pages import csrf_for, csrf_token
 
 

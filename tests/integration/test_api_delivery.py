@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import ChoiceType, Parcel, Slot
 from portal.services.delivery import ChoiceRequest, choose
-from tests import factories
+from tests.support import factories
 from tests.support.api import baltic_parcel_body
 
 NOW = factories.DELIVERY_NOW

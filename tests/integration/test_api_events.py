@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import ParcelStatus, TrackingEvent
-from tests import factories
+from tests.support import factories
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

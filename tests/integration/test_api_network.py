@@ -22,7 +22,7 @@ from portal.models import (
 )
 from portal.services import delivery
 from portal.services.network import closures, nearest
-from tests import factories
+from tests.support import factories
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm
 TODAY = date(2026, 11, 26)

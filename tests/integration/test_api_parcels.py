@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from portal import s10
 from portal.extensions import db
 from portal.models import Parcel
-from tests import factories
+from tests.support import factories
 from tests.support.api import baltic_parcel_body
 
 

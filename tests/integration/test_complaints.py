@@ -31,9 +31,9 @@ from portal.services.complaints import ReplyNotAllowed, StatusChangeNotAllowed
 from portal.services.errors import DomainError
 from portal.services.parcels import ItemData
 from portal.services.photos import Upload
-from tests import factories
-from tests.staff import login
+from tests.support import factories
 from tests.support.pages import csrf_for
+from tests.support.staff import login
 
 # Thursday 26 November 2026, 10:00 in Stockholm.
 NOW = factories.DELIVERY_NOW

@@ -8,7 +8,7 @@ from portal import create_app
 from portal.config import database_url
 from portal.extensions import limiter
 from portal.models import Account
-from tests import factories
+from tests.support import factories
 from tests.support.pages import verify
 
 

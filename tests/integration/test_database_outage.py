@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 from portal.errors import OUTAGE_RETRY_AFTER
 from portal.extensions import db as _db
-from tests import factories
+from tests.support import factories
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/none"
 

@@ -30,7 +30,7 @@ from portal.services.delivery import (
 )
 from portal.services.errors import DomainError
 from portal.services.parcels import ItemData
-from tests import factories
+from tests.support import factories
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November, 10:00 Stockholm
 C = ChoiceType

@@ -10,7 +10,7 @@ import time_machine
 from portal.extensions import db
 from portal.models import ParcelStatus, PickupPoint
 from portal.services import delivery_options
-from tests import factories
+from tests.support import factories
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

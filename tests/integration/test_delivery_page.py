@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import DeliveryChoice, ParcelStatus, Slot
-from tests import factories
+from tests.support import factories
 from tests.support.pages import csrf_for, text
 
 NOW = factories.DELIVERY_NOW

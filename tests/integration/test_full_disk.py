@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import Complaint, Photo
 from portal.storage import LocalStorage
-from tests import factories
+from tests.support import factories
 from tests.support.pages import csrf_for
 
 TEXT = "The box was crushed on one side and the lamp inside is broken."

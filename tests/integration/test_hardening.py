@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Parcel, TrackingEvent
-from tests import factories
+from tests.support import factories
 from tests.support.api import baltic_parcel_body
 from tests.support.threads import at_once
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.models import AuditEntry, DeliveryChoice, Merchant, Parcel, Role, Slot
 from portal.services.delivery import current_choice, merchant_slot_limit
-from tests import factories, staff
+from tests.support import factories, staff
 from tests.support.api import baltic_parcel_body
 from tests.support.pages import csrf_token
 

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from portal import create_app
 from portal.extensions import db
-from tests.databases import scratch_database
+from tests.support.databases import scratch_database
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import factories
+from tests.support import factories
 from tests.support.metrics import AUTH, TOKEN, names
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from portal.models import ChoiceType, SlotTemplate, Vehicle
 from portal.services import complaints, delivery_options
 from portal.services.delivery import ChoiceRequest, choose, generate_slots
 from portal.services.errors import DomainError
-from tests import factories
+from tests.support import factories
 
 C = ChoiceType
 

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import ChoiceType, Notification, ParcelStatus, Slot, SlotTemplate
 from portal.services import delivery
 from portal.services.network import closures, imports
-from tests import factories
+from tests.support import factories
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm
 FRIDAY = date(2026, 11, 27)

@@ -25,7 +25,7 @@ from portal.models import (
     ZonePostcodePrefix,
 )
 from portal.services import delivery
-from tests import factories
+from tests.support import factories
 
 # Monday 30 November 2026, 10:00 in Stockholm.
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.gsm7 import is_gsm7, segments
 from portal.models import Notification, NotificationState, SmsOptOut
-from tests import factories
-from tests.messaging import WebhookSink, run_worker, signed_post, sweep_and_work
+from tests.support import factories
+from tests.support.messaging import WebhookSink, run_worker, signed_post, sweep_and_work
 from tests.support.pages import csrf_token
 
 # Wednesday 25 November 2026, 10:00 in Stockholm (UTC+1): inside the SMS window.

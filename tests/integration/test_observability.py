@@ -25,9 +25,9 @@ from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState
 from portal.notifications.handoff import drain, queue, redis_connection
 from portal.notifications.worker import Worker, serve_metrics
-from tests import factories
-from tests.messaging import free_port
+from tests.support import factories
 from tests.support.api import parcel_body
+from tests.support.messaging import free_port
 from tests.support.metrics import AUTH, TOKEN, total, value
 
 ROOT = Path(__file__).resolve().parents[2]

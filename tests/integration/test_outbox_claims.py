@@ -14,8 +14,8 @@ from portal.extensions import db
 from portal.models import Channel, Notification, NotificationState
 from portal.notifications.dispatch import send_notifications
 from portal.notifications.handoff import drain
-from tests import factories
-from tests.messaging import TwilioRecorder
+from tests.support import factories
+from tests.support.messaging import TwilioRecorder
 
 DAY = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 in Stockholm: SMS go at once
 

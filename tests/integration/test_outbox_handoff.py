@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Notification, NotificationState
 from portal.notifications.handoff import drain
-from tests import factories
+from tests.support import factories
 from tests.support.api import parcel_body
 
 

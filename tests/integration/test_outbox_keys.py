@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from portal.models import Channel
 from portal.services.messages import DEDUPE_KEY_MAX, notify
-from tests import factories
+from tests.support import factories
 
 
 def test_a_long_suffix_is_fitted_and_the_same_news_is_still_sent_once(db):

@@ -13,8 +13,8 @@ from portal.services.delivery import ChoiceRequest, choose
 from portal.services.messages import TRIGGERS, context_keys
 from portal.services.messages import overrides as message_templates
 from portal.services.network import closures
-from tests import factories
-from tests.messaging import run_worker
+from tests.support import factories
+from tests.support.messaging import run_worker
 
 C = ChoiceType
 

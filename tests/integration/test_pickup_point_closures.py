@@ -15,7 +15,7 @@ from portal.services import delivery_options
 from portal.services.delivery import ChoiceRequest, choose
 from portal.services.errors import DomainError
 from portal.services.network import closures
-from tests import factories
+from tests.support import factories
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm
 C = ChoiceType

@@ -20,9 +20,9 @@ from portal.extensions import db
 from portal.models import Account, Notification, Return, ReturnStatus, TrackingEvent
 from portal.models.types import utcnow
 from portal.services.returns import READABLE, pickup_slots
-from tests import factories
 from tests.conftest import ApiClient
-from tests.factories import STAFF_PASSWORD
+from tests.support import factories
+from tests.support.factories import STAFF_PASSWORD
 from tests.support.pages import csrf_for, text
 from tests.support.threads import at_once
 

@@ -26,7 +26,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories
+from tests.support import factories
 from tests.support.api import auth, csrf_token, parcel_body
 from tests.support.pages import csrf_for
 

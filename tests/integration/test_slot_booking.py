@@ -19,7 +19,7 @@ from portal.services.delivery import (
     current_choice,
     generate_slots,
 )
-from tests import factories
+from tests.support import factories
 from tests.support.pages import csrf_for
 
 MONDAY = date(2026, 11, 30)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import ChoiceType, Notification, ParcelStatus
 from portal.services.delivery import current_choice
-from tests import factories
-from tests.messaging import run_worker, signed_post
+from tests.support import factories
+from tests.support.messaging import run_worker, signed_post
 
 # Thursday 26 November, 22:30 in Stockholm: quiet hours, yet a reply gets its answer now.
 EVENING = factories.DELIVERY_NOW.replace(hour=21, minute=30)

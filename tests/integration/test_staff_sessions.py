@@ -19,9 +19,9 @@ from portal.extensions import db
 from portal.models import Account, AuditEntry, Channel, Notification, Role
 from portal.models import account as account_model
 from portal.services import accounts as accounts_service
-from tests import factories, staff
-from tests.factories import STAFF_PASSWORD
-from tests.messaging import run_worker
+from tests.support import factories, staff
+from tests.support.factories import STAFF_PASSWORD
+from tests.support.messaging import run_worker
 from tests.support.pages import csrf_for, csrf_token, text
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Parcel, ParcelNote, ParcelStatus, Return, ReturnStatus
 from portal.models.types import utcnow
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories, staff
+from tests.support import factories, staff
 from tests.support.api import auth, csrf_token, parcel_body
 from tests.support.pages import csrf_for
 

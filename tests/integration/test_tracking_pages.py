@@ -8,7 +8,7 @@ import pytest
 
 from portal import create_app
 from portal.models import ParcelStatus as S
-from tests import factories
+from tests.support import factories
 from tests.support.pages import verify
 
 

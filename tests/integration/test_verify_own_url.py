@@ -9,7 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.models import ReturnStatus
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories
+from tests.support import factories
 from tests.support.pages import csrf_for
 
 

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from portal.models import Carrier, ChoiceType, ParcelStatus, PickupPoint, Zone
 from portal.services import delivery
-from tests import factories
-from tests.support import fuzz
+from tests.support import factories, fuzz
 
 OPERATIONS = [
     "PUT /pickup-points/{external_id}",

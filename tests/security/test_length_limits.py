@@ -35,10 +35,10 @@ from portal.models import (
     Role,
     SmsOptOut,
 )
-from tests import factories
-from tests.messaging import signed_post
-from tests.staff import login, post
+from tests.support import factories
 from tests.support.api import baltic_parcel_body
+from tests.support.messaging import signed_post
+from tests.support.staff import login, post
 
 NOW = factories.DELIVERY_NOW
 
@@ -303,7 +303,7 @@ def test_a_malformed_status_callback_is_refused(messaging, client, recipient, si
 def test_a_failure_receipt_keeps_what_fits_of_its_error_code(
     app, messaging, client, recipient, error_code
 ):
-    from tests.messaging import run_worker
+    from tests.support.messaging import run_worker
 
     run_worker(app)
     sms = db.session.execute(

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from portal.complaints import upload_slots
 from portal.extensions import db
 from portal.models import Complaint, Photo
-from tests import factories
+from tests.support import factories
 from tests.support.attack_images import animation, blank_image, progressive_jpeg
 
 NOW = factories.DELIVERY_NOW

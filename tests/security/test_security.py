@@ -28,9 +28,9 @@ from portal.models import Complaint, ParcelNote, Return, ReturnStatus, Role
 from portal.services.parcels import find_parcel
 from portal.services.photos import Upload
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories, staff
-from tests.messaging import AUTH_TOKEN, run_worker, signed_post
+from tests.support import factories, staff
 from tests.support.api import baltic_parcel_body
+from tests.support.messaging import AUTH_TOKEN, run_worker, signed_post
 from tests.support.pages import csrf_for, csrf_token
 
 NOW = factories.DELIVERY_NOW  # Thursday 26 November 2026, 10:00 in Stockholm

@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 
 from portal.extensions import db
 from portal.models import Account
-from tests import factories
+from tests.support import factories
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import Complaint, Merchant, Parcel, Return
 from portal.models import ParcelStatus as S
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories
+from tests.support import factories
 
 
 @dataclass

@@ -33,7 +33,7 @@ from portal.extensions import db
 from portal.models.types import utcnow
 from portal.services.parcels import ItemData
 from portal.services.returns import LineRequest, ReturnRequest, open_return
-from tests import factories
+from tests.support import factories
 
 CHECKS = [
     not_a_server_error,

@@ -9,7 +9,7 @@ import pytest
 from portal.gsm7 import is_gsm7, segments
 from portal.models import Channel
 from portal.services.messages import TRIGGERS, render
-from tests import factories
+from tests.support import factories
 
 LONGEST_LINK = "https://track.lastmile.example/l/AbCdEfGhIjKl"  # a realistic public base URL
 

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.services import photos
 from portal.services.photos import PhotoRejected, Upload, process
 from portal.storage import LocalStorage, StoredFileMissing
-from tests import factories
+from tests.support import factories
 
 
 def gps_tagged_jpeg() -> bytes:

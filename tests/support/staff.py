@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from portal.extensions import db
 from portal.models import Account
 from portal.models.types import utcnow
-from tests import factories
+from tests.support import factories
 from tests.support.pages import csrf_for
 
 

@@ -312,7 +312,7 @@ def make_agent(
     totp: bool | None = None,
 ) -> Account:
     """An agent or supervisor. Supervisors have two-step log-in (they must) unless `totp=False`;
-    agents only with `totp=True`. `tests.staff.login` passes the code step."""
+    agents only with `totp=True`. `tests.support.staff.login` passes the code step."""
     import pyotp
 
     account = create_account(email, name="Agent Aino", role=role, password=password)
