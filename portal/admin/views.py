@@ -106,7 +106,12 @@ def _console(
     errors = errors or {}
 
     def draw(form_class: type[Form], key: str, row: int | None = None, **data) -> Form:
-        again = type(refused) is form_class and key in errors
+        # A form of hidden ids only (Resend, Mark read: one per row under one error key) has
+        # nothing typed to keep: refilled from the post, every row's button would repeat it.
+        typed = refused is not None and any(
+            f.type != "HiddenField" for f in refused if f.name != "csrf_token"
+        )
+        again = typed and type(refused) is form_class and key in errors
         return drawn(form_class, row, posted=request.form if again else None, **data)
 
     html = render_template(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -610,6 +611,12 @@ def test_no_resend_on_a_channel_the_recipient_turned_off(agent_client):
     tn = parcel.tracking_number
     res = act(agent_client, tn, "notifications/resend", {"notification_id": email.id})
     assert res.status_code == 409 and "turned e-mail off" in text(res)
+    # Every other row's Resend still resends its own message, not the refused one.
+    ids = re.findall(
+        r'name="notification_id" type="hidden" value="(\d+)"', res.get_data(as_text=True)
+    )
+    others = db.session.execute(select(Notification.id).where(Notification.id != email.id))
+    assert sorted(map(int, ids)) == sorted([email.id, *others.scalars()])
 
 
 def test_a_deactivated_agent_cant_be_given_a_case(agent_client):
