@@ -340,7 +340,7 @@ def change_delivery(tn: str):
     p = _parcel(tn)
     forms = blank_forms()
     status = 200
-    error = None
+    error, kind = None, ""
     if request.method == "POST":
         kind = request.form.get("choice", "")
         if kind not in CHOICE_FORMS:
@@ -367,6 +367,11 @@ def change_delivery(tn: str):
     window = delivery.change_window(p, now)
     options = delivery_options.for_parcel(p, now, past_cutoff=supervisor)
     current = delivery.current_choice(p)
+    # A refusal shows at the form it is about; when that form is no longer drawn (the last
+    # slot or point gone meanwhile), above the choices, so the reason is never lost.
+    refused_drawn = bool(
+        error and options and options.window.open and _section(kind) in options.sections()
+    )
     html = render_template(
         "admin/delivery.html",
         parcel=p,
@@ -376,9 +381,15 @@ def change_delivery(tn: str):
         current_text=delivery.describe(current, p.time_zone) if current else None,
         forms=forms,
         error=error,
+        error_above=error is not None and not refused_drawn,
         supervisor=supervisor,
     )
     return current_app.make_response((html, status))
+
+
+def _section(kind: str) -> str:
+    """The section of the delivery page that draws the form of this kind of choice."""
+    return {"slot": "slots", "pickup_point": "pickup_points"}.get(kind, kind)
 
 
 # --- queues ----------------------------------------------------------------------------------

@@ -291,6 +291,19 @@ def test_an_agent_rebooks_a_slot_and_the_recipient_is_told(agent_client, zone):
     assert "agent Agent Aino" in console(agent_client, parcel)
 
 
+def test_a_refusal_whose_choice_is_not_offered_still_says_why(agent_client, zone):
+    """A safe place is not offered for this parcel, so the page draws no safe-place card: the
+    reason for the refusal shows above the choices instead of nowhere."""
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    url = f"/admin/parcels/{parcel.tracking_number}/delivery"
+    assert 'id="safe-place"' not in agent_client.get(url).get_data(as_text=True)
+    res = post(agent_client, url, {"choice": "safe_place", "place": "porch"})
+    assert res.status_code in (409, 422)
+    shown = re.findall(r'<p class="notice notice-error" role="alert">([^<]+)</p>', res.text)
+    assert shown and shown[0].strip()
+    assert current_choice(parcel) is None
+
+
 def test_past_the_cutoff_only_a_supervisor_changes_delivery(client, zone):
     parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
     booked = slot_on(date(2026, 11, 27))  # tomorrow: its cutoff is today 18:00
