@@ -16,6 +16,10 @@ def select_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # a worker or command: messages force their own locale
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.blueprint == "admin":
+        # The console is in English (admin/base.html says so), including the customer's forms
+        # it reuses: Swedish cards in an English page would mislabel them for screen readers.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -304,6 +304,13 @@ def test_a_refusal_whose_choice_is_not_offered_still_says_why(agent_client, zone
     assert current_choice(parcel) is None
 
 
+def test_the_customers_forms_in_the_console_stay_english(agent_client, zone):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
+    url = f"/admin/parcels/{parcel.tracking_number}/delivery"
+    page = text(agent_client.get(url, headers={"Accept-Language": "sv"}))
+    assert "Choose a time" in page and "Välj en tid" not in page
+
+
 def test_past_the_cutoff_only_a_supervisor_changes_delivery(client, zone):
     parcel = factories.make_parcel(statuses=[ParcelStatus.IN_TRANSIT])
     booked = slot_on(date(2026, 11, 27))  # tomorrow: its cutoff is today 18:00
