@@ -101,6 +101,16 @@ def on_starting(server):
                 os.remove(stale)
 
 
+def worker_exit(server, worker):
+    """A worker is about to exit (max_requests, a reload, a deploy): the messages its last
+    requests committed get a few seconds to reach the queue, instead of waiting for the sweeper.
+    """
+    # The app's module, imported in the worker that has it loaded (never in the master).
+    from portal.notifications.handoff import finish_handoffs  # noqa: PLC0415
+
+    finish_handoffs(timeout=5)
+
+
 def child_exit(server, worker):
     """A worker ended (max_requests, a HUP, a crash): fold its counters into one archive file
     per kind. Left alone, every replaced worker's files stay and each scrape reads them all:

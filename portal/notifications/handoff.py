@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from queue import Full
 from queue import Queue as Backlog
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from redis import Redis
 from rq import Queue
 from sqlalchemy import or_, select, update
@@ -68,7 +68,13 @@ def hand_off(ids: list[int]) -> None:
     if not config.get("REDIS_URL"):
         _in_process(ids)
         return
-    _courier.submit((config["REDIS_URL"], config["RQ_QUEUE"], list(ids), logs.request_id.get()))
+    handoff = (config["REDIS_URL"], config["RQ_QUEUE"], list(ids), logs.request_id.get())
+    if not has_request_context():
+        # A worker's job or a command: nobody waits on it, and a plain `rq worker` runs each
+        # job in a forked child that exits as soon as the job ends, backlog and thread with it.
+        _enqueue(*handoff)
+        return
+    _courier.submit(handoff)
 
 
 def dispatch(ids: list[int]) -> None:
@@ -123,12 +129,18 @@ class _Courier:
             count = len(handoff[2])
             log.warning("hand-off backlog full, %d message(s) left for the sweeper", count)
 
-    def wait(self) -> None:
-        """Until every hand-off submitted so far has been made (or has failed)."""
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until every hand-off submitted so far has been made (or has failed), or `timeout`
+        seconds have passed; whether they all were."""
         with self._lock:
             backlog = self._backlog if self._pid == os.getpid() else None
-        if backlog is not None:
+        if backlog is None:
+            return True
+        if timeout is None:
             backlog.join()
+            return True
+        with backlog.all_tasks_done:  # Queue.join() with a deadline
+            return backlog.all_tasks_done.wait_for(lambda: not backlog.unfinished_tasks, timeout)
 
     def report_left(self) -> None:
         """At exit: what the thread did not get to (a daemon thread just stops) is logged."""
@@ -184,6 +196,12 @@ def _in_process(ids: list[int]) -> None:
     # A fresh, empty context per job: copy_context() would carry Flask's request and app
     # context variables into the thread; and what `run` sets ends with it.
     _executor.submit(contextvars.Context().run, run)
+
+
+def finish_handoffs(timeout: float) -> bool:
+    """Give this process's pending hand-offs up to `timeout` seconds (a web worker about to
+    exit: gunicorn's worker_exit); what is left is logged at exit and sent by the sweeper."""
+    return _courier.wait(timeout)
 
 
 def drain() -> None:
