@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 PROMTOOL := $(BIN)/promtool
 
-.PHONY: run test test-pg lint format translations messages bench bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-profile bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -86,6 +86,13 @@ messages: $(VENV)/.installed
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/track_page.py
+
+# Where a request's time goes (py-spy on one gunicorn worker under wrk), after `make bench`
+# seeded its database: WHAT=page|poll|api|healthz.
+bench-profile: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@test -x $(BIN)/py-spy || $(BIN)/pip install --quiet py-spy
+	$(BIN)/python bench/profile_page.py --what $${WHAT:-page}
 
 bench-slots: install
 	$(BIN)/python bench/slot_booking.py

@@ -1,0 +1,162 @@
+"""Where a request's time goes: py-spy samples one gunicorn worker while wrk drives it, and the
+samples are summed by what they were doing (database round trips, ORM, templates, session,
+locale, security headers, rate limiter, Flask itself…).
+
+Run by hand, after `make bench` has seeded its database (`make bench-profile`, or
+`.venv/bin/python bench/profile_page.py --what page`). `--what` is `page` (the verified
+tracking page), `poll` (its htmx poll), `api` (GET /api/v1/parcels/<tn>) or `healthz`. Prints
+a Markdown table for BENCHMARKS.md and leaves the raw folded stacks (flamegraph input) in
+bench/profiles/. One worker, so every sample is of the request under test; py-spy needs to
+attach to the process (run as root, or with ptrace allowed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+from track_page import BIN, LUA, ROOT, free_port, sh, wait_until_up
+
+# A sample counts for the first of these found walking its stack from the innermost frame
+# out: a wait on PostgreSQL inside a template's lazy load is a database round trip.
+CATEGORIES = [
+    (
+        "database round trips (psycopg, socket)",
+        ("psycopg/", "psycopg2/", "psycopg_pool", "socket.py"),
+    ),
+    ("database pool and connection", ("sqlalchemy/pool/", "sqlalchemy/engine/base.py")),
+    ("ORM and SQL compilation", ("sqlalchemy/",)),
+    ("templates (Jinja)", ("jinja2/", "jinja2_fragments", "/templates/")),
+    ("locale and formatting (Babel)", ("flask_babel/", "babel/", "portal/i18n.py")),
+    ("session and cookies", ("itsdangerous/", "flask/sessions.py", "werkzeug/http.py")),
+    ("rate limiter", ("flask_limiter/", "limits/")),
+    ("security headers and CSRF", ("portal/security.py", "flask_wtf/")),
+    ("metrics and logs", ("prometheus_client/", "portal/observability/", "portal/logs.py")),
+    ("the portal's own code", ("portal/",)),
+    ("Flask and Werkzeug", ("flask/", "werkzeug/")),
+    ("gunicorn (accepting, parsing, writing)", ("gunicorn/",)),
+]
+
+
+def category(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for name, needles in CATEGORIES:
+            if any(n in frame for n in needles):
+                return name
+    return "other (Python, idle)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--what", choices=["page", "poll", "api", "healthz"], default="page")
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--parcels", type=int, default=100_000, help="as seeded by make bench")
+    ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/lastmile_bench")
+    args = ap.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.db,
+        "LASTMILE_ENV": "production",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "LASTMILE_RATELIMIT_ENABLED": "false",
+    }
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(env)
+    from sqlalchemy import select
+
+    from portal import create_app
+    from portal.dev.bench import bench_tracking_number
+    from portal.extensions import db
+    from portal.models import Parcel
+    from portal.services.api_keys import create_api_key, get_or_create_merchant
+
+    app = create_app()
+    serializer = app.session_interface.get_signing_serializer(app)
+    rnd = random.Random(11)
+    picks = [bench_tracking_number(rnd.randrange(args.parcels)) for _ in range(5_000)]
+    with app.app_context():
+        ids = dict(
+            db.session.execute(
+                select(Parcel.tracking_number, Parcel.id).where(
+                    Parcel.tracking_number.in_(set(picks))
+                )
+            ).all()
+        )
+        _, api_key = create_api_key(merchant=get_or_create_merchant("Bench Merchant"))
+        db.session.commit()
+    if not ids:
+        raise SystemExit("no bench parcels: run `make bench` first (it seeds the database)")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
+        for tn in (t for t in picks if t in ids):
+            targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(LUA)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    out_dir = ROOT / "bench" / "profiles"
+    out_dir.mkdir(exist_ok=True)
+    folded = out_dir / f"{args.what}.folded"
+    try:
+        wait_until_up(base)
+        worker = sh("pgrep", "-P", str(server.pid)).split()[0]
+        mode = {"page": "", "poll": "poll", "api": "api", "healthz": ""}[args.what]
+        wenv = {**env, "BENCH_TARGETS": targets.name, "BENCH_MODE": mode}
+        wenv["BENCH_API_KEY"] = api_key
+        url = base + ("/healthz" if args.what == "healthz" else "/")
+        script = [] if args.what == "healthz" else ["-s", lua.name]
+        duration = str(args.seconds)
+        load = subprocess.Popen(
+            ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds + 2}s", *script, url],
+            env=wenv,
+            stdout=subprocess.DEVNULL,
+        )
+        sh(
+            str(BIN / "py-spy"),
+            *("record", "--pid", worker, "--duration", duration, "--rate", "250"),
+            *("--format", "raw", "--output", str(folded), "--nonblocking"),
+        )
+        load.wait()
+    finally:
+        server.terminate()
+        server.wait()
+
+    totals: collections.Counter[str] = collections.Counter()
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        totals[category(stack)] += int(count)
+    samples = sum(totals.values())
+    print(f"\n### Where `{args.what}` spends its time (py-spy, 1 worker, {samples} samples)\n")
+    print("| what | share |")
+    print("| --- | --- |")
+    for name, count in totals.most_common():
+        print(f"| {name} | {100 * count / samples:.1f} % |")
+    print(f"\nFolded stacks (flamegraph input): `{folded.relative_to(ROOT)}`.")
+
+
+if __name__ == "__main__":
+    main()
