@@ -112,7 +112,11 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
             if for_merchant
             else None
         ),
-        returns=[return_json(r) for r in returns_for(parcel.id)] if for_merchant else [],
+        returns=(
+            [return_json(r) for r in returns_for(parcel.id, with_items=True)]
+            if for_merchant
+            else []
+        ),
         complaints=complaints_json(parcel.id) if for_merchant else [],
         choice=choice_json(current, parcel.time_zone) if current else None,
         choices=[choice_json(c, parcel.time_zone) for c in history] if for_merchant else [],

@@ -94,9 +94,14 @@ def parse_tracking_number(raw: str) -> str:
 
 
 def _with_page_data():
-    # Merchant, zone and items come in the same query: this is the hottest lookup there is,
-    # and one round trip less beats the few rows the join repeats.
-    return (joinedload(Parcel.merchant), joinedload(Parcel.zone), joinedload(Parcel.items))
+    # Merchant, carrier, zone and items come in the same query: this is the hottest lookup
+    # there is, and one round trip less beats the few rows the join repeats.
+    return (
+        joinedload(Parcel.merchant),
+        joinedload(Parcel.carrier),
+        joinedload(Parcel.zone),
+        joinedload(Parcel.items),
+    )
 
 
 def find_parcels(

@@ -103,13 +103,16 @@ class ParcelPage:
     parcels_with_number: int = 1  # more than one: two merchants' parcels share the number
 
 
-def load_parcel_page(number: str, *, unlocked: Sequence[int] = ()) -> ParcelPage | None:
+def load_parcel_page(
+    number: str, *, unlocked: Sequence[int] = (), items: bool = True
+) -> ParcelPage | None:
     """The page's data for a normalised, valid tracking number, or None if there is none.
 
     `unlocked` are the parcels this visitor verified, last verified last: a number two
     merchants' parcels share opens the one of them unlocked last, and raises
     AmbiguousTrackingNumber when neither is (no data of either leaves here). What's inside
-    the parcel is read only for a parcel in `unlocked`.
+    the parcel is read only for a parcel in `unlocked`, and not at all with `items` False
+    (the page's poll, which shows the status and the timeline alone).
     """
     conn = db.session.connection()
     rows = conn.execute(_PARCEL, {"number": number}).all()
@@ -117,6 +120,6 @@ def load_parcel_page(number: str, *, unlocked: Sequence[int] = ()) -> ParcelPage
         return None
     page = ParcelPage(**pick_parcel(rows, unlocked)._asdict(), parcels_with_number=len(rows))
     page.events = conn.execute(_EVENTS, {"parcel_id": page.id}).all()
-    if page.id in unlocked:
+    if items and page.id in unlocked:
         page.items = conn.execute(_ITEMS, {"parcel_id": page.id}).all()
     return page

@@ -223,14 +223,17 @@ def parcel(tn: str):
         return number
     _take_choice()
     seen = unlocked()
+    # The 30-second poll renders the live block alone: it reads nothing else.
+    poll = bool(request.htmx and request.htmx.target == "live")
     try:
-        page = load_parcel_page(number, unlocked=seen)
+        page = load_parcel_page(number, unlocked=seen, items=not poll)
     except AmbiguousTrackingNumber:
         # More than one parcel has this number: no data of either until a postcode picks one.
         return redirect(url_for(".verify", tn=number), code=303)
     if page is None:
         return _not_found_page(tn, ParcelNotFound(""))
     verified = page.id in seen
+    full = verified and not poll  # what only the whole verified page shows
     # The page's poll, forms and links name the parcel where the number is shared (parcel_url).
     note_parcels_of_number(number, page.parcels_with_number)
     g.recipient_language = page.language
@@ -241,17 +244,17 @@ def parcel(tn: str):
         if choices:
             events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
             # The newest is the one in force, unless a closure withdrew it.
-            if choices[-1].current:
+            if choices[-1].current and not poll:
                 choice_now = choices[-1].text
                 pickup_hours = point_hours(choices[-1].pickup_point, utcnow())
-    context_returns = returns_for(page.id) if verified else []
+    context_returns = returns_for(page.id) if full else []
     context = {
         "parcel": page,
         "verified": verified,
         "events": events,
         "choice_now": choice_now,
         "pickup_hours": pickup_hours,
-        "complaints": complaints.cases_for(page.id) if verified else [],
+        "complaints": complaints.cases_for(page.id) if full else [],
         "returns": context_returns,
         "can_return": verified and page.status == "delivered",
         "steps": tracking.progress(page.status),
@@ -267,7 +270,7 @@ def parcel(tn: str):
             else None
         ),
     }
-    if request.htmx and request.htmx.target == "live":
+    if poll:
         html = render_block("tracking/parcel.html", "live", **context)
     else:
         # A way back to the choice where the visitor unlocked more than one parcel of the

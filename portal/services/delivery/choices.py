@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import format_day, zone_of
-from portal.models import ChoiceType, DeliveryChoice, Parcel, PickupPoint
+from portal.models import ChoiceType, DeliveryChoice, Parcel, PickupPoint, Slot
 
 SAFE_PLACES = ("porch", "garage", "back_door", "shed", "other")
 SAFE_PLACE_TEXT = {
@@ -41,6 +41,12 @@ def choice_history(parcel: Parcel) -> list[DeliveryChoice]:
     return list(
         db.session.execute(
             select(DeliveryChoice)
+            # What describing a choice reads (the API's choice_json too): one query, not one
+            # more per slot or point.
+            .options(
+                joinedload(DeliveryChoice.slot).joinedload(Slot.zone),
+                joinedload(DeliveryChoice.pickup_point),
+            )
             .where(DeliveryChoice.parcel_id == parcel.id)
             .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
         ).scalars()
@@ -65,7 +71,11 @@ class ChoiceEntry:
 def choice_entries(parcel_id: int, tz: str | None) -> list[ChoiceEntry]:
     rows = db.session.execute(
         select(DeliveryChoice)
-        .options(joinedload(DeliveryChoice.slot), joinedload(DeliveryChoice.pickup_point))
+        # The point's zone too: its opening hours (point_hours) are told in the zone's time.
+        .options(
+            joinedload(DeliveryChoice.slot),
+            joinedload(DeliveryChoice.pickup_point).joinedload(PickupPoint.zone),
+        )
         .where(DeliveryChoice.parcel_id == parcel_id)
         .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
     ).scalars()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import Merchant, ParcelItem, Return, ReturnItem, TrackingEvent
@@ -25,8 +26,9 @@ def find_return(rma: str) -> Return:
     return ret
 
 
-def returns_for(parcel_id: int) -> list[Return]:
-    """Returns that hold items of this parcel or were started from it, newest first."""
+def returns_for(parcel_id: int, *, with_items: bool = False) -> list[Return]:
+    """Returns that hold items of this parcel or were started from it, newest first;
+    `with_items`: their items in the same query (the API lists them)."""
     holding = (
         select(ReturnItem.return_id)
         .join(ParcelItem, ParcelItem.id == ReturnItem.parcel_item_id)
@@ -35,9 +37,12 @@ def returns_for(parcel_id: int) -> list[Return]:
     return list(
         db.session.execute(
             select(Return)
+            .options(*([joinedload(Return.items)] if with_items else []))
             .where((Return.parcel_id == parcel_id) | Return.id.in_(holding))
             .order_by(Return.created_at.desc(), Return.id.desc())
-        ).scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 

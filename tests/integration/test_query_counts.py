@@ -1,0 +1,134 @@
+"""How many SQL statements each hot request sends (issue 17): round trips, not time.
+
+A regression that adds a query to `/healthz`, the parcel page (unverified, verified, its
+htmx poll) or `GET /api/v1/parcels/<tn>` fails here. The numbers are the app's own statements
+(tests/support/queries.py): the same on SQLite and PostgreSQL, and the same in production,
+where each transaction adds its BEGIN and ROLLBACK (counted here as `transactions`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from portal.extensions import db
+from portal.models import ChoiceType, ParcelStatus
+from portal.services.delivery import ChoiceRequest, choose
+from tests.conftest import ApiClient
+from tests.support import factories
+from tests.support.pages import csrf_for
+from tests.support.queries import count_queries
+
+NOW = factories.DELIVERY_NOW
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def parcel(db, frozen):
+    """A parcel with everything the page and the API show: carrier events, messages sent, a
+    pickup point chosen on the way, then delivered, part of it sent back and a complaint."""
+    factories.make_delivery_zone()
+    merchant = factories.make_merchant()
+    parcel = factories.make_parcel(
+        merchant=merchant,
+        items=factories.shirt_and_socks(),
+        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT],
+        start=NOW - timedelta(hours=5),
+    )
+    near = factories.pickup_point("Near Shop")
+    choose(parcel, ChoiceRequest(ChoiceType.PICKUP_POINT, pickup_point_id=near.id), now=NOW)
+    db.session.commit()
+    frozen.shift(timedelta(hours=1))
+    factories.add_events(
+        parcel,
+        ("ofd", "out_for_delivery", NOW + timedelta(minutes=10)),
+        ("dlv", "delivered", NOW + timedelta(minutes=40)),
+    )
+    return parcel
+
+
+def _return_and_complaint(client, parcel):
+    shirt = next(i for i in parcel.items if i.sku == "SHIRT-M")
+    res = client.post(
+        f"/t/{parcel.tracking_number}/return",
+        data={
+            "csrf_token": csrf_for(client),
+            "method": "dropoff",
+            f"qty_{shirt.id}": "1",
+            f"reason_{shirt.id}": "too_small",
+        },
+    )
+    assert res.status_code == 303, res.get_data(as_text=True)
+    factories.make_complaint(parcel)
+
+
+@pytest.fixture
+def opened(client, parcel):
+    factories.open_as_recipient(client, parcel)
+    _return_and_complaint(client, parcel)
+    return client
+
+
+def counted(client, url: str, **kwargs):
+    db.session.rollback()  # the test's own reads done: only the request's are counted
+    with count_queries(db.engine) as queries:
+        res = client.get(url, **kwargs)
+    assert res.status_code == 200, res.status_code
+    return res, queries
+
+
+@pytest.fixture
+def stranger(app):
+    """Another browser: the parcel's number, no postcode."""
+    return app.test_client()
+
+
+def test_healthz_sends_one_statement(stranger):
+    _, queries = counted(stranger, "/healthz")
+    assert (queries.statements, queries.transactions) == (1, 1), queries
+
+
+def test_unverified_page_reads_the_parcel_and_its_events(stranger, parcel):
+    res, queries = counted(stranger, f"/t/{parcel.tracking_number}")
+    assert "Surbrunnsgatan" not in res.get_data(as_text=True)  # nothing private read or shown
+    # The parcel (with merchant, zone, opt-out joined), its events.
+    assert (queries.statements, queries.transactions) == (2, 1), queries
+
+
+def test_verified_page(opened, parcel):
+    res, queries = counted(opened, f"/t/{parcel.tracking_number}")
+    page = res.get_data(as_text=True)
+    assert "Surbrunnsgatan" in page and "Near Shop" in page and "Linen shirt" in page
+    # The parcel, events, items, choices (with slot, point and its zone), returns, cases.
+    assert (queries.statements, queries.transactions) == (6, 1), queries
+
+
+def test_the_poll_reads_only_what_the_live_block_shows(opened, parcel):
+    res, queries = counted(
+        opened,
+        f"/t/{parcel.tracking_number}",
+        headers={"HX-Request": "true", "HX-Target": "live"},
+    )
+    html = res.get_data(as_text=True)
+    assert 'id="live"' in html and "Near Shop" in html  # the choice stays in the timeline
+    # The parcel, events, choices: no items, returns or cases (not in the live block).
+    assert (queries.statements, queries.transactions) == (3, 1), queries
+
+
+def test_api_get_parcel(app, opened, parcel):
+    api = ApiClient(app.test_client(), factories.make_api_key(merchant=parcel.merchant))
+    res, queries = counted(api, f"/api/v1/parcels/{parcel.tracking_number}")
+    body = res.json
+    assert body["events"] and body["notifications"] and body["returns"] and body["complaints"]
+    assert body["choice"]["pickup_point"]["name"] == "Near Shop"
+    assert body["returns"][0]["items"] and body["carrier"]
+    # The key; the parcel (merchant, carrier, zone, items joined); choices (slot, point
+    # joined); events; messages; returns (their items joined); cases.
+    assert (queries.statements, queries.transactions) == (7, 1), queries
