@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.notifications import bp as notifications_bp  # noqa: PLC0415  (app factory)
     from portal.pages import bp as pages_bp  # noqa: PLC0415  (app factory)
     from portal.returns import bp as returns_bp  # noqa: PLC0415  (app factory)
+    from portal.static_files import register as register_static  # noqa: PLC0415  (app factory)
     from portal.tracking import bp as tracking_bp  # noqa: PLC0415  (app factory)
 
     app.register_blueprint(tracking_bp)
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     filters.register(app)
     security.register(app)
+    register_static(app)  # content-hashed static URLs, cached for a year
     observability.register(app)  # request ids, request metrics, /metrics
 
     from portal.cli import register as register_cli  # noqa: PLC0415  (app factory)

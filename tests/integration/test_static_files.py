@@ -1,0 +1,173 @@
+"""Static files under content-hashed URLs (portal/static_files.py): a year in every cache for the
+bytes a hash names, a redirect for a hash that is not the file's, the plain URLs as before; and
+the documented nginx config compresses pages, CSS, JavaScript and JSON (issue 17)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask, url_for
+
+from portal.static_files import IMMUTABLE, register, split
+from tests.support import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "portal" / "static"
+HASHED = re.compile(r'(?:href|src)="(/static/([0-9a-f]{12})/([^"]+))"')
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def hashed_urls(html: str) -> dict[str, tuple[str, str]]:
+    """{file name: (URL, hash)} for every hashed static URL in a page."""
+    return {name: (url, h) for url, h, name in HASHED.findall(html)}
+
+
+def small_app(folder: Path, debug: bool = False) -> Flask:
+    """An app of its own on a static folder of the test's."""
+    app = Flask("small", static_folder=str(folder), static_url_path="/static")
+    app.debug = debug
+    register(app)
+    return app
+
+
+def url(app: Flask, filename: str) -> str:
+    with app.test_request_context():
+        return url_for("static", filename=filename)
+
+
+def test_the_tracking_page_links_every_static_file_by_its_content_hash(client, db):
+    parcel = factories.make_parcel()
+    html = client.get(f"/t/{parcel.tracking_number}").get_data(True)
+    urls = hashed_urls(html)
+    assert {"css/site.css", "img/icon.svg", "vendor/htmx.min.js"} <= urls.keys()
+    for name, (_url, h) in urls.items():
+        assert h == digest(STATIC / name), name
+    assert 'href="/static/css/' not in html and 'src="/static/vendor/' not in html
+
+
+def test_a_hashed_url_answers_with_the_file_for_a_year(client, db):
+    for name in ("css/site.css", "vendor/htmx.min.js", "img/icon.svg"):
+        res = client.get(f"/static/{digest(STATIC / name)}/{name}")
+        assert res.status_code == 200, name
+        assert res.headers["Cache-Control"] == IMMUTABLE == "public, max-age=31536000, immutable"
+        assert res.data == (STATIC / name).read_bytes()
+    # The CSP and the other security headers are on static files too.
+    assert "script-src 'self'" in res.headers["Content-Security-Policy"]
+
+
+def test_a_static_file_does_not_vary_by_cookie(client, db):
+    """The session is read on every request (Flask-Login); the file is the same for everyone, so
+    a new session cookie (a verification, a language) must not make the browser fetch it again."""
+    parcel = factories.make_parcel()
+    client.get(f"/l/{factories.make_link(parcel)}")  # a session cookie
+    assert client.get_cookie("session") is not None
+    name = "css/site.css"
+    for path in (f"/static/{digest(STATIC / name)}/{name}", f"/static/{name}"):
+        res = client.get(path)
+        assert res.status_code == 200
+        assert "Cookie" not in res.headers.get("Vary", ""), path
+        assert "Set-Cookie" not in res.headers, path
+
+
+def test_the_plain_url_still_works_and_is_revalidated(client, db):
+    res = client.get("/static/css/site.css")
+    assert res.status_code == 200 and res.data == (STATIC / "css/site.css").read_bytes()
+    assert res.headers["Cache-Control"] == "public, no-cache"
+    again = client.get("/static/css/site.css", headers={"If-None-Match": res.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_a_hash_that_is_not_the_files_redirects_to_the_current_one_uncached(client, db):
+    name = "css/site.css"
+    res = client.get(f"/static/000000000000/{name}")
+    assert res.status_code == 302
+    assert res.headers["Location"] == f"/static/{digest(STATIC / name)}/{name}"
+    assert res.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/000000000000/css/none.css",  # no such file
+        "/static/css/none.css",
+        "/static/000000000000/../../__init__.py",  # out of the folder
+        f"/static/{'0' * 12}/",
+    ],
+)
+def test_no_file_no_answer(client, db, path):
+    assert client.get(path).status_code == 404
+
+
+def test_a_changed_file_gets_a_new_url_and_the_old_one_leads_to_it(tmp_path):
+    (tmp_path / "css").mkdir()
+    css = tmp_path / "css" / "site.css"
+    css.write_text("body { color: red }")
+    before = small_app(tmp_path)
+    old = url(before, "css/site.css")
+    assert old == f"/static/{digest(css)}/css/site.css"
+
+    css.write_text("body { color: darkblue }")
+    # Hashed once per process: the running app keeps its URL until it is restarted (a release
+    # restarts the workers) ...
+    assert url(before, "css/site.css") == old
+    # ... and the next process hashes the new bytes.
+    after = small_app(tmp_path)
+    new = url(after, "css/site.css")
+    assert new == f"/static/{digest(css)}/css/site.css" != old
+
+    client = after.test_client()
+    res = client.get(new)
+    assert res.status_code == 200 and res.data == b"body { color: darkblue }"
+    assert res.headers["Cache-Control"] == IMMUTABLE
+    moved = client.get(old)  # a page from before the release
+    assert moved.status_code == 302 and moved.headers["Location"] == new
+
+
+def test_in_debug_mode_an_edited_file_gets_a_new_url_at_once(tmp_path):
+    """`make run`: an edited stylesheet shows on the next reload, without a restart."""
+    css = tmp_path / "site.css"
+    css.write_text("a {}")
+    app = small_app(tmp_path, debug=True)
+    first = url(app, "site.css")
+    css.write_text("a { color: red }")
+    assert url(app, "site.css") == f"/static/{digest(css)}/site.css" != first
+
+
+def test_a_file_missing_at_start_up_keeps_its_plain_url_until_it_is_there(tmp_path):
+    """vendor/htmx.min.js exists only after `make vendor`: the app starts without it."""
+    app = small_app(tmp_path)
+    assert url(app, "vendor/htmx.min.js") == "/static/vendor/htmx.min.js"
+    assert app.test_client().get("/static/vendor/htmx.min.js").status_code == 404
+    (tmp_path / "vendor").mkdir()
+    js = tmp_path / "vendor" / "htmx.min.js"
+    js.write_text("htmx = {}")
+    assert url(app, "vendor/htmx.min.js") == f"/static/{digest(js)}/vendor/htmx.min.js"
+
+
+def test_split():
+    assert split("0123456789ab/css/site.css") == ("css/site.css", "0123456789ab")
+    assert split("css/site.css") == ("css/site.css", None)
+    assert split("0123456789ab") == ("0123456789ab", None)
+    assert split("0123456789AB/site.css") == ("0123456789AB/site.css", None)
+
+
+def test_the_nginx_config_compresses_pages_css_js_and_json():
+    """Compression is nginx's (deploy/nginx.conf), not the app's: the app sends bytes as they
+    are. text/html is always on nginx's list; the rest must be named."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    server = conf.split("listen 443", 1)[1].split("\nserver {", 1)[0]  # the HTTPS server
+    directives = dict(
+        re.findall(r"^\s*(gzip\w*)\s+([^;]+);", server, flags=re.MULTILINE),
+    )
+    assert directives["gzip"] == "on"
+    assert directives["gzip_vary"] == "on"
+    assert directives["gzip_proxied"] == "any"
+    types = directives["gzip_types"].split()
+    for kind in ("text/css", "text/javascript", "application/javascript", "application/json"):
+        assert kind in types, kind
