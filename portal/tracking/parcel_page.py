@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, func, select
 
 from portal.extensions import db
 from portal.models import (
+    DeliveryChoice,
     Merchant,
     Parcel,
     ParcelItem,
     ParcelStatus,
+    PickupPoint,
+    Return,
+    Slot,
     SmsOptOut,
     TrackingEvent,
     Zone,
@@ -63,6 +67,45 @@ _PARCEL = (
     .where(_p.tracking_number == bindparam("number"))
     .order_by(_p.id)
 )
+_c = DeliveryChoice.__table__.c
+_s = Slot.__table__.c
+_pp = PickupPoint.__table__.c
+_r = Return.__table__.c
+
+
+def _of_parcel(table, *columns):
+    return select(*columns).where(table.c.parcel_id == _p.id).scalar_subquery()
+
+
+# What else the poll's live block shows, summed up in the parcel's own row (validators.py):
+# events and choices are only ever added (never edited), so their count and newest id say
+# which are shown; a choice's words also read its slot's window (a template's new hours move
+# unbooked slots) and its pickup point's name and address (the point's version, bumped by
+# every edit, only ever grows); returns are not in the block but are the parcel's too.
+_VERSIONS = (
+    _of_parcel(TrackingEvent.__table__, func.count()).label("v_events"),
+    _of_parcel(TrackingEvent.__table__, func.max(_e.id)).label("v_last_event"),
+    _of_parcel(DeliveryChoice.__table__, func.count()).label("v_choices"),
+    _of_parcel(DeliveryChoice.__table__, func.max(_c.id)).label("v_last_choice"),
+    select(func.sum(_pp.version))
+    .select_from(DeliveryChoice.__table__.join(PickupPoint.__table__, _pp.id == _c.pickup_point_id))
+    .where(_c.parcel_id == _p.id)
+    .scalar_subquery()
+    .label("v_points"),
+    select(
+        func.aggregate_strings(
+            cast(_s.id, String) + "=" + cast(_s.starts_at, String) + "/" + cast(_s.ends_at, String),
+            ",",
+        )
+    )
+    .select_from(DeliveryChoice.__table__.join(Slot.__table__, _s.id == _c.slot_id))
+    .where(_c.parcel_id == _p.id)
+    .scalar_subquery()
+    .label("v_slots"),
+    _of_parcel(Return.__table__, func.count()).label("v_returns"),
+    _of_parcel(Return.__table__, func.max(_r.updated_at)).label("v_returns_at"),
+)
+_PARCEL_VERSIONED = _PARCEL.add_columns(*_VERSIONS)
 _EVENTS = (
     select(_e.code, _e.occurred_at, _e.location, _e.description)
     .where(_e.parcel_id == bindparam("parcel_id"))
@@ -101,10 +144,17 @@ class ParcelPage:
     events: list[Any] = field(default_factory=list)  # newest first
     items: list[Any] = field(default_factory=list)  # only for a verified recipient
     parcels_with_number: int = 1  # more than one: two merchants' parcels share the number
+    # With `versions`: what the live block reads besides the row, summed up (_VERSIONS).
+    versions: tuple[Any, ...] = ()
 
 
 def load_parcel_page(
-    number: str, *, unlocked: Sequence[int] = (), items: bool = True
+    number: str,
+    *,
+    unlocked: Sequence[int] = (),
+    items: bool = True,
+    events: bool = True,
+    versions: bool = False,
 ) -> ParcelPage | None:
     """The page's data for a normalised, valid tracking number, or None if there is none.
 
@@ -112,14 +162,23 @@ def load_parcel_page(
     merchants' parcels share opens the one of them unlocked last, and raises
     AmbiguousTrackingNumber when neither is (no data of either leaves here). What's inside
     the parcel is read only for a parcel in `unlocked`, and not at all with `items` False
-    (the page's poll, which shows the status and the timeline alone).
+    (the page's poll, which shows the status and the timeline alone). With `versions`, the
+    same one statement also sums up the parcel's events, choices and returns (the poll's
+    validator); with `events` False, the events are left for `load_events`.
     """
     conn = db.session.connection()
-    rows = conn.execute(_PARCEL, {"number": number}).all()
+    rows = conn.execute(_PARCEL_VERSIONED if versions else _PARCEL, {"number": number}).all()
     if not rows:
         return None
-    page = ParcelPage(**pick_parcel(rows, unlocked)._asdict(), parcels_with_number=len(rows))
-    page.events = conn.execute(_EVENTS, {"parcel_id": page.id}).all()
+    row = pick_parcel(rows, unlocked)._asdict()
+    summed = tuple(row.pop(c.name) for c in _VERSIONS) if versions else ()
+    page = ParcelPage(**row, parcels_with_number=len(rows), versions=summed)
+    if events:
+        load_events(page)
     if items and page.id in unlocked:
         page.items = conn.execute(_ITEMS, {"parcel_id": page.id}).all()
     return page
+
+
+def load_events(page: ParcelPage) -> None:
+    page.events = db.session.connection().execute(_EVENTS, {"parcel_id": page.id}).all()

@@ -42,8 +42,9 @@ from portal.services.parcels import (
 from portal.services.returns import returns_for
 from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
-from portal.tracking.parcel_page import load_parcel_page
+from portal.tracking.parcel_page import load_events, load_parcel_page
 from portal.tracking.urls import note_parcels_of_number, number_is_shared, parcel_url
+from portal.tracking.validators import VARY, not_modified, poll_etag, poll_headers
 from portal.tracking.verification import (
     ask_to_verify,
     is_verified,
@@ -223,10 +224,13 @@ def parcel(tn: str):
         return number
     _take_choice()
     seen = unlocked()
-    # The 30-second poll renders the live block alone: it reads nothing else.
+    # The 30-second poll renders the live block alone: it reads nothing else, and answers 304
+    # (validators.py) when the block would be the same, before reading the events.
     poll = bool(request.htmx and request.htmx.target == "live")
     try:
-        page = load_parcel_page(number, unlocked=seen, items=not poll)
+        page = load_parcel_page(
+            number, unlocked=seen, items=not poll, events=not poll, versions=poll
+        )
     except AmbiguousTrackingNumber:
         # More than one parcel has this number: no data of either until a postcode picks one.
         return redirect(url_for(".verify", tn=number), code=303)
@@ -237,6 +241,12 @@ def parcel(tn: str):
     # The page's poll, forms and links name the parcel where the number is shared (parcel_url).
     note_parcels_of_number(number, page.parcels_with_number)
     g.recipient_language = page.language
+    etag = None
+    if poll:
+        etag = poll_etag(page, verified=verified)
+        if request.if_none_match.contains_weak(etag):
+            return not_modified(etag)
+        load_events(page)
     events, choice_now, pickup_hours = page.events, None, None
     if verified:
         # What the recipient chose sits in the timeline with what the carrier did.
@@ -263,7 +273,8 @@ def parcel(tn: str):
         "trouble": page.status in tracking.TROUBLE,
         # Only an unverified page shows the form; building it would mint a CSRF token and
         # rewrite the session cookie on every verified page view.
-        "verify_form": None if verified else VerifyForm(formdata=None),
+        # Nor the poll, whose block has no form.
+        "verify_form": None if verified or poll else VerifyForm(formdata=None),
         "updates_form": (
             UpdatesForm(formdata=None, sms=page.notify_sms, email=page.notify_email)
             if verified
@@ -283,10 +294,13 @@ def parcel(tn: str):
         )
         html = render_template("tracking/parcel.html", **context)
     response = current_app.make_response(html)
-    if verified:
-        # The page now shows a name and address: never keep it in a shared cache.
-        no_store(response)
-    return response
+    if etag is not None:
+        return poll_headers(response, etag)
+    # The whole page has no validator (it shows more than the poll's inputs cover, and the
+    # unverified one a CSRF token): never kept by any cache, the browser's included, and
+    # never taken for the poll's block (same URL).
+    response.vary.update(VARY)
+    return no_store(response)
 
 
 def postcode_check(

@@ -132,3 +132,15 @@ def test_api_get_parcel(app, opened, parcel):
     # The key; the parcel (merchant, carrier, zone, items joined); choices (slot, point
     # joined); events; messages; returns (their items joined); cases.
     assert (queries.statements, queries.transactions) == (7, 1), queries
+
+
+def test_an_unchanged_poll_reads_one_statement(opened, parcel):
+    url = f"/t/{parcel.tracking_number}"
+    poll = {"HX-Request": "true", "HX-Target": "live"}
+    etag = opened.get(url, headers=poll).headers["ETag"]
+    db.session.rollback()
+    with count_queries(db.engine) as queries:
+        res = opened.get(url, headers={**poll, "If-None-Match": f"W/{etag}"})
+    assert res.status_code == 304, res.status_code
+    # The parcel with its events, choices and returns summed up (the validator): nothing else.
+    assert (queries.statements, queries.transactions) == (1, 1), queries
