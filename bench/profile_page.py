@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import random
 import subprocess
-import sys
 import tempfile
 
-from track_page import BIN, LUA, ROOT, free_port, sh, wait_until_up
+from track_page import BIN, LUA, ROOT, bench_parcels, free_port, sh, wait_until_up
 
 # A sample counts for the first of these found walking its stack from the innermost frame
 # out: a wait on PostgreSQL inside a template's lazy load is a database round trip.
@@ -68,34 +66,10 @@ def main() -> None:
         "SECRET_KEY": "bench-" + "x" * 40,
         "LASTMILE_RATELIMIT_ENABLED": "false",
     }
-    sys.path.insert(0, str(ROOT))
     os.environ.update(env)
-    from sqlalchemy import select
-
-    from portal import create_app
-    from portal.dev.bench import bench_tracking_number
-    from portal.extensions import db
-    from portal.models import Parcel
-    from portal.services.api_keys import create_api_key, get_or_create_merchant
-
-    app = create_app()
-    serializer = app.session_interface.get_signing_serializer(app)
-    rnd = random.Random(11)
-    picks = [bench_tracking_number(rnd.randrange(args.parcels)) for _ in range(5_000)]
-    with app.app_context():
-        ids = dict(
-            db.session.execute(
-                select(Parcel.tracking_number, Parcel.id).where(
-                    Parcel.tracking_number.in_(set(picks))
-                )
-            ).all()
-        )
-        _, api_key = create_api_key(merchant=get_or_create_merchant("Bench Merchant"))
-        db.session.commit()
-    if not ids:
-        raise SystemExit("no bench parcels: run `make bench` first (it seeds the database)")
+    serializer, picks, ids, api_key = bench_parcels(args.parcels, 5_000, seed=11)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
-        for tn in (t for t in picks if t in ids):
+        for tn in picks:
             targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(LUA)

@@ -126,6 +126,39 @@ def poll_targets(base: str, picks: list[str], ids: dict, serializer, n: int = 20
     return out.name
 
 
+def bench_parcels(parcels: int, count: int, seed: int):
+    """`count` random tracking numbers of the seeded bench parcels, their ids (a verified session
+    holds the ids of the parcels it unlocked: tracking/verification.py), the app's session
+    serializer to make such sessions, and a new API key of the parcels' merchant (seed-bench
+    makes "Bench Merchant"). The environment must already name the bench database."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import select
+
+    from portal import create_app
+    from portal.dev.bench import bench_tracking_number
+    from portal.extensions import db
+    from portal.models import Parcel
+    from portal.services.api_keys import create_api_key, get_or_create_merchant
+
+    app = create_app()
+    rnd = random.Random(seed)
+    picks = [bench_tracking_number(rnd.randrange(parcels)) for _ in range(count)]
+    with app.app_context():
+        ids = dict(
+            db.session.execute(
+                select(Parcel.tracking_number, Parcel.id).where(
+                    Parcel.tracking_number.in_(set(picks))
+                )
+            ).all()
+        )
+        _, api_key = create_api_key(merchant=get_or_create_merchant("Bench Merchant"))
+        db.session.commit()
+    if not ids:
+        raise SystemExit("no bench parcels: run `make bench` first (it seeds the database)")
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer, [tn for tn in picks if tn in ids], ids, api_key
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parcels", type=int, default=100_000)
@@ -153,33 +186,9 @@ def main() -> None:
     if not args.skip_seed:
         print(sh(*flask, "seed-bench", "--parcels", str(args.parcels), env=env).strip())
 
-    sys.path.insert(0, str(ROOT))
     os.environ.update(env)
-    from sqlalchemy import select
-
-    from portal import create_app
-    from portal.dev.bench import bench_tracking_number
-    from portal.extensions import db
-    from portal.models import Parcel
-    from portal.services.api_keys import create_api_key, get_or_create_merchant
-
-    app = create_app()
-    serializer = app.session_interface.get_signing_serializer(app)
-    rnd = random.Random(7)
     # Spread over the whole set, so no cache (ours, PostgreSQL's buffers aside) can flatter it.
-    picks = [bench_tracking_number(rnd.randrange(args.parcels)) for _ in range(20_000)]
-    # A verified session holds the ids of the parcels it unlocked (tracking/verification.py).
-    with app.app_context():
-        ids = dict(
-            db.session.execute(
-                select(Parcel.tracking_number, Parcel.id).where(
-                    Parcel.tracking_number.in_(set(picks))
-                )
-            ).all()
-        )
-        # The bench parcels' merchant's key (seed-bench makes "Bench Merchant").
-        _, api_key = create_api_key(merchant=get_or_create_merchant("Bench Merchant"))
-        db.session.commit()
+    serializer, picks, ids, api_key = bench_parcels(args.parcels, 20_000, seed=7)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
         for tn in picks:
             targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
