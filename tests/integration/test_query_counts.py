@@ -18,7 +18,7 @@ from portal.models import ChoiceType, ParcelStatus
 from portal.services.delivery import ChoiceRequest, choose
 from tests.conftest import ApiClient
 from tests.support import factories
-from tests.support.pages import csrf_for
+from tests.support.pages import parcel_item, post_return
 from tests.support.queries import count_queries
 
 NOW = factories.DELIVERY_NOW
@@ -55,16 +55,7 @@ def parcel(db, frozen):
 
 
 def _return_and_complaint(client, parcel):
-    shirt = next(i for i in parcel.items if i.sku == "SHIRT-M")
-    res = client.post(
-        f"/t/{parcel.tracking_number}/return",
-        data={
-            "csrf_token": csrf_for(client),
-            "method": "dropoff",
-            f"qty_{shirt.id}": "1",
-            f"reason_{shirt.id}": "too_small",
-        },
-    )
+    res = post_return(client, parcel, {parcel_item(parcel, "SHIRT-M"): (1, "too_small")})
     assert res.status_code == 303, res.get_data(as_text=True)
     factories.make_complaint(parcel)
 

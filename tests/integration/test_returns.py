@@ -23,7 +23,8 @@ from portal.services.returns import READABLE, pickup_slots
 from tests.conftest import ApiClient
 from tests.support import factories
 from tests.support.factories import STAFF_PASSWORD
-from tests.support.pages import csrf_for, text
+from tests.support.pages import csrf_for, post_return, text
+from tests.support.pages import parcel_item as item
 from tests.support.threads import at_once
 
 RMA = re.compile(f"^[{READABLE}]{{4}}-[{READABLE}]{{4}}$")
@@ -42,20 +43,6 @@ def opened(client, order):
 
 def start_url(parcel) -> str:
     return f"/t/{parcel.tracking_number}/return"
-
-
-def item(parcel, sku):
-    return next(i for i in parcel.items if i.sku == sku)
-
-
-def post_return(client, parcel, lines: dict, method="dropoff", **extra):
-    data = {"csrf_token": csrf_for(client), "method": method, **extra}
-    for parcel_item, (qty, reason, *note) in lines.items():
-        data[f"qty_{parcel_item.id}"] = str(qty)
-        data[f"reason_{parcel_item.id}"] = reason
-        if note:
-            data[f"note_{parcel_item.id}"] = note[0]
-    return client.post(start_url(parcel), data=data)
 
 
 def messages(trigger: str) -> list[Notification]:

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import ChoiceType, ParcelStatus
 from portal.services.delivery import ChoiceRequest, choose
 from tests.support import factories
-from tests.support.pages import csrf_for, verify
+from tests.support.pages import parcel_item, post_return, verify
 from tests.support.queries import count_queries
 
 NOW = factories.DELIVERY_NOW
@@ -130,16 +130,7 @@ def test_a_return_started_shows_at_once(opened, parcel, clock):
     factories.add_events(parcel, ("dlv", "delivered", NOW - timedelta(minutes=5)))
     before = poll(opened, parcel)
     assert poll(opened, parcel, before.headers["ETag"]).status_code == 304
-    shirt = next(i for i in parcel.items if i.sku == "SHIRT-M")
-    started = opened.post(
-        f"/t/{parcel.tracking_number}/return",
-        data={
-            "csrf_token": csrf_for(opened),
-            "method": "dropoff",
-            f"qty_{shirt.id}": "1",
-            f"reason_{shirt.id}": "too_small",
-        },
-    )
+    started = post_return(opened, parcel, {parcel_item(parcel, "SHIRT-M"): (1, "too_small")})
     assert started.status_code == 303, started.get_data(as_text=True)
     changed(opened, parcel, before)  # the block itself doesn't list returns: the page does
     page = opened.get(f"/t/{parcel.tracking_number}", headers={"If-None-Match": "*"})

@@ -49,3 +49,20 @@ def verify(client: FlaskClient, parcel, postcode: str):
         f"/t/{parcel.tracking_number}/verify",
         data={"csrf_token": csrf_for(client), "postcode": postcode},
     )
+
+
+def parcel_item(parcel, sku: str):
+    """The parcel's order line with this SKU."""
+    return next(i for i in parcel.items if i.sku == sku)
+
+
+def post_return(client: FlaskClient, parcel, lines: dict, method: str = "dropoff", **extra):
+    """Start a return on the parcel's return page: `lines` maps an order line to
+    (quantity, reason[, note])."""
+    data = {"csrf_token": csrf_for(client), "method": method, **extra}
+    for parcel_item, (qty, reason, *note) in lines.items():
+        data[f"qty_{parcel_item.id}"] = str(qty)
+        data[f"reason_{parcel_item.id}"] = reason
+        if note:
+            data[f"note_{parcel_item.id}"] = note[0]
+    return client.post(f"/t/{parcel.tracking_number}/return", data=data)
