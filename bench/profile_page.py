@@ -18,7 +18,16 @@ import os
 import subprocess
 import tempfile
 
-from track_page import BIN, LUA, ROOT, bench_parcels, free_port, sh, wait_until_up
+from track_page import (
+    BIN,
+    LUA,
+    ROOT,
+    bench_env,
+    bench_parcels,
+    free_port,
+    sh,
+    wait_until_up,
+)
 
 # A sample counts for the first of these found walking its stack from the innermost frame
 # out: a wait on PostgreSQL inside a template's lazy load is a database round trip.
@@ -59,13 +68,7 @@ def main() -> None:
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/lastmile_bench")
     args = ap.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.db,
-        "LASTMILE_ENV": "production",
-        "SECRET_KEY": "bench-" + "x" * 40,
-        "LASTMILE_RATELIMIT_ENABLED": "false",
-    }
+    env = bench_env(args.db)
     os.environ.update(env)
     serializer, picks, ids, api_key = bench_parcels(args.parcels, 5_000, seed=11)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:

@@ -126,6 +126,18 @@ def poll_targets(base: str, picks: list[str], ids: dict, serializer, n: int = 20
     return out.name
 
 
+def bench_env(db_url: str) -> dict:
+    """The environment the bench app runs in: production settings on the bench database, rate
+    limits off (the bench would be measuring 429s)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "LASTMILE_ENV": "production",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "LASTMILE_RATELIMIT_ENABLED": "false",
+    }
+
+
 def bench_parcels(parcels: int, count: int, seed: int):
     """`count` random tracking numbers of the seeded bench parcels, their ids (a verified session
     holds the ids of the parcels it unlocked: tracking/verification.py), the app's session
@@ -169,13 +181,7 @@ def main() -> None:
     ap.add_argument("--skip-seed", action="store_true")
     args = ap.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.db,
-        "LASTMILE_ENV": "production",
-        "SECRET_KEY": "bench-" + "x" * 40,
-        "LASTMILE_RATELIMIT_ENABLED": "false",
-    }
+    env = bench_env(args.db)
     admin = args.db.rsplit("/", 1)[0] + "/postgres"
     name = args.db.rsplit("/", 1)[1]
     exists = sh("psql", admin, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'")

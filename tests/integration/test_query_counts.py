@@ -14,8 +14,6 @@ import pytest
 import time_machine
 
 from portal.extensions import db
-from portal.models import ChoiceType, ParcelStatus
-from portal.services.delivery import ChoiceRequest, choose
 from tests.conftest import ApiClient
 from tests.support import factories
 from tests.support.pages import parcel_item, post_return
@@ -34,17 +32,8 @@ def frozen():
 def parcel(db, frozen):
     """A parcel with everything the page and the API show: carrier events, messages sent, a
     pickup point chosen on the way, then delivered, part of it sent back and a complaint."""
-    factories.make_delivery_zone()
     merchant = factories.make_merchant()
-    parcel = factories.make_parcel(
-        merchant=merchant,
-        items=factories.shirt_and_socks(),
-        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT],
-        start=NOW - timedelta(hours=5),
-    )
-    near = factories.pickup_point("Near Shop")
-    choose(parcel, ChoiceRequest(ChoiceType.PICKUP_POINT, pickup_point_id=near.id), now=NOW)
-    db.session.commit()
+    parcel = factories.parcel_going_to_a_pickup_point(merchant=merchant)
     frozen.shift(timedelta(hours=1))
     factories.add_events(
         parcel,

@@ -20,16 +20,7 @@ POLL = {"HX-Request": "true", "HX-Target": "live"}
 
 @pytest.fixture
 def parcel(clock):
-    factories.make_delivery_zone()
-    parcel = factories.make_parcel(
-        items=factories.shirt_and_socks(),
-        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT],
-        start=NOW - timedelta(hours=5),
-    )
-    near = factories.pickup_point("Near Shop")
-    choose(parcel, ChoiceRequest(ChoiceType.PICKUP_POINT, pickup_point_id=near.id), now=NOW)
-    db.session.commit()
-    return parcel
+    return factories.parcel_going_to_a_pickup_point()
 
 
 @pytest.fixture

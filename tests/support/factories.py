@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.models import (
     Account,
     Carrier,
+    ChoiceType,
     Merchant,
     Parcel,
     ParcelStatus,
@@ -29,7 +30,7 @@ from portal.models import (
 from portal.models.types import utcnow
 from portal.services.accounts import create_account
 from portal.services.api_keys import create_api_key
-from portal.services.delivery import generate_slots
+from portal.services.delivery import ChoiceRequest, choose, generate_slots
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
 from portal.services.parcels import ItemData, ParcelData, RecipientData, create_parcel
@@ -406,3 +407,23 @@ def post_delivery_choice(client, parcel: Parcel, data: dict, **kwargs):
     page = client.get(url).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def parcel_going_to_a_pickup_point(**kw):
+    """A parcel with a shirt and socks, in transit since five hours before DELIVERY_NOW, in a
+    delivery zone, whose recipient chose the pickup point "Near Shop" at DELIVERY_NOW."""
+    make_delivery_zone()
+    parcel = make_parcel(
+        items=shirt_and_socks(),
+        statuses=[ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT],
+        start=DELIVERY_NOW - timedelta(hours=5),
+        **kw,
+    )
+    near = pickup_point("Near Shop")
+    choose(
+        parcel,
+        ChoiceRequest(ChoiceType.PICKUP_POINT, pickup_point_id=near.id),
+        now=DELIVERY_NOW,
+    )
+    db.session.commit()
+    return parcel
