@@ -16,17 +16,17 @@ import argparse
 import collections
 import os
 import subprocess
-import tempfile
 
 from track_page import (
     BIN,
-    LUA,
     ROOT,
     bench_env,
     bench_parcels,
     free_port,
+    serve,
     sh,
     wait_until_up,
+    wrk_files,
 )
 
 # A sample counts for the first of these found walking its stack from the innermost frame
@@ -71,30 +71,11 @@ def main() -> None:
     env = bench_env(args.db)
     os.environ.update(env)
     serializer, picks, ids, api_key = bench_parcels(args.parcels, 5_000, seed=11)
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
-        for tn in picks:
-            targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(LUA)
+    targets, lua = wrk_files(serializer, picks, ids)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-w",
-            "1",
-            "-b",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-            "--access-logfile",
-            "/dev/null",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = serve("wsgi:app", port, 1, env)
     out_dir = ROOT / "bench" / "profiles"
     out_dir.mkdir(exist_ok=True)
     folded = out_dir / f"{args.what}.folded"
@@ -102,10 +83,10 @@ def main() -> None:
         wait_until_up(base)
         worker = sh("pgrep", "-P", str(server.pid)).split()[0]
         mode = {"page": "", "poll": "poll", "api": "api", "healthz": ""}[args.what]
-        wenv = {**env, "BENCH_TARGETS": targets.name, "BENCH_MODE": mode}
+        wenv = {**env, "BENCH_TARGETS": targets, "BENCH_MODE": mode}
         wenv["BENCH_API_KEY"] = api_key
         url = base + ("/healthz" if args.what == "healthz" else "/")
-        script = [] if args.what == "healthz" else ["-s", lua.name]
+        script = [] if args.what == "healthz" else ["-s", lua]
         duration = str(args.seconds)
         load = subprocess.Popen(
             ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds + 2}s", *script, url],

@@ -126,6 +126,31 @@ def poll_targets(base: str, picks: list[str], ids: dict, serializer, n: int = 20
     return out.name
 
 
+def serve(app_path: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+    """gunicorn with `workers` sync workers serving `app_path` on 127.0.0.1:`port`."""
+    return subprocess.Popen(
+        [
+            *(str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}"),
+            *("--access-logfile", "/dev/null", app_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wrk_files(serializer, picks: list[str], ids: dict) -> tuple[str, str]:
+    """The targets file (each parcel with a session that has it verified) and the Lua script
+    that picks one of them per request, for wrk."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
+        for tn in picks:
+            targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(LUA)
+    return targets.name, lua.name
+
+
 def bench_env(db_url: str) -> dict:
     """The environment the bench app runs in: production settings on the bench database, rate
     limits off (the bench would be measuring 429s)."""
@@ -195,38 +220,22 @@ def main() -> None:
     os.environ.update(env)
     # Spread over the whole set, so no cache (ours, PostgreSQL's buffers aside) can flatter it.
     serializer, picks, ids, api_key = bench_parcels(args.parcels, 20_000, seed=7)
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as targets:
-        for tn in picks:
-            targets.write(f"{tn} {serializer.dumps({'verified': [ids[tn]]})}\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(LUA)
-
-    def serve(app_path: str, port: int) -> subprocess.Popen:
-        return subprocess.Popen(
-            [
-                *(str(BIN / "gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{port}"),
-                *("--access-logfile", "/dev/null", app_path),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    targets, lua = wrk_files(serializer, picks, ids)
 
     bare_port, port = free_port(), free_port()
     bare_base, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
     # The bare app first, alone, so the two servers never share the CPU while measured.
-    bare_server = serve("bench.bare_app:app", bare_port)
+    bare_server = serve("bench.bare_app:app", bare_port, args.workers, env)
     try:
         wait_until_up(bare_base, path="/")
-        wenv = {**env, "BENCH_TARGETS": targets.name}
+        wenv = {**env, "BENCH_TARGETS": targets}
         wrk(bare_base + "/", 3, args.connections, None, wenv)  # warm up
         bare = wrk(bare_base + "/", args.seconds, args.connections, None, wenv)
     finally:
         bare_server.terminate()
         bare_server.wait()
 
-    server = serve("wsgi:app", port)
+    server = serve("wsgi:app", port, args.workers, env)
     try:
         wait_until_up(base)
         weight = page_weight(
@@ -242,12 +251,12 @@ def main() -> None:
         }
         aenv = {**wenv, "BENCH_MODE": "api", "BENCH_API_KEY": api_key}
         wrk(base + "/healthz", 3, args.connections, None, wenv)  # warm up
-        wrk(base + "/", 3, args.connections, lua.name, wenv)
-        wrk(base + "/", 3, args.connections, lua.name, aenv)
+        wrk(base + "/", 3, args.connections, lua, wenv)
+        wrk(base + "/", 3, args.connections, lua, aenv)
         health = wrk(base + "/healthz", args.seconds, args.connections, None, wenv)
-        track = wrk(base + "/", args.seconds, args.connections, lua.name, wenv)
-        poll = wrk(base + "/", args.seconds, args.connections, lua.name, penv, allow_304=True)
-        api = wrk(base + "/", args.seconds, args.connections, lua.name, aenv)
+        track = wrk(base + "/", args.seconds, args.connections, lua, wenv)
+        poll = wrk(base + "/", args.seconds, args.connections, lua, penv, allow_304=True)
+        api = wrk(base + "/", args.seconds, args.connections, lua, aenv)
     finally:
         server.terminate()
         server.wait()
