@@ -16,6 +16,7 @@ from portal.config import (
     from_environment,
     instance_secret_key,
 )
+from portal.connections import check_on_checkout
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.i18n import install_fast_gettext, select_locale
 
@@ -48,6 +49,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import models  # noqa: F401, PLC0415  (register models with the metadata)
 
     db.init_app(app)
+    if app.config["DATABASE_SOCKET_CHECK"]:
+        with app.app_context():
+            for engine in db.engines.values():
+                check_on_checkout(engine)
     migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
     # Batch mode lets Alembic alter tables on SQLite, which cannot ALTER most things in place.
     migrate.init_app(app, db, directory=migrations, render_as_batch=True, compare_type=True)

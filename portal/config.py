@@ -36,7 +36,10 @@ def instance_secret_key(instance_path: str) -> str:
 class Config:
     ENV_NAME = "development"
     # hide_parameters: a failed statement is logged without its values (names, phones, links).
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+    # A pooled PostgreSQL connection the server has closed is swapped for a new one before a
+    # request gets it, by a look at its socket instead of a ping (connections.py, issue 17).
+    DATABASE_SOCKET_CHECK = True
     REDIS_URL = None
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

@@ -96,7 +96,7 @@ def register(app: Flask) -> None:
     def unavailable(exc: DBAPIError):
         """503 with Retry-After, never a 500: a carrier's batch or a person's form can be sent
         again as it was (the API's Idempotency-Key and event ids make a repeat harmless)."""
-        # A dead connection cannot roll back; the pool then opens a new one (pool_pre_ping).
+        # A dead connection cannot roll back; the pool then opens a new one (connections.py).
         with contextlib.suppress(DBAPIError):
             db.session.rollback()
         if isinstance(exc.orig, sqlite3.Error):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, limiter
 from portal.redis_clients import redis_client
+from portal.transactions import read_only
 
 bp = Blueprint("health", __name__)
 
@@ -19,6 +20,7 @@ REDIS_TIMEOUT_SECONDS = 1.0
 
 @bp.get("/healthz")
 @limiter.exempt
+@read_only
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
@@ -50,6 +52,7 @@ def _redis_answers(url: str) -> bool:
 
 @bp.get("/readyz")
 @limiter.exempt
+@read_only
 def readyz():
     checks = {"database": "ok" if _database_answers() else "unreachable"}
     redis_url = current_app.config.get("REDIS_URL")

@@ -1,5 +1,6 @@
 """Work tied to the end of a database transaction: `after_commit(fn)`, `after_rollback(fn)` and
-`transaction_local(name)`, backed by one pair of session listeners.
+`transaction_local(name)`, backed by one pair of session listeners; and `read_only`, the views
+whose reads need no transaction at all.
 
 Why one place: committing a change and acting on it (handing messages to the queue, deleting a
 replaced file, forgetting a cached read) must agree on what "the transaction ended" means. A
@@ -11,11 +12,13 @@ tidy up).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.extensions import db
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 _COMMIT = "lastmile.after_commit"
 _ROLLBACK = "lastmile.after_rollback"
 _LOCALS = "lastmile.transaction_locals"
+_READ_ONLY = "lastmile.read_only"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _session(session: Session | None) -> Session:
@@ -80,3 +85,37 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
     session.info.pop(_COMMIT, None)
     session.info.pop(_LOCALS, None)
     _run(session.info.pop(_ROLLBACK, []), "after rollback")
+
+
+def read_only(view: F) -> F:
+    """A view that only reads (the busiest: /healthz, the parcel page and its poll, the API's
+    parcel): on PostgreSQL its statements run outside a transaction, so psycopg sends no BEGIN
+    before the first and the pool no ROLLBACK after the last, two waits on the server fewer per
+    request (issue 17). Nothing is lost by it: under READ COMMITTED every statement reads a
+    snapshot of its own, in a transaction or not. The view may not write: a flush in it raises,
+    instead of committing statement by statement. On SQLite (the embedded default) nothing
+    changes: its BEGIN costs no round trip."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        session = db.session()
+        if not session.in_transaction() and db.engine.dialect.name == "postgresql":
+            try:
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            except SQLAlchemyError:
+                # No database: the view meets the same error where it answers for it (/healthz
+                # says "unreachable", a page its 503).
+                session.rollback()
+        session.info[_READ_ONLY] = True
+        try:
+            return view(*args, **kwargs)
+        finally:
+            session.info.pop(_READ_ONLY, None)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@event.listens_for(Session, "before_flush")
+def _no_writes_when_read_only(session: Session, flush_context, instances) -> None:
+    if session.info.get(_READ_ONLY):
+        raise RuntimeError("a view marked read_only tried to write")

@@ -42,6 +42,7 @@ from portal.services.webhooks import (
     list_endpoints,
     recipient_messages,
 )
+from portal.transactions import read_only
 
 limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=rate_limit_key)(bp)
 
@@ -164,6 +165,7 @@ def _parcel_data(data: ParcelIn) -> parcel_service.ParcelData:
 
 
 @bp.get("/parcels/<tracking_number>")
+@read_only
 @require_key()
 def get_parcel(tracking_number: str):
     key = current_key()

@@ -53,6 +53,7 @@ from portal.tracking.verification import (
     record_wrong_postcode,
     unlocked,
 )
+from portal.transactions import read_only
 
 
 def lookup_limit() -> str:
@@ -218,6 +219,7 @@ def recipient_parcel(tn: str) -> Parcel | Response:
 
 @bp.get("/t/<tn>")
 @lookup
+@read_only
 def parcel(tn: str):
     number = _page_number(tn)
     if not isinstance(number, str):

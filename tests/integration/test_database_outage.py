@@ -14,9 +14,10 @@ from tests.support import factories
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:9/none"
 
 
-def app_on(url: str, **engine_options):
+def app_on(url: str, socket_check: bool = True, **engine_options):
     return create_app(
         {
+            "DATABASE_SOCKET_CHECK": socket_check,
             "ENV_NAME": "test",
             "SECRET_KEY": "x" * 40,
             "SQLALCHEMY_DATABASE_URI": url,
@@ -59,7 +60,8 @@ def _drop_connections(url: str) -> int:
     with engine.connect() as conn:
         dropped = conn.execute(
             text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                # Waiting (up to 5 s) for each to end, as a restart does before anyone reconnects.
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = :name AND pid <> pg_backend_pid()"
             ),
             {"name": make_url(url).database},
@@ -100,7 +102,7 @@ def test_a_connection_the_server_dropped_gives_503_and_the_retry_stores_once(pos
     parcel = factories.make_parcel(carrier=carrier)
     _db.session.commit()
     # Without the pool's liveness check the next request meets the dead connection itself.
-    app = app_on(postgres_url, pool_pre_ping=False, pool_size=1)
+    app = app_on(postgres_url, socket_check=False, pool_size=1)
     client = app.test_client()
     assert post_scan(client, key, parcel, "scan-1").status_code == 200
     assert _drop_connections(postgres_url) >= 1
@@ -122,5 +124,5 @@ def test_the_first_request_after_a_restart_succeeds(postgres_url, client, carrie
     _db.session.commit()
     assert post_scan(client, key, parcel, "scan-1").status_code == 200
     assert _drop_connections(postgres_url) >= 1
-    # pool_pre_ping (config.py) finds the dead connection before the request uses it.
+    # The socket check (connections.py) finds the dead connection before the request uses it.
     assert post_scan(client, key, parcel, "scan-2").status_code == 200

@@ -17,7 +17,7 @@ from portal.extensions import db
 from tests.conftest import ApiClient
 from tests.support import factories
 from tests.support.pages import parcel_item, post_return
-from tests.support.queries import count_queries
+from tests.support.queries import count_queries, count_round_trips
 
 NOW = factories.DELIVERY_NOW
 
@@ -124,3 +124,31 @@ def test_an_unchanged_poll_reads_one_statement(opened, parcel):
     assert res.status_code == 304, res.status_code
     # The parcel with its events, choices and returns summed up (the validator): nothing else.
     assert (queries.statements, queries.transactions) == (1, 1), queries
+
+
+@pytest.mark.committed  # real connections from the pool, as in production
+def test_on_postgresql_the_hot_reads_send_their_statements_and_nothing_else(
+    app, database_url, stranger, parcel
+):
+    """No ping at checkout (connections.py), no BEGIN and no ROLLBACK (transactions.read_only):
+    over the wire, one round trip per statement counted above."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("psycopg's wire trace: PostgreSQL only")
+    key = factories.make_api_key(merchant=parcel.merchant)
+    db.session.commit()
+    recipient = factories.open_as_recipient(app.test_client(), parcel)
+    api = ApiClient(app.test_client(), key)
+    url = f"/t/{parcel.tracking_number}"
+    for client, path, headers, expected in [
+        (stranger, "/healthz", {}, 1),
+        (stranger, url, {}, 2),
+        (recipient, url, {}, 6),
+        (recipient, url, {"HX-Request": "true", "HX-Target": "live"}, 3),
+        (api, f"/api/v1/parcels/{parcel.tracking_number}", {}, 7),
+    ]:
+        client.get(path, headers=headers)  # the pool holds a connection: as on a warm worker
+        db.session.close()
+        with count_round_trips(db.engine) as wire:
+            assert client.get(path, headers=headers).status_code == 200
+        assert wire.count == expected, f"{path} {headers}: {wire}"
+        assert wire.transaction_control == [], wire

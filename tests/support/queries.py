@@ -12,17 +12,20 @@ through a cursor, and sorts them:
   its own, outside the cursor events). The harness's savepoint statements are therefore never
   counted as statements; each SAVEPOINT counts one transaction.
 
-Not seen here: the pool's liveness check at checkout (the harness holds one connection for the
-whole test, so requests never check one out). tests/integration/test_query_counts.py counts it
-on an app of its own, with a real pool.
+Not seen here: what the driver and the pool send on their own (BEGIN, ROLLBACK, a ping), and
+the harness holds one connection for the whole test anyway. `count_round_trips(engine)` sees
+those, on PostgreSQL, in tests with real connections (marked `committed`): libpq's own trace
+of every message each connection the pool hands out meanwhile exchanges with the server.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from psycopg.pq import Trace
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -60,3 +63,57 @@ def count_queries(engine: Engine) -> Iterator[Queries]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+@dataclass
+class RoundTrips:
+    """What the server was asked over the wire: each exchange ends with its ReadyForQuery."""
+
+    trace: list[str] = field(default_factory=list)  # libpq's lines, "F"rom us and "B"ack
+
+    @property
+    def count(self) -> int:
+        return sum(1 for line in self.trace if line.startswith("B") and "\tReadyForQuery" in line)
+
+    @property
+    def transaction_control(self) -> list[str]:
+        """BEGIN, COMMIT, ROLLBACK: the driver sends them as simple queries of their own."""
+        texts = [
+            line.split("\t", 3)[3].strip().strip('"')
+            for line in self.trace
+            if line.startswith("F") and "\tQuery\t" in line
+        ]
+        return [t for t in texts if t.split()[0].upper() in _CONTROL]
+
+    def __str__(self) -> str:
+        return f"{self.count} round trips:\n" + "\n".join(self.trace)
+
+
+@contextmanager
+def count_round_trips(engine: Engine) -> Iterator[RoundTrips]:
+    seen = RoundTrips()
+    traced: list = []
+
+    def checkout(dbapi_connection, record, proxy) -> None:
+        out = tempfile.TemporaryFile("w+")
+        dbapi_connection.pgconn.trace(out.fileno())
+        dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+        traced.append((dbapi_connection, out))
+
+    def checkin(dbapi_connection, record) -> None:  # after the pool's reset (its ROLLBACK)
+        if dbapi_connection is not None and not dbapi_connection.closed:
+            dbapi_connection.pgconn.untrace()
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+        for connection, out in traced:
+            if not connection.closed:
+                connection.pgconn.untrace()
+            out.seek(0)
+            seen.trace.extend(out.read().splitlines())
+            out.close()

@@ -1,10 +1,13 @@
-"""after_commit, after_rollback, transaction_local: only the outermost transaction's end counts."""
+"""after_commit, after_rollback, transaction_local: only the outermost transaction's end counts;
+read_only views may not write."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
-from portal.transactions import after_commit, after_rollback, transaction_local
+from portal.models import Merchant
+from portal.transactions import after_commit, after_rollback, read_only, transaction_local
 
 
 def _track(calls: list[str]) -> None:
@@ -60,3 +63,18 @@ def test_transaction_local_lives_until_the_outermost_end(db):
     assert transaction_local("ids") == [1, 2]
     db.session.rollback()
     assert transaction_local("ids") == []
+
+
+def test_a_read_only_view_that_writes_is_stopped_before_anything_is_written(db):
+    @read_only
+    def view():
+        db.session.add(Merchant(name="Written by a GET"))
+        db.session.flush()
+
+    with pytest.raises(RuntimeError, match="read_only"):
+        view()
+    db.session.rollback()
+    assert db.session.query(Merchant).filter_by(name="Written by a GET").count() == 0
+    # Outside the view the session writes as ever.
+    db.session.add(Merchant(name="Written later"))
+    db.session.flush()
