@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from psycopg.pq import Trace
@@ -93,27 +93,27 @@ class RoundTrips:
 def count_round_trips(engine: Engine) -> Iterator[RoundTrips]:
     seen = RoundTrips()
     traced: list = []
+    with ExitStack() as files:
 
-    def checkout(dbapi_connection, record, proxy) -> None:
-        out = tempfile.TemporaryFile("w+")
-        dbapi_connection.pgconn.trace(out.fileno())
-        dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
-        traced.append((dbapi_connection, out))
+        def checkout(dbapi_connection, record, proxy) -> None:
+            out = files.enter_context(tempfile.TemporaryFile("w+"))
+            dbapi_connection.pgconn.trace(out.fileno())
+            dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+            traced.append((dbapi_connection, out))
 
-    def checkin(dbapi_connection, record) -> None:  # after the pool's reset (its ROLLBACK)
-        if dbapi_connection is not None and not dbapi_connection.closed:
-            dbapi_connection.pgconn.untrace()
+        def checkin(dbapi_connection, record) -> None:  # after the pool's reset (its ROLLBACK)
+            if dbapi_connection is not None and not dbapi_connection.closed:
+                dbapi_connection.pgconn.untrace()
 
-    event.listen(engine, "checkout", checkout)
-    event.listen(engine, "checkin", checkin)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "checkout", checkout)
-        event.remove(engine, "checkin", checkin)
-        for connection, out in traced:
-            if not connection.closed:
-                connection.pgconn.untrace()
-            out.seek(0)
-            seen.trace.extend(out.read().splitlines())
-            out.close()
+        event.listen(engine, "checkout", checkout)
+        event.listen(engine, "checkin", checkin)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "checkout", checkout)
+            event.remove(engine, "checkin", checkin)
+            for connection, out in traced:
+                if not connection.closed:
+                    connection.pgconn.untrace()
+                out.seek(0)
+                seen.trace.extend(out.read().splitlines())
