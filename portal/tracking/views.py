@@ -250,7 +250,7 @@ def parcel(tn: str):
             return not_modified(etag)
         load_events(page)
     events, choice_now, pickup_hours = page.events, None, None
-    if verified:
+    if verified and page.has_choices:
         # What the recipient chose sits in the timeline with what the carrier did.
         choices = delivery.choice_entries(page.id, page.time_zone)
         if choices:
@@ -259,14 +259,14 @@ def parcel(tn: str):
             if choices[-1].current and not poll:
                 choice_now = choices[-1].text
                 pickup_hours = point_hours(choices[-1].pickup_point, utcnow())
-    context_returns = returns_for(page.id) if full else []
+    context_returns = returns_for(page.id) if full and page.has_returns else []
     context = {
         "parcel": page,
         "verified": verified,
         "events": events,
         "choice_now": choice_now,
         "pickup_hours": pickup_hours,
-        "complaints": complaints.cases_for(page.id) if full else [],
+        "complaints": complaints.cases_for(page.id) if full and page.has_cases else [],
         "returns": context_returns,
         "can_return": verified and page.status == "delivered",
         "steps": tracking.progress(page.status),

@@ -90,6 +90,16 @@ def test_verified_page(opened, parcel):
     assert (queries.statements, queries.transactions) == (6, 1), queries
 
 
+def test_verified_page_of_a_parcel_with_no_choice_return_or_case(client, db):
+    bare = factories.make_parcel()
+    factories.add_events(bare, ("ifo", "info_received", NOW - timedelta(hours=2)))
+    factories.open_as_recipient(client, bare)
+    res, queries = counted(client, f"/t/{bare.tracking_number}")
+    assert bare.address_line in res.get_data(as_text=True)
+    # The parcel (saying there is none of them to read), its events, its items.
+    assert (queries.statements, queries.transactions) == (3, 1), queries
+
+
 def test_the_poll_reads_only_what_the_live_block_shows(opened, parcel):
     res, queries = counted(
         opened,
@@ -142,7 +152,7 @@ def test_on_postgresql_the_hot_reads_send_their_statements_and_nothing_else(
     for client, path, headers, expected in [
         (stranger, "/healthz", {}, 1),
         (stranger, url, {}, 2),
-        (recipient, url, {}, 6),
+        (recipient, url, {}, 4),  # no return or case to read
         (recipient, url, {"HX-Request": "true", "HX-Target": "live"}, 3),
         (api, f"/api/v1/parcels/{parcel.tracking_number}", {}, 7),
     ]:
