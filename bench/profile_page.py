@@ -106,7 +106,8 @@ def main() -> None:
     totals: collections.Counter[str] = collections.Counter()
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        totals[category(stack)] += int(count)
+        if count.isdigit():  # py-spy's raw output has the odd line without a count
+            totals[category(stack)] += int(count)
     samples = sum(totals.values())
     print(f"\n### Where `{args.what}` spends its time (py-spy, 1 worker, {samples} samples)\n")
     print("| what | share |")

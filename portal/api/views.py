@@ -51,8 +51,27 @@ def tracking_url(number: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{number}"
 
 
+def _messages_json(parcel: Parcel) -> list[dict[str, Any]]:
+    if parcel.has_messages is False:
+        return []
+    return [
+        {
+            "trigger": n.trigger,
+            "channel": str(n.channel),
+            "state": str(n.state),
+            "created_at": n.created_at,
+            "sent_at": n.sent_at,
+            "delivered_at": n.delivered_at,
+            "failed_at": n.failed_at,
+        }
+        for n in recipient_messages(parcel)
+    ]
+
+
 def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
-    history = choice_history(parcel)
+    # `has_…` is False only where the parcel was read with find_parcels(presence=True) and has
+    # none: no query for them then (None: not asked, look).
+    history = choice_history(parcel) if parcel.has_choices is not False else []
     current = next((c for c in reversed(history) if c.superseded_at is None), None)
     out = ParcelOut(
         tracking_number=parcel.tracking_number,
@@ -97,28 +116,15 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
             }
             for e in timeline(parcel, newest_first=False)
         ],
-        notifications=(
-            [
-                {
-                    "trigger": n.trigger,
-                    "channel": str(n.channel),
-                    "state": str(n.state),
-                    "created_at": n.created_at,
-                    "sent_at": n.sent_at,
-                    "delivered_at": n.delivered_at,
-                    "failed_at": n.failed_at,
-                }
-                for n in recipient_messages(parcel)
-            ]
-            if for_merchant
-            else None
-        ),
+        notifications=_messages_json(parcel) if for_merchant else None,
         returns=(
             [return_json(r) for r in returns_for(parcel.id, with_items=True)]
-            if for_merchant
+            if for_merchant and parcel.has_returns is not False
             else []
         ),
-        complaints=complaints_json(parcel.id) if for_merchant else [],
+        complaints=(
+            complaints_json(parcel.id) if for_merchant and parcel.has_cases is not False else []
+        ),
         choice=choice_json(current, parcel.time_zone) if current else None,
         choices=[choice_json(c, parcel.time_zone) for c in history] if for_merchant else [],
         created_at=parcel.created_at,
@@ -179,6 +185,7 @@ def get_parcel(tracking_number: str):
             merchant_id=key.merchant_id,
             carrier_id=key.carrier_id,
             merchant_name=(request.args.get("merchant") or "").strip() or None,
+            presence=True,
         )
     except DomainError as exc:
         return from_domain(exc)

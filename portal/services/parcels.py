@@ -8,13 +8,24 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, with_expression
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Carrier, Merchant, Parcel, ParcelItem, Return
+from portal.models import (
+    Carrier,
+    Channel,
+    Complaint,
+    DeliveryChoice,
+    Merchant,
+    Notification,
+    Parcel,
+    ParcelItem,
+    Return,
+    ReturnItem,
+)
 from portal.services.errors import (
     Conflict,
     DomainError,
@@ -104,13 +115,43 @@ def _with_page_data():
     )
 
 
+def _presence() -> dict[str, ColumnElement[bool]]:
+    """Whether a parcel has any delivery choice, return, case or recipient message at all: most
+    have none of some, and a page or the API asks in the statement that finds the parcel and
+    then sends no query for those (issue 17). A return counts if it was started from the
+    parcel or holds any of its items (returns.returns_for)."""
+    parcel = Parcel.__table__
+    return {
+        "has_choices": exists().where(DeliveryChoice.parcel_id == parcel.c.id),
+        "has_returns": or_(
+            exists().where(Return.parcel_id == parcel.c.id),
+            exists()
+            .where(ReturnItem.parcel_item_id == ParcelItem.id, ParcelItem.parcel_id == parcel.c.id)
+            .correlate(parcel),
+        ),
+        "has_cases": exists().where(Complaint.parcel_id == parcel.c.id),
+        "has_messages": exists().where(
+            Notification.parcel_id == parcel.c.id, Notification.channel != Channel.WEBHOOK
+        ),
+    }
+
+
+PRESENCE = _presence()
+
+
 def find_parcels(
-    raw_tracking_number: str, *, merchant_id: int | None = None, carrier_id: int | None = None
+    raw_tracking_number: str,
+    *,
+    merchant_id: int | None = None,
+    carrier_id: int | None = None,
+    presence: bool = False,
 ) -> list[Parcel]:
     """Every parcel with this number, oldest first: numbers are unique per merchant, so two
     merchants' parcels can share one (a carrier's number reused, or a merchant's own series).
     With `merchant_id` or `carrier_id`, only the parcels that merchant sends or that carrier
-    moves (either, when both are given)."""
+    moves (either, when both are given). With `presence`, each parcel's `has_choices`,
+    `has_returns`, `has_cases` and `has_messages` are read too: for a request that only reads
+    (a write later in the same request would leave them stale)."""
     number = parse_tracking_number(raw_tracking_number)
     query = select(Parcel).where(Parcel.tracking_number == number)
     whose = [
@@ -120,9 +161,10 @@ def find_parcels(
     ]
     if whose:
         query = query.where(or_(*whose))
-    return list(
-        db.session.execute(query.options(*_with_page_data()).order_by(Parcel.id)).unique().scalars()
-    )
+    options = [*_with_page_data()]
+    if presence:
+        options += [with_expression(getattr(Parcel, k), v) for k, v in PRESENCE.items()]
+    return list(db.session.execute(query.options(*options).order_by(Parcel.id)).unique().scalars())
 
 
 def pick_parcel(parcels: Sequence[P], chosen: Sequence[int] = ()) -> P:
@@ -152,14 +194,18 @@ def find_own_parcel(
     merchant_id: int | None = None,
     carrier_id: int | None = None,
     merchant_name: str | None = None,
+    presence: bool = False,
 ) -> Parcel:
     """The API caller's parcel: the merchant's own (one at most) or one the carrier moves.
     Anyone else's answers exactly like a missing one. `merchant_name` narrows a carrier's
-    parcels to that merchant's, as an event's `merchant` field does."""
+    parcels to that merchant's, as an event's `merchant` field does. `presence`: as for
+    find_parcels, for a request that only reads."""
     found: list[Parcel] = []
     # A caller that is neither a merchant nor a carrier owns no parcel (not: every parcel).
     if merchant_id is not None or carrier_id is not None:
-        found = find_parcels(raw_tracking_number, merchant_id=merchant_id, carrier_id=carrier_id)
+        found = find_parcels(
+            raw_tracking_number, merchant_id=merchant_id, carrier_id=carrier_id, presence=presence
+        )
     if merchant_name is not None:
         found = [p for p in found if p.merchant.name == merchant_name]
         if not found:

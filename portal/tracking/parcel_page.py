@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, exists, func, or_, select
+from sqlalchemy import String, bindparam, cast, func, select
 
 from portal.extensions import db
 from portal.models import (
-    Complaint,
     DeliveryChoice,
     Merchant,
     Parcel,
@@ -24,13 +23,12 @@ from portal.models import (
     ParcelStatus,
     PickupPoint,
     Return,
-    ReturnItem,
     Slot,
     SmsOptOut,
     TrackingEvent,
     Zone,
 )
-from portal.services.parcels import pick_parcel
+from portal.services.parcels import PRESENCE, pick_parcel
 
 _p = Parcel.__table__.c
 _e = TrackingEvent.__table__.c
@@ -109,21 +107,8 @@ _VERSIONS = (
 )
 _PARCEL_VERSIONED = _PARCEL.add_columns(*_VERSIONS)
 
-# Whether the parcel has any delivery choice, return or case at all: most have none, and the
-# page then sends no query for them (three of its six statements, issue 17). A return counts
-# if it was started from the parcel or holds any of its items (returns_for).
-_ri = ReturnItem.__table__.c
-_PRESENT = (
-    exists().where(_c.parcel_id == _p.id).label("has_choices"),
-    or_(
-        exists().where(_r.parcel_id == _p.id),
-        exists()
-        .where(_ri.parcel_item_id == _i.id)
-        .where(_i.parcel_id == _p.id)
-        .correlate(Parcel.__table__),
-    ).label("has_returns"),
-    exists().where(Complaint.__table__.c.parcel_id == _p.id).label("has_cases"),
-)
+# Whether the parcel has any delivery choice, return or case at all (services.parcels).
+_PRESENT = tuple(PRESENCE[name].label(name) for name in ("has_choices", "has_returns", "has_cases"))
 _PARCEL_PRESENT = _PARCEL.add_columns(*_PRESENT)
 _EVENTS = (
     select(_e.code, _e.occurred_at, _e.location, _e.description)

@@ -92,7 +92,7 @@ def test_verified_page(opened, parcel):
 
 def test_verified_page_of_a_parcel_with_no_choice_return_or_case(client, db):
     bare = factories.make_parcel()
-    factories.add_events(bare, ("ifo", "info_received", NOW - timedelta(hours=2)))
+    factories.add_events(bare, ("ifo", "in_transit", NOW - timedelta(hours=2)))
     factories.open_as_recipient(client, bare)
     res, queries = counted(client, f"/t/{bare.tracking_number}")
     assert bare.address_line in res.get_data(as_text=True)
@@ -122,6 +122,19 @@ def test_api_get_parcel(app, opened, parcel):
     # The key; the parcel (merchant, carrier, zone, items joined); choices (slot, point
     # joined); events; messages; returns (their items joined); cases.
     assert (queries.statements, queries.transactions) == (7, 1), queries
+
+
+def test_api_get_parcel_with_no_choice_return_or_case(app, db):
+    bare = factories.make_parcel()
+    api = ApiClient(app.test_client(), factories.make_api_key(merchant=bare.merchant))
+    res, queries = counted(api, f"/api/v1/parcels/{bare.tracking_number}")
+    body = res.json
+    assert body["tracking_number"] == bare.tracking_number and body["items"]
+    assert body["notifications"]  # the announcement, sent when the parcel was created
+    assert body["choice"] is None
+    assert body["choices"] == body["returns"] == body["complaints"] == []
+    # The key; the parcel (saying there is nothing else to read); its events; its messages.
+    assert (queries.statements, queries.transactions) == (4, 1), queries
 
 
 def test_an_unchanged_poll_reads_one_statement(opened, parcel):
@@ -154,7 +167,7 @@ def test_on_postgresql_the_hot_reads_send_their_statements_and_nothing_else(
         (stranger, url, {}, 2),
         (recipient, url, {}, 4),  # no return or case to read
         (recipient, url, {"HX-Request": "true", "HX-Target": "live"}, 3),
-        (api, f"/api/v1/parcels/{parcel.tracking_number}", {}, 7),
+        (api, f"/api/v1/parcels/{parcel.tracking_number}", {}, 5),  # nor here
     ]:
         client.get(path, headers=headers)  # the pool holds a connection: as on a warm worker
         db.session.close()
