@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.extensions import db
 from portal.models import ApiKey, Carrier, Merchant
@@ -52,13 +52,15 @@ def create_api_key(
     return key, plaintext
 
 
+# Built once: every API call runs it (issue 17).
+_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 def authenticate(plaintext: str) -> ApiKey | None:
     """The live key for a Bearer token, or None."""
     if not plaintext or len(plaintext) > 200:
         return None
-    key = db.session.execute(
-        select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext))
-    ).scalar_one_or_none()
+    key = db.session.execute(_BY_HASH, {"key_hash": hash_key(plaintext)}).scalar_one_or_none()
     if key is None or key.revoked_at is not None:
         return None
     return key

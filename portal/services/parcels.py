@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, with_expression
 
@@ -153,18 +154,30 @@ def find_parcels(
     `has_returns`, `has_cases` and `has_messages` are read too: for a request that only reads
     (a write later in the same request would leave them stale)."""
     number = parse_tracking_number(raw_tracking_number)
-    query = select(Parcel).where(Parcel.tracking_number == number)
+    query = _parcels_query(merchant_id is not None, carrier_id is not None, presence)
+    params = {"number": number, "merchant_id": merchant_id, "carrier_id": carrier_id}
+    return list(db.session.execute(query, params).unique().scalars())
+
+
+@functools.cache
+def _parcels_query(by_merchant: bool, by_carrier: bool, presence: bool) -> Select:
+    """Built once per process: building a statement and its loader options costs about as much
+    as running it (issue 17), and a statement object reused keeps its cache key."""
+    query = select(Parcel).where(Parcel.tracking_number == bindparam("number"))
     whose = [
-        column == value
-        for column, value in ((Parcel.merchant_id, merchant_id), (Parcel.carrier_id, carrier_id))
-        if value is not None
+        column == bindparam(name)
+        for column, name, wanted in (
+            (Parcel.merchant_id, "merchant_id", by_merchant),
+            (Parcel.carrier_id, "carrier_id", by_carrier),
+        )
+        if wanted
     ]
     if whose:
         query = query.where(or_(*whose))
     options = [*_with_page_data()]
     if presence:
         options += [with_expression(getattr(Parcel, k), v) for k, v in PRESENCE.items()]
-    return list(db.session.execute(query.options(*options).order_by(Parcel.id)).unique().scalars())
+    return query.options(*options).order_by(Parcel.id)
 
 
 def pick_parcel(parcels: Sequence[P], chosen: Sequence[int] = ()) -> P:

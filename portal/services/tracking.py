@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.contact import normalise_postcode
 from portal.extensions import db
@@ -91,10 +91,14 @@ def status_explanation(status: ParcelStatus) -> str:
 
 def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent]:
     """Every event of the parcel as full rows (the API and messages; pages use the read model)."""
-    order = TrackingEvent.occurred_at.desc() if newest_first else TrackingEvent.occurred_at
-    tiebreak = TrackingEvent.id.desc() if newest_first else TrackingEvent.id
-    query = select(TrackingEvent).where(TrackingEvent.parcel_id == parcel.id)
-    return list(db.session.execute(query.order_by(order, tiebreak)).scalars())
+    query = _NEWEST_FIRST if newest_first else _OLDEST_FIRST
+    return list(db.session.execute(query, {"parcel_id": parcel.id}).scalars())
+
+
+# Built once (issue 17: building a statement per call costs about as much as running it).
+_EVENTS = select(TrackingEvent).where(TrackingEvent.parcel_id == bindparam("parcel_id"))
+_NEWEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+_OLDEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at, TrackingEvent.id)
 
 
 def postcode_matches(parcel: Parcel, postcode: str) -> bool:

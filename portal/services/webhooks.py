@@ -7,7 +7,7 @@ import secrets
 import socket
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.extensions import db, get_by_id
 from portal.models import Channel, Merchant, Notification, Parcel, WebhookEndpoint
@@ -76,10 +76,14 @@ def delete_endpoint(merchant: Merchant, endpoint_id: int) -> None:
 
 def recipient_messages(parcel: Parcel) -> list[Notification]:
     """SMS and e-mails to the parcel's recipient, oldest first."""
-    return list(
-        db.session.execute(
-            select(Notification)
-            .where(Notification.parcel_id == parcel.id, Notification.channel != Channel.WEBHOOK)
-            .order_by(Notification.id)
-        ).scalars()
+    return list(db.session.execute(_RECIPIENT_MESSAGES, {"parcel_id": parcel.id}).scalars())
+
+
+# Built once: the API's parcel reads it (issue 17).
+_RECIPIENT_MESSAGES = (
+    select(Notification)
+    .where(
+        Notification.parcel_id == bindparam("parcel_id"), Notification.channel != Channel.WEBHOOK
     )
+    .order_by(Notification.id)
+)

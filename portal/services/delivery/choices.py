@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from babel.dates import format_time
 from flask_babel import get_locale
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -38,19 +38,31 @@ def current_choice(parcel: Parcel) -> DeliveryChoice | None:
 
 def choice_history(parcel: Parcel) -> list[DeliveryChoice]:
     """Every choice made for the parcel, oldest first."""
-    return list(
-        db.session.execute(
-            select(DeliveryChoice)
-            # What describing a choice reads (the API's choice_json too): one query, not one
-            # more per slot or point.
-            .options(
-                joinedload(DeliveryChoice.slot).joinedload(Slot.zone),
-                joinedload(DeliveryChoice.pickup_point),
-            )
-            .where(DeliveryChoice.parcel_id == parcel.id)
-            .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
-        ).scalars()
+    return list(db.session.execute(_HISTORY, {"parcel_id": parcel.id}).scalars())
+
+
+# Statements built once (issue 17: building one per call costs about as much as running it).
+_HISTORY = (
+    select(DeliveryChoice)
+    # What describing a choice reads (the API's choice_json too): one query, not one more per
+    # slot or point.
+    .options(
+        joinedload(DeliveryChoice.slot).joinedload(Slot.zone),
+        joinedload(DeliveryChoice.pickup_point),
     )
+    .where(DeliveryChoice.parcel_id == bindparam("parcel_id"))
+    .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
+)
+_ENTRIES = (
+    select(DeliveryChoice)
+    # The point's zone too: its opening hours (point_hours) are told in the zone's time.
+    .options(
+        joinedload(DeliveryChoice.slot),
+        joinedload(DeliveryChoice.pickup_point).joinedload(PickupPoint.zone),
+    )
+    .where(DeliveryChoice.parcel_id == bindparam("parcel_id"))
+    .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
+)
 
 
 @dataclass
@@ -69,16 +81,7 @@ class ChoiceEntry:
 
 
 def choice_entries(parcel_id: int, tz: str | None) -> list[ChoiceEntry]:
-    rows = db.session.execute(
-        select(DeliveryChoice)
-        # The point's zone too: its opening hours (point_hours) are told in the zone's time.
-        .options(
-            joinedload(DeliveryChoice.slot),
-            joinedload(DeliveryChoice.pickup_point).joinedload(PickupPoint.zone),
-        )
-        .where(DeliveryChoice.parcel_id == parcel_id)
-        .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
-    ).scalars()
+    rows = db.session.execute(_ENTRIES, {"parcel_id": parcel_id}).scalars()
     return [
         ChoiceEntry(
             c.made_at,
