@@ -35,7 +35,7 @@ from portal.services.delivery import choice_history
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
 from portal.services.returns import returns_for
-from portal.services.tracking import timeline
+from portal.services.tracking import event_rows
 from portal.services.webhooks import (
     create_endpoint,
     delete_endpoint,
@@ -104,18 +104,7 @@ def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
         weight_grams=parcel.weight_grams,
         currency=parcel.currency,
         zone=parcel.zone.name if parcel.zone else None,
-        events=[
-            {
-                "event_id": e.event_id,
-                "code": e.code,
-                "occurred_at": e.occurred_at,
-                "location": e.location,
-                "description": e.description,
-                "eta_from": e.eta_from,
-                "eta_to": e.eta_to,
-            }
-            for e in timeline(parcel, newest_first=False)
-        ],
+        events=[e._asdict() for e in event_rows(parcel.id)],
         notifications=_messages_json(parcel) if for_merchant else None,
         returns=(
             [return_json(r) for r in returns_for(parcel.id, with_items=True)]

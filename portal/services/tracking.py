@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from portal.contact import normalise_postcode
 from portal.extensions import db
@@ -95,10 +95,24 @@ def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent
     return list(db.session.execute(query, {"parcel_id": parcel.id}).scalars())
 
 
+def event_rows(parcel_id: int) -> list[Row]:
+    """The parcel's events, oldest first, as plain rows of what the API shows of each: no ORM
+    objects to build for a read (issue 17)."""
+    return list(db.session.execute(_ROWS_OLDEST_FIRST, {"parcel_id": parcel_id}))
+
+
 # Built once (issue 17: building a statement per call costs about as much as running it).
 _EVENTS = select(TrackingEvent).where(TrackingEvent.parcel_id == bindparam("parcel_id"))
 _NEWEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
 _OLDEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at, TrackingEvent.id)
+_e = TrackingEvent.__table__.c
+_ROWS_OLDEST_FIRST = (
+    select(
+        _e.event_id, _e.code, _e.occurred_at, _e.location, _e.description, _e.eta_from, _e.eta_to
+    )
+    .where(_e.parcel_id == bindparam("parcel_id"))
+    .order_by(_e.occurred_at, _e.id)
+)
 
 
 def postcode_matches(parcel: Parcel, postcode: str) -> bool:
