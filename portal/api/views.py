@@ -34,6 +34,7 @@ from portal.services import parcels as parcel_service
 from portal.services.delivery import choice_history
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
+from portal.services.parcels import ParcelRecord
 from portal.services.returns import returns_for
 from portal.services.tracking import event_rows
 from portal.services.webhooks import (
@@ -51,7 +52,7 @@ def tracking_url(number: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{number}"
 
 
-def _messages_json(parcel: Parcel) -> list[dict[str, Any]]:
+def _messages_json(parcel: Parcel | ParcelRecord) -> list[dict[str, Any]]:
     if parcel.has_messages is False:
         return []
     return [
@@ -68,9 +69,10 @@ def _messages_json(parcel: Parcel) -> list[dict[str, Any]]:
     ]
 
 
-def parcel_json(parcel: Parcel, *, for_merchant: bool = True) -> dict[str, Any]:
-    # `has_…` is False only where the parcel was read with find_parcels(presence=True) and has
-    # none: no query for them then (None: not asked, look).
+def parcel_json(parcel: Parcel | ParcelRecord, *, for_merchant: bool = True) -> dict[str, Any]:
+    """The API's parcel, from the model (after a write) or a ParcelRecord (a read)."""
+    # `has_…` is False only where the parcel was read with its presence (find_parcels
+    # (presence=True), a ParcelRecord) and has none: no query for them then (None: look).
     history = choice_history(parcel) if parcel.has_choices is not False else []
     current = next((c for c in reversed(history) if c.superseded_at is None), None)
     out = ParcelOut(
@@ -174,7 +176,7 @@ def get_parcel(tracking_number: str):
             merchant_id=key.merchant_id,
             carrier_id=key.carrier_id,
             merchant_name=(request.args.get("merchant") or "").strip() or None,
-            presence=True,
+            records=True,  # read only: plain rows, and nothing read that is not there
         )
     except DomainError as exc:
         return from_domain(exc)

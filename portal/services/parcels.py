@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
@@ -24,8 +25,10 @@ from portal.models import (
     Notification,
     Parcel,
     ParcelItem,
+    ParcelStatus,
     Return,
     ReturnItem,
+    Zone,
 )
 from portal.services.errors import (
     Conflict,
@@ -180,6 +183,149 @@ def _parcels_query(by_merchant: bool, by_carrier: bool, presence: bool) -> Selec
     return query.options(*options).order_by(Parcel.id)
 
 
+@dataclass(frozen=True)
+class Named:
+    name: str
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Decimal
+    returnable: bool
+
+
+@dataclass
+class ParcelRecord:
+    """A parcel as a read-only request shows it (the API's GET), read through Core: what
+    parcel_json reads, under a Parcel's own attribute names, without building ORM objects
+    for the parcel, its merchant, carrier, zone and items (issue 17)."""
+
+    id: int
+    tracking_number: str
+    status: ParcelStatus
+    merchant_id: int
+    carrier_id: int
+    order_ref: str | None
+    eta_from: datetime | None
+    eta_to: datetime | None
+    recipient_name: str
+    recipient_phone: str | None
+    recipient_email: str | None
+    address_line: str
+    postcode: str
+    city: str
+    country: str
+    language: str
+    weight_grams: int
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    merchant: Named
+    carrier: Named
+    zone: Named | None
+    time_zone: str | None
+    has_choices: bool
+    has_returns: bool
+    has_cases: bool
+    has_messages: bool
+    items: list[Any] = field(default_factory=list)
+
+
+# The parcel's own columns in a record (the rest is joined or summed up).
+_RECORD_FIELDS = (
+    "id",
+    "tracking_number",
+    "status",
+    "merchant_id",
+    "carrier_id",
+    "order_ref",
+    "eta_from",
+    "eta_to",
+    "recipient_name",
+    "recipient_phone",
+    "recipient_email",
+    "address_line",
+    "postcode",
+    "city",
+    "country",
+    "language",
+    "weight_grams",
+    "currency",
+    "created_at",
+    "updated_at",
+)
+
+
+@functools.cache
+def _records_query(by_merchant: bool, by_carrier: bool) -> Select:
+    p, i = Parcel.__table__.c, ParcelItem.__table__.c
+    merchant, carrier, zone = Merchant.__table__, Carrier.__table__, Zone.__table__
+    query = (
+        select(
+            *(p[name] for name in _RECORD_FIELDS),
+            merchant.c.name.label("merchant_name"),
+            carrier.c.name.label("carrier_name"),
+            zone.c.name.label("zone_name"),
+            zone.c.time_zone,
+            *(expression.label(name) for name, expression in PRESENCE.items()),
+            i.id.label("item_id"),
+            i.sku,
+            i.name.label("item_name"),
+            i.quantity,
+            i.unit_price,
+            i.returnable,
+        )
+        .select_from(
+            Parcel.__table__.join(merchant, merchant.c.id == p.merchant_id)
+            .join(carrier, carrier.c.id == p.carrier_id)
+            .outerjoin(zone, zone.c.id == p.zone_id)
+            .outerjoin(ParcelItem.__table__, i.parcel_id == p.id)
+        )
+        .where(p.tracking_number == bindparam("number"))
+    )
+    whose = [
+        column == bindparam(name)
+        for column, name, wanted in (
+            (p.merchant_id, "merchant_id", by_merchant),
+            (p.carrier_id, "carrier_id", by_carrier),
+        )
+        if wanted
+    ]
+    if whose:
+        query = query.where(or_(*whose))
+    return query.order_by(p.id, i.id)
+
+
+def find_parcel_records(
+    raw_tracking_number: str, *, merchant_id: int | None = None, carrier_id: int | None = None
+) -> list[ParcelRecord]:
+    """find_parcels(presence=True) for a request that only reads, as ParcelRecords: one
+    statement, the items joined, plain rows."""
+    number = parse_tracking_number(raw_tracking_number)
+    query = _records_query(merchant_id is not None, carrier_id is not None)
+    params = {"number": number, "merchant_id": merchant_id, "carrier_id": carrier_id}
+    records: dict[int, ParcelRecord] = {}
+    for row in db.session.execute(query, params):
+        record = records.get(row.id)
+        if record is None:
+            record = records[row.id] = ParcelRecord(
+                **{name: getattr(row, name) for name in _RECORD_FIELDS},
+                merchant=Named(row.merchant_name),
+                carrier=Named(row.carrier_name),
+                zone=Named(row.zone_name) if row.zone_name is not None else None,
+                time_zone=row.time_zone,
+                **{name: bool(getattr(row, name)) for name in PRESENCE},
+            )
+        if row.item_id is not None:
+            record.items.append(
+                Item(row.sku, row.item_name, row.quantity, row.unit_price, row.returnable)
+            )
+    return list(records.values())
+
+
 def pick_parcel(parcels: Sequence[P], chosen: Sequence[int] = ()) -> P:
     """The one of the parcels with a number that is meant: the only one there is, else the
     one of them last in `chosen` (the parcels a visitor unlocked with their postcode or a
@@ -208,17 +354,21 @@ def find_own_parcel(
     carrier_id: int | None = None,
     merchant_name: str | None = None,
     presence: bool = False,
-) -> Parcel:
+    records: bool = False,
+) -> Parcel | ParcelRecord:
     """The API caller's parcel: the merchant's own (one at most) or one the carrier moves.
     Anyone else's answers exactly like a missing one. `merchant_name` narrows a carrier's
     parcels to that merchant's, as an event's `merchant` field does. `presence`: as for
-    find_parcels, for a request that only reads."""
-    found: list[Parcel] = []
+    find_parcels, for a request that only reads; `records`: as ParcelRecords (read only, with
+    presence), not ORM objects."""
+    found: list[Parcel] | list[ParcelRecord] = []
     # A caller that is neither a merchant nor a carrier owns no parcel (not: every parcel).
     if merchant_id is not None or carrier_id is not None:
-        found = find_parcels(
-            raw_tracking_number, merchant_id=merchant_id, carrier_id=carrier_id, presence=presence
-        )
+        ids = {"merchant_id": merchant_id, "carrier_id": carrier_id}
+        if records:
+            found = find_parcel_records(raw_tracking_number, **ids)
+        else:
+            found = find_parcels(raw_tracking_number, **ids, presence=presence)
     if merchant_name is not None:
         found = [p for p in found if p.merchant.name == merchant_name]
         if not found:

@@ -39,6 +39,17 @@ def test_create_parcel_generates_s10_number_and_tracking_url(merchant_api):
     assert again.json["events"] == [] and again.json["returns"] == []
 
 
+def test_get_answers_the_parcel_as_its_creation_did(merchant_api):
+    """The GET reads plain rows (ParcelRecord), the create answers from the model: the same
+    parcel must read the same, field for field (items, zone, recipient, times included)."""
+    created = merchant_api.post("/api/v1/parcels", json=baltic_parcel_body())
+    assert created.status_code == 201, created.json
+    fetched = merchant_api.get(f"/api/v1/parcels/{created.json['tracking_number']}")
+    assert fetched.status_code == 200
+    assert fetched.json == created.json
+    assert fetched.json["items"] and fetched.json["recipient"]["address_line"]
+
+
 def test_given_tracking_number_is_normalised_and_kept(merchant_api):
     res = merchant_api.post(
         "/api/v1/parcels", json=baltic_parcel_body(tracking_number="ra 123-456-785 gb")

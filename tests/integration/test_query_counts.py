@@ -151,7 +151,7 @@ def test_api_get_parcel(app, opened, parcel):
     assert body["returns"][0]["items"] and body["carrier"]
     # The key; the parcel (merchant, carrier, zone, items joined); choices (slot, point
     # joined); events; messages; returns (their items joined); cases.
-    assert (queries.statements, queries.transactions) == (7, 1), queries
+    assert (queries.statements, queries.transactions) == (7, 1), str(queries)
 
 
 def test_api_get_parcel_with_no_choice_return_or_case(app, db):

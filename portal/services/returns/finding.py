@@ -26,6 +26,14 @@ def find_return(rma: str) -> Return:
     return ret
 
 
+# What the API's return_json reads: the return's parcel, each line's item and the item's
+# parcel (one statement, whatever the session has loaded already).
+_WITH_ITEMS = (
+    joinedload(Return.parcel),
+    joinedload(Return.items).joinedload(ReturnItem.parcel_item).joinedload(ParcelItem.parcel),
+)
+
+
 def returns_for(parcel_id: int, *, with_items: bool = False) -> list[Return]:
     """Returns that hold items of this parcel or were started from it, newest first;
     `with_items`: their items in the same query (the API lists them)."""
@@ -37,7 +45,7 @@ def returns_for(parcel_id: int, *, with_items: bool = False) -> list[Return]:
     return list(
         db.session.execute(
             select(Return)
-            .options(*([joinedload(Return.items)] if with_items else []))
+            .options(*(_WITH_ITEMS if with_items else []))
             .where((Return.parcel_id == parcel_id) | Return.id.in_(holding))
             .order_by(Return.created_at.desc(), Return.id.desc())
         )
