@@ -19,7 +19,6 @@ from sqlalchemy import text
 from portal import create_app
 from portal.extensions import db as _db
 from portal.extensions import limiter
-from portal.tracking.validators import forget_live_blocks
 from tests.support import factories
 from tests.support.database import HINT, bind_sessions_to_the_test, one_transaction
 from tests.support.databases import scratch_database
@@ -117,9 +116,6 @@ def db(app: Flask, request: pytest.FixtureRequest) -> Iterator:
                 _empty_every_table()  # whatever got past the one connection
                 pytest.fail(f"{problems[0]}: {HINT}")
     limiter.reset()
-    # A block kept under a parcel's validator would outlive its test: the next one, its data
-    # rolled back or emptied, reuses the ids and numbers (never the case in production).
-    forget_live_blocks(app)
 
 
 def _empty_every_table() -> None:

@@ -105,11 +105,11 @@ _VERSIONS = (
     _of_parcel(Return.__table__, func.count()).label("v_returns"),
     _of_parcel(Return.__table__, func.max(_r.updated_at)).label("v_returns_at"),
 )
+_PARCEL_VERSIONED = _PARCEL.add_columns(*_VERSIONS)
 
 # Whether the parcel has any delivery choice, return or case at all (services.parcels).
 _PRESENT = tuple(PRESENCE[name].label(name) for name in ("has_choices", "has_returns", "has_cases"))
 _PARCEL_PRESENT = _PARCEL.add_columns(*_PRESENT)
-_PARCEL_VERSIONED = _PARCEL_PRESENT.add_columns(*_VERSIONS)
 _EVENTS = (
     select(_e.code, _e.occurred_at, _e.location, _e.description)
     .where(_e.parcel_id == bindparam("parcel_id"))
@@ -171,8 +171,8 @@ def load_parcel_page(
     AmbiguousTrackingNumber when neither is (no data of either leaves here). What's inside
     the parcel is read only for a parcel in `unlocked`, and not at all with `items` False
     (the page's poll, which shows the status and the timeline alone). With `versions`, the
-    same one statement also sums up the parcel's events, choices and returns (the live block's
-    validator). Either way it says whether the parcel has any choice, return or case at all
+    same one statement also sums up the parcel's events, choices and returns (the poll's
+    validator); without, it says whether the parcel has any choice, return or case at all
     (`has_choices`, …). With `events` False, the events are left for `load_events`.
     """
     conn = db.session.connection()
@@ -183,6 +183,8 @@ def load_parcel_page(
     row = pick_parcel(rows, unlocked)._asdict()
     summed = tuple(row.pop(c.name) for c in _VERSIONS) if versions else ()
     page = ParcelPage(**row, parcels_with_number=len(rows), versions=summed)
+    if versions:
+        page.has_choices = bool(summed[2])  # v_choices
     if events:
         load_events(page)
     if items and page.id in unlocked:

@@ -30,13 +30,6 @@ statement that finds the parcel (parcel_page._VERSIONS), so an unchanged parcel 
 Nothing per session other than the verification is in the block: no form, no CSRF token, no
 flashed message. The hash covers values, not timestamps of writes, so a write that changes
 what the block shows always changes the ETag, and two different blocks never share one.
-
-That makes the ETag the key of the block's HTML too: each process keeps the blocks it
-rendered lately (`live_blocks`, an LRU), and the page and its poll, for any viewer whose
-block has that ETag, use the kept HTML instead of reading the events and rendering them
-again. A kept block can never outlive what it was made from: any change gives a new key.
-Verified and unverified viewers have different keys (the verification is an input), so a
-verified viewer's block, with its free text, is never shown to anyone unverified.
 """
 
 from __future__ import annotations
@@ -44,12 +37,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import threading
-from collections.abc import Callable
 from datetime import datetime
 from importlib import metadata
 
-from cachetools import LRUCache
 from flask import Flask, current_app
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
@@ -118,42 +108,3 @@ def poll_headers(response: Response, etag: str) -> Response:
 
 def not_modified(etag: str) -> Response:
     return poll_headers(Response(status=304), etag)
-
-
-# A block is about 3 KB: some 12 MB per process at most.
-LIVE_BLOCKS_KEPT = 4096
-
-
-class _Kept:
-    """An app's kept blocks (one per app: two apps in one process, on two databases, could
-    have the same parcel ids and numbers). The development server and tests run requests in
-    threads, hence the lock."""
-
-    def __init__(self) -> None:
-        self.blocks: LRUCache[str, str] = LRUCache(maxsize=LIVE_BLOCKS_KEPT)
-        self.lock = threading.Lock()
-
-
-def _kept(app: Flask) -> _Kept:
-    kept = app.extensions.get("tracking_live_blocks")
-    if kept is None:
-        kept = app.extensions["tracking_live_blocks"] = _Kept()
-    return kept
-
-
-def live_block(etag: str, render: Callable[[], str]) -> str:
-    """The live block whose validator is `etag`: kept from an earlier render in this process,
-    else `render()`ed now and kept."""
-    kept = _kept(current_app._get_current_object())
-    with kept.lock:
-        html = kept.blocks.get(etag)
-    if html is None:
-        html = render()
-        with kept.lock:
-            kept.blocks[etag] = html
-    return html
-
-
-def forget_live_blocks(app: Flask) -> None:
-    """Drop every kept block (tests: a database rolled back reuses ids and numbers)."""
-    app.extensions.pop("tracking_live_blocks", None)

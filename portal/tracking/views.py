@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from jinja2_fragments.flask import render_block
-from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -45,13 +44,7 @@ from portal.tracking import bp
 from portal.tracking.forms import TrackForm, UpdatesForm, VerifyForm
 from portal.tracking.parcel_page import load_events, load_parcel_page
 from portal.tracking.urls import note_parcels_of_number, number_is_shared, parcel_url
-from portal.tracking.validators import (
-    VARY,
-    live_block,
-    not_modified,
-    poll_etag,
-    poll_headers,
-)
+from portal.tracking.validators import VARY, not_modified, poll_etag, poll_headers
 from portal.tracking.verification import (
     ask_to_verify,
     is_verified,
@@ -234,12 +227,12 @@ def parcel(tn: str):
     _take_choice()
     seen = unlocked()
     # The 30-second poll renders the live block alone: it reads nothing else, and answers 304
-    # (validators.py) when the block would be the same, before reading the events. The block's
-    # validator is also the key its HTML is kept under in this process (live_block), for the
-    # poll and the whole page alike.
+    # (validators.py) when the block would be the same, before reading the events.
     poll = bool(request.htmx and request.htmx.target == "live")
     try:
-        page = load_parcel_page(number, unlocked=seen, items=not poll, events=False, versions=True)
+        page = load_parcel_page(
+            number, unlocked=seen, items=not poll, events=not poll, versions=poll
+        )
     except AmbiguousTrackingNumber:
         # More than one parcel has this number: no data of either until a postcode picks one.
         return redirect(url_for(".verify", tn=number), code=303)
@@ -250,26 +243,31 @@ def parcel(tn: str):
     # The page's poll, forms and links name the parcel where the number is shared (parcel_url).
     note_parcels_of_number(number, page.parcels_with_number)
     g.recipient_language = page.language
-    etag = poll_etag(page, verified=verified)
-    if poll and request.if_none_match.contains_weak(etag):
-        return not_modified(etag)
-    # What the recipient chose sits in the timeline with what the carrier did (read only to
-    # render the block), and the whole page says which choice is in force.
-    chosen: list = []
-    if verified and page.has_choices and not poll:
-        chosen = delivery.choice_entries(page.id, page.time_zone)
-    choice_now = pickup_hours = None
-    # The newest is the one in force, unless a closure withdrew it.
-    if chosen and chosen[-1].current:
-        choice_now = chosen[-1].text
-        pickup_hours = point_hours(chosen[-1].pickup_point, utcnow())
+    etag = None
+    if poll:
+        etag = poll_etag(page, verified=verified)
+        if request.if_none_match.contains_weak(etag):
+            return not_modified(etag)
+        load_events(page)
+    events, choice_now, pickup_hours = page.events, None, None
+    if verified and page.has_choices:
+        # What the recipient chose sits in the timeline with what the carrier did.
+        choices = delivery.choice_entries(page.id, page.time_zone)
+        if choices:
+            events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
+            # The newest is the one in force, unless a closure withdrew it.
+            if choices[-1].current and not poll:
+                choice_now = choices[-1].text
+                pickup_hours = point_hours(choices[-1].pickup_point, utcnow())
+    context_returns = returns_for(page.id) if full and page.has_returns else []
     context = {
         "parcel": page,
         "verified": verified,
+        "events": events,
         "choice_now": choice_now,
         "pickup_hours": pickup_hours,
         "complaints": complaints.cases_for(page.id) if full and page.has_cases else [],
-        "returns": returns_for(page.id) if full and page.has_returns else [],
+        "returns": context_returns,
         "can_return": verified and page.status == "delivered",
         "steps": tracking.progress(page.status),
         "status_label": tracking.status_label(page.status),
@@ -285,33 +283,21 @@ def parcel(tn: str):
             else None
         ),
     }
-
-    def render_live() -> str:
-        load_events(page)
-        choices = chosen
-        if poll and verified and page.has_choices:
-            choices = delivery.choice_entries(page.id, page.time_zone)
-        events = page.events
-        if choices:
-            events = sorted([*events, *choices], key=lambda e: e.occurred_at, reverse=True)
-        return render_block("tracking/parcel.html", "live", **context, events=events)
-
-    live = live_block(etag, render_live)
     if poll:
-        return poll_headers(current_app.make_response(live), etag)
-    # A way back to the choice where the visitor unlocked more than one parcel of the number
-    # (only asked of a session that unlocked several parcels, and not on polls).
-    context["others"] = (
-        verified
-        and len(seen) > 1
-        and number_is_shared(number)
-        and len(unlocked_parcels(number, seen)) > 1
-    )
-    # The block is this template's own output, escaped as it was rendered.
-    live_html = Markup(live)  # noqa: S704
-    response = current_app.make_response(
-        render_template("tracking/parcel.html", live=live_html, **context)
-    )
+        html = render_block("tracking/parcel.html", "live", **context)
+    else:
+        # A way back to the choice where the visitor unlocked more than one parcel of the
+        # number (only asked of a session that unlocked several parcels, and not on polls).
+        context["others"] = (
+            verified
+            and len(seen) > 1
+            and number_is_shared(number)
+            and len(unlocked_parcels(number, seen)) > 1
+        )
+        html = render_template("tracking/parcel.html", **context)
+    response = current_app.make_response(html)
+    if etag is not None:
+        return poll_headers(response, etag)
     # The whole page has no validator (it shows more than the poll's inputs cover, and the
     # unverified one a CSRF token): never kept by any cache, the browser's included, and
     # never taken for the poll's block (same URL).

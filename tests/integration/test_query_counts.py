@@ -12,10 +12,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from flask import current_app
 
 from portal.extensions import db
-from portal.tracking.validators import forget_live_blocks
 from tests.conftest import ApiClient
 from tests.support import factories
 from tests.support.pages import parcel_item, post_return
@@ -58,12 +56,8 @@ def opened(client, parcel):
     return client
 
 
-def counted(client, url: str, *, kept: bool = False, **kwargs):
-    """The statements of one GET. Unless `kept`, no live block is kept from earlier requests
-    (the test's own set-up rendered the page): the first view of a parcel in a process."""
+def counted(client, url: str, **kwargs):
     db.session.rollback()  # the test's own reads done: only the request's are counted
-    if not kept:
-        forget_live_blocks(current_app)
     with count_queries(db.engine) as queries:
         res = client.get(url, **kwargs)
     assert res.status_code == 200, res.status_code
@@ -96,22 +90,6 @@ def test_verified_page(opened, parcel):
     assert (queries.statements, queries.transactions) == (6, 1), queries
 
 
-def test_a_parcel_page_seen_again_takes_its_live_block_as_kept(opened, stranger, parcel):
-    url = f"/t/{parcel.tracking_number}"
-    first, _ = counted(opened, url)
-    again, queries = counted(opened, url, kept=True)
-    assert again.get_data(as_text=True) == first.get_data(as_text=True)
-    # No events read: the parcel, choices (the one in force), items, returns, cases.
-    assert (queries.statements, queries.transactions) == (5, 1), queries
-    # Another viewer's block has another key: the unverified one reads and renders its own,
-    # without the events' free text, and then keeps it too.
-    cold, queries = counted(stranger, url, kept=True)
-    assert "Surbrunnsgatan" not in cold.get_data(as_text=True)
-    assert (queries.statements, queries.transactions) == (2, 1), queries
-    _, queries = counted(stranger, url, kept=True)
-    assert (queries.statements, queries.transactions) == (1, 1), queries
-
-
 def test_verified_page_of_a_parcel_with_no_choice_return_or_case(client, db):
     bare = factories.make_parcel()
     factories.add_events(bare, ("ifo", "in_transit", NOW - timedelta(hours=2)))
@@ -132,14 +110,6 @@ def test_the_poll_reads_only_what_the_live_block_shows(opened, parcel):
     assert 'id="live"' in html and "Near Shop" in html  # the choice stays in the timeline
     # The parcel, events, choices: no items, returns or cases (not in the live block).
     assert (queries.statements, queries.transactions) == (3, 1), queries
-    # Once the block is kept, a poll of a changed parcel (no validator sent) reads the parcel.
-    _, queries = counted(
-        opened,
-        f"/t/{parcel.tracking_number}",
-        kept=True,
-        headers={"HX-Request": "true", "HX-Target": "live"},
-    )
-    assert (queries.statements, queries.transactions) == (1, 1), queries
 
 
 def test_api_get_parcel(app, opened, parcel):
@@ -151,7 +121,7 @@ def test_api_get_parcel(app, opened, parcel):
     assert body["returns"][0]["items"] and body["carrier"]
     # The key; the parcel (merchant, carrier, zone, items joined); choices (slot, point
     # joined); events; messages; returns (their items joined); cases.
-    assert (queries.statements, queries.transactions) == (7, 1), str(queries)
+    assert (queries.statements, queries.transactions) == (7, 1), queries
 
 
 def test_api_get_parcel_with_no_choice_return_or_case(app, db):
@@ -194,10 +164,9 @@ def test_on_postgresql_the_hot_reads_send_their_statements_and_nothing_else(
     url = f"/t/{parcel.tracking_number}"
     for client, path, headers, expected in [
         (stranger, "/healthz", {}, 1),
-        # The pages after a first view: the live block is kept, no events are read.
-        (stranger, url, {}, 1),
-        (recipient, url, {}, 3),  # parcel, choices, items; no return or case to read
-        (recipient, url, {"HX-Request": "true", "HX-Target": "live"}, 1),
+        (stranger, url, {}, 2),
+        (recipient, url, {}, 4),  # no return or case to read
+        (recipient, url, {"HX-Request": "true", "HX-Target": "live"}, 3),
         (api, f"/api/v1/parcels/{parcel.tracking_number}", {}, 5),  # nor here
     ]:
         client.get(path, headers=headers)  # the pool holds a connection: as on a warm worker

@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import current_app
 
 from portal.extensions import db
 from portal.models import ChoiceType, ParcelStatus
 from portal.services.delivery import ChoiceRequest, choose
-from portal.tracking.validators import forget_live_blocks
 from tests.support import factories
 from tests.support.pages import parcel_item, post_return, verify
 from tests.support.queries import count_queries
@@ -169,7 +167,6 @@ def test_the_304_sends_one_statement_the_full_poll_three(opened, parcel):
     url = f"/t/{parcel.tracking_number}"
     etag = poll(opened, parcel).headers["ETag"]
     db.session.rollback()  # the test's own reads done: only the requests' are counted
-    forget_live_blocks(current_app)  # a process that has not rendered this block yet
     with count_queries(db.engine) as full:
         assert opened.get(url, headers=POLL).status_code == 200
     with count_queries(db.engine) as cheap:
