@@ -38,9 +38,10 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        if self._signer is None or self._signer[0] != keys:
-            self._signer = (keys, super().get_signing_serializer(app))
-        return self._signer[1]
+        known = self._signer
+        if known is None or known[0] != keys:
+            known = self._signer = (keys, super().get_signing_serializer(app))
+        return known[1]
 
 
 def register(app: Flask) -> None:

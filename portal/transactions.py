@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from portal.extensions import db
 
@@ -87,35 +87,52 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
     _run(session.info.pop(_ROLLBACK, []), "after rollback")
 
 
+def reading_connection() -> Connection:
+    """The session's connection for a request that only reads: on PostgreSQL, if the session
+    has not begun yet, one in autocommit, so psycopg sends no BEGIN before the first statement
+    and the pool no ROLLBACK after the last, two waits on the server fewer per request (issue
+    17), and psycopg keeps the statements it prepared (a ROLLBACK throws them away). Nothing is
+    lost by it: under READ COMMITTED every statement reads a snapshot of its own, in a
+    transaction or not. On SQLite (the embedded default) nothing changes: its BEGIN costs no
+    round trip. Raises as the session would when the database cannot be reached."""
+    session = db.session()
+    if not session.in_transaction() and db.engine.dialect.name == "postgresql":
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
+
+
 def read_only(view: F) -> F:
-    """A view that only reads (the busiest: /healthz, the parcel page and its poll, the API's
-    parcel): on PostgreSQL its statements run outside a transaction, so psycopg sends no BEGIN
-    before the first and the pool no ROLLBACK after the last, two waits on the server fewer per
-    request (issue 17). Nothing is lost by it: under READ COMMITTED every statement reads a
-    snapshot of its own, in a transaction or not. The view may not write: a flush in it raises,
-    instead of committing statement by statement. On SQLite (the embedded default) nothing
-    changes: its BEGIN costs no round trip."""
+    """A view that only reads (the busiest: the parcel page and its poll, the API's parcel):
+    its statements run on `reading_connection()`. The view may not write: an ORM flush or an
+    INSERT, UPDATE or DELETE through the session raises, instead of committing statement by
+    statement. A database that cannot be reached is the view's error (errors.py answers 503),
+    met once, before the view runs."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        reading_connection()
         session = db.session()
-        if not session.in_transaction() and db.engine.dialect.name == "postgresql":
-            try:
-                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            except SQLAlchemyError:
-                # No database: the view meets the same error where it answers for it (/healthz
-                # says "unreachable", a page its 503).
-                session.rollback()
+        before = session.info.get(_READ_ONLY, False)
         session.info[_READ_ONLY] = True
         try:
             return view(*args, **kwargs)
         finally:
-            session.info.pop(_READ_ONLY, None)
+            session.info[_READ_ONLY] = before
 
     return wrapper  # type: ignore[return-value]
 
 
-@event.listens_for(Session, "before_flush")
-def _no_writes_when_read_only(session: Session, flush_context, instances) -> None:
+def _refuse(session: Session) -> None:
     if session.info.get(_READ_ONLY):
         raise RuntimeError("a view marked read_only tried to write")
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_when_read_only(session: Session, flush_context, instances) -> None:
+    _refuse(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_dml_when_read_only(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _refuse(state.session)

@@ -52,8 +52,18 @@ def tracking_url(number: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/t/{number}"
 
 
+class _HasEverything:
+    """A parcel read as the model: nothing known about what else it has, so all is asked for."""
+
+    has_choices = has_returns = has_cases = has_messages = True
+
+
+_HAS_EVERYTHING = _HasEverything()
+
+
 def _messages_json(parcel: Parcel | ParcelRecord) -> list[dict[str, Any]]:
-    if parcel.has_messages is False:
+    has = parcel if isinstance(parcel, ParcelRecord) else _HAS_EVERYTHING
+    if not has.has_messages:
         return []
     return [
         {
@@ -70,10 +80,10 @@ def _messages_json(parcel: Parcel | ParcelRecord) -> list[dict[str, Any]]:
 
 
 def parcel_json(parcel: Parcel | ParcelRecord, *, for_merchant: bool = True) -> dict[str, Any]:
-    """The API's parcel, from the model (after a write) or a ParcelRecord (a read)."""
-    # `has_…` is False only where the parcel was read with its presence (find_parcels
-    # (presence=True), a ParcelRecord) and has none: no query for them then (None: look).
-    history = choice_history(parcel) if parcel.has_choices is not False else []
+    """The API's parcel, from the model (after a write) or a ParcelRecord (a read, which
+    says what else the parcel has: nothing is asked for that it has none of)."""
+    has = parcel if isinstance(parcel, ParcelRecord) else _HAS_EVERYTHING
+    history = choice_history(parcel) if has.has_choices else []
     current = next((c for c in reversed(history) if c.superseded_at is None), None)
     out = ParcelOut(
         tracking_number=parcel.tracking_number,
@@ -110,12 +120,10 @@ def parcel_json(parcel: Parcel | ParcelRecord, *, for_merchant: bool = True) -> 
         notifications=_messages_json(parcel) if for_merchant else None,
         returns=(
             [return_json(r) for r in returns_for(parcel.id, with_items=True)]
-            if for_merchant and parcel.has_returns is not False
+            if for_merchant and has.has_returns
             else []
         ),
-        complaints=(
-            complaints_json(parcel.id) if for_merchant and parcel.has_cases is not False else []
-        ),
+        complaints=(complaints_json(parcel.id) if for_merchant and has.has_cases else []),
         choice=choice_json(current, parcel.time_zone) if current else None,
         choices=[choice_json(c, parcel.time_zone) for c in history] if for_merchant else [],
         created_at=parcel.created_at,

@@ -17,7 +17,7 @@ from sqlalchemy import (
     func,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.contact import normalise_postcode
 from portal.extensions import db
@@ -128,13 +128,6 @@ class Parcel(db.Model):
     items: Mapped[list[ParcelItem]] = relationship(
         back_populates="parcel", cascade="all, delete-orphan", order_by="ParcelItem.id"
     )
-    # Whether the parcel has any delivery choice, return, case or recipient message, asked in
-    # the same statement that loads it where a read wants to skip the queries for none
-    # (services.parcels.find_parcels(presence=True)); None where not asked: look.
-    has_choices: Mapped[bool | None] = query_expression()
-    has_returns: Mapped[bool | None] = query_expression()
-    has_cases: Mapped[bool | None] = query_expression()
-    has_messages: Mapped[bool | None] = query_expression()
 
     @validates("postcode")
     def _postcode(self, key: str, value: str) -> str:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, with_expression
+from sqlalchemy.orm import joinedload
 
 from portal import s10
 from portal.extensions import db
@@ -148,22 +148,19 @@ def find_parcels(
     *,
     merchant_id: int | None = None,
     carrier_id: int | None = None,
-    presence: bool = False,
 ) -> list[Parcel]:
     """Every parcel with this number, oldest first: numbers are unique per merchant, so two
     merchants' parcels can share one (a carrier's number reused, or a merchant's own series).
     With `merchant_id` or `carrier_id`, only the parcels that merchant sends or that carrier
-    moves (either, when both are given). With `presence`, each parcel's `has_choices`,
-    `has_returns`, `has_cases` and `has_messages` are read too: for a request that only reads
-    (a write later in the same request would leave them stale)."""
+    moves (either, when both are given)."""
     number = parse_tracking_number(raw_tracking_number)
-    query = _parcels_query(merchant_id is not None, carrier_id is not None, presence)
+    query = _parcels_query(merchant_id is not None, carrier_id is not None)
     params = {"number": number, "merchant_id": merchant_id, "carrier_id": carrier_id}
     return list(db.session.execute(query, params).unique().scalars())
 
 
 @functools.cache
-def _parcels_query(by_merchant: bool, by_carrier: bool, presence: bool) -> Select:
+def _parcels_query(by_merchant: bool, by_carrier: bool) -> Select:
     """Built once per process: building a statement and its loader options costs about as much
     as running it (issue 17), and a statement object reused keeps its cache key."""
     query = select(Parcel).where(Parcel.tracking_number == bindparam("number"))
@@ -177,10 +174,7 @@ def _parcels_query(by_merchant: bool, by_carrier: bool, presence: bool) -> Selec
     ]
     if whose:
         query = query.where(or_(*whose))
-    options = [*_with_page_data()]
-    if presence:
-        options += [with_expression(getattr(Parcel, k), v) for k, v in PRESENCE.items()]
-    return query.options(*options).order_by(Parcel.id)
+    return query.options(*_with_page_data()).order_by(Parcel.id)
 
 
 @dataclass(frozen=True)
@@ -231,7 +225,7 @@ class ParcelRecord:
     has_returns: bool
     has_cases: bool
     has_messages: bool
-    items: list[Any] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
 
 
 # The parcel's own columns in a record (the rest is joined or summed up).
@@ -302,8 +296,8 @@ def _records_query(by_merchant: bool, by_carrier: bool) -> Select:
 def find_parcel_records(
     raw_tracking_number: str, *, merchant_id: int | None = None, carrier_id: int | None = None
 ) -> list[ParcelRecord]:
-    """find_parcels(presence=True) for a request that only reads, as ParcelRecords: one
-    statement, the items joined, plain rows."""
+    """find_parcels for a request that only reads, as ParcelRecords saying what else each
+    parcel has (PRESENCE): one statement, the items joined, plain rows."""
     number = parse_tracking_number(raw_tracking_number)
     query = _records_query(merchant_id is not None, carrier_id is not None)
     params = {"number": number, "merchant_id": merchant_id, "carrier_id": carrier_id}
@@ -353,14 +347,12 @@ def find_own_parcel(
     merchant_id: int | None = None,
     carrier_id: int | None = None,
     merchant_name: str | None = None,
-    presence: bool = False,
     records: bool = False,
 ) -> Parcel | ParcelRecord:
     """The API caller's parcel: the merchant's own (one at most) or one the carrier moves.
     Anyone else's answers exactly like a missing one. `merchant_name` narrows a carrier's
-    parcels to that merchant's, as an event's `merchant` field does. `presence`: as for
-    find_parcels, for a request that only reads; `records`: as ParcelRecords (read only, with
-    presence), not ORM objects."""
+    parcels to that merchant's, as an event's `merchant` field does. With `records`, for a
+    request that only reads: a ParcelRecord, not the model."""
     found: list[Parcel] | list[ParcelRecord] = []
     # A caller that is neither a merchant nor a carrier owns no parcel (not: every parcel).
     if merchant_id is not None or carrier_id is not None:
@@ -368,7 +360,7 @@ def find_own_parcel(
         if records:
             found = find_parcel_records(raw_tracking_number, **ids)
         else:
-            found = find_parcels(raw_tracking_number, **ids, presence=presence)
+            found = find_parcels(raw_tracking_number, **ids)
     if merchant_name is not None:
         found = [p for p in found if p.merchant.name == merchant_name]
         if not found:

@@ -89,10 +89,10 @@ def status_explanation(status: ParcelStatus) -> str:
     return str(STATUS_TEXT[status][1])
 
 
-def timeline(parcel: Parcel, *, newest_first: bool = True) -> list[TrackingEvent]:
-    """Every event of the parcel as full rows (the API and messages; pages use the read model)."""
-    query = _NEWEST_FIRST if newest_first else _OLDEST_FIRST
-    return list(db.session.execute(query, {"parcel_id": parcel.id}).scalars())
+def timeline(parcel: Parcel) -> list[TrackingEvent]:
+    """Every event of the parcel as full rows, newest first (messages and the console; pages
+    and the API read plain rows)."""
+    return list(db.session.execute(_NEWEST_FIRST, {"parcel_id": parcel.id}).scalars())
 
 
 def event_rows(parcel_id: int) -> list[Row]:
@@ -104,7 +104,6 @@ def event_rows(parcel_id: int) -> list[Row]:
 # Built once (issue 17: building a statement per call costs about as much as running it).
 _EVENTS = select(TrackingEvent).where(TrackingEvent.parcel_id == bindparam("parcel_id"))
 _NEWEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
-_OLDEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at, TrackingEvent.id)
 _e = TrackingEvent.__table__.c
 _ROWS_OLDEST_FIRST = (
     select(

@@ -240,7 +240,7 @@ def test_an_unreachable_redis_reads_as_down_and_the_rest_still_scrapes(app, clie
     assert "lastmile_outbox_messages" in text
 
 
-def test_messages_sent_are_counted_by_channel_and_result(app, client, metrics_on, messaging):
+def test_messages_sent_are_counted_by_channel_and_result(app, client, metrics_on, messaging, clock):
     before = scrape(client)
     factories.make_parcel()
     messaging.twilio.answers = [400]  # Twilio refuses the number: the SMS fails for good
@@ -293,7 +293,7 @@ def test_the_workers_own_metrics_port_needs_the_token(app, messaging):
     assert "lastmile_outbox_messages" not in res.text
 
 
-def test_a_taken_metrics_port_leaves_the_worker_sending(app, messaging, metrics_on, caplog):
+def test_a_taken_metrics_port_leaves_the_worker_sending(app, messaging, metrics_on, caplog, clock):
     factories.make_parcel()  # its order confirmation, queued for the worker
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -366,7 +366,7 @@ def test_a_sane_request_id_is_kept_and_anything_else_replaced(client):
 
 
 def test_the_request_id_travels_into_the_queued_job_and_its_log_lines(
-    app, merchant_api, carrier, messaging, json_lines
+    app, merchant_api, carrier, messaging, json_lines, clock
 ):
     res = merchant_api.post(
         "/api/v1/parcels",

@@ -64,7 +64,8 @@ def bind_sessions_to_the_test(db: SQLAlchemy) -> None:
         def connection(self, bind_arguments=None, execution_options=None):
             # A view's `read_only` asks for an autocommit connection; the test's one stays in
             # its transaction (a read-only view reads the same in one).
-            if _Shared.connection is not None and execution_options:
+            shared = _Shared.connection is not None and _Shared.app is not None
+            if shared and current_app._get_current_object() is _Shared.app and execution_options:
                 execution_options = {
                     k: v for k, v in execution_options.items() if k != "isolation_level"
                 }

@@ -4,7 +4,7 @@ read_only views may not write."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from portal.models import Merchant
 from portal.transactions import after_commit, after_rollback, read_only, transaction_local
@@ -71,9 +71,14 @@ def test_a_read_only_view_that_writes_is_stopped_before_anything_is_written(db):
         db.session.add(Merchant(name="Written by a GET"))
         db.session.flush()
 
-    with pytest.raises(RuntimeError, match="read_only"):
-        view()
-    db.session.rollback()
+    @read_only
+    def bulk_view():
+        db.session.execute(update(Merchant).values(name="Renamed by a GET"))
+
+    for writing in (view, bulk_view):
+        with pytest.raises(RuntimeError, match="read_only"):
+            writing()
+        db.session.rollback()
     assert db.session.query(Merchant).filter_by(name="Written by a GET").count() == 0
     # Outside the view the session writes as ever.
     db.session.add(Merchant(name="Written later"))
