@@ -63,6 +63,8 @@ def test_a_return_from_the_parcel_page_to_a_printed_label(page: Page, live_serve
     expect(page.get_by_role("button", name="Print")).to_be_visible()
     label = page.get_by_role("img", name=f"Return label with QR code. Code {ret.dropoff_code}")
     expect(label).to_be_visible()
+    # Loaded and decoded, not just laid out (a busy machine shows the box before the picture).
+    page.wait_for_function("document.querySelector('img.label').complete")
     assert page.evaluate("document.querySelector('img.label').naturalWidth") > 0
     page.emulate_media(media="print")
     expect(page.get_by_role("button", name="Print")).to_be_hidden()
