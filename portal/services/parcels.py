@@ -164,17 +164,23 @@ def _parcels_query(by_merchant: bool, by_carrier: bool) -> Select:
     """Built once per process: building a statement and its loader options costs about as much
     as running it (issue 17), and a statement object reused keeps its cache key."""
     query = select(Parcel).where(Parcel.tracking_number == bindparam("number"))
+    query = _whose(query, by_merchant, by_carrier)
+    return query.options(*_with_page_data()).order_by(Parcel.id)
+
+
+def _whose(query: Select, by_merchant: bool, by_carrier: bool) -> Select:
+    """Only the parcels the merchant (`:merchant_id`) sends or the carrier (`:carrier_id`)
+    moves, either where both are given; every parcel where neither is."""
+    p = Parcel.__table__.c
     whose = [
         column == bindparam(name)
         for column, name, wanted in (
-            (Parcel.merchant_id, "merchant_id", by_merchant),
-            (Parcel.carrier_id, "carrier_id", by_carrier),
+            (p.merchant_id, "merchant_id", by_merchant),
+            (p.carrier_id, "carrier_id", by_carrier),
         )
         if wanted
     ]
-    if whose:
-        query = query.where(or_(*whose))
-    return query.options(*_with_page_data()).order_by(Parcel.id)
+    return query.where(or_(*whose)) if whose else query
 
 
 @dataclass(frozen=True)
@@ -280,17 +286,7 @@ def _records_query(by_merchant: bool, by_carrier: bool) -> Select:
         )
         .where(p.tracking_number == bindparam("number"))
     )
-    whose = [
-        column == bindparam(name)
-        for column, name, wanted in (
-            (p.merchant_id, "merchant_id", by_merchant),
-            (p.carrier_id, "carrier_id", by_carrier),
-        )
-        if wanted
-    ]
-    if whose:
-        query = query.where(or_(*whose))
-    return query.order_by(p.id, i.id)
+    return _whose(query, by_merchant, by_carrier).order_by(p.id, i.id)
 
 
 def find_parcel_records(
