@@ -17,6 +17,8 @@ bp = Blueprint("health", __name__)
 
 # A readiness probe that hangs is worse than one that fails: Redis gets a second to answer.
 REDIS_TIMEOUT_SECONDS = 1.0
+# Probed every few seconds by every orchestrator and load balancer: the answer is made once.
+_OK = json.dumps({"database": "ok", "status": "ok"}, separators=(",", ":")) + "\n"
 
 
 @bp.get("/healthz")
@@ -26,10 +28,6 @@ def healthz():
         current_app.logger.warning("health check: database unreachable")
         return jsonify(status="unavailable", database="unreachable"), 503
     return current_app.response_class(_OK, mimetype="application/json")
-
-
-# Probed every few seconds by every orchestrator and load balancer: the answer is made once.
-_OK = json.dumps({"database": "ok", "status": "ok"}, separators=(",", ":")) + "\n"
 
 
 def _database_answers() -> bool:

@@ -62,9 +62,6 @@ _HAS_EVERYTHING = _HasEverything()
 
 
 def _messages_json(parcel: Parcel | ParcelRecord) -> list[dict[str, Any]]:
-    has = parcel if isinstance(parcel, ParcelRecord) else _HAS_EVERYTHING
-    if not has.has_messages:
-        return []
     return [
         {
             "trigger": n.trigger,
@@ -117,7 +114,9 @@ def parcel_json(parcel: Parcel | ParcelRecord, *, for_merchant: bool = True) -> 
         currency=parcel.currency,
         zone=parcel.zone.name if parcel.zone else None,
         events=[e._asdict() for e in event_rows(parcel.id)],
-        notifications=_messages_json(parcel) if for_merchant else None,
+        notifications=(
+            (_messages_json(parcel) if has.has_messages else []) if for_merchant else None
+        ),
         returns=(
             [return_json(r) for r in returns_for(parcel.id, with_items=True)]
             if for_merchant and has.has_returns

@@ -102,8 +102,11 @@ def event_rows(parcel_id: int) -> list[Row]:
 
 
 # Built once (issue 17: building a statement per call costs about as much as running it).
-_EVENTS = select(TrackingEvent).where(TrackingEvent.parcel_id == bindparam("parcel_id"))
-_NEWEST_FIRST = _EVENTS.order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+_NEWEST_FIRST = (
+    select(TrackingEvent)
+    .where(TrackingEvent.parcel_id == bindparam("parcel_id"))
+    .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc())
+)
 _e = TrackingEvent.__table__.c
 _ROWS_OLDEST_FIRST = (
     select(

@@ -181,10 +181,10 @@ def load_parcel_page(
     if not rows:
         return None
     row = pick_parcel(rows, unlocked)._asdict()
-    summed = tuple(row.pop(c.name) for c in _VERSIONS) if versions else ()
-    page = ParcelPage(**row, parcels_with_number=len(rows), versions=summed)
+    summed = {c.name: row.pop(c.name) for c in _VERSIONS} if versions else {}
+    page = ParcelPage(**row, parcels_with_number=len(rows), versions=tuple(summed.values()))
     if versions:
-        page.has_choices = bool(summed[2])  # v_choices
+        page.has_choices = bool(summed["v_choices"])
     if events:
         load_events(page)
     if items and page.id in unlocked:

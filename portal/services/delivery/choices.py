@@ -38,26 +38,17 @@ def current_choice(parcel: Parcel) -> DeliveryChoice | None:
 
 def choice_history(parcel: Parcel) -> list[DeliveryChoice]:
     """Every choice made for the parcel, oldest first."""
-    return list(db.session.execute(_HISTORY, {"parcel_id": parcel.id}).scalars())
+    return list(db.session.execute(_CHOICES, {"parcel_id": parcel.id}).scalars())
 
 
-# Statements built once (issue 17: building one per call costs about as much as running it).
-_HISTORY = (
+# Built once (issue 17: building a statement per call costs about as much as running it).
+# What describing a choice reads (pages, the API's choice_json): its slot and the slot's zone,
+# its point and the point's zone (opening hours are told in the zone's time, point_hours), in
+# one query, not one more per slot or point.
+_CHOICES = (
     select(DeliveryChoice)
-    # What describing a choice reads (the API's choice_json too): one query, not one more per
-    # slot or point.
     .options(
         joinedload(DeliveryChoice.slot).joinedload(Slot.zone),
-        joinedload(DeliveryChoice.pickup_point),
-    )
-    .where(DeliveryChoice.parcel_id == bindparam("parcel_id"))
-    .order_by(DeliveryChoice.made_at, DeliveryChoice.id)
-)
-_ENTRIES = (
-    select(DeliveryChoice)
-    # The point's zone too: its opening hours (point_hours) are told in the zone's time.
-    .options(
-        joinedload(DeliveryChoice.slot),
         joinedload(DeliveryChoice.pickup_point).joinedload(PickupPoint.zone),
     )
     .where(DeliveryChoice.parcel_id == bindparam("parcel_id"))
@@ -81,7 +72,7 @@ class ChoiceEntry:
 
 
 def choice_entries(parcel_id: int, tz: str | None) -> list[ChoiceEntry]:
-    rows = db.session.execute(_ENTRIES, {"parcel_id": parcel_id}).scalars()
+    rows = db.session.execute(_CHOICES, {"parcel_id": parcel_id}).scalars()
     return [
         ChoiceEntry(
             c.made_at,
