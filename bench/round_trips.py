@@ -15,8 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+# The tracer is this checkout's (tests/support/queries.py); the app counted is the one in the
+# current directory, put first on the path below, after the tracer is imported.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.queries import count_round_trips
 
 ROOT = Path.cwd()  # the checkout whose app is counted
 
@@ -33,8 +37,7 @@ def main() -> None:
         LASTMILE_RATELIMIT_ENABLED="false",
     )
     sys.path.insert(0, str(ROOT))
-    from psycopg.pq import Trace
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from portal import create_app
     from portal.dev.bench import bench_tracking_number
@@ -56,18 +59,6 @@ def main() -> None:
         "session",
         app.session_interface.get_signing_serializer(app).dumps({"verified": [parcel_id]}),
     )
-    traced: list = []
-
-    def checkout(dbapi_connection, record, proxy) -> None:
-        out = tempfile.TemporaryFile("w+")  # noqa: SIM115  (read and closed below)
-        dbapi_connection.pgconn.trace(out.fileno())
-        dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
-        traced.append((dbapi_connection, out))
-
-    def checkin(dbapi_connection, record) -> None:
-        if dbapi_connection is not None and not dbapi_connection.closed:
-            dbapi_connection.pgconn.untrace()
-
     print("| request | round trips | transaction statements | statements parsed |")
     print("| --- | --- | --- | --- |")
     for label, path, headers in [
@@ -78,30 +69,10 @@ def main() -> None:
     ]:
         for _ in range(7):
             assert client.get(path, headers=headers).status_code == 200, path
-        traced.clear()
-        event.listen(engine, "checkout", checkout)
-        event.listen(engine, "checkin", checkin)
-        try:
+        with count_round_trips(engine) as wire:
             assert client.get(path, headers=headers).status_code == 200, path
-        finally:
-            event.remove(engine, "checkout", checkout)
-            event.remove(engine, "checkin", checkin)
-        lines: list[str] = []
-        for connection, out in traced:
-            if not connection.closed:
-                connection.pgconn.untrace()
-            out.seek(0)
-            lines += out.read().splitlines()
-            out.close()
-        trips = sum(1 for line in lines if line.startswith("B") and "\tReadyForQuery" in line)
-        control = [
-            line.split("\t", 3)[3].strip().strip('"')
-            for line in lines
-            if line.startswith("F") and "\tQuery\t" in line
-        ]
-        control = [c for c in control if c.split()[0].upper() in ("BEGIN", "ROLLBACK", "COMMIT")]
-        parsed = sum(1 for line in lines if line.startswith("F") and "\tParse\t" in line)
-        print(f"| {label} | {trips} | {', '.join(control) or 'none'} | {parsed} |")
+        control = ", ".join(wire.transaction_control) or "none"
+        print(f"| {label} | {wire.count} | {control} | {wire.parsed} |")
 
 
 if __name__ == "__main__":

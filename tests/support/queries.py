@@ -85,6 +85,11 @@ class RoundTrips:
         ]
         return [t for t in texts if t.split()[0].upper() in _CONTROL]
 
+    @property
+    def parsed(self) -> int:
+        """Statements the server was sent to parse and plan (none, once psycopg prepared them)."""
+        return sum(1 for line in self.trace if line.startswith("F") and "\tParse\t" in line)
+
     def __str__(self) -> str:
         return f"{self.count} round trips:\n" + "\n".join(self.trace)
 
