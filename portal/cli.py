@@ -8,6 +8,7 @@ import click
 from click.core import ParameterSource
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from portal.dev.bench import seed_bench
 from portal.dev.demo import (
@@ -19,11 +20,13 @@ from portal.dev.demo import (
     seed_demo,
 )
 from portal.extensions import db
+from portal.models import Carrier
 from portal.notifications.handoff import drain
 from portal.notifications.worker import worker_command
 from portal.services.accounts import create_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
 from portal.services.delivery import generate_slots
+from portal.services.edd import backtest, fit_estimates, forget_estimates, import_history
 from portal.services.errors import DomainError
 from portal.services.network import files, imports
 
@@ -36,6 +39,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(agent)
     app.cli.add_command(network)
     app.cli.add_command(worker_command)
+    app.cli.add_command(edd)
 
 
 def _base_url() -> str:
@@ -221,3 +225,99 @@ def network_export(kind: str, fmt: str, output) -> None:
     if fmt == "geojson" and kind != "pickup-points":
         raise click.BadParameter("geojson is for pickup-points", param_hint="--format")
     output.write(imports.export(kind, fmt))
+
+
+edd = AppGroup("edd", help="Predicted delivery dates: fit, backtest, history, carrier defaults.")
+
+
+@edd.command("fit")
+def edd_fit() -> None:
+    """Count transits per segment from the observations of the last EDD_FIT_DAYS and replace
+    the estimates (nightly: deploy/lastmile-edd-fit.timer)."""
+    result = fit_estimates()
+    db.session.commit()
+    kept = ", ".join(f"{n} {basis}" for basis, n in sorted(result.segments.items())) or "none"
+    click.echo(
+        f"fitted {result.observations} parcels picked up since {result.since} in "
+        f"{result.seconds:.1f}s; segments kept: {kept}"
+    )
+
+
+@edd.command("backtest")
+@click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True)
+def edd_backtest(days: int) -> None:
+    """Fit on everything before the last DAYS days, predict each parcel picked up in them as of
+    its pickup, and print how it went beside the baseline (each carrier's median transit)."""
+    result = backtest(days)
+    db.session.rollback()
+    click.echo(
+        f"backtest: fitted on {result.fitted_on} parcels delivered before {result.since}; "
+        f"predicted {result.model.parcels} picked up {result.since} to {result.until}"
+    )
+    click.echo(f"{'':<32} {'prediction':>11} {'baseline':>11}")
+    model, base = result.model.figures(), result.baseline.figures()
+    for label, key, percent in (
+        ("exact-day hit rate", "exact_day", True),
+        ("range hit rate", "in_range", True),
+        ("mean absolute error (work days)", "mean_abs_error_days", False),
+        ("stated confidence (mean)", "stated_confidence", True),
+        ("calibration gap (points)", "calibration_gap", True),
+    ):
+        if percent:
+            click.echo(f"{label:<32} {model[key] * 100:>10.1f}% {base[key] * 100:>10.1f}%")
+        else:
+            click.echo(f"{label:<32} {model[key]:>11.2f} {base[key]:>11.2f}")
+    click.echo("calibration by stated confidence: stated band → observed share in range")
+    for band, (n, hit) in sorted(result.model.bands.items()):
+        click.echo(
+            f"  {band * 100:>4.0f}–{min(band + 0.05, 1) * 100:.0f}%: {hit / n * 100:5.1f}% of {n}"
+        )
+
+
+@edd.command("import-history")
+@click.argument("file", type=click.File("rb"))
+def edd_import_history(file) -> None:
+    """Load delivery history from a CSV file with the columns
+    carrier,origin_postcode,destination_postcode,picked_up_at,delivered_at. All or nothing: a
+    file with any bad row writes nothing and lists every bad row. Run `edd fit` afterwards."""
+    try:
+        result = import_history(file.read())
+    except files.FileRejected as exc:
+        db.session.rollback()
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(
+        f"{result.rows} rows: {result.added} added, {result.already} imported before; "
+        f"{result.without_zone} to postcodes outside the network (learned per carrier only)"
+    )
+
+
+@edd.command("carrier-default")
+@click.argument("carrier")
+@click.argument("days", required=False)
+@click.option("--clear", is_flag=True, help="Remove the carrier's default.")
+def edd_carrier_default(carrier: str, days: str | None, clear: bool) -> None:
+    """Set CARRIER's transit for routes with too little history, in working days: `1-3`, or
+    `2` for exactly two. Without DAYS, print it."""
+    found = db.session.execute(select(Carrier).where(Carrier.name == carrier)).scalar_one_or_none()
+    if found is None:
+        raise click.UsageError(f"No carrier is called {carrier!r}.")
+    if clear:
+        found.edd_days_min = found.edd_days_max = None
+    elif days is not None:
+        low, _, high = days.partition("-")
+        try:
+            low_n, high_n = int(low), int(high or low)
+        except ValueError:
+            raise click.UsageError("DAYS is a number of working days or a range: 2, 1-3") from None
+        if not 0 <= low_n <= high_n <= 30:
+            raise click.UsageError("DAYS runs from 0 to 30 working days, the lower first: 1-3")
+        found.edd_days_min, found.edd_days_max = low_n, high_n
+    db.session.commit()
+    forget_estimates()
+    if found.edd_days_min is None:
+        click.echo(f"{found.name}: no default (the global EDD_DEFAULT_DAYS applies)")
+    else:
+        click.echo(f"{found.name}: {found.edd_days_min}-{found.edd_days_max} working days")

@@ -128,6 +128,13 @@ class Config:
     NOTIFY_MAX_EVENT_AGE_HOURS = 12  # older events update the page but message nobody
     RQ_QUEUE = "notifications"
 
+    # Predicted delivery dates (issue 18, services/edd).
+    EDD_DEFAULT_DAYS = (1, 3)  # working days, when nothing better is known: basis "default"
+    EDD_MIN_SAMPLE = 30  # parcels a segment needs before the fit keeps it
+    EDD_RANGE_COVERAGE = 0.95  # the range holds at least this share of comparable parcels
+    EDD_FIT_DAYS = 180  # the fit learns from pickups of this many days back
+    EDD_ORIGIN_AREA_DIGITS = 2  # a route starts from this much of the origin postcode
+
     # Agent console (issue 6).
     PHONE_REGION = "SE"  # how the search box reads a phone number typed without +country
     LOGIN_LOCK_AFTER = 5  # wrong passwords in a row lock the account …

@@ -39,6 +39,13 @@ def normalise_postcode(raw: str) -> str:
 POSTCODE_MAX = 16
 
 
+def postcode_in(address: str | None) -> str | None:
+    """The postcode written in a one-line address ("Lagervägen 3, 136 50 Haninge"): the last
+    group of 4 or 5 digits (Nordic postcodes, the Swedish ones with their space), or None."""
+    found = re.findall(r"(?<!\d)(\d{3} \d{2}|\d{4,5})(?!\d)", address or "")
+    return found[-1] if found else None
+
+
 def valid_postcode(raw: str) -> str:
     """The postcode as given (NFKC, trimmed), if it has 2 to 10 letters and digits once
     normalised and is at most POSTCODE_MAX characters long as it will be stored."""

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from portal import create_app
 from portal.extensions import db as _db
 from portal.extensions import limiter
+from portal.services.edd import forget_closed_days, forget_estimates
 from tests.support import factories
 from tests.support.database import HINT, bind_sessions_to_the_test, one_transaction
 from tests.support.databases import scratch_database
@@ -116,6 +117,9 @@ def db(app: Flask, request: pytest.FixtureRequest) -> Iterator:
                 _empty_every_table()  # whatever got past the one connection
                 pytest.fail(f"{problems[0]}: {HINT}")
     limiter.reset()
+    # Each worker keeps estimates and closed days it read for minutes; a test's were rolled back.
+    forget_estimates()
+    forget_closed_days()
 
 
 def _empty_every_table() -> None:

@@ -180,6 +180,11 @@ class ParcelIn(In):
     )
     order_ref: str | None = Field(None, max_length=64)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    origin_postcode: Annotated[str, Field(max_length=16)] | None = Field(
+        None,
+        description="Where the parcel leaves from, for its predicted delivery date; without "
+        "it, the postcode of the merchant's return address",
+    )
     delivery_choice: DeliveryChoiceIn | None = Field(
         None,
         description="An option from GET /delivery-options, checked by the same rules as on the "
@@ -187,6 +192,11 @@ class ParcelIn(In):
         "`merchant_slot_share_full` when your bookings through the API already hold your share "
         "of the slot's places",
     )
+
+    @field_validator("origin_postcode")
+    @classmethod
+    def _origin_postcode(cls, v: str | None) -> str | None:
+        return None if v is None else valid_postcode(v)
 
 
 class EventIn(In):
@@ -381,6 +391,27 @@ class ManifestOut(BaseModel):
     stops: list[ManifestStopOut]
 
 
+class PredictedDeliveryOut(BaseModel):
+    """When the parcel is expected, learned from comparable parcels (README: Predicted
+    delivery dates). Dates are local to the recipient's zone."""
+
+    earliest: dt.date
+    latest: dt.date
+    most_likely: dt.date
+    confidence: float | None = Field(
+        description="The share of comparable parcels that arrived between earliest and latest; "
+        "null for the defaults, which no parcels back",
+        ge=0,
+        le=1,
+    )
+    basis: Literal["carrier", "route", "zone_pair", "carrier_default", "default"] = Field(
+        description="Which parcels it was learned from: the same route (origin postcode area "
+        "to destination zone) and carrier, the same zones, the carrier anywhere; or, with too "
+        "few of those, the operator's default for the carrier, or the global default"
+    )
+    sample_size: int = Field(description="How many comparable parcels it was learned from")
+
+
 class ParcelOut(BaseModel):
     tracking_number: str
     tracking_url: str
@@ -389,6 +420,11 @@ class ParcelOut(BaseModel):
     carrier: str
     order_ref: str | None
     eta: EtaOut | None
+    predicted_delivery: PredictedDeliveryOut | None = Field(
+        None,
+        description="Until the journey ends: the predicted delivery day and range, updated "
+        "at every scan (the carrier's window, `eta`, is firmer once there is one)",
+    )
     recipient: RecipientOut
     items: list[ItemOut]
     weight_grams: int

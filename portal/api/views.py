@@ -32,6 +32,7 @@ from portal.models import Parcel
 from portal.observability.metrics import count_events
 from portal.services import parcels as parcel_service
 from portal.services.delivery import choice_history
+from portal.services.edd import predict_parcel
 from portal.services.errors import DomainError
 from portal.services.events import EventData, EventResult, accept_events
 from portal.services.parcels import ParcelRecord
@@ -90,6 +91,7 @@ def parcel_json(parcel: Parcel | ParcelRecord, *, for_merchant: bool = True) -> 
         carrier=parcel.carrier.name,
         order_ref=parcel.order_ref,
         eta={"from_": parcel.eta_from, "to": parcel.eta_to} if parcel.eta_from else None,
+        predicted_delivery=_predicted(parcel),
         recipient={
             "name": parcel.recipient_name,
             "phone": parcel.recipient_phone,
@@ -131,6 +133,11 @@ def parcel_json(parcel: Parcel | ParcelRecord, *, for_merchant: bool = True) -> 
     return out.model_dump(mode="json", by_alias=True)
 
 
+def _predicted(parcel: Parcel | ParcelRecord) -> dict[str, Any] | None:
+    prediction = predict_parcel(parcel, parcel.time_zone)
+    return prediction.as_json() if prediction else None
+
+
 @bp.post("/parcels")
 @require_key("merchant")
 @api_write
@@ -165,6 +172,7 @@ def _parcel_data(data: ParcelIn) -> parcel_service.ParcelData:
         tracking_number=data.tracking_number,
         order_ref=data.order_ref,
         currency=data.currency,
+        origin_postcode=data.origin_postcode,
     )
 
 

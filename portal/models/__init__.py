@@ -19,6 +19,7 @@ from portal.models.delivery import (
     SlotTemplate,
     Vehicle,
 )
+from portal.models.edd import TransitEstimate, TransitObservation
 from portal.models.event import TrackingEvent
 from portal.models.link import SignedLink
 from portal.models.merchant import Carrier, Merchant
@@ -80,6 +81,8 @@ __all__ = [
     "SlotTemplate",
     "SmsOptOut",
     "TrackingEvent",
+    "TransitEstimate",
+    "TransitObservation",
     "Vehicle",
     "WebhookEndpoint",
     "Zone",

@@ -49,6 +49,10 @@ class Carrier(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # The operator's word on this carrier's transit, in working days, for routes with too
+    # little history to learn from (issue 18: basis "carrier_default"); None: not set.
+    edd_days_min: Mapped[int | None]
+    edd_days_max: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -83,6 +83,8 @@ class Parcel(db.Model):
         Index("ix_parcel_created_at", "created_at"),
         # The stuck-parcel queue: parcels past the end of their delivery window.
         Index("ix_parcel_eta_to", "eta_to"),
+        # The dashboard's promise kept: parcels delivered in a date range.
+        Index("ix_parcel_delivered_at", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,9 +124,23 @@ class Parcel(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # Predicted delivery (issue 18, services/edd). Where it leaves from: the postcode as given
+    # (or the merchant's return address's), its area (the segment the fit learns per route)
+    # and its zone, if the network has one there.
+    origin_postcode: Mapped[str | None] = mapped_column(String(16))
+    origin_area: Mapped[str | None] = mapped_column(String(8))
+    origin_zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"))
+    # The carrier's first pickup scan and its delivery scan: transit is measured between them.
+    picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest predicted day as of the pickup (the promise), and whether the delivery kept
+    # it: the dashboard's "promise kept".
+    promised_by: Mapped[date | None]
+    promise_kept: Mapped[bool | None]
+
     merchant: Mapped[Merchant] = relationship()
     carrier: Mapped[Carrier] = relationship()
-    zone: Mapped[Zone | None] = relationship()
+    zone: Mapped[Zone | None] = relationship(foreign_keys=[zone_id])
     items: Mapped[list[ParcelItem]] = relationship(
         back_populates="parcel", cascade="all, delete-orphan", order_by="ParcelItem.id"
     )

@@ -7,7 +7,7 @@ bulk INSERT … ON CONFLICT DO NOTHING, so a resent event is a duplicate and cha
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,6 +19,7 @@ from portal.extensions import db
 from portal.models import Carrier, Merchant, Parcel, ParcelStatus, Return, TrackingEvent
 from portal.models.types import utcnow
 from portal.services.delivery import ETA_ENDS, release_on_end
+from portal.services.edd import after_scans
 from portal.services.messages import status_changed
 from portal.services.parcels import S10_RETURN_PREFIX
 from portal.services.returns import apply_return_event
@@ -141,12 +142,32 @@ class _Tracked:
     eta_from: datetime | None
     eta_to: datetime | None
     eta_at: datetime | None
+    # Predicted delivery (services/edd): where the parcel goes, when it was picked up and
+    # delivered, its promise and whether it was kept.
+    origin_area: str | None
+    origin_zone_id: int | None
+    zone_id: int | None
+    country: str
+    picked_up_at: datetime | None
+    delivered_at: datetime | None
+    promised_by: date | None
+    promise_kept: bool | None
 
     def moved(self) -> dict:
         return {name: getattr(self, name) for name in MOVED}
 
 
-MOVED = ("status", "status_at", "eta_from", "eta_to", "eta_at")
+MOVED = (
+    "status",
+    "status_at",
+    "eta_from",
+    "eta_to",
+    "eta_at",
+    "picked_up_at",
+    "delivered_at",
+    "promised_by",
+    "promise_kept",
+)
 
 
 def accept_events(
@@ -227,6 +248,11 @@ def accept_events(
         was = parcel.status
         if apply_event(parcel, event):
             moved.append((parcel, event, was))
+    after_scans(
+        [p for p in tracked if p.picked_up_at != before[p.id]["picked_up_at"]],
+        [p for p in tracked if p.delivered_at != before[p.id]["delivered_at"]],
+        now,
+    )
     changed = [p for p in tracked if p.moved() != before[p.id]]
     _write_parcels(changed, now)
     changes = _status_changes(moved)
@@ -369,6 +395,10 @@ def apply_event(parcel: _Tracked, event: EventData) -> bool:
     """Move the parcel's status and ETA for one new event; whether the event set the status
     (to another status or, newer, to the same one)."""
     code = ParcelStatus(event.code)
+    if code == ParcelStatus.PICKED_UP and (
+        parcel.picked_up_at is None or event.occurred_at < parcel.picked_up_at
+    ):
+        parcel.picked_up_at = event.occurred_at  # transit runs from the first pickup scan
     moves = supersedes(parcel.status, parcel.status_at, code, event.occurred_at)
     ends = code.is_terminal if moves else parcel.status.is_terminal
     if (
@@ -384,6 +414,8 @@ def apply_event(parcel: _Tracked, event: EventData) -> bool:
     if not moves:
         return False
     parcel.status, parcel.status_at = code, event.occurred_at
+    if code == ParcelStatus.DELIVERED:
+        parcel.delivered_at = event.occurred_at
     if code in ETA_ENDS and event.eta_from is None:
         # A failed attempt, a parcel waiting at a pickup point or a finished journey voids the
         # old delivery window; the carrier's next event with a window sets a new one.

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal import s10
+from portal.contact import postcode_in
 from portal.extensions import db
 from portal.models import (
     Carrier,
@@ -30,6 +31,7 @@ from portal.models import (
     ReturnItem,
     Zone,
 )
+from portal.services.edd import origin_area
 from portal.services.errors import (
     Conflict,
     DomainError,
@@ -37,7 +39,7 @@ from portal.services.errors import (
     ParcelNotFound,
 )
 from portal.services.messages import notify
-from portal.services.zones import zone_for_postcode
+from portal.services.zones import matching_prefixes, zone_for_postcode
 
 # The S10 series return labels are issued from (with the portal's issuing country).
 S10_RETURN_PREFIX = "LR"
@@ -91,6 +93,7 @@ class ParcelData:
     tracking_number: str | None = None
     order_ref: str | None = None
     currency: str = "EUR"
+    origin_postcode: str | None = None  # else the merchant's return address's
 
 
 def parse_tracking_number(raw: str) -> str:
@@ -223,6 +226,12 @@ class ParcelRecord:
     currency: str
     created_at: datetime
     updated_at: datetime
+    # For its predicted delivery (services/edd).
+    status_at: datetime | None
+    picked_up_at: datetime | None
+    origin_area: str | None
+    origin_zone_id: int | None
+    zone_id: int | None
     merchant: Named
     carrier: Named
     zone: Named | None
@@ -256,6 +265,11 @@ _RECORD_FIELDS = (
     "currency",
     "created_at",
     "updated_at",
+    "status_at",
+    "picked_up_at",
+    "origin_area",
+    "origin_zone_id",
+    "zone_id",
 )
 
 
@@ -503,6 +517,9 @@ def create_parcel(
         number = issue_tracking_number(s10_prefix, s10_country)
 
     r = data.recipient
+    origin = data.origin_postcode or postcode_in(merchant.return_address)
+    origin_prefixes = matching_prefixes(origin) if origin else []
+    origin_zone = origin_prefixes[0].zone if origin_prefixes else None
     parcel = Parcel(
         tracking_number=number,
         merchant=merchant,
@@ -519,6 +536,9 @@ def create_parcel(
         weight_grams=data.weight_grams,
         currency=data.currency,
         zone=zone_for_postcode(r.country, r.postcode),
+        origin_postcode=origin,
+        origin_area=origin_area(origin),
+        origin_zone_id=origin_zone.id if origin_zone else None,
         items=[
             ParcelItem(
                 sku=i.sku,
