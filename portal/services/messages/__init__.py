@@ -9,9 +9,13 @@ hand-off and the delivery lookups at start-up) and imports this package, never t
 
 from portal.services.messages.context import (
     DeliveryLookups,
+    PredictedDates,
+    Predictor,
     context,
+    expected_dates,
     pickup_code,
     set_delivery_lookups,
+    set_predictor,
 )
 from portal.services.messages.outbox import (
     DEDUPE_KEY_MAX,
@@ -36,10 +40,13 @@ __all__ = [
     "QUIET_HOURS_EXEMPT",
     "TRIGGERS",
     "DeliveryLookups",
+    "PredictedDates",
+    "Predictor",
     "bounded_key",
     "context",
     "context_keys",
     "enqueue",
+    "expected_dates",
     "fit_subject",
     "is_opted_out",
     "notify",
@@ -48,6 +55,7 @@ __all__ = [
     "render",
     "set_delivery_lookups",
     "set_handoff",
+    "set_predictor",
     "status_changed",
     "write_when_sending",
 ]

@@ -1,10 +1,13 @@
 """The variables a message is written with: the parcel, its link and ETA, and what each trigger
-adds (the new choice, the pickup point's last day, whether a reply can rebook).
+adds (the new choice, the pickup point's last day, whether a reply can rebook, the predicted
+delivery day of a new parcel).
 
 Three triggers speak of the delivery side: the choice in force and what it says, and how long
 a pickup point keeps the parcel. Delivery and the pickup network queue messages themselves (so
 they import this package), hence they lend those lookups at start-up (`set_delivery_lookups`,
-called from portal/notifications/__init__.py) instead of being imported here.
+called from portal/notifications/__init__.py) instead of being imported here. The predicted
+delivery is lent the same way (`set_predictor`): services/edd reads the network's files, and the
+network queues messages, so importing it here would close a cycle.
 """
 
 from __future__ import annotations
@@ -41,13 +44,32 @@ class DeliveryLookups:
     pickup_deadline: Callable[[Parcel, datetime], PickupDeadline]
 
 
+class PredictedDates(Protocol):
+    """A parcel's predicted delivery (services/edd's Prediction), in the parcel's zone."""
+
+    earliest: date
+    latest: date
+    most_likely: date
+
+
+# services/edd's predict_parcel(parcel, time_zone): None once the journey ended.
+Predictor = Callable[[Parcel, str | None], PredictedDates | None]
+
 _lookups: DeliveryLookups | None = None
+_predictor: Predictor | None = None
 
 
 def set_delivery_lookups(lookups: DeliveryLookups) -> None:
     """Lend the delivery side's lookups (once, at start-up)."""
     global _lookups
     _lookups = lookups
+
+
+def set_predictor(predictor: Predictor | None) -> Predictor | None:
+    """Lend the predicted delivery (once, at start-up); returns the one lent before."""
+    global _predictor
+    before, _predictor = _predictor, predictor
+    return before
 
 
 def _delivery() -> DeliveryLookups:
@@ -68,6 +90,24 @@ def pickup_code(parcel: Parcel) -> str:
     return f"{int.from_bytes(digest[:4], 'big') % 1_000_000:06d}"
 
 
+def expected_dates(parcel: Parcel) -> dict[str, str]:
+    """The predicted delivery (services/edd) in the current language: the most likely day and
+    the range's first and last day, as the parcel's zone counts them. All empty when the carrier
+    gave a window (its `eta` says more, and wins) or nothing is predicted (the journey ended, or
+    no predictor was lent)."""
+    predictor = _predictor
+    prediction = None
+    if parcel.eta_from is None and predictor is not None:
+        prediction = predictor(parcel, parcel.time_zone)
+    if prediction is None:
+        return dict.fromkeys(("expected_day", "expected_earliest", "expected_latest"), "")
+    return {
+        "expected_day": format_day(prediction.most_likely),
+        "expected_earliest": format_day(prediction.earliest),
+        "expected_latest": format_day(prediction.latest),
+    }
+
+
 def context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     """Every variable of `trigger`'s message about `parcel`, its signed link token `link`, and
     the caller's `extra` (see triggers.TRIGGER_KEYS), in the current language."""
@@ -86,6 +126,8 @@ def context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
         values["eta_from_local"] = parcel.eta_from.astimezone(zone).strftime("%H:%M")
         values["eta_to_local"] = parcel.eta_to.astimezone(zone).strftime("%H:%M")
         values["eta_day"] = local_day(parcel.eta_from, parcel.time_zone)
+    if trigger == "parcel_created":
+        values |= expected_dates(parcel)
     if trigger == "delivery_failed":
         # The SMS offers "reply 1 / 2" only where we have slots and pickup points to offer.
         values["reply_choices"] = parcel.zone_id is not None

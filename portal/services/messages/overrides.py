@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.gsm7 import is_gsm7, segments
-from portal.localtime import local_day
+from portal.localtime import format_day, local_day
 from portal.models import (
     Account,
     Channel,
@@ -220,6 +220,13 @@ def sample_context(merchant: Merchant, trigger: str, channel: Channel, language:
     values["pickup_place"] = words["pickup_place"]
     values["pickup_hours"] = "10:00-16:00"  # the last day's hours (a Saturday's, say)
     values["unsubscribe_link"] = f"{base_url()}/u/{SAMPLE_TOKEN}"
+    if trigger == "parcel_created":
+        # A predicted delivery (the sample's carrier window would leave these empty).
+        today = utcnow().date()
+        with force_locale(language):
+            values["expected_day"] = format_day(today + timedelta(days=2))
+            values["expected_earliest"] = format_day(today + timedelta(days=1))
+            values["expected_latest"] = format_day(today + timedelta(days=3))
     # Exactly the names a template may use: what isn't listed is an error in a preview too.
     allowed = context_keys(trigger, channel)
     return {k: v for k, v in values.items() if k in allowed}
