@@ -10,16 +10,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, jsonify, request
+from sqlalchemy import select
 
 from portal.api import bp
 from portal.api.auth import current_key, require_key
 from portal.api.errors import from_domain
+from portal.api.estimates import option_prediction
 from portal.api.manifest import find_zone, manifest
 from portal.api.schemas import DeliveryChoiceIn, DeliveryOptionsOut, ManifestOut
 from portal.contact import valid_postcode
-from portal.models import ChoiceType, DeliveryChoice, Parcel
+from portal.extensions import db
+from portal.models import Carrier, ChoiceType, DeliveryChoice, Parcel
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
+from portal.services.parcels import default_carrier
 from portal.services.zones import matching_prefixes, zone_for_postcode
 
 
@@ -146,9 +150,15 @@ def get_delivery_options():
         value=value,
         checkout=True,
     )
+    try:
+        predicted = option_prediction(
+            current_key().merchant, _option_carrier(current_key().merchant), postcode, zone
+        )
+    except DomainError as exc:
+        return from_domain(exc)
     out = DeliveryOptionsOut(
         zone=zone.name,
-        options=[_option_json(o, zone.name) for o in options.all()],
+        options=[_option_json(o, zone.name, predicted) for o in options.all()],
         co2e_method=f"{base}/about/co2",
     )
     # Each option carries only the fields of its kind (a slot has no distance, a hold no time).
@@ -181,7 +191,28 @@ def _country_for(postcode: str) -> str | None:
     return countries.pop() if countries else None
 
 
-def _option_json(o: delivery_options.Option, zone_name: str) -> dict[str, Any]:
+def _option_carrier(merchant) -> Carrier | None:
+    """`carrier` as asked, else the merchant's only carrier; None when it ships with several
+    and didn't say (the options then carry no prediction)."""
+    name = (request.args.get("carrier") or "").strip()
+    if name:
+        carrier = db.session.execute(
+            select(Carrier).where(Carrier.name == name)
+        ).scalar_one_or_none()
+        if carrier is None:
+            raise DomainError(
+                f"No carrier is called {name!r}.", field="carrier", code="unknown_carrier"
+            )
+        return carrier
+    try:
+        return default_carrier(merchant)
+    except DomainError:
+        return None
+
+
+def _option_json(
+    o: delivery_options.Option, zone_name: str, predicted: dict[str, Any] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": str(o.type),
         "id": o.id,
@@ -217,7 +248,13 @@ def _option_json(o: delivery_options.Option, zone_name: str) -> dict[str, Any]:
             out |= {"capacity": o.capacity, "remaining": o.remaining}
     elif o.type is ChoiceType.HOLD:
         out["latest"] = o.latest
+    if predicted is not None and o.type not in _FIXED_DAY:
+        out["predicted_delivery"] = predicted
     return out
+
+
+# Options that name their day themselves: a prediction would only contradict them.
+_FIXED_DAY = frozenset({ChoiceType.SLOT, ChoiceType.GREEN_DAY, ChoiceType.HOLD})
 
 
 CSV_COLUMNS = (

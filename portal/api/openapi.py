@@ -10,6 +10,8 @@ from pydantic.json_schema import models_json_schema
 
 from portal.api.complaints import ComplaintOut
 from portal.api.schemas import (
+    DeliveryEstimateIn,
+    DeliveryEstimateOut,
     DeliveryOptionsOut,
     ErrorOut,
     EventBatchIn,
@@ -131,6 +133,8 @@ def _schemas() -> dict[str, Any]:
         WebhookCreatedOut,
         WebhookListOut,
         DeliveryOptionsOut,
+        DeliveryEstimateIn,
+        DeliveryEstimateOut,
         ManifestOut,
         ComplaintOut,
         ReturnIn,
@@ -255,10 +259,38 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         _query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}),
                         _query("weight", {"type": "integer", "minimum": 0}, "grams"),
                         _query("value", {"type": "string"}, "the parcel's value (safe place)"),
+                        _query(
+                            "carrier",
+                            {"type": "string"},
+                            "the carrier it ships with, for `predicted_delivery` on options "
+                            "with no fixed day (left out: your only carrier)",
+                        ),
                     ],
                     "responses": {
                         "200": _body(DeliveryOptionsOut, "The options (empty outside our zones)"),
                         "422": _error("A parameter is invalid; `field` names it"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/delivery-estimates": {
+                "post": {
+                    "operationId": "createDeliveryEstimate",
+                    "summary": "When a parcel not made yet would arrive (merchant key)",
+                    "description": (
+                        "For the product page and checkout: the predicted delivery day and "
+                        "range for a carrier, origin and destination, learned from comparable "
+                        "parcels (README: Predicted delivery dates). The same object as a "
+                        "parcel's `predicted_delivery`; dates are local to the destination."
+                    ),
+                    "requestBody": _json_body(DeliveryEstimateIn),
+                    "responses": {
+                        "200": _body(DeliveryEstimateOut, "The prediction"),
+                        "400": _error("The body is not JSON"),
+                        "422": _error(
+                            "A field is invalid; `field` names it (`unknown_carrier`, "
+                            "`bad_ship_date`, `country_required`)"
+                        ),
                         **AUTH_ERRORS,
                     },
                 }

@@ -334,6 +334,27 @@ class ChoiceOut(BaseModel):
     superseded_at: datetime | None
 
 
+class PredictedDeliveryOut(BaseModel):
+    """When the parcel is expected, learned from comparable parcels (README: Predicted
+    delivery dates). Dates are local to the recipient's zone."""
+
+    earliest: dt.date
+    latest: dt.date
+    most_likely: dt.date
+    confidence: float | None = Field(
+        description="The share of comparable parcels that arrived between earliest and latest; "
+        "null for the defaults, which no parcels back",
+        ge=0,
+        le=1,
+    )
+    basis: Literal["carrier", "route", "zone_pair", "carrier_default", "default"] = Field(
+        description="Which parcels it was learned from: the same route (origin postcode area "
+        "to destination zone) and carrier, the same zones, the carrier anywhere; or, with too "
+        "few of those, the operator's default for the carrier, or the global default"
+    )
+    sample_size: int = Field(description="How many comparable parcels it was learned from")
+
+
 class OptionOut(BaseModel):
     type: ChoiceKind
     id: int | str
@@ -360,6 +381,11 @@ class OptionOut(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     latest: dt.date | None = Field(None, description="hold: the last day it can be held until")
+    predicted_delivery: PredictedDeliveryOut | None = Field(
+        None,
+        description="Options with no fixed day (pickup point, locker, safe place, neighbour, "
+        "home delivery): when it is expected, if it ships on the next working day",
+    )
 
 
 class DeliveryOptionsOut(BaseModel):
@@ -391,25 +417,41 @@ class ManifestOut(BaseModel):
     stops: list[ManifestStopOut]
 
 
-class PredictedDeliveryOut(BaseModel):
-    """When the parcel is expected, learned from comparable parcels (README: Predicted
-    delivery dates). Dates are local to the recipient's zone."""
+class DeliveryEstimateIn(In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "carrier": "Baltic Express",
+                    "origin_postcode": "136 50",
+                    "destination_postcode": "113 48",
+                }
+            ]
+        }
+    )
+    carrier: Annotated[Text, Field(max_length=120, description="The carrier's name")]
+    origin_postcode: Annotated[str, Field(max_length=16, description="Where it leaves from")]
+    destination_postcode: Annotated[str, Field(max_length=16, description="Where it goes")]
+    country: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z]{2}$",
+        description="The destination's country; needed only for a postcode two countries we "
+        "serve share",
+    )
+    ship_date: dt.date | None = Field(
+        None,
+        description="When it will be handed to the carrier; the next working day when left "
+        "out. From today to 90 days ahead",
+    )
 
-    earliest: dt.date
-    latest: dt.date
-    most_likely: dt.date
-    confidence: float | None = Field(
-        description="The share of comparable parcels that arrived between earliest and latest; "
-        "null for the defaults, which no parcels back",
-        ge=0,
-        le=1,
-    )
-    basis: Literal["carrier", "route", "zone_pair", "carrier_default", "default"] = Field(
-        description="Which parcels it was learned from: the same route (origin postcode area "
-        "to destination zone) and carrier, the same zones, the carrier anywhere; or, with too "
-        "few of those, the operator's default for the carrier, or the global default"
-    )
-    sample_size: int = Field(description="How many comparable parcels it was learned from")
+    @field_validator("origin_postcode", "destination_postcode")
+    @classmethod
+    def _postcodes(cls, v: str) -> str:
+        return valid_postcode(v)
+
+
+class DeliveryEstimateOut(PredictedDeliveryOut):
+    zone: str | None = Field(description="The destination's zone, or null outside the network")
 
 
 class ParcelOut(BaseModel):

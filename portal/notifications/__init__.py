@@ -12,6 +12,7 @@ from flask.blueprints import BlueprintSetupState
 from portal.notifications.handoff import hand_off
 from portal.services import messages
 from portal.services.delivery import current_choice, describe
+from portal.services.edd import predict_parcel
 from portal.services.network.pickup import pickup_deadline
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
@@ -25,6 +26,8 @@ def _lend_to_messages(state: BlueprintSetupState) -> None:
             current_choice=current_choice, describe=describe, pickup_deadline=pickup_deadline
         )
     )
+    # The expected day in parcel_created (services/edd reads the network, which sends messages).
+    messages.set_predictor(predict_parcel)
 
 
 from portal.notifications import hooks, views  # noqa: E402, F401

@@ -51,6 +51,13 @@ _PARCEL = (
         _p.eta_to,
         _p.notify_sms,
         _p.notify_email,
+        # Its predicted delivery (services/edd), worked out from the row alone.
+        _p.status_at,
+        _p.picked_up_at,
+        _p.carrier_id,
+        _p.origin_area,
+        _p.origin_zone_id,
+        _p.zone_id,
         Merchant.__table__.c.name.label("merchant_name"),
         _p.merchant_id,
         # The merchant's branding, for the page's header.
@@ -139,6 +146,12 @@ class ParcelPage:
     eta_to: datetime | None
     notify_sms: bool
     notify_email: bool
+    status_at: datetime | None
+    picked_up_at: datetime | None
+    carrier_id: int
+    origin_area: str | None
+    origin_zone_id: int | None
+    zone_id: int | None
     merchant_name: str
     merchant_id: int
     merchant_brand_colour: str | None

@@ -25,7 +25,10 @@ statement that finds the parcel (parcel_page._VERSIONS), so an unchanged parcel 
 - the language the block is written in (the resolved locale: the switcher's choice, the
   recipient's language, Accept-Language);
 - today's date where the parcel is: the timeline writes the year only when it is not this
-  one, so the words can change with the date and nothing else.
+  one, so the words can change with the date and nothing else; and a predicted day that has
+  passed turns into "later than expected";
+- the predicted delivery (services/edd): worked out from the parcel's row and the estimates
+  of the last fit, so a new fit or closed day shows at once.
 
 Nothing per session other than the verification is in the block: no form, no CSRF token, no
 flashed message. The hash covers values, not timestamps of writes, so a write that changes
@@ -45,6 +48,7 @@ from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from portal.localtime import zone_of
+from portal.services.edd import Prediction
 from portal.tracking.parcel_page import ParcelPage
 
 # A poll shows a verified recipient's timeline (who signed, choices at a neighbour's): kept
@@ -76,7 +80,7 @@ def _release(app: Flask) -> str:
     return known
 
 
-def poll_etag(page: ParcelPage, *, verified: bool) -> str:
+def poll_etag(page: ParcelPage, *, verified: bool, prediction: Prediction | None = None) -> str:
     """The poll's ETag (unquoted) for this viewer, from `load_parcel_page(versions=True)`."""
     today = datetime.now(zone_of(page.time_zone)).date()
     inputs = (
@@ -92,6 +96,7 @@ def poll_etag(page: ParcelPage, *, verified: bool) -> str:
         verified,
         str(get_locale()),
         today.isoformat(),
+        prediction,
         # Choices only show to a verified viewer; an unverified one's block ignores them.
         page.versions if verified else (page.versions[:2], page.versions[-2:]),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
@@ -24,10 +25,12 @@ from portal import s10
 from portal.extensions import limiter
 from portal.forms import page_write
 from portal.i18n import safe_next
+from portal.localtime import zone_of
 from portal.models import Parcel
 from portal.models.types import utcnow
 from portal.security import no_store
 from portal.services import complaints, delivery, tracking
+from portal.services.edd import predict_parcel
 from portal.services.errors import InvalidTrackingNumber, ParcelNotFound
 from portal.services.links import LinkExpired, LinkUnknown, open_link
 from portal.services.network.pickup import point_hours
@@ -243,9 +246,11 @@ def parcel(tn: str):
     # The page's poll, forms and links name the parcel where the number is shared (parcel_url).
     note_parcels_of_number(number, page.parcels_with_number)
     g.recipient_language = page.language
+    # The carrier's window (or a booked day), once there is one, says more than any prediction.
+    prediction = None if page.eta_from else predict_parcel(page, page.time_zone)
     etag = None
     if poll:
-        etag = poll_etag(page, verified=verified)
+        etag = poll_etag(page, verified=verified, prediction=prediction)
         if request.if_none_match.contains_weak(etag):
             return not_modified(etag)
         load_events(page)
@@ -273,6 +278,9 @@ def parcel(tn: str):
         "status_label": tracking.status_label(page.status),
         "status_explanation": tracking.status_explanation(page.status),
         "trouble": page.status in tracking.TROUBLE,
+        "prediction": prediction,
+        "late": prediction is not None
+        and prediction.late_on(datetime.now(zone_of(page.time_zone)).date()),
         # Only an unverified page shows the form; building it would mint a CSRF token and
         # rewrite the session cookie on every verified page view.
         # Nor the poll, whose block has no form.

@@ -217,6 +217,7 @@ def test_openapi_document_is_generated_from_the_models(client):
         "/webhooks",
         "/webhooks/{id}",
         "/delivery-options",
+        "/delivery-estimates",
         "/manifest",
         "/returns",
         "/returns/{rma}",

@@ -114,6 +114,13 @@ def predict(
     )
 
 
+# Waiting at a pickup point, held at the recipient's request, or after a failed attempt (the
+# recipient books the next one): a learned transit says nothing about when it comes.
+NO_PREDICTION = frozenset(
+    {ParcelStatus.READY_FOR_PICKUP, ParcelStatus.ON_HOLD, ParcelStatus.DELIVERY_FAILED}
+)
+
+
 class Predictable(Protocol):
     status: ParcelStatus
     status_at: datetime | None
@@ -128,10 +135,11 @@ class Predictable(Protocol):
 def predict_parcel(
     parcel: Predictable, time_zone: str | None, now: datetime | None = None
 ) -> Prediction | None:
-    """The parcel's predicted delivery as of its last scan, or None once its journey ended.
-    Before pickup: as if it ships on the next working day."""
+    """The parcel's predicted delivery as of its last scan, or None once its journey ended or
+    its day depends on the recipient (NO_PREDICTION). Before pickup: as if it ships on the next
+    working day."""
     status = ParcelStatus(parcel.status)
-    if status.is_terminal:
+    if status.is_terminal or status in NO_PREDICTION:
         return None
     zone = zone_of(time_zone)
     calendar = calendar_for(parcel.country, parcel.zone_id)

@@ -94,12 +94,13 @@ def expected_dates(parcel: Parcel) -> dict[str, str]:
     """The predicted delivery (services/edd) in the current language: the most likely day and
     the range's first and last day, as the parcel's zone counts them. All empty when the carrier
     gave a window (its `eta` says more, and wins) or nothing is predicted (the journey ended, or
-    no predictor was lent)."""
+    no predictor was lent), and when only the global default stands behind it: a message is a
+    promise, and that default is nobody's knowledge of this route or carrier."""
     predictor = _predictor
     prediction = None
     if parcel.eta_from is None and predictor is not None:
         prediction = predictor(parcel, parcel.time_zone)
-    if prediction is None:
+    if prediction is None or prediction.basis == "default":
         return dict.fromkeys(("expected_day", "expected_earliest", "expected_latest"), "")
     return {
         "expected_day": format_day(prediction.most_likely),
