@@ -193,6 +193,13 @@ CHARTS: dict[str, tuple[str, list[int], bool]] = {
     "return-reasons": ("Bar chart of return reasons", [1], False),
     "complaints": ("Bar chart of complaints filed and closed by type", [1, 2], False),
     "messages": ("Stacked bar chart of SMS and e-mail by state", [1, 2, 3, 4, 5], True),
+    # Drawn by promise_chart_svg: a line per carrier and zone, week by week.
+    "promise-kept": (
+        "Line chart of the share of parcels delivered by their promised day, week by week, "
+        "one line per carrier and zone",
+        [5],
+        False,
+    ),
 }
 
 
@@ -217,17 +224,12 @@ def _ticks(largest: int) -> list[int]:
     return list(range(0, largest + step, step))
 
 
-def chart_svg(key: str, table: service.Table) -> str:
-    _, columns, stacked = CHARTS[key]
-    kind = pygal.HorizontalStackedBar if stacked else pygal.HorizontalBar
-    config = pygal.Config(
+def _config(**options) -> pygal.Config:
+    return pygal.Config(
         js=[],
         disable_xml_declaration=True,
         style=STYLE,
         width=800,
-        height=max(200, 110 + 48 * len(table.rows)),
-        print_values=True,
-        print_zeroes=False,
         show_legend=True,
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
@@ -235,6 +237,47 @@ def chart_svg(key: str, table: service.Table) -> str:
         truncate_legend=-1,
         tooltip_fancy_mode=False,
         no_data_text="Nothing in this period",
+        **options,
+    )
+
+
+def promise_chart_svg(table: service.Table) -> str:
+    """The promise-kept table (carrier, zone, week from, …, share) as one line per carrier and
+    zone across the weeks, 0–100 %; a week without deliveries for a line is a gap."""
+    weeks = sorted({row[2] for row in table.rows})
+    lines: dict[tuple[str, str], dict[str, float]] = {}
+    for carrier, zone, week, *_, share in table.rows:
+        lines.setdefault((carrier, zone), {})[week] = share
+    chart = pygal.Line(
+        _config(
+            height=420,
+            range=(0, 100),
+            allow_interruptions=True,
+            print_values=False,
+            # A year's 53 weeks don't fit side by side: a dozen labels, the rest as ticks.
+            x_labels_major_count=12,
+            show_minor_x_labels=len(weeks) <= 12,
+        )
+    )
+    if table.rows:  # pygal can't place axis labels on a chart without data
+        chart.y_labels = list(range(0, 101, 20))
+    chart.value_formatter = lambda v: f"{v:.1f}%"
+    chart.add_xml_filter(_without_scripts)
+    chart.x_labels = weeks
+    for (carrier, zone), shares in lines.items():
+        chart.add(f"{carrier} · {zone}", [shares.get(week) for week in weeks])
+    return chart.render(is_unicode=True)
+
+
+def chart_svg(key: str, table: service.Table) -> str:
+    if key == "promise-kept":
+        return promise_chart_svg(table)
+    _, columns, stacked = CHARTS[key]
+    kind = pygal.HorizontalStackedBar if stacked else pygal.HorizontalBar
+    config = _config(
+        height=max(200, 110 + 48 * len(table.rows)),
+        print_values=True,
+        print_zeroes=False,
     )
     chart = kind(config)
     chart.y_labels = _ticks(_largest(table, columns, stacked))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
 from sqlalchemy import or_, select
 
 from portal.extensions import db
+from portal.localtime import zone_of
 from portal.models import (
     Account,
     AuditEntry,
@@ -12,9 +17,11 @@ from portal.models import (
     Notification,
     Parcel,
     ParcelNote,
+    Zone,
 )
 from portal.models.types import utcnow
 from portal.services import complaints, delivery, returns
+from portal.services.edd import Prediction, predict_parcel
 from portal.services.tracking import timeline
 
 
@@ -24,6 +31,110 @@ def made_by_text(made_by: str, names: dict[int, str]) -> str:
     if kind == "agent" and ident.isdigit():
         return f"agent {names.get(int(ident), '#' + ident)}"
     return made_by
+
+
+def short_day(day: date) -> str:
+    """`Tue 9 Dec` (the console is in English)."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def day_range(first: date, last: date) -> str:
+    """`Mon 8 – Wed 10 Dec`, `Mon 30 Nov – Wed 2 Dec`, or one day."""
+    if first == last:
+        return short_day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%a} {first.day} – {short_day(last)}"
+    return f"{short_day(first)} – {short_day(last)}"
+
+
+@dataclass(frozen=True)
+class PredictedDelivery:
+    """What the console says of a parcel's predicted delivery and its promise."""
+
+    prediction: Prediction | None  # None once the journey ended
+    summary: str | None  # `Predicted: Tue 9 Dec (most likely), range …`
+    basis: str | None  # which parcels it learned from, in plain words
+    late: bool  # still on its way after the latest predicted day
+    promised_by: date | None
+    promise: str | None  # the promise and, once delivered, whether it was kept
+
+
+def _summary(p: Prediction) -> str:
+    if p.confidence is None:  # a default: a range, no most likely day
+        text = f"Predicted: {day_range(p.earliest, p.latest)}"
+    else:
+        text = f"Predicted: {short_day(p.most_likely)} (most likely)"
+        if p.earliest != p.latest:
+            text += f", range {day_range(p.earliest, p.latest)}"
+        # Rounded down, never overstated.
+        text += f", {int(p.confidence * 100 + 1e-9)} % of {p.sample_size:,} comparable parcels"
+    text += f" ({p.basis})"
+    if p.delayed:
+        text += "; moved by a delay scan"
+    return text
+
+
+def _basis(parcel: Parcel, basis: str) -> str:
+    carrier = parcel.carrier.name
+    to_zone = parcel.zone.name if parcel.zone else "none"
+    if basis == "route":
+        return (
+            f"Route: learned from parcels of the same carrier ({carrier}) from origin postcode "
+            f"area {parcel.origin_area} to destination zone {to_zone}."
+        )
+    if basis == "zone_pair":
+        origin = db.session.get(Zone, parcel.origin_zone_id) if parcel.origin_zone_id else None
+        return (
+            f"Zone pair: learned from parcels of the same carrier ({carrier}) from origin zone "
+            f"{origin.name if origin else 'none'} to destination zone {to_zone}; too few on "
+            "the route from this origin postcode area."
+        )
+    if basis == "carrier":
+        return (
+            f"Carrier: learned from all parcels of the same carrier ({carrier}), wherever "
+            "they went; too few on this route or zone pair."
+        )
+    if basis == "carrier_default":
+        return (
+            "Carrier default: too few comparable parcels, so the operator's default transit "
+            f"for {carrier}; no confidence to give."
+        )
+    low, high = current_app.config["EDD_DEFAULT_DAYS"]
+    return (
+        "Default: too few comparable parcels and no default for the carrier, so the global "
+        f"default of {low}–{high} working days; no confidence to give."
+    )
+
+
+def _promise(parcel: Parcel, tz: str | None) -> str | None:
+    delivered = parcel.delivered_at.astimezone(zone_of(tz)).date() if parcel.delivered_at else None
+    if parcel.promised_by is None:
+        if delivered is None:
+            return None
+        return f"Delivered {short_day(delivered)}; no promise (no pickup scan before it)."
+    promise = f"Promised by {short_day(parcel.promised_by)} (the latest predicted day at pickup)"
+    if delivered is None or parcel.promise_kept is None:
+        return promise + "."
+    if parcel.promise_kept:
+        return f"{promise}; delivered {short_day(delivered)}: promise kept."
+    late = (delivered - parcel.promised_by).days
+    return (
+        f"{promise}; delivered {short_day(delivered)}: promise not kept "
+        f"({late} day{'' if late == 1 else 's'} late)."
+    )
+
+
+def predicted_delivery(parcel: Parcel, tz: str | None, now) -> PredictedDelivery:
+    prediction = predict_parcel(parcel, tz, now)
+    today = now.astimezone(zone_of(tz)).date()
+    return PredictedDelivery(
+        prediction,
+        _summary(prediction) if prediction else None,
+        _basis(parcel, prediction.basis) if prediction else None,
+        bool(prediction and prediction.late_on(today)),
+        parcel.promised_by,
+        _promise(parcel, tz),
+    )
 
 
 def parcel_console(parcel: Parcel) -> dict:
@@ -89,6 +200,7 @@ def parcel_console(parcel: Parcel) -> dict:
     return {
         "parcel": parcel,
         "events": timeline(parcel),
+        "predicted": predicted_delivery(parcel, tz, now),
         "current_choice": delivery.describe(current, tz) if current else None,
         "choices": [(c, made_by_text(c.made_by, accounts)) for c in reversed(choices)],
         "window": delivery.change_window(parcel, now, current),

@@ -28,6 +28,7 @@ from portal.admin.services.dashboard.deliveries import (
     delivery_choices,
     parcels_by_status,
 )
+from portal.admin.services.dashboard.promises import Promises, promises_kept
 from portal.admin.services.dashboard.scope import MAX_DAYS, Column, Scope, Table
 from portal.extensions import db
 from portal.models import Channel, Merchant, NotificationState
@@ -58,6 +59,7 @@ class Dashboard:
     returns: Returns
     complaints: Complaints
     messages: Messages
+    promises: Promises
 
     def summary(self) -> Table:
         d, c, m = self.deliveries, self.choices, self.messages
@@ -74,6 +76,13 @@ class Dashboard:
             ),
             ("Failed delivery attempts", d.failed_attempts, "", None, None),
             ("Parcels with a failed attempt", d.parcels_failed, "", None, None),
+            (
+                "Promise kept",
+                self.promises.share,
+                "%",
+                self.promises.kept,
+                self.promises.delivered,
+            ),
             ("Green choices", c.green_share, "%", c.green, c.total),
             ("CO2e avoided by green choices", round(c.avoided_grams / 1000, 2), "kg", None, None),
             ("Returns rate", self.returns.rate, "%", self.returns.returns, d.delivered),
@@ -121,6 +130,7 @@ class Dashboard:
             self.returns.table(),
             self.complaints.table(),
             self.messages.table(),
+            self.promises.table(),
         ]
 
 
@@ -140,6 +150,7 @@ def build(scope: Scope) -> Dashboard:
         returns(scope, delivered.delivered),
         complaints(scope),
         messages(scope),
+        promises_kept(scope),
     )
 
 
@@ -151,6 +162,7 @@ TABLES = {
     "return-reasons": lambda scope: returns(scope, delivered=0).table(),
     "complaints": lambda scope: complaints(scope).table(),
     "messages": lambda scope: messages(scope).table(),
+    "promise-kept": lambda scope: promises_kept(scope).table(),
 }
 
 
