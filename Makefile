@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 PROMTOOL := $(BIN)/promtool
 
-.PHONY: run test test-pg lint format translations messages bench bench-profile bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-profile bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults bench-edd worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -119,6 +119,11 @@ bench-network: install
 
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py
+
+# Predicted delivery dates: `edd fit` and `edd backtest --days 30` on about 1M generated
+# transit observations in PostgreSQL (database lastmile_bench_edd; about a minute).
+bench-edd: install
+	$(BIN)/python bench/edd.py
 
 # Fault drills on private PostgreSQL, Redis, gunicorn, workers and provider stand-ins (as root:
 # initdb runs as the postgres user, the upload disk is a tmpfs); about 30 minutes. DRILL=NAME

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.dev.bench import seed_bench
+from portal.dev.bench import seed_bench, seed_history
 from portal.dev.demo import (
     DEMO_AGENT_EMAIL,
     DEMO_CONSOLE_PASSWORD,
@@ -162,12 +162,36 @@ def create_agent(
 
 
 @click.command("seed-bench")
-@click.option("--parcels", "count", type=click.IntRange(1, 10_000_000), default=100_000)
+@click.option("--parcels", "count", type=click.IntRange(0, 10_000_000), default=100_000)
 @click.option("--events", "events_per_parcel", type=click.IntRange(0, 50), default=8)
-def seed_bench_command(count: int, events_per_parcel: int) -> None:
-    """Bulk-load N benchmark parcels (tracking numbers BN…SE) with events; replaces earlier ones."""
-    seconds = seed_bench(count, events_per_parcel)
-    click.echo(f"loaded {count} parcels with {events_per_parcel} events each in {seconds:.1f}s")
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 365),
+    default=0,
+    help="Also generate this many days of delivery history (ending yesterday) for `edd fit`.",
+)
+@click.option(
+    "--history-per-day",
+    type=click.IntRange(1, 1_000_000),
+    default=8000,
+    show_default=True,
+    help="Generated parcels per calendar day on average (120 days × 8000: about 1M rows).",
+)
+def seed_bench_command(
+    count: int, events_per_parcel: int, history_days: int, history_per_day: int
+) -> None:
+    """Bulk-load N benchmark parcels (tracking numbers BN…SE) with events; replaces earlier ones.
+    With --history-days, also generated (not real) transit observations for three carriers,
+    replacing the history generated before (portal/dev/bench.py says how it is made)."""
+    if count:
+        seconds = seed_bench(count, events_per_parcel)
+        click.echo(f"loaded {count} parcels with {events_per_parcel} events each in {seconds:.1f}s")
+    if history_days:
+        rows, seconds = seed_history(history_days, history_per_day)
+        db.session.commit()
+        click.echo(
+            f"generated {rows} transit observations over {history_days} days in {seconds:.1f}s"
+        )
 
 
 network = AppGroup("network", help="The delivery network: zones, slot templates, pickup points.")

@@ -1,18 +1,26 @@
-"""Bulk loading of benchmark parcels (PostgreSQL COPY, batched INSERTs elsewhere)."""
+"""Bulk loading of benchmark parcels and of generated delivery history (PostgreSQL COPY,
+batched INSERTs elsewhere)."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, insert, select
 
 from portal import s10
 from portal.extensions import db
-from portal.models import Parcel, ParcelItem, ParcelStatus, TrackingEvent
+from portal.models import Parcel, ParcelItem, ParcelStatus, TrackingEvent, TransitObservation, Zone
 from portal.services.api_keys import get_or_create_carrier, get_or_create_merchant
+from portal.services.calendar import public_holiday
+from portal.services.edd import WorkCalendar, origin_area
+from portal.services.edd.workdays import all_closed_days
+from portal.services.zones import ensure_zone, matching_prefixes
 
 PREFIX = "BN"
 CHUNK = 20_000
@@ -173,3 +181,245 @@ def seed_bench(count: int, events_per_parcel: int) -> float:
         db.session.execute(db.text("ANALYZE parcel; ANALYZE tracking_event; ANALYZE parcel_item"))
         db.session.commit()
     return time.perf_counter() - started
+
+
+# --- Delivery history for predicted delivery dates (issue 18) -------------------------------
+#
+# GENERATED, not measured: no real operator's history is in this repository. Each row is one
+# made-up parcel's journey, drawn from a seeded random generator with these assumptions (chosen
+# to look like a Nordic postal network, not fitted to any data):
+# - a route's usual transit follows distance: 1 working day up to about 450 km, 2 up to about
+#   900 km, 3 beyond; one more across a border; a carrier may add a day on long routes;
+# - the usual day holds for about 89-95 % of a carrier's parcels: the rest arrive one day
+#   early (long routes only), one day late, or are delayed by 2-5 working days;
+# - a Friday pickup on a route of 2+ days, and any Saturday pickup, takes one more working day
+#   for 90 % of parcels (no linehaul over the weekend; Saturday's parcels wait for Monday);
+# - public holidays and weekends: transit is counted in working days of the destination, and
+#   delivered_on is the day WorkCalendar.add gives, so a holiday moves the date, not the count;
+#   pickups are few on Saturdays and holidays, none on Sundays;
+# - December (pickups 1-23 December): 25 % more parcels, and 30 % of them a day slower;
+# - a parcel not yet delivered by today is not in the history (as in a real one).
+
+
+@dataclass(frozen=True)
+class CarrierProfile:
+    name: str
+    share: float  # of all parcels
+    late: float  # one working day late
+    early: float  # one working day early (routes of 2+ days)
+    delayed: float  # 2-5 working days late
+    slower: int = 0  # extra working days on routes of 2+ days
+    handling: int = 0  # extra working days on every route (all parcels through one hub)
+
+
+BENCH_CARRIERS = (
+    CarrierProfile("Bench Carrier", 0.50, late=0.035, early=0.015, delayed=0.015),
+    CarrierProfile("Bench Post", 0.35, late=0.05, early=0.02, delayed=0.02),
+    CarrierProfile("Bench Budget", 0.15, late=0.065, early=0.01, delayed=0.03, slower=1),
+)
+# Where parcels are sent from: postcode, share. The first four are the bench's cities.
+BENCH_ORIGINS = (
+    ("11120", 0.28), ("41105", 0.20), ("21115", 0.14), ("75320", 0.10), ("58222", 0.16),
+    ("90325", 0.12),
+)  # fmt: skip
+# Rough centres of two-digit postcode areas (latitude, longitude), for the distance.
+AREA_PLACES = {
+    "00": (60.17, 24.94), "11": (59.33, 18.06), "12": (59.30, 18.05), "13": (59.20, 18.20),
+    "21": (55.60, 13.00), "41": (57.71, 11.97), "50": (57.72, 12.94), "58": (58.41, 15.62),
+    "75": (59.86, 17.64), "90": (63.83, 20.26),
+}  # fmt: skip
+_COLUMNS = [
+    "carrier_id", "origin_area", "origin_zone_id", "zone_id", "country", "picked_up_on",
+    "delivered_on", "pickup_weekday", "transit_days", "created_at",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Route:
+    carrier_id: int
+    profile: CarrierProfile
+    area: str
+    origin_zone_id: int | None
+    zone_id: int
+    country: str
+    base: int  # usual transit, working days
+
+
+def _km(a: str, b: str) -> float | None:
+    if a not in AREA_PLACES or b not in AREA_PLACES:
+        return None
+    (lat1, lon1), (lat2, lon2) = AREA_PLACES[a], AREA_PLACES[b]
+    dy, dx = (lat2 - lat1) * 111.0, (lon2 - lon1) * 111.0 * math.cos(math.radians(lat1 + lat2) / 2)
+    return math.hypot(dx, dy)
+
+
+def _base_transit(area: str, zone: Zone, profile: CarrierProfile) -> int:
+    prefix = zone.prefixes[0].prefix if zone.prefixes else ""
+    km = _km(area, prefix[:2])
+    base = 2 if km is None else 1 + (km > 450) + (km > 900)
+    if zone.country != "SE":
+        base += 1
+    base += profile.handling
+    return base + (profile.slower if base >= 2 else 0)
+
+
+def _zone_of(postcode: str) -> Zone | None:
+    found = matching_prefixes(postcode)
+    return found[0].zone if found else None
+
+
+def history_rows(
+    carriers: list[tuple[int, CarrierProfile]],
+    origins: list[tuple[str, float]],
+    destinations: list[tuple[Zone, float]],
+    *,
+    days: int,
+    per_day: int,
+    today: date,
+    seed: int = 18,
+) -> Iterator[tuple]:
+    """Generated observations (column order _COLUMNS) for pickups on the `days` days before
+    `today`, `per_day` parcels a calendar day on average. Deterministic for a given seed.
+    Reads the zones and closed days now, not while the rows are drawn: on PostgreSQL they are
+    drawn inside a COPY, when the connection can run nothing else."""
+    closed = all_closed_days()
+    routes: list[_Route] = []
+    weights: list[float] = []
+    for postcode, o_share in origins:
+        area = origin_area(postcode)
+        origin_zone = _zone_of(postcode)
+        for zone, d_share in destinations:
+            for carrier_id, profile in carriers:
+                routes.append(
+                    _Route(
+                        carrier_id,
+                        profile,
+                        area,
+                        origin_zone.id if origin_zone else None,
+                        zone.id,
+                        zone.country,
+                        _base_transit(area, zone, profile),
+                    )
+                )
+                weights.append(o_share * d_share * profile.share)
+    cum = list(itertools.accumulate(weights))
+    calendars = {
+        r.zone_id: WorkCalendar(r.country, closed.get(r.zone_id, frozenset())) for r in routes
+    }
+    return _draw(routes, cum, calendars, days, per_day, today, random.Random(seed))
+
+
+def _draw(
+    routes: list[_Route],
+    cum: list[float],
+    calendars: dict[int, WorkCalendar],
+    days: int,
+    per_day: int,
+    today: date,
+    rnd: random.Random,
+) -> Iterator[tuple]:
+    arrival: dict[tuple[int, date, int], date] = {}
+    now = datetime.now(UTC)
+    # Pickups fall on weekdays (a few on Saturdays and holidays): scale so the mean is per_day.
+    weekday_volume = per_day * 7 / (5 + 0.15)
+    for offset in range(days, 0, -1):
+        day = today - timedelta(days=offset)
+        weekday = day.weekday()
+        factor = (1.0, 1.0, 1.0, 1.0, 1.0, 0.15, 0.0)[weekday]
+        if weekday < 5 and public_holiday("SE", day) is not None:
+            factor = 0.05
+        peak = day.month == 12 and day.day <= 23
+        count = round(weekday_volume * factor * (1.25 if peak else 1.0))
+        if not count:
+            continue
+        for route in rnd.choices(routes, cum_weights=cum, k=count):
+            p = route.profile
+            transit = route.base
+            if (weekday == 5 or (weekday == 4 and route.base >= 2)) and rnd.random() < 0.9:
+                transit += 1
+            if peak and rnd.random() < 0.3:
+                transit += 1
+            x = rnd.random()
+            if x < p.delayed:
+                transit += rnd.randint(2, 5)
+            elif x < p.delayed + p.late:
+                transit += 1
+            elif x < p.delayed + p.late + p.early and route.base >= 2:
+                transit -= 1
+            key = (route.zone_id, day, transit)
+            delivered = arrival.get(key)
+            if delivered is None:
+                delivered = arrival[key] = calendars[route.zone_id].add(day, transit)
+            if delivered >= today:
+                continue  # still on its way: not history yet
+            yield (
+                route.carrier_id, route.area, route.origin_zone_id, route.zone_id,
+                route.country, day, delivered, weekday, transit, now,
+            )  # fmt: skip
+
+
+def write_history(rows: Iterator[tuple], carrier_ids: list[int]) -> int:
+    """Replace the generated history (no parcel, no import fingerprint) of these carriers with
+    `rows`: COPY on PostgreSQL, INSERTs of CHUNK rows elsewhere. The caller commits."""
+    o = TransitObservation.__table__
+    db.session.execute(
+        delete(o).where(
+            o.c.parcel_id.is_(None), o.c.source_key.is_(None), o.c.carrier_id.in_(carrier_ids)
+        )
+    )
+    written = 0
+
+    def counted() -> Iterator[tuple]:
+        nonlocal written
+        for row in rows:
+            written += 1
+            yield row
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        _copy("transit_observation", _COLUMNS, counted())
+    else:
+        batch: list[dict] = []
+        for row in counted():
+            batch.append(dict(zip(_COLUMNS, row, strict=True)))
+            if len(batch) == CHUNK:
+                db.session.execute(insert(o), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(o), batch)
+    return written
+
+
+def bench_zones() -> list[tuple[Zone, float]]:
+    """The bench's destinations: the zone of each bench city, made ("Bench <city>", its
+    two-digit prefix) where no zone covers it."""
+    shares = {"11": 0.40, "41": 0.25, "21": 0.20, "75": 0.15}
+    found = []
+    for city, pc in CITIES:
+        zone = _zone_of(f"{pc}100") or ensure_zone(f"Bench {city}", "SE", "Europe/Stockholm", [pc])
+        found.append((zone, shares[pc]))
+    db.session.flush()
+    return found
+
+
+def seed_history(
+    days: int, per_day: int, *, today: date | None = None, seed: int = 18
+) -> tuple[int, float]:
+    """`days` days of generated history for the bench's carriers and zones, ending yesterday;
+    replaces the history generated before. Returns the rows written and the seconds it took;
+    the caller commits."""
+    started = time.perf_counter()
+    today = today or date.today()
+    carriers = [(get_or_create_carrier(p.name).id, p) for p in BENCH_CARRIERS]
+    rows = history_rows(
+        carriers,
+        list(BENCH_ORIGINS),
+        bench_zones(),
+        days=days,
+        per_day=per_day,
+        today=today,
+        seed=seed,
+    )
+    written = write_history(rows, [c for c, _ in carriers])
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(db.text("ANALYZE transit_observation"))
+    return written, time.perf_counter() - started

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 
 from portal import s10
+from portal.dev.bench import CarrierProfile, history_rows, write_history
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -28,6 +29,7 @@ from portal.services.accounts import create_account, find_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
 from portal.services.calendar import zone_calendar
 from portal.services.complaints import ComplaintRequest, open_complaint
+from portal.services.edd import fit_estimates
 from portal.services.events import EventData, accept_events
 from portal.services.links import issue_link
 from portal.services.network import files, imports
@@ -242,7 +244,38 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
         )
         if status is S.DELIVERED:
             _ensure_console_work(parcel, now)
+    _seed_history(carrier.id, now)
     return made, keys
+
+
+# Generated delivery history for the demo carrier (not real data: portal/dev/bench.py says how
+# it is made), so the tracking page shows a predicted delivery learned per route. The merchant
+# ships from Haninge (area 13, its return address) and Borås (50), some from Göteborg (41, a
+# zone: its routes also count towards a zone pair). Its carrier takes every parcel through its
+# Jönköping hub (a day more than the distance alone), as the demo parcels' paths show.
+DEMO_ORIGINS = [("13650", 0.6), ("50630", 0.25), ("41105", 0.15)]
+DEMO_DESTINATIONS = {"Stockholm inner city": 0.6, "Göteborg": 0.25, "Helsinki": 0.15}
+DEMO_HISTORY_DAYS = 120
+DEMO_HISTORY_PER_DAY = 40
+
+
+def _seed_history(carrier_id: int, now: datetime) -> None:
+    """Replace the demo carrier's generated history (ending yesterday) and fit on it."""
+    zones = db.session.execute(
+        select(Zone).where(Zone.name.in_(DEMO_DESTINATIONS)).order_by(Zone.name)
+    ).scalars()
+    destinations = [(zone, DEMO_DESTINATIONS[zone.name]) for zone in zones]
+    profile = CarrierProfile(CARRIER, 1.0, late=0.035, early=0.015, delayed=0.015, handling=1)
+    rows = history_rows(
+        [(carrier_id, profile)],
+        DEMO_ORIGINS,
+        destinations,
+        days=DEMO_HISTORY_DAYS,
+        per_day=DEMO_HISTORY_PER_DAY,
+        today=now.astimezone(ZoneInfo("Europe/Stockholm")).date(),
+    )
+    write_history(rows, [carrier_id])
+    fit_estimates()
 
 
 def _ensure_console_work(parcel: Parcel, now: datetime) -> None:
