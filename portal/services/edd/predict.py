@@ -154,13 +154,19 @@ def predict_parcel(
     scanned = (parcel.status_at or parcel.picked_up_at).astimezone(zone).date()
     delayed = status == ParcelStatus.DELAYED
     at_least = calendar.count(start, scanned) + (1 if delayed else 0)
-    return predict(
-        estimate_for(journey, start.weekday()),
-        start,
-        calendar,
-        at_least=at_least,
-        delayed=delayed,
-    )
+    estimate = estimate_for(journey, start.weekday())
+    prediction = predict(estimate, start, calendar, at_least=at_least, delayed=delayed)
+    today = (now or datetime.now(zone)).astimezone(zone).date()
+    if prediction.most_likely < today <= prediction.latest:
+        # The likeliest day went by without a scan, but the range still holds: only parcels
+        # that took at least until today are like this one now. Past the range, the range as
+        # it stood is what the page admits to have missed.
+        later = predict(
+            estimate, start, calendar, at_least=calendar.count(start, today), delayed=delayed
+        )
+        if later.most_likely >= today:
+            prediction = later
+    return prediction
 
 
 def predict_before_shipping(journey: Journey, ship_date: date | None, today: date) -> Prediction:
