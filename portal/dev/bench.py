@@ -93,6 +93,10 @@ def _parcel_rows(count: int, merchant_id: int, carrier_id: int, now: datetime) -
             "currency": "SEK",
             "status": ParcelStatus.IN_TRANSIT.value,
             "status_at": now - timedelta(hours=1),
+            # Picked up yesterday in Borås: the page and the API predict its delivery (issue 18).
+            "picked_up_at": now - timedelta(days=1),
+            "origin_postcode": "503 38",
+            "origin_area": "50",
             # Spread over 90 days, as a live register is: "newest first" means something.
             "created_at": now - timedelta(days=3, minutes=(i * 7919) % 129_600),
             "updated_at": now,
