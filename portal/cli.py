@@ -26,7 +26,14 @@ from portal.notifications.worker import worker_command
 from portal.services.accounts import create_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
 from portal.services.delivery import generate_slots
-from portal.services.edd import backtest, fit_estimates, forget_estimates, import_history
+from portal.services.edd import (
+    Backfilled,
+    backfill,
+    backtest,
+    fit_estimates,
+    forget_estimates,
+    import_history,
+)
 from portal.services.errors import DomainError
 from portal.services.network import files, imports
 
@@ -264,6 +271,25 @@ def edd_fit() -> None:
     click.echo(
         f"fitted {result.observations} parcels picked up since {result.since} in "
         f"{result.seconds:.1f}s; segments kept: {kept}"
+    )
+
+
+@edd.command("backfill")
+@click.option("--batch", type=click.IntRange(100, 100_000), default=5000, show_default=True)
+def edd_backfill(batch: int) -> None:
+    """Once after upgrading: the pickup and delivery times of parcels from before predicted
+    delivery dates, from their stored events, and the transits of those delivered, so `edd
+    fit` learns from this network's own history. In batches, committed one by one; running it
+    again adds nothing. Promises can't be made up afterwards: those parcels have none."""
+    total = Backfilled()
+    for done in backfill(batch):
+        db.session.commit()
+        total.picked_up += done.picked_up
+        total.delivered += done.delivered
+        total.observations += done.observations
+    click.echo(
+        f"pickup times for {total.picked_up} parcels, delivery times for {total.delivered}; "
+        f"{total.observations} transits recorded. Run `edd fit` next."
     )
 
 

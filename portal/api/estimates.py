@@ -18,36 +18,11 @@ from portal.contact import postcode_in
 from portal.extensions import db
 from portal.localtime import zone_of
 from portal.models import Carrier, Merchant, Zone
-from portal.services.edd import Journey, origin_area, predict_before_shipping
+from portal.services.edd import journey_between, predict_before_shipping
 from portal.services.errors import DomainError
-from portal.services.zones import matching_prefixes
 
 # How far ahead a merchant may ask about: further, no fit says anything useful.
 SHIP_DAYS_AHEAD = 90
-
-
-def journey_to(
-    carrier: Carrier, origin: str | None, destination: str, country: str | None
-) -> tuple[Journey, Zone | None]:
-    """The journey from `origin` to `destination` with `carrier`: the zones the postcodes are
-    in (the destination's in `country` when given)."""
-    found = [p for p in matching_prefixes(destination) if country is None or p.country == country]
-    if len({p.country for p in found}) > 1:
-        raise DomainError(
-            "This postcode exists in more than one country we serve: give `country` too.",
-            field="country",
-            code="country_required",
-        )
-    zone = found[0].zone if found else None
-    origins = matching_prefixes(origin) if origin else []
-    journey = Journey(
-        carrier.id,
-        origin_area(origin),
-        origins[0].zone_id if origins else None,
-        zone.id if zone else None,
-        zone.country if zone else (country or "SE"),
-    )
-    return journey, zone
 
 
 def option_prediction(
@@ -57,7 +32,7 @@ def option_prediction(
     working day from the merchant's return address; None when the carrier isn't known."""
     if carrier is None:
         return None
-    journey, _ = journey_to(
+    journey, _ = journey_between(
         carrier, postcode_in(merchant.return_address), destination, zone.country
     )
     today = datetime.now(zone_of(zone.time_zone)).date()
@@ -79,7 +54,7 @@ def create_delivery_estimate():
                 f"No carrier is called {data.carrier!r}.", field="carrier", code="unknown_carrier"
             )
         country = data.country.upper() if data.country else None
-        journey, zone = journey_to(
+        journey, zone = journey_between(
             carrier, data.origin_postcode, data.destination_postcode, country
         )
         today = datetime.now(zone_of(zone.time_zone if zone else None)).date()

@@ -248,9 +248,17 @@ def accept_events(
         was = parcel.status
         if apply_event(parcel, event):
             moved.append((parcel, event, was))
+    picked = [p for p in tracked if p.picked_up_at != before[p.id]["picked_up_at"]]
+    picked_ids = {p.id for p in picked}
     after_scans(
-        [p for p in tracked if p.picked_up_at != before[p.id]["picked_up_at"]],
-        [p for p in tracked if p.delivered_at != before[p.id]["delivered_at"]],
+        picked,
+        # Delivered now, or delivered before and its pickup scan came late.
+        [
+            p
+            for p in tracked
+            if p.delivered_at is not None
+            and (p.delivered_at != before[p.id]["delivered_at"] or p.id in picked_ids)
+        ],
         now,
     )
     changed = [p for p in tracked if p.moved() != before[p.id]]
@@ -391,14 +399,20 @@ def _tell_recipients(
     )
 
 
+# The scans that say the carrier has the parcel.
+JOURNEY_STARTS = frozenset({ParcelStatus.PICKED_UP, ParcelStatus.IN_TRANSIT})
+
+
 def apply_event(parcel: _Tracked, event: EventData) -> bool:
     """Move the parcel's status and ETA for one new event; whether the event set the status
     (to another status or, newer, to the same one)."""
     code = ParcelStatus(event.code)
-    if code == ParcelStatus.PICKED_UP and (
+    if code in JOURNEY_STARTS and (
         parcel.picked_up_at is None or event.occurred_at < parcel.picked_up_at
     ):
-        parcel.picked_up_at = event.occurred_at  # transit runs from the first pickup scan
+        # Transit runs from the first pickup scan (or, from a carrier that sends none, the
+        # first in-transit one), whenever it arrives.
+        parcel.picked_up_at = event.occurred_at
     moves = supersedes(parcel.status, parcel.status_at, code, event.occurred_at)
     ends = code.is_terminal if moves else parcel.status.is_terminal
     if (
@@ -414,8 +428,8 @@ def apply_event(parcel: _Tracked, event: EventData) -> bool:
     if not moves:
         return False
     parcel.status, parcel.status_at = code, event.occurred_at
-    if code == ParcelStatus.DELIVERED:
-        parcel.delivered_at = event.occurred_at
+    if code == ParcelStatus.DELIVERED and parcel.delivered_at is None:
+        parcel.delivered_at = event.occurred_at  # the first delivery scan is the delivery
     if code in ETA_ENDS and event.eta_from is None:
         # A failed attempt, a parcel waiting at a pickup point or a finished journey voids the
         # old delivery window; the carrier's next event with a window sets a new one.

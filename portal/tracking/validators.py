@@ -27,8 +27,9 @@ statement that finds the parcel (parcel_page._VERSIONS), so an unchanged parcel 
 - today's date where the parcel is: the timeline writes the year only when it is not this
   one, so the words can change with the date and nothing else; and a predicted day that has
   passed turns into "later than expected";
-- the predicted delivery (services/edd): worked out from the parcel's row and the estimates
-  of the last fit, so a new fit or closed day shows at once.
+- the predicted delivery (services/edd): worked out from the parcel's row, the estimates of
+  the last fit and the zone's closed days (each worker reads those again every few minutes),
+  so whatever changes the predicted words changes the ETag.
 
 Nothing per session other than the verification is in the block: no form, no CSRF token, no
 flashed message. The hash covers values, not timestamps of writes, so a write that changes

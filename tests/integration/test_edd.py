@@ -316,11 +316,12 @@ def test_imported_history_is_all_or_nothing_and_counted_once(app, network, tmp_p
     assert db.session.execute(count).scalar_one() == 0
 
     good = tmp_path / "good.csv"
-    # Friday to Monday is one working day; Wednesday 23 to Monday 28 December: Christmas.
+    # Friday to Monday is one working day; Tuesday 23 to Monday 29 December 2025: Christmas
+    # Day, Boxing Day and a weekend in between (Christmas Eve is no public holiday).
     good.write_text(
         HEADER
         + "Baltic Express,136 50,113 48,2026-11-27,2026-11-30\n"
-        + "Baltic Express,136 50,113 48,2026-12-23T10:00:00+01:00,2026-12-28T12:00:00+01:00\n"
+        + "Baltic Express,136 50,113 48,2025-12-23T10:00:00+01:00,2025-12-29T12:00:00+01:00\n"
     )
     result = runner.invoke(args=["edd", "import-history", str(good)])
     assert result.exit_code == 0, result.output
@@ -368,3 +369,129 @@ def test_when_the_likeliest_day_passed_within_the_range_the_page_looks_ahead(
     assert "Expected Monday 30 November" in text
     assert "Nearly all parcels like this arrive by Tuesday 1 December." in text
     assert "Later than expected" not in text
+
+
+def test_a_carrier_that_sends_no_pickup_scan_starts_the_clock_at_its_first_transit_scan(
+    clock, client, network
+):
+    history(
+        network["carrier"],
+        network["stockholm"],
+        origin_zone=network["south"],
+        transits={1: 36, 2: 3, 3: 1},
+    )
+    fit()
+    parcel = factories.make_parcel(
+        merchant=network["merchant"], carrier=network["carrier"], statuses=[S.IN_TRANSIT]
+    )
+    assert parcel.picked_up_at is not None and parcel.promised_by == date(2026, 11, 30)
+    assert "Expected Friday 27 November" in page(client, parcel)
+
+
+def test_on_a_weekend_the_page_never_shows_a_day_gone_by(clock, client, network):
+    history(
+        network["carrier"],
+        network["stockholm"],
+        origin_zone=network["south"],
+        transits={1: 30, 2: 8, 3: 2},
+    )
+    fit()
+    parcel = picked_up_parcel(network)  # Thursday: most likely Friday, by Tuesday
+    clock.shift(timedelta(days=2))  # Saturday 28 November, nothing since
+    text = page(client, parcel)
+    assert "Expected Monday 30 November" in text and "Friday 27" not in text
+
+
+def test_a_delay_later_than_any_history_still_moves_the_date(clock, client, network):
+    history(
+        network["carrier"],
+        network["stockholm"],
+        origin_zone=network["south"],
+        transits={1: 38, 2: 2},
+    )
+    fit()
+    parcel = picked_up_parcel(network)
+    clock.move_to(datetime(2026, 11, 30, 9, tzinfo=UTC))  # Monday, the range's last day
+    factories.add_events(parcel, ("late", "delayed", datetime(2026, 11, 30, 8, tzinfo=UTC)))
+    assert "Delayed, now expected Tuesday 1 December" in page(client, parcel)
+
+
+def test_out_for_delivery_without_a_window_is_expected_that_day(clock, client, network):
+    history(
+        network["carrier"],
+        network["stockholm"],
+        origin_zone=network["south"],
+        transits={2: 37, 1: 3},
+    )
+    fit()
+    parcel = factories.make_parcel(
+        merchant=network["merchant"],
+        carrier=network["carrier"],
+        statuses=[S.PICKED_UP, S.OUT_FOR_DELIVERY],
+    )
+    assert "Expected Thursday 26 November" in page(client, parcel)
+
+
+def test_a_pickup_scan_arriving_after_the_delivery_still_teaches_and_keeps_score(clock, network):
+    parcel = factories.make_parcel(
+        merchant=network["merchant"], carrier=network["carrier"], statuses=[S.DELIVERED]
+    )
+    assert parcel.picked_up_at is None  # a delivery scan alone says nothing of transit
+    factories.add_events(parcel, ("pu", "picked_up", datetime(2026, 11, 25, 8, tzinfo=UTC)))
+    db.session.refresh(parcel)
+    assert parcel.promised_by is not None and parcel.promise_kept is True
+    seen = db.session.execute(
+        select(TransitObservation.transit_days).where(TransitObservation.parcel_id == parcel.id)
+    ).scalar_one()
+    assert seen == 1
+
+
+def test_history_with_impossible_days_is_refused_by_line(app, network, tmp_path):
+    odd = tmp_path / "odd.csv"
+    odd.write_text(
+        HEADER
+        + "Baltic Express,136 50,113 48,0001-01-01T00:00:00+01:00,2026-11-03\n"
+        + "Baltic Express,136 50,113 48,2026-11-02,2099-01-01\n"
+        + "Baltic Express,136 50,113 48,2025-01-02,2026-01-03\n"
+    )
+    result = app.test_cli_runner().invoke(args=["edd", "import-history", str(odd)])
+    assert result.exit_code == 1
+    assert "line 2: picked_up_at: is not a day from 2000-01-01 to today" in result.output
+    assert "line 3: delivered_at: is not a day from 2000-01-01 to today" in result.output
+    assert "line 4: delivered_at: is over 120 days after picked_up_at" in result.output
+
+
+def test_an_unknown_country_is_refused(clock, api, network):
+    res = api.post(
+        "/api/v1/delivery-estimates",
+        json={
+            "carrier": "Baltic Express",
+            "origin_postcode": "136 50",
+            "destination_postcode": "113 48",
+            "country": "XX",
+        },
+    )
+    assert res.status_code == 422 and res.json["error"]["field"] == "country"
+
+
+def test_backfill_learns_from_parcels_delivered_before_the_upgrade(app, clock, network):
+    parcel = factories.make_parcel(
+        merchant=network["merchant"],
+        carrier=network["carrier"],
+        statuses=[S.PICKED_UP, S.IN_TRANSIT, S.DELIVERED],
+        start=datetime(2026, 11, 20, 9, tzinfo=UTC),  # a Friday; delivered the same day
+    )
+    # As a parcel from before the upgrade: no pickup or delivery time, no transit recorded.
+    parcel.picked_up_at = parcel.delivered_at = None
+    db.session.execute(
+        TransitObservation.__table__.delete().where(TransitObservation.parcel_id == parcel.id)
+    )
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["edd", "backfill"])
+    assert first.exit_code == 0, first.output
+    assert "pickup times for 1 parcels, delivery times for 1; 1 transits" in first.output
+    db.session.refresh(parcel)
+    assert parcel.picked_up_at == datetime(2026, 11, 20, 9, tzinfo=UTC)
+    again = runner.invoke(args=["edd", "backfill"])
+    assert "pickup times for 0 parcels, delivery times for 0; 0 transits" in again.output

@@ -1,6 +1,7 @@
 """Predicted delivery dates (issue 18): when a parcel will arrive, learned from history.
 
 - `workdays`: working days of a destination (weekends, public holidays, closed days);
+- `journeys`: from postcodes to a journey (zones, origin area);
 - `segments`: which parcels are comparable (route, zone pair, carrier, the defaults) and the
   estimate one reads for a journey;
 - `predict`: from a segment's transit counts to dates, a range and its confidence;
@@ -14,6 +15,7 @@ from portal.services.edd.backtest import Backtest, Score, backtest
 from portal.services.edd.fit import FitResult, fit_estimates
 from portal.services.edd.history import COLUMNS as HISTORY_COLUMNS
 from portal.services.edd.history import HistoryResult, import_history
+from portal.services.edd.journeys import journey_between
 from portal.services.edd.predict import (
     Prediction,
     predict,
@@ -21,7 +23,7 @@ from portal.services.edd.predict import (
     predict_parcel,
     transit_range,
 )
-from portal.services.edd.record import after_scans
+from portal.services.edd.record import Backfilled, after_scans, backfill
 from portal.services.edd.segments import (
     BASES,
     Estimate,
@@ -35,6 +37,7 @@ from portal.services.edd.workdays import WorkCalendar, calendar_for, forget_clos
 __all__ = [
     "BASES",
     "HISTORY_COLUMNS",
+    "Backfilled",
     "Backtest",
     "Estimate",
     "FitResult",
@@ -44,6 +47,7 @@ __all__ = [
     "Score",
     "WorkCalendar",
     "after_scans",
+    "backfill",
     "backtest",
     "calendar_for",
     "estimate_for",
@@ -51,6 +55,7 @@ __all__ = [
     "forget_closed_days",
     "forget_estimates",
     "import_history",
+    "journey_between",
     "origin_area",
     "predict",
     "predict_before_shipping",

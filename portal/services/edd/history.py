@@ -9,7 +9,7 @@ import hashlib
 import io
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -27,6 +27,10 @@ from portal.services.network.files.source import decoded
 from portal.services.zones import matching_prefixes
 
 COLUMNS = ("carrier", "origin_postcode", "destination_postcode", "picked_up_at", "delivered_at")
+# History from before this is no guide to today's network, and a journey longer than this is
+# a lost parcel found, not a transit.
+EARLIEST = date(2000, 1, 1)
+MAX_JOURNEY_DAYS = 120
 # Errors listed at most; the file is refused either way.
 _MAX_ERRORS = 200
 _CHUNK = 10_000
@@ -87,6 +91,7 @@ def import_history(data: bytes | str) -> HistoryResult:
     seen: Counter[str] = Counter()
     result = HistoryResult()
     now = utcnow()
+    today = now.date() + timedelta(days=1)  # a day's grace for zones east of UTC
 
     def zone_of_postcode(postcode: str) -> tuple[int, str, str] | None:
         if postcode not in zones:
@@ -121,9 +126,17 @@ def import_history(data: bytes | str) -> HistoryResult:
             for name in ("picked_up_at", "delivered_at"):
                 try:
                     moments[name] = _moment(row[name])
-                except ValueError as exc:
+                    day = _local_day(moments[name], None)
+                except (ValueError, OverflowError) as exc:
                     why = str(exc) if "time zone" in str(exc) else "is not an ISO 8601 date or time"
+                    if isinstance(exc, OverflowError):
+                        why = f"is not a day from {EARLIEST} to today ({today})"
                     errors.append(RowError(line, name, why))
+                    continue
+                if not EARLIEST <= day <= today:
+                    errors.append(
+                        RowError(line, name, f"is not a day from {EARLIEST} to today ({today})")
+                    )
             if len(errors) > bad:
                 continue
             destination = zone_of_postcode(row["destination_postcode"])
@@ -133,6 +146,13 @@ def import_history(data: bytes | str) -> HistoryResult:
             end = _local_day(moments["delivered_at"], tz)
             if end < start:
                 errors.append(RowError(line, "delivered_at", "is before picked_up_at"))
+                continue
+            if (end - start).days > MAX_JOURNEY_DAYS:
+                errors.append(
+                    RowError(
+                        line, "delivered_at", f"is over {MAX_JOURNEY_DAYS} days after picked_up_at"
+                    )
+                )
                 continue
             fingerprint = "|".join(row[c] for c in COLUMNS)
             seen[fingerprint] += 1

@@ -7,7 +7,7 @@ the day it came."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -99,6 +99,11 @@ def predict(
         )
     coverage = current_app.config["EDD_RANGE_COVERAGE"]
     found = transit_range(estimate.histogram, at_least, coverage)
+    if found is None and delayed:
+        # Later than every comparable parcel and the carrier says it is delayed: the first day
+        # it can still come, with no share to back it.
+        day = calendar.add(start, at_least)
+        return Prediction(day, day, day, None, estimate.basis, 0, delayed)
     if found is None:
         # Slower than every parcel it is compared with: the prediction as it was (now past).
         found = transit_range(estimate.histogram, 0, coverage)
@@ -156,13 +161,27 @@ def predict_parcel(
     at_least = calendar.count(start, scanned) + (1 if delayed else 0)
     estimate = estimate_for(journey, start.weekday())
     prediction = predict(estimate, start, calendar, at_least=at_least, delayed=delayed)
+    if status == ParcelStatus.OUT_FOR_DELIVERY:
+        # On the van: the day of that scan, whatever the usual transit (the carrier's window,
+        # when it sends one, says more and wins on the page).
+        return replace(
+            prediction,
+            earliest=scanned,
+            most_likely=scanned,
+            latest=max(prediction.latest, scanned),
+        )
     today = (now or datetime.now(zone)).astimezone(zone).date()
     if prediction.most_likely < today <= prediction.latest:
         # The likeliest day went by without a scan, but the range still holds: only parcels
-        # that took at least until today are like this one now. Past the range, the range as
-        # it stood is what the page admits to have missed.
+        # that took at least until the next day anyone delivers are like this one now. Past
+        # the range, the range as it stood is what the page admits to have missed.
+        open_day = today if calendar.is_working(today) else calendar.next_working(today)
         later = predict(
-            estimate, start, calendar, at_least=calendar.count(start, today), delayed=delayed
+            estimate,
+            start,
+            calendar,
+            at_least=max(at_least, calendar.count(start, open_day)),
+            delayed=delayed,
         )
         if later.most_likely >= today:
             prediction = later

@@ -4,15 +4,18 @@ Called by services/events.py for a batch's parcels, as plain rows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select, update
 
 from portal.bulk import insert_new
 from portal.extensions import db
 from portal.localtime import zone_of
-from portal.models import TransitObservation, Zone
+from portal.models import Parcel, ParcelStatus, TrackingEvent, TransitObservation, Zone
+from portal.models.types import utcnow
 from portal.services.edd.predict import predict
 from portal.services.edd.segments import Journey, estimate_for
 from portal.services.edd.workdays import calendar_for
@@ -60,27 +63,106 @@ def after_scans(picked_up: list[Scanned], delivered: list[Scanned], now: datetim
     rows = []
     for parcel in delivered:
         zone = zone_of(zones.get(parcel.zone_id))
-        start = parcel.picked_up_at.astimezone(zone).date()
         end = parcel.delivered_at.astimezone(zone).date()
         if parcel.promised_by is not None:
             parcel.promise_kept = end <= parcel.promised_by
-        if end < start:  # a carrier's clock: nothing to learn from
-            continue
-        calendar = calendar_for(parcel.country, parcel.zone_id)
-        rows.append(
-            {
-                "parcel_id": parcel.id,
-                "carrier_id": parcel.carrier_id,
-                "origin_area": parcel.origin_area,
-                "origin_zone_id": parcel.origin_zone_id,
-                "zone_id": parcel.zone_id,
-                "country": parcel.country,
-                "picked_up_on": start,
-                "delivered_on": end,
-                "pickup_weekday": start.weekday(),
-                "transit_days": calendar.count(start, end),
-                "created_at": now,
-            }
-        )
+        row = observation_row(parcel, zones.get(parcel.zone_id), now)
+        if row is not None:
+            rows.append(row)
     table = TransitObservation.__table__
     insert_new(table, rows, unique=["parcel_id"], returning=[table.c.id])
+
+
+def observation_row(parcel: Scanned, time_zone: str | None, now: datetime) -> dict | None:
+    """The transit a delivered parcel took, as a TransitObservation row; None without a pickup
+    scan or with a delivery before it (a carrier's clock: nothing to learn from)."""
+    if parcel.picked_up_at is None or parcel.delivered_at is None:
+        return None
+    zone = zone_of(time_zone)
+    start = parcel.picked_up_at.astimezone(zone).date()
+    end = parcel.delivered_at.astimezone(zone).date()
+    if end < start:
+        return None
+    calendar = calendar_for(parcel.country, parcel.zone_id)
+    return {
+        "parcel_id": parcel.id,
+        "carrier_id": parcel.carrier_id,
+        "origin_area": parcel.origin_area,
+        "origin_zone_id": parcel.origin_zone_id,
+        "zone_id": parcel.zone_id,
+        "country": parcel.country,
+        "picked_up_on": start,
+        "delivered_on": end,
+        "pickup_weekday": start.weekday(),
+        "transit_days": calendar.count(start, end),
+        "source_key": None,
+        "created_at": now,
+    }
+
+
+@dataclass
+class Backfilled:
+    picked_up: int = 0
+    delivered: int = 0
+    observations: int = 0
+
+
+_JOURNEY_STARTS = ("picked_up", "in_transit")
+
+
+def backfill(batch: int = 5000) -> Iterator[Backfilled]:
+    """Parcels' pickup and delivery times from their stored events, and the transits of those
+    delivered, for parcels from before predicted delivery dates (issue 18): one batch of
+    parcel ids at a time, for the caller to commit after each. Run again, it adds nothing."""
+    p, e = Parcel.__table__.c, TrackingEvent.__table__.c
+    last = db.session.execute(select(func.max(p.id))).scalar() or 0
+    for first in range(1, last + 1, batch):
+        upto = first + batch - 1
+        done = Backfilled()
+        in_batch = p.id.between(first, upto)
+
+        def earliest(*codes: str):
+            return (
+                select(func.min(e.occurred_at))
+                .where(e.parcel_id == p.id, e.code.in_(codes))
+                .scalar_subquery()
+            )
+
+        done.picked_up = db.session.execute(
+            update(Parcel.__table__)
+            .where(in_batch, p.picked_up_at.is_(None))
+            .where(exists().where(e.parcel_id == p.id, e.code.in_(_JOURNEY_STARTS)))
+            .values(picked_up_at=earliest(*_JOURNEY_STARTS))
+        ).rowcount
+        done.delivered = db.session.execute(
+            update(Parcel.__table__)
+            .where(in_batch, p.delivered_at.is_(None), p.status == ParcelStatus.DELIVERED.value)
+            .where(exists().where(e.parcel_id == p.id, e.code == ParcelStatus.DELIVERED.value))
+            .values(delivered_at=earliest(ParcelStatus.DELIVERED.value))
+        ).rowcount
+        o = TransitObservation.__table__.c
+        rows = db.session.execute(
+            select(
+                p.id,
+                p.carrier_id,
+                p.origin_area,
+                p.origin_zone_id,
+                p.zone_id,
+                p.country,
+                p.picked_up_at,
+                p.delivered_at,
+                p.promised_by,
+                p.promise_kept,
+                Zone.__table__.c.time_zone,
+            )
+            .outerjoin(Zone.__table__, Zone.__table__.c.id == p.zone_id)
+            .where(in_batch, p.delivered_at.is_not(None), p.picked_up_at.is_not(None))
+            .where(~exists().where(o.parcel_id == p.id))
+        ).all()
+        now = utcnow()
+        new = [r for r in (observation_row(row, row.time_zone, now) for row in rows) if r]
+        table = TransitObservation.__table__
+        done.observations = len(
+            insert_new(table, new, unique=["parcel_id"], returning=[table.c.id])
+        )
+        yield done

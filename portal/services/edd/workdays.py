@@ -89,7 +89,7 @@ def calendar_for(country: str, zone_id: int | None) -> WorkCalendar:
 
 
 def forget_closed_days(zone_ids: Iterable[int] = ()) -> None:
-    """Drop this process's copy (after an operator's edit here; other workers wait the TTL)."""
+    """Drop this process's copy (tests; other processes read again within the TTL)."""
     if not zone_ids:
         _closed_cache.clear()
     for zone_id in zone_ids:
