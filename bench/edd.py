@@ -77,6 +77,9 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=120, help="days of history generated")
     ap.add_argument("--per-day", type=int, default=8500, help="parcels a calendar day")
     ap.add_argument("--backtest-days", type=int, default=30)
+    ap.add_argument(
+        "--settle-days", type=int, default=0, help="backtest window ends this many days ago"
+    )
     ap.add_argument("--fits", type=int, default=3, help="times `edd fit` is timed")
     ap.add_argument("--reuse", action="store_true", help="keep the history seeded before")
     args = ap.parse_args()
@@ -94,7 +97,15 @@ def main() -> None:
         inside = float(re.search(r"in ([\d.]+)s", out).group(1))
         fits.append((inside, wall))
         print(out.strip(), f"(command: {wall:.1f} s)")
-    backtest, seconds = flask("edd", "backtest", "--days", str(args.backtest_days), env=env)
+    backtest, seconds = flask(
+        "edd",
+        "backtest",
+        "--days",
+        str(args.backtest_days),
+        "--settle-days",
+        str(args.settle_days),
+        env=env,
+    )
     print(backtest)
     print(f"(backtest command: {seconds:.1f} s)")
 

@@ -295,10 +295,19 @@ def edd_backfill(batch: int) -> None:
 
 @edd.command("backtest")
 @click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True)
-def edd_backtest(days: int) -> None:
+@click.option(
+    "--settle-days",
+    type=click.IntRange(0, 60),
+    default=0,
+    show_default=True,
+    help="Leave out the latest pickups (their slow parcels may not be delivered yet).",
+)
+def edd_backtest(days: int, settle_days: int) -> None:
     """Fit on everything before the last DAYS days, predict each parcel picked up in them as of
-    its pickup, and print how it went beside the baseline (each carrier's median transit)."""
-    result = backtest(days)
+    its pickup, and print how it went beside the baseline (each carrier's median transit).
+    Only delivered parcels are known: with --settle-days N the window ends N days ago, so the
+    slow parcels of its last days count too."""
+    result = backtest(days, settle_days=settle_days)
     db.session.rollback()
     click.echo(
         f"backtest: fitted on {result.fitted_on} parcels delivered before {result.since}; "

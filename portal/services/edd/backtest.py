@@ -82,8 +82,11 @@ def _carrier_medians(estimates: dict[str, Estimate]) -> dict[int, tuple[int, flo
     return out
 
 
-def backtest(days: int, *, today: date | None = None) -> Backtest:
-    today = today or date.today()
+def backtest(days: int, *, settle_days: int = 0, today: date | None = None) -> Backtest:
+    """Fit on what was known `days` + `settle_days` ago, and predict the parcels picked up in
+    the `days` after. `settle_days` leaves out the latest pickups, whose slow parcels may still
+    be on their way (only delivered parcels are observed, so they would flatter the figures)."""
+    today = (today or date.today()) - timedelta(days=settle_days)
     since = today - timedelta(days=days)
     fit = fit_estimates(before=since, write=False)
     medians = _carrier_medians(fit.estimates)
