@@ -32,6 +32,7 @@ from portal.models.notification import (
     WebhookEndpoint,
 )
 from portal.models.parcel import TERMINAL_STATUSES, Parcel, ParcelItem, ParcelStatus
+from portal.models.recipient import Recipient, RecipientAddress, SignInCode
 from portal.models.return_ import (
     Return,
     ReturnItem,
@@ -69,6 +70,8 @@ __all__ = [
     "Photo",
     "PickupPoint",
     "Resolution",
+    "Recipient",
+    "RecipientAddress",
     "Return",
     "ReturnItem",
     "ReturnMethod",
@@ -76,6 +79,7 @@ __all__ = [
     "ReturnReason",
     "ReturnStatus",
     "Role",
+    "SignInCode",
     "SignedLink",
     "Slot",
     "SlotTemplate",

@@ -1,0 +1,65 @@
+"""Recipients who sign in at /me (issue 19): a person known by the phone numbers and e-mail
+addresses they proved with a code, and the one-time codes themselves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, utcnow
+
+
+class Recipient(db.Model):
+    __tablename__ = "recipient"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last sign-in or visit: a profile with no parcel and no visit for long is removed.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by signing out everywhere and by deleting the profile: sessions that carry an
+    # older value are signed out at their next request.
+    session_epoch: Mapped[int] = mapped_column(default=1)
+
+    addresses: Mapped[list[RecipientAddress]] = relationship(
+        back_populates="recipient", cascade="all, delete-orphan", order_by="RecipientAddress.id"
+    )
+
+
+class RecipientAddress(db.Model):
+    """A phone number (E.164) or e-mail address (normalised, lower case) a recipient proved."""
+
+    __tablename__ = "recipient_address"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("recipient.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # "phone" or "email"
+    value: Mapped[str] = mapped_column(String(254))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recipient: Mapped[Recipient] = relationship(back_populates="addresses")
+
+
+class SignInCode(db.Model):
+    """A 6-digit code sent to an address: valid for a few minutes and a few tries, kept only as
+    a keyed hash. `recipient_id` set: the code adds the address to that recipient."""
+
+    __tablename__ = "sign_in_code"
+    __table_args__ = (Index("ix_sign_in_code_address", "kind", "value", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recipient.id", ondelete="CASCADE")
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
