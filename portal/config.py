@@ -60,6 +60,11 @@ class Config:
     RATELIMIT_POSTCODE_FAILURES = "5 per 15 minutes"  # wrong postcodes per parcel
     RATELIMIT_API = "1200 per minute"  # per API key
     RATELIMIT_API_WRONG_KEYS = "30 per minute"  # missing or wrong API keys per IP
+    # /me's sign-in codes (issue 19): codes sent per address and per IP, and codes typed per IP
+    # (each code also allows 5 tries of its own).
+    RATELIMIT_ME_CODES_PER_ADDRESS = "3 per 15 minutes"
+    RATELIMIT_ME_CODES_PER_IP = "10 per hour"
+    RATELIMIT_ME_CODE_TRIES_PER_IP = "30 per 15 minutes"
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
@@ -134,6 +139,15 @@ class Config:
     EDD_RANGE_COVERAGE = 0.95  # the range holds at least this share of comparable parcels
     EDD_FIT_DAYS = 180  # the fit learns from pickups of this many days back
     EDD_ORIGIN_AREA_DIGITS = 2  # a route starts from this much of the origin postcode
+
+    # Retention (issue 19, services/retention.py): how long personal data outlives a parcel's
+    # close (delivered, returned to sender, cancelled; its status_at). After RETENTION_DAYS the
+    # recipient's name, address line, phone and e-mail, message bodies, inbound replies, notes
+    # and signed links go; complaint photos RETENTION_PHOTO_DAYS after their case closed.
+    # `flask retention run` anonymises RETENTION_BATCH parcels per committed transaction.
+    RETENTION_DAYS = 90
+    RETENTION_PHOTO_DAYS = 365
+    RETENTION_BATCH = 2000
 
     # Agent console (issue 6).
     PHONE_REGION = "SE"  # how the search box reads a phone number typed without +country

@@ -1,0 +1,135 @@
+"""`/me`: sign in with a code, see every parcel addressed to me, sign out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, redirect, render_template, url_for
+from flask_babel import gettext as _
+from limits import parse
+
+from portal.extensions import limiter
+from portal.forms import keep_writes, page_write
+from portal.localtime import zone_of
+from portal.me import bp
+from portal.me.forms import AddressForm, CodeForm, SignOutForm
+from portal.me.session import (
+    clear_pending,
+    pending,
+    set_pending,
+    sign_in,
+    sign_out,
+    signed_in,
+)
+from portal.models.types import utcnow
+from portal.net import remote_client
+from portal.security import no_store
+from portal.services.errors import DomainError
+from portal.services.recipients import (
+    CodeRefused,
+    address_of,
+    check_code,
+    parcels_of,
+    send_code,
+)
+from portal.tracking.verification import mark_verified
+
+
+def _over_limit(name: str, *keys: str) -> bool:
+    """Count one more against the named limit for `keys`; whether it was already used up."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return False
+    limit = parse(current_app.config[name])
+    return not limiter.limiter.hit(limit, "me", name, *keys)
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@page_write
+def index():
+    recipient = signed_in()
+    if recipient is not None:
+        return _my_page(recipient)
+    form = AddressForm()
+    if form.validate_on_submit():
+        try:
+            kind, value = address_of(form.address.data)
+        except DomainError as exc:
+            form.address.errors.append(exc.message)
+        else:
+            # The same answer for every address, known or not, and whether or not a limit
+            # held the message back: nothing here says who has parcels with us.
+            if not _over_limit("RATELIMIT_ME_CODES_PER_ADDRESS", kind, value) and not _over_limit(
+                "RATELIMIT_ME_CODES_PER_IP", remote_client()
+            ):
+                send_code(kind, value, now=utcnow())
+            set_pending(kind, value)
+            return redirect(url_for(".code"), code=303)
+    status = 422 if form.errors else 200
+    return no_store(
+        current_app.make_response((render_template("me/sign_in.html", form=form), status))
+    )
+
+
+@bp.route("/me/code", methods=["GET", "POST"])
+@page_write
+def code():
+    waiting = pending()
+    if waiting is None:
+        return redirect(url_for(".index"), code=303)
+    kind, value = waiting
+    form = CodeForm()
+    if form.validate_on_submit():
+        if _over_limit("RATELIMIT_ME_CODE_TRIES_PER_IP", remote_client()):
+            form.code.errors.append(_("Too many tries from here. Please wait a few minutes."))
+        else:
+            try:
+                recipient = check_code(kind, value, form.code.data, now=utcnow())
+            except CodeRefused as exc:
+                keep_writes()  # the try counts, even though the answer is a refusal
+                form.code.errors.append(exc.message)
+            else:
+                sign_in(recipient, remember=form.remember.data)
+                return redirect(url_for(".index"), code=303)
+    status = 422 if form.errors else 200
+    shown = value if kind == "email" else f"…{value[-4:]}"
+    return no_store(
+        current_app.make_response(
+            (render_template("me/code.html", form=form, kind=kind, shown=shown), status)
+        )
+    )
+
+
+@bp.post("/me/sign-out")
+@page_write
+def sign_out_view():
+    form = SignOutForm()
+    if form.validate_on_submit():
+        sign_out()
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.get("/me/start-again")
+def start_again():
+    clear_pending()
+    return redirect(url_for(".index"), code=303)
+
+
+def _my_page(recipient):
+    now = utcnow()
+    parcels = parcels_of(recipient, now)
+    # Opened from here, a parcel's page asks for no postcode: this session proved the address
+    # it was sent to. The newest on the way are marked last, so they are kept if there are many.
+    for parcel in reversed(parcels):
+        mark_verified(parcel.id)
+    today = {p.id: datetime.now(zone_of(p.time_zone)).date() for p in parcels}
+    return no_store(
+        current_app.make_response(
+            render_template(
+                "me/index.html",
+                recipient=recipient,
+                parcels=parcels,
+                today=today,
+                sign_out_form=SignOutForm(),
+            )
+        )
+    )

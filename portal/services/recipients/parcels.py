@@ -1,0 +1,79 @@
+"""A signed-in recipient's parcels, across every merchant: on the way first, then those
+delivered in the last DELIVERED_DAYS days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from portal.extensions import db
+from portal.models import Merchant, Parcel, ParcelStatus, Recipient, Zone
+from portal.services.edd import Prediction, predict_parcel
+
+DELIVERED_DAYS = 90
+MAX_SHOWN = 50
+ON_THE_WAY = tuple(s for s in ParcelStatus if not s.is_terminal)
+
+
+@dataclass
+class MyParcel:
+    id: int
+    tracking_number: str
+    status: ParcelStatus
+    status_at: datetime | None
+    merchant: str
+    eta_from: datetime | None
+    eta_to: datetime | None
+    time_zone: str | None
+    prediction: Prediction | None
+
+
+def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
+    phones = [a.value for a in recipient.addresses if a.kind == "phone"]
+    emails = [a.value for a in recipient.addresses if a.kind == "email"]
+    addressed = []
+    if phones:
+        addressed.append(Parcel.recipient_phone.in_(phones))
+    if emails:
+        addressed.append(func.lower(Parcel.recipient_email).in_(emails))
+    if not addressed:
+        return []
+    rows = db.session.execute(
+        select(Parcel, Merchant.name, Zone.time_zone)
+        .join(Merchant, Merchant.id == Parcel.merchant_id)
+        .outerjoin(Zone, Zone.id == Parcel.zone_id)
+        .where(or_(*addressed))
+        .where(
+            or_(
+                Parcel.status.in_(ON_THE_WAY),
+                and_(
+                    Parcel.status == ParcelStatus.DELIVERED,
+                    Parcel.status_at >= now - timedelta(days=DELIVERED_DAYS),
+                ),
+            )
+        )
+        .order_by(Parcel.created_at.desc(), Parcel.id.desc())
+        .limit(MAX_SHOWN)
+    ).all()
+    mine = [
+        MyParcel(
+            p.id,
+            p.tracking_number,
+            p.status,
+            p.status_at,
+            merchant,
+            p.eta_from,
+            p.eta_to,
+            tz,
+            None if p.eta_from else predict_parcel(p, tz, now),
+        )
+        for p, merchant, tz in rows
+    ]
+    # On the way first (newest first), then delivered (latest delivery first).
+    on_the_way = [m for m in mine if not m.status.is_terminal]
+    delivered = sorted(
+        (m for m in mine if m.status.is_terminal), key=lambda m: m.status_at, reverse=True
+    )
+    return on_the_way + delivered

@@ -1,0 +1,230 @@
+"""Issue 19: /me, signing in with a one-time code and seeing every parcel addressed to me.
+
+The codes go through the outbox like every message; these tests read them from there."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Notification, ParcelStatus, Recipient, SignInCode
+from tests.support import factories
+from tests.support.pages import csrf_for, text
+
+S = ParcelStatus
+PHONE = "+46701234567"
+
+
+def ask_code(client, address: str):
+    return client.post("/me", data={"address": address, "csrf_token": csrf_for(client)})
+
+
+def sent_code(to: str) -> str:
+    row = (
+        db.session.execute(
+            select(Notification)
+            .where(Notification.trigger == "sign_in_code", Notification.recipient == to)
+            .order_by(Notification.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    assert row is not None, f"no code sent to {to}"
+    return re.search(r"\b(\d{6})\b", row.body).group(1)
+
+
+def enter(client, code: str, remember: bool = False):
+    data = {"code": code, "csrf_token": csrf_for(client)}
+    if remember:
+        data["remember"] = "y"
+    return client.post("/me/code", data=data)
+
+
+def sign_in(client, address: str = PHONE, to: str = PHONE, remember: bool = False):
+    assert ask_code(client, address).status_code == 303
+    res = enter(client, sent_code(to), remember)
+    assert res.status_code == 303 and res.headers["Location"] == "/me", res.get_data(as_text=True)
+    return res
+
+
+def test_a_code_signs_in_and_shows_every_parcel_addressed_to_me(clock, client):
+    mine = factories.make_parcel(statuses=[S.PICKED_UP])
+    other_shop = factories.make_parcel(merchant=factories.make_merchant(), phone=PHONE)
+    delivered = factories.make_parcel(statuses=[S.PICKED_UP, S.DELIVERED])
+    long_ago = factories.make_parcel(
+        statuses=[S.DELIVERED], start=factories.DELIVERY_NOW - timedelta(days=100)
+    )
+    someone_else = factories.make_parcel(phone="+46709999999", email="else@example.com")
+
+    assert "Phone number or e-mail address" in client.get("/me").get_data(as_text=True)
+    res = ask_code(client, "070-123 45 67")  # any way the rest of the product reads a number
+    assert res.status_code == 303 and res.headers["Location"] == "/me/code"
+    page = text(client.get("/me/code").get_data(as_text=True))
+    assert "ending …4567" in page
+    sign_in_res = enter(client, sent_code(PHONE))
+    assert sign_in_res.headers["Location"] == "/me"
+
+    page = text(client.get("/me").get_data(as_text=True))
+    numbers = re.findall(r"[A-Z]{2}\d{9}[A-Z]{2}", page)
+    # On the way first (newest first), then delivered; nothing older than 90 days, nobody else's.
+    assert numbers[:3] == [
+        other_shop.tracking_number,
+        mine.tracking_number,
+        delivered.tracking_number,
+    ]
+    assert long_ago.tracking_number not in numbers and someone_else.tracking_number not in numbers
+    assert "Expected" in page
+
+    # The parcel's page opens verified from here: the address shows, no postcode asked.
+    html = client.get(f"/t/{mine.tracking_number}").get_data(as_text=True)
+    assert "Surbrunnsgatan 14" in html
+
+
+def test_an_email_address_signs_in_too(clock, client):
+    parcel = factories.make_parcel(phone=None, email="Alva@Example.com")
+    sign_in(client, "ALVA@example.com", to="alva@example.com")
+    assert parcel.tracking_number in client.get("/me").get_data(as_text=True)
+
+
+def test_the_answer_is_the_same_for_an_address_nobody_sent_a_parcel_to(clock, client, app):
+    factories.make_parcel()
+    known = ask_code(client, PHONE)
+    known_page = client.get("/me/code").get_data(as_text=True)
+    stranger = app.test_client()
+    unknown = ask_code(stranger, "+46709876543")
+    unknown_page = stranger.get("/me/code").get_data(as_text=True)
+    assert (known.status_code, known.headers["Location"]) == (
+        unknown.status_code,
+        unknown.headers["Location"],
+    )
+    assert text(known_page).replace("4567", "6543") == text(unknown_page)
+    # And both get a code: an address with no parcels signs in to an empty page.
+    enter(stranger, sent_code("+46709876543"))
+    assert "No parcels on their way to you" in stranger.get("/me").get_data(as_text=True)
+
+
+def test_a_wrong_code_counts_and_five_end_it(clock, client):
+    ask_code(client, PHONE)
+    right = sent_code(PHONE)
+    wrong = "000000" if right != "000000" else "111111"
+    res = enter(client, wrong)
+    assert res.status_code == 422
+    assert "4 more tries" in text(res.get_data(as_text=True))
+    for _ in range(4):
+        enter(client, wrong)
+    res = enter(client, right)
+    assert res.status_code == 422 and "Too many wrong codes" in res.get_data(as_text=True)
+    assert "Sign out" not in client.get("/me").get_data(as_text=True)
+
+
+def test_a_code_expires_after_ten_minutes_and_works_once(clock, client, app):
+    ask_code(client, PHONE)
+    code = sent_code(PHONE)
+    clock.shift(timedelta(minutes=11))
+    assert "expired" in enter(client, code).get_data(as_text=True)
+
+    ask_code(client, PHONE)
+    code = sent_code(PHONE)
+    assert enter(client, code).status_code == 303
+    other = app.test_client()
+    ask_code(other, PHONE)  # another browser, the same address, the old code
+    with other.session_transaction() as session:
+        session["me_pending"] = ["phone", PHONE]
+    assert enter(other, code).status_code == 422  # used (and replaced by the newer one)
+
+
+def test_only_the_newest_code_works(clock, client):
+    ask_code(client, PHONE)
+    first = sent_code(PHONE)
+    ask_code(client, PHONE)
+    second = sent_code(PHONE)
+    if first != second:
+        assert enter(client, first).status_code == 422
+    assert enter(client, second).status_code == 303
+
+
+def test_codes_are_stored_hashed_and_their_messages_forget_them_once_sent(clock, client, app):
+    ask_code(client, PHONE)
+    code = sent_code(PHONE)
+    row = db.session.execute(select(SignInCode)).scalar_one()
+    assert code not in row.code_hash and len(row.code_hash) == 64
+
+
+def test_signing_in_starts_a_fresh_session(clock, client):
+    parcel = factories.make_parcel(phone="+46709999999", email="else@example.com")
+    with client.session_transaction() as session:
+        session["verified"] = [parcel.id]  # planted before signing in
+        session["lang"] = "sv"
+    sign_in(client)
+    with client.session_transaction() as session:
+        assert "verified" not in session and session["lang"] == "sv"
+    assert "Storgatan" not in client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
+
+
+def test_signing_out_ends_the_session(clock, client):
+    parcel = factories.make_parcel(statuses=[S.PICKED_UP])
+    sign_in(client)
+    client.get("/me")
+    res = client.post("/me/sign-out", data={"csrf_token": csrf_for(client)})
+    assert res.status_code == 303
+    assert "Send me a code" in client.get("/me").get_data(as_text=True)
+    assert "Surbrunnsgatan" not in client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
+
+
+def test_a_remembered_device_keeps_the_session_for_30_days_idle_and_no_longer(clock, client):
+    res = sign_in(client, remember=True)
+    assert "Expires=" in res.headers["Set-Cookie"]
+    clock.shift(timedelta(days=29))
+    assert "Sign out" in client.get("/me").get_data(as_text=True)  # and this visit renews it
+    clock.shift(timedelta(days=29))
+    assert "Sign out" in client.get("/me").get_data(as_text=True)
+    clock.shift(timedelta(days=31))
+    assert "Send me a code" in client.get("/me").get_data(as_text=True)
+
+
+def test_without_remembering_the_cookie_ends_with_the_browser(clock, client):
+    res = sign_in(client)
+    assert "Expires=" not in res.headers["Set-Cookie"]
+
+
+def test_a_profile_signed_out_everywhere_ends_every_session(clock, client):
+    sign_in(client)
+    recipient = db.session.execute(select(Recipient)).scalar_one()
+    recipient.session_epoch += 1
+    db.session.commit()
+    assert "Send me a code" in client.get("/me").get_data(as_text=True)
+
+
+def test_codes_are_limited_per_address_and_the_answer_does_not_change(clock, client, app):
+    app.config["RATELIMIT_ENABLED"] = True
+    try:
+        for _ in range(4):
+            assert ask_code(client, PHONE).status_code == 303
+        sent = (
+            db.session.execute(select(Notification).where(Notification.trigger == "sign_in_code"))
+            .scalars()
+            .all()
+        )
+        assert len(sent) == 3  # RATELIMIT_ME_CODES_PER_ADDRESS: 3 per 15 minutes
+    finally:
+        app.config["RATELIMIT_ENABLED"] = False
+
+
+def test_bad_addresses_are_refused_in_place(clock, client):
+    res = ask_code(client, "not an address")
+    assert res.status_code == 422
+    assert "not a phone number or an e-mail address" in text(res.get_data(as_text=True))
+    res = ask_code(client, "")
+    assert res.status_code == 422
+
+
+@pytest.mark.parametrize("language", ["sv"])
+def test_me_in_swedish(clock, client, language):
+    with client.session_transaction() as session:
+        session["lang"] = language
+    page = text(client.get("/me").get_data(as_text=True))
+    assert "Mina leveranser" in page
