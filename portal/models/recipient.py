@@ -56,9 +56,7 @@ class SignInCode(db.Model):
     kind: Mapped[str] = mapped_column(String(8))
     value: Mapped[str] = mapped_column(String(254))
     code_hash: Mapped[str] = mapped_column(String(64))
-    recipient_id: Mapped[int | None] = mapped_column(
-        ForeignKey("recipient.id", ondelete="CASCADE")
-    )
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipient.id", ondelete="CASCADE"))
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -170,9 +170,7 @@ def _forget_code(row: Notification, state: NotificationState, _old, _initiator) 
     """A code's message keeps no code once it has gone (or never will): the outbox is read by
     more than the one person it was for. Without a provider (`make run`) the development outbox
     is the only copy, so the code stays there to be used."""
-    configured = current_app.config.get("SMTP_HOST") or current_app.config.get(
-        "TWILIO_ACCOUNT_SID"
-    )
+    configured = current_app.config.get("SMTP_HOST") or current_app.config.get("TWILIO_ACCOUNT_SID")
     if row.trigger == CODE_TRIGGER and state != NotificationState.QUEUED and configured:
         row.body = _DIGITS.sub(CODE_REMOVED, row.body or "")
         if row.subject:
