@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("me", __name__, template_folder="templates")
 
-from portal.me import views  # noqa: E402, F401
+from portal.me import data, views  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""`/me`'s green mile and "my data" (download everything, delete the profile)."""
