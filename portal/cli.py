@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.models import Carrier
 from portal.notifications.handoff import drain
 from portal.notifications.worker import worker_command
+from portal.services import retention as retention_service
 from portal.services.accounts import create_account
 from portal.services.api_keys import create_api_key, get_or_create_carrier, get_or_create_merchant
 from portal.services.delivery import generate_slots
@@ -47,6 +48,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(network)
     app.cli.add_command(worker_command)
     app.cli.add_command(edd)
+    app.cli.add_command(retention)
 
 
 def _base_url() -> str:
@@ -380,3 +382,26 @@ def edd_carrier_default(carrier: str, days: str | None, clear: bool) -> None:
         click.echo(f"{found.name}: no default (the global EDD_DEFAULT_DAYS applies)")
     else:
         click.echo(f"{found.name}: {found.edd_days_min}-{found.edd_days_max} working days")
+
+
+retention = AppGroup(
+    "retention", help='Keep personal data no longer than configured (README, "Retention").'
+)
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what is due, write nothing.")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Parcels (id range) per committed transaction [RETENTION_BATCH].",
+)
+def retention_run(dry_run: bool, batch: int | None) -> None:
+    """Anonymise parcels closed longer than RETENTION_DAYS ago and delete complaint photos
+    RETENTION_PHOTO_DAYS after their case closed. Counts per kind; safe to repeat."""
+    report = retention_service.run(dry_run=dry_run, batch=batch)
+    if dry_run:
+        click.echo("dry run: nothing was written")
+    for line in report.lines():
+        click.echo(line)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -64,6 +67,25 @@ ACTIONS: dict[str, str] = {
     "network.import": "Imported a network file",
     "network.withdraw": "Withdrew a booking (network closure)",
 }
+
+
+def pseudonym(text: str | None) -> dict | None:
+    """Free text that may name or reach a person (a note, a message to the customer, a reason,
+    a neighbour's name), as the audit log keeps it: its length and a keyed hash, never the text.
+
+    The log is append-only and outlives retention (services/retention.py), so it must hold no
+    personal values: the text itself stays on its own row (the note, the case thread), where
+    retention removes it. The hash (HMAC-SHA256 under a key derived from SECRET_KEY) still
+    shows whether two entries carried the same text, and confirms a given text when someone
+    holding the key checks it, without anyone reading it from the log."""
+    if text is None or not str(text).strip():
+        return None
+    value = str(text).strip()
+    key = hmac.new(
+        current_app.config["SECRET_KEY"].encode(), b"lastmile audit pseudonym", hashlib.sha256
+    ).digest()
+    digest = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+    return {"hmac": digest, "chars": len(value)}
 
 
 def plain(value: object) -> object:

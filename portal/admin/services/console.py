@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import (
     Account,
     Channel,
+    ChoiceType,
     Complaint,
     InboundMessage,
     Notification,
@@ -26,7 +27,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services import complaints, delivery, returns
-from portal.services.audit import record
+from portal.services.audit import pseudonym, record
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.events import EventData, accept_events
 from portal.services.messages import enqueue, is_opted_out
@@ -134,7 +135,7 @@ def change_delivery(
     Past the cutoff only a supervisor may; the rule is the customer page's otherwise."""
     now = now or utcnow()
     current = delivery.current_choice(parcel)
-    before = {"choice": delivery.describe(current, parcel.time_zone) if current else None}
+    before = {"choice": _choice_for_audit(current, parcel.time_zone) if current else None}
     choice = delivery.choose(
         parcel,
         request,
@@ -148,9 +149,17 @@ def change_delivery(
         parcel=parcel,
         subject=f"choice:{choice.id}",
         before=before,
-        after={"choice": delivery.describe(choice, parcel.time_zone), "type": choice.type},
+        after={"choice": _choice_for_audit(choice, parcel.time_zone), "type": choice.type},
     )
     return choice
+
+
+def _choice_for_audit(choice, tz: str | None) -> object:
+    """What the audit row says was chosen: the words for a slot, a day or a pickup point; for a
+    safe place or a neighbour, whose note may name a person, the type and a pseudonym."""
+    if choice.type in (ChoiceType.SAFE_PLACE, ChoiceType.NEIGHBOUR):
+        return {"type": choice.type, "text": pseudonym(delivery.describe(choice, tz))}
+    return delivery.describe(choice, tz)
 
 
 def _console_event(parcel: Parcel, code: ParcelStatus, text: str, now: datetime) -> None:
@@ -198,7 +207,7 @@ def hold(agent: Account, parcel: Parcel, reason: str, *, now: datetime | None = 
         "parcel.hold",
         parcel=parcel,
         before=before,
-        after={"status": parcel.status, "reason": text},
+        after={"status": parcel.status, "reason": pseudonym(text)},
     )
 
 
@@ -262,7 +271,7 @@ def decide_return(
         parcel=ret.parcel,
         subject=f"return:{ret.rma}",
         before=before,
-        after={"status": ret.status, "reason": text},
+        after={"status": ret.status, "reason": pseudonym(text)},
     )
     return ret
 
@@ -349,7 +358,7 @@ def complaint_status(
             "status": complaint.status,
             "resolution": complaint.resolution,
             "amount": complaint.resolution_amount,
-            "message": (message or "").strip() or None,
+            "message": pseudonym(message),
         },
     )
 
@@ -361,7 +370,7 @@ def message_customer(agent: Account, complaint: Complaint, body: str) -> None:
         "complaint.message",
         parcel=complaint.parcel,
         subject=f"complaint:{complaint.case_number}",
-        after={"message": body.strip()},
+        after={"message": pseudonym(body)},
     )
 
 
@@ -377,7 +386,7 @@ def ask_for_photos(agent: Account, complaint: Complaint, what: str) -> None:
         parcel=complaint.parcel,
         subject=f"complaint:{complaint.case_number}",
         before=before,
-        after={"status": complaint.status, "message": text},
+        after={"status": complaint.status, "message": pseudonym(text)},
     )
 
 
@@ -389,5 +398,7 @@ def add_note(agent: Account, parcel: Parcel, body: str) -> ParcelNote:
     note = ParcelNote(parcel_id=parcel.id, account_id=agent.id, body=text)
     db.session.add(note)
     db.session.flush()
-    record(agent, "note.add", parcel=parcel, subject=f"note:{note.id}", after={"body": text})
+    record(
+        agent, "note.add", parcel=parcel, subject=f"note:{note.id}", after={"body": pseudonym(text)}
+    )
     return note
