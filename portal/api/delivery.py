@@ -141,6 +141,12 @@ def get_delivery_options():
     if zone is None:
         out = DeliveryOptionsOut(zone=None, options=[], co2e_method=f"{base}/about/co2")
         return jsonify(out.model_dump(mode="json"))
+    try:
+        predicted = option_prediction(
+            current_key().merchant, _option_carrier(current_key().merchant), postcode, zone
+        )
+    except DomainError as exc:
+        return from_domain(exc)
     options = delivery_options.build(
         zone,
         country=country,
@@ -148,14 +154,10 @@ def get_delivery_options():
         weight_grams=weight,
         merchant=current_key().merchant,
         value=value,
+        # Options with no fixed day arrive on the predicted likeliest day (the green default).
+        expected=date.fromisoformat(predicted["most_likely"]) if predicted else None,
         checkout=True,
     )
-    try:
-        predicted = option_prediction(
-            current_key().merchant, _option_carrier(current_key().merchant), postcode, zone
-        )
-    except DomainError as exc:
-        return from_domain(exc)
     out = DeliveryOptionsOut(
         zone=zone.name,
         options=[_option_json(o, zone.name, predicted) for o in options.all()],
@@ -219,6 +221,7 @@ def _option_json(
         "label": o.label,
         "co2e_grams": o.co2e_grams,
         "greenest": o.greenest,
+        "green_default": o.green_default,
         "available": o.available,
     }
     if o.type is ChoiceType.SLOT:

@@ -361,6 +361,13 @@ class OptionOut(BaseModel):
     label: str
     co2e_grams: int
     greenest: bool
+    green_default: bool = Field(
+        description="Green by default: true on at most one option, the greenest of those that "
+        "arrive no later than the earliest option (a slot or green day on its date; options "
+        "with no fixed day on `predicted_delivery.most_likely`, left out without one; a hold "
+        "never), and only when it is greener than a van home delivery. Pre-select it at "
+        "checkout; when every greener option arrives later, no option has it"
+    )
     available: bool
     date: dt.date | None = None
     start: datetime | None = None

@@ -33,6 +33,8 @@ def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | N
         "forms": forms,
         "sort": sort,
         "confirmation": confirmation,
+        # Green by default: the recipient's page (not the console's) pre-selects it.
+        "green_preselect": True,
     }
     if request.htmx and request.htmx.target == "delivery-options":
         return render_block("delivery/options.html", "options", **context)

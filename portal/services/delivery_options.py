@@ -1,5 +1,6 @@
 """What can be chosen: the options for a parcel (its page) or an address (a merchant's checkout),
-each with its CO2e estimate, the greenest marked."""
+each with its CO2e estimate, the greenest marked, and the green default (issue 19: the greenest
+option that arrives no later than the earliest one, which the recipient's page pre-selects)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,23 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
-from portal.localtime import format_day
-from portal.models import ChoiceType, Merchant, Parcel, PickupPoint, Slot, Vehicle, Zone
+from portal.localtime import format_day, parcel_zone
+from portal.models import (
+    ChoiceType,
+    DeliveryChoice,
+    Merchant,
+    Parcel,
+    PickupPoint,
+    Slot,
+    Vehicle,
+    Zone,
+)
 from portal.models.types import utcnow
 from portal.services.calendar import zone_calendar
 from portal.services.delivery import (
     ChangeWindow,
     arrival_day,
+    carrier_eta,
     change_window,
     current_choice,
     cutoff,
@@ -38,6 +49,7 @@ from portal.services.delivery import (
     safe_place_allowed,
     today_in,
 )
+from portal.services.edd import predict_parcel
 from portal.services.network import hours, nearest
 from portal.services.zones import postcode_centre
 
@@ -52,6 +64,12 @@ class Option:
     co2e_grams: int
     available: bool = True
     greenest: bool = False
+    # The day it arrives, for the green default (see _mark_green_default); None: not known, or
+    # a hold (which arrives later by definition).
+    arrives: date | None = None
+    # Greenest of the options arriving on the earliest day, and greener than a van home
+    # delivery: the recipient's page pre-selects it ("Greenest, arrives the same day").
+    green_default: bool = False
     # slots and green days
     date: date | None = None
     start: datetime | None = None
@@ -83,6 +101,10 @@ class DeliveryOptions:
     neighbour: Option | None = None
     hold: Option | None = None
 
+    @property
+    def green_default(self) -> Option | None:
+        return next((o for o in self.all() if o.green_default), None)
+
     def all(self) -> list[Option]:
         single = [self.green_day, self.safe_place, self.neighbour, self.hold]
         return [*self.slots, *(o for o in single if o), *self.pickup_points]
@@ -110,12 +132,69 @@ class DeliveryOptions:
         return names
 
 
+def _green_key(o: Option) -> tuple:
+    return (o.co2e_grams, o.start is None, o.start or 0)
+
+
 def _mark_greenest(options: DeliveryOptions) -> None:
     """One mark: the lowest estimate, the soonest of equals (eleven marks would mean nothing)."""
     available = [o for o in options.all() if o.available]
     if available:
-        best = min(available, key=lambda o: (o.co2e_grams, o.start is None, o.start or 0))
+        best = min(available, key=_green_key)
         best.greenest = True
+
+
+# Green by default (issue 19). What "arrives" means for each option:
+# - a slot or the green day: its own date;
+# - a pickup point or locker, a safe place, a neighbour (no fixed day): the day the parcel is
+#   expected anyway (`expected`: the carrier's ETA window, else the predicted likeliest day,
+#   see expected_day); when that isn't known they are left out of the comparison, since we
+#   can't say they arrive the same day;
+# - a hold arrives later by definition: never the earliest, never the default.
+# The earliest day is the soonest any available option arrives. Of the available options that
+# arrive that day, the greenest (lowest CO2e, the soonest of equals) becomes the default, but
+# only when it is greener than a van home delivery (what the parcel gets when nothing is
+# chosen, and the green mile's baseline): when every greener option arrives later, there is no
+# default. The page pre-selects it only when the recipient has no delivery choice yet.
+def _mark_green_default(options: DeliveryOptions, expected: date | None) -> None:
+    for o in options.all():
+        if o.type in (C.SLOT, C.GREEN_DAY):
+            o.arrives = o.date
+        elif o.type is C.HOLD:
+            o.arrives = None
+        else:
+            o.arrives = expected
+    dated = [o for o in options.all() if o.available and o.arrives is not None]
+    if not dated:
+        return
+    earliest = min(o.arrives for o in dated if o.arrives is not None)
+    best = min((o for o in dated if o.arrives == earliest), key=_green_key)
+    if best.co2e_grams < estimate.home_drop(estimate.VAN):
+        best.green_default = True
+
+
+def expected_day(
+    parcel: Parcel, now: datetime, current: DeliveryChoice | None = None
+) -> date | None:
+    """The local day the parcel is expected when its option fixes no day (a pickup point, a
+    safe place, a neighbour): the carrier's ETA window (its last day), unless past; otherwise
+    the predicted likeliest day (services/edd); None when neither is known.
+
+    A current slot, green day or hold moved the parcel's ETA window to its own day: the
+    carrier's window (from its events) is the one that says when the parcel comes otherwise."""
+    today = today_in(parcel, now)
+    if current is not None and current.type in (C.SLOT, C.GREEN_DAY, C.HOLD):
+        window = carrier_eta(parcel)
+        day = window[1].astimezone(parcel_zone(parcel)).date() if window else None
+        day = day if day is not None and day >= today else None
+    else:
+        day = arrival_day(parcel, today)
+    if day is not None:
+        return day
+    prediction = predict_parcel(parcel, parcel.time_zone, now)
+    if prediction is None or prediction.most_likely < today:
+        return None
+    return prediction.most_likely
 
 
 # A city zone may hold hundreds of points: start small (a few blocks) before widening.
@@ -159,7 +238,8 @@ def for_parcel(
     if parcel.zone is None:
         return None
     now = now or utcnow()
-    window = change_window(parcel, now, current_choice(parcel), past_cutoff=past_cutoff)
+    current = current_choice(parcel)
+    window = change_window(parcel, now, current, past_cutoff=past_cutoff)
     return build(
         parcel.zone,
         country=parcel.country,
@@ -170,6 +250,7 @@ def for_parcel(
         window=window,
         now=now,
         arrival=arrival_day(parcel, today_in(parcel, now)),
+        expected=expected_day(parcel, now, current) if window.open else None,
     )
 
 
@@ -184,12 +265,16 @@ def build(
     window: ChangeWindow | None = None,
     now: datetime | None = None,
     arrival: date | None = None,
+    expected: date | None = None,
     checkout: bool = False,
 ) -> DeliveryOptions:
     """Every option for an address in `zone`, limited to what `window` allows. Nothing closed
     is offered: no closed slot nor a slot on a holiday or closed day, and no pickup point
     closed for good or on a day between now and the end of the parcel's stay there
     (`arrival`: the day the carrier expects to bring it, if known).
+
+    `expected`: the day an option that fixes no day arrives (expected_day), for the green
+    default; None leaves those options out of it.
 
     `checkout`: the options for `merchant`'s checkout, which books through the API: a slot
     whose share its API bookings already hold (Merchant.api_slot_share) is unavailable to it,
@@ -320,4 +405,5 @@ def build(
             latest=hold_limit(merchant, today),
         )
     _mark_greenest(out)
+    _mark_green_default(out, expected)
     return out
