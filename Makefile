@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 CHROMIUM := /usr/bin/chromium
 PROMTOOL := $(BIN)/promtool
 
-.PHONY: run test test-pg lint format translations messages bench bench-profile bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults bench-edd worker clean install vendor chromium
+.PHONY: run test test-pg lint format translations messages bench bench-profile bench-slots bench-dispatch bench-search bench-scale bench-events bench-soak bench-network bench-faults bench-edd bench-retention worker clean install vendor chromium
 
 # Runtime install: re-done when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -124,6 +124,11 @@ bench-dispatch: install
 # transit observations in PostgreSQL (database lastmile_bench_edd; about a minute).
 bench-edd: install
 	$(BIN)/python bench/edd.py
+
+# A retention run over 1M closed parcels, with the tracking page's reads and carriers' updates
+# timed while it runs (database lastmile_bench_retention; BENCHMARKS.md, "Retention").
+bench-retention: install
+	$(BIN)/python bench/retention.py --parcels 1000000
 
 # Fault drills on private PostgreSQL, Redis, gunicorn, workers and provider stand-ins (as root:
 # initdb runs as the postgres user, the upload disk is a tmpfs); about 30 minutes. DRILL=NAME
