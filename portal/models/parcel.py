@@ -137,6 +137,9 @@ class Parcel(db.Model):
     # it: the dashboard's "promise kept".
     promised_by: Mapped[date | None]
     promise_kept: Mapped[bool | None]
+    # Why the recipient's standing delivery preference (issue 19) could not be used for this
+    # parcel, in words the parcel page shows; None: used, or there was none.
+    preference_note: Mapped[str | None] = mapped_column(String(300))
 
     merchant: Mapped[Merchant] = relationship()
     carrier: Mapped[Carrier] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -22,6 +22,26 @@ class Recipient(db.Model):
     # Bumped by signing out everywhere and by deleting the profile: sessions that carry an
     # older value are signed out at their next request.
     session_epoch: Mapped[int] = mapped_column(default=1)
+
+    # Standing preferences, the defaults for every new parcel addressed to me (issue 19).
+    # How it arrives: "none", "pickup_point" (a pickup point or locker), "safe_place",
+    # "green_day" (when at most a day later than the earliest option) or "neighbour".
+    delivery_preference: Mapped[str] = mapped_column(
+        String(16), default="none", server_default="none"
+    )
+    preferred_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pickup_point.id", ondelete="SET NULL")
+    )
+    safe_place: Mapped[str | None] = mapped_column(String(20))  # services/delivery SAFE_PLACES
+    safe_place_note: Mapped[str | None] = mapped_column(String(200))
+    neighbour_name: Mapped[str | None] = mapped_column(String(120))
+    neighbour_house: Mapped[str | None] = mapped_column(String(60))
+    notify_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Local hours (0-23) from which SMS wait, and until which; None: the operator's.
+    quiet_start: Mapped[int | None]
+    quiet_end: Mapped[int | None]
 
     addresses: Mapped[list[RecipientAddress]] = relationship(
         back_populates="recipient", cascade="all, delete-orphan", order_by="RecipientAddress.id"
