@@ -23,3 +23,14 @@ __all__ = [
     "parcels_of",
     "send_code",
 ]
+
+# The green mile and "my data" (issue 19): what a recipient's choices avoided, everything we
+# hold about them, deleting their profile.
+from portal.services.recipients.green_mile import GreenMile, Month, green_mile
+from portal.services.recipients.my_data import (
+    addressed_to,
+    delete_profile,
+    my_data,
+)
+
+__all__ += ["GreenMile", "Month", "addressed_to", "delete_profile", "green_mile", "my_data"]

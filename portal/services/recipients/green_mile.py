@@ -1,0 +1,93 @@
+"""A recipient's green mile (issue 19): the CO2e their delivery choices avoided, against a van
+home delivery, over every parcel ever addressed to them.
+
+The figures come from the same estimator and factors as the `/about/co2` page (portal/green/):
+each parcel's current choice counts at the CO2e stored with it when it was made (or, for an old
+row without one, the estimate for its kind); a parcel with no choice got a van home delivery and
+avoided nothing. A choice can cost more than the van (a pickup point far enough to drive to):
+it counts against the total, so the figure is what the choices saved on balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.green import estimate
+from portal.localtime import zone_of
+from portal.models import DeliveryChoice, Parcel, Recipient, Zone
+from portal.services.recipients.my_data import addressed_to
+
+CHART_MONTHS = 12
+
+
+@dataclass
+class Month:
+    first_day: date
+    avoided_grams: int = 0
+    green_parcels: int = 0
+
+
+@dataclass
+class GreenMile:
+    avoided_grams: int
+    green_parcels: int
+    # Parcels with a choice of any kind (greener or not).
+    chosen_parcels: int
+    # The baseline per parcel: a van home delivery.
+    van_grams: int
+    # The last CHART_MONTHS months, oldest first, by the month the choice was made.
+    months: list[Month] = field(default_factory=list)
+
+    @property
+    def chart_max(self) -> int:
+        return max([m.avoided_grams for m in self.months] + [0])
+
+
+def _month_of(moment: datetime, tz: str | None) -> date:
+    local = moment.astimezone(zone_of(tz))
+    return date(local.year, local.month, 1)
+
+
+def _months_back(now: datetime, count: int) -> list[date]:
+    current = _month_of(now, None)
+    firsts = []
+    year, month = current.year, current.month
+    for _ in range(count):
+        firsts.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return firsts[::-1]
+
+
+def green_mile(recipient: Recipient, now: datetime) -> GreenMile:
+    van = estimate.home_drop(estimate.VAN)
+    rows = db.session.execute(
+        select(
+            DeliveryChoice.type, DeliveryChoice.co2e_grams, DeliveryChoice.made_at, Zone.time_zone
+        )
+        .join(Parcel, Parcel.id == DeliveryChoice.parcel_id)
+        .outerjoin(Zone, Zone.id == Parcel.zone_id)
+        .where(addressed_to(recipient), DeliveryChoice.superseded_at.is_(None))
+    ).all()
+    months = {first: Month(first) for first in _months_back(now, CHART_MONTHS)}
+    avoided = green = 0
+    for kind, grams, made_at, tz in rows:
+        if grams is None:
+            grams = estimate.for_option(kind)
+        saved = van - grams
+        avoided += saved
+        green += saved > 0
+        month = months.get(_month_of(made_at, tz))
+        if month is not None:
+            month.avoided_grams += saved
+            month.green_parcels += saved > 0
+    return GreenMile(
+        avoided_grams=avoided,
+        green_parcels=green,
+        chosen_parcels=len(rows),
+        van_grams=van,
+        months=list(months.values()),
+    )
