@@ -151,6 +151,7 @@ def create_parcel():
             _parcel_data(data),
             s10_prefix=current_app.config["S10_PREFIX"],
             s10_country=current_app.config["S10_COUNTRY"],
+            merchant_chose=data.delivery_choice is not None,
         )
         if data.delivery_choice is not None:
             # Same transaction: a full slot (409) or a refused choice leaves no parcel behind.

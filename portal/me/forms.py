@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import Form
 
@@ -34,3 +35,41 @@ class CodeForm(Form):
 
 class SignOutForm(Form):
     pass
+
+
+class PreferencesForm(Form):
+    """Defaults for every new parcel addressed to me. The pickup points offered are the
+    nearest to where my latest parcel went (set by the view)."""
+
+    delivery = RadioField(
+        _l("How my parcels arrive"),
+        choices=[
+            SelectChoice("none", _l("As the carrier plans")),
+            SelectChoice("pickup_point", _l("At a pickup point or locker I choose")),
+            SelectChoice("safe_place", _l("Left in a safe place")),
+            SelectChoice("green_day", _l("On the green day, when it is at most a day later")),
+            SelectChoice("neighbour", _l("With a neighbour")),
+        ],
+        default="none",
+    )
+    pickup_point = RadioField(_l("Pickup point or locker"), choices=[], validate_choice=False)
+    # Checked by services/recipients (only when a safe place is the preference).
+    safe_place = SelectField(_l("Where to leave it"), choices=[], validate_choice=False)
+    safe_place_note = StringField(
+        _l("Note for the driver (optional)"), validators=[Optional(), Length(max=200)]
+    )
+    neighbour_name = StringField(_l("Neighbour's name"), validators=[Optional(), Length(max=100)])
+    neighbour_house = StringField(
+        _l("Their house or flat number"), validators=[Optional(), Length(max=40)]
+    )
+    notify_sms = BooleanField(_l("By SMS"))
+    notify_email = BooleanField(_l("By e-mail"))
+    language = SelectField(
+        _l("Language of my messages and pages"),
+        choices=[
+            SelectChoice("", _l("The shop's choice")),
+            SelectChoice("en", "English"),
+            SelectChoice("sv", "Svenska"),
+        ],
+        default="",
+    )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from limits import parse
+from wtforms.fields.choices import SelectChoice
 
 from portal.extensions import limiter
 from portal.forms import keep_writes, page_write
 from portal.localtime import zone_of
 from portal.me import bp
-from portal.me.forms import AddressForm, CodeForm, SignOutForm
+from portal.me.forms import AddressForm, CodeForm, PreferencesForm, SignOutForm
 from portal.me.session import (
     clear_pending,
     pending,
@@ -24,12 +25,15 @@ from portal.me.session import (
 from portal.models.types import utcnow
 from portal.net import remote_client
 from portal.security import no_store
+from portal.services.delivery import SAFE_PLACE_TEXT, SAFE_PLACES
 from portal.services.errors import DomainError
 from portal.services.recipients import (
     CodeRefused,
     address_of,
     check_code,
     parcels_of,
+    points_near_me,
+    save_preferences,
     send_code,
 )
 from portal.tracking.verification import mark_verified
@@ -114,8 +118,61 @@ def start_again():
     return redirect(url_for(".index"), code=303)
 
 
-def _my_page(recipient):
+@bp.post("/me/preferences")
+@page_write
+def preferences():
+    recipient = signed_in()
+    if recipient is None:
+        return redirect(url_for(".index"), code=303)
+    points = points_near_me(recipient, utcnow())
+    form = _preferences_form(recipient, points)
+    if form.validate_on_submit():
+        chosen = form.pickup_point.data
+        try:
+            save_preferences(
+                recipient,
+                delivery=form.delivery.data,
+                pickup_point_id=int(chosen) if chosen and str(chosen).isdigit() else None,
+                offered={p.id for p in points},
+                safe_place=form.safe_place.data,
+                safe_place_note=form.safe_place_note.data,
+                neighbour_name=form.neighbour_name.data,
+                neighbour_house=form.neighbour_house.data,
+                notify_sms=form.notify_sms.data,
+                notify_email=form.notify_email.data,
+                language=form.language.data,
+                languages=tuple(current_app.config["LANGUAGES"]),
+            )
+        except DomainError as exc:
+            getattr(form, exc.field or "delivery").errors.append(exc.message)
+        else:
+            flash(_("Saved. Every new parcel to you follows these from now on."), "success")
+            return redirect(url_for(".index") + "#preferences-heading", code=303)
+    return _my_page(recipient, form=form, points=points, status=422)
+
+
+def _preferences_form(recipient, points, *, filled: bool = False) -> PreferencesForm:
+    form = PreferencesForm(obj=recipient if filled else None)
+    if filled:
+        form.delivery.data = recipient.delivery_preference
+        form.pickup_point.data = str(recipient.preferred_point_id or "")
+        form.language.data = recipient.language or ""
+    form.pickup_point.choices = [
+        SelectChoice(
+            str(p.id), f"{p.name}, {p.address_line}" + (f" ({_('locker')})" if p.is_locker else "")
+        )
+        for p in points
+    ]
+    form.safe_place.choices = [SelectChoice(key, SAFE_PLACE_TEXT[key]) for key in SAFE_PLACES]
+    return form
+
+
+def _my_page(recipient, *, form=None, points=None, status: int = 200):
     now = utcnow()
+    if points is None:
+        points = points_near_me(recipient, now)
+    if form is None:
+        form = _preferences_form(recipient, points, filled=True)
     parcels = parcels_of(recipient, now)
     # Opened from here, a parcel's page asks for no postcode: this session proved the address
     # it was sent to. The newest on the way are marked last, so they are kept if there are many.
@@ -124,12 +181,17 @@ def _my_page(recipient):
     today = {p.id: datetime.now(zone_of(p.time_zone)).date() for p in parcels}
     return no_store(
         current_app.make_response(
-            render_template(
-                "me/index.html",
-                recipient=recipient,
-                parcels=parcels,
-                today=today,
-                sign_out_form=SignOutForm(),
+            (
+                render_template(
+                    "me/index.html",
+                    recipient=recipient,
+                    parcels=parcels,
+                    today=today,
+                    sign_out_form=SignOutForm(),
+                    preferences_form=form,
+                    points=points,
+                ),
+                status,
             )
         )
     )

@@ -31,6 +31,7 @@ from portal.models import (
     ReturnItem,
     Zone,
 )
+from portal.models.types import utcnow
 from portal.services.edd import origin_area
 from portal.services.errors import (
     Conflict,
@@ -39,6 +40,7 @@ from portal.services.errors import (
     ParcelNotFound,
 )
 from portal.services.messages import notify
+from portal.services.recipients import apply_preferences
 from portal.services.zones import matching_prefixes, zone_for_postcode
 
 # The S10 series return labels are issued from (with the portal's issuing country).
@@ -480,9 +482,12 @@ def create_parcel(
     *,
     s10_prefix: str | None = None,
     s10_country: str | None = None,
+    merchant_chose: bool = False,
 ) -> Parcel:
     """A new parcel for a merchant; a fresh S10 number (prefix and issuing country as
-    configured: S10_PREFIX, S10_COUNTRY) when none is given."""
+    configured: S10_PREFIX, S10_COUNTRY) when none is given. The recipient's standing
+    preferences apply (services/recipients), the delivery one unless `merchant_chose` (a
+    choice made at checkout, which wins)."""
     s10_prefix = s10_prefix or current_app.config["S10_PREFIX"]
     s10_country = s10_country or current_app.config["S10_COUNTRY"]
     if data.carrier:
@@ -560,6 +565,8 @@ def create_parcel(
             field="tracking_number",
             code="duplicate_tracking_number",
         ) from exc
+    # The recipient's standing preferences, before the first message, which says so.
+    apply_preferences(parcel, now=utcnow(), delivery=not merchant_chose)
     notify(parcel, "parcel_created")
     return parcel
 

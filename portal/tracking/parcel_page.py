@@ -58,6 +58,8 @@ _PARCEL = (
         _p.origin_area,
         _p.origin_zone_id,
         _p.zone_id,
+        # A standing preference that could not be used for it, and why (issue 19).
+        _p.preference_note,
         Merchant.__table__.c.name.label("merchant_name"),
         _p.merchant_id,
         # The merchant's branding, for the page's header.
@@ -152,6 +154,7 @@ class ParcelPage:
     origin_area: str | None
     origin_zone_id: int | None
     zone_id: int | None
+    preference_note: str | None
     merchant_name: str
     merchant_id: int
     merchant_brand_colour: str | None

@@ -13,42 +13,10 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Notification, ParcelStatus, Recipient, SignInCode
 from tests.support import factories
+from tests.support.me import PHONE, ask_code, enter, sent_code, sign_in
 from tests.support.pages import csrf_for, text
 
 S = ParcelStatus
-PHONE = "+46701234567"
-
-
-def ask_code(client, address: str):
-    return client.post("/me", data={"address": address, "csrf_token": csrf_for(client)})
-
-
-def sent_code(to: str) -> str:
-    row = (
-        db.session.execute(
-            select(Notification)
-            .where(Notification.trigger == "sign_in_code", Notification.recipient == to)
-            .order_by(Notification.id.desc())
-        )
-        .scalars()
-        .first()
-    )
-    assert row is not None, f"no code sent to {to}"
-    return re.search(r"\b(\d{6})\b", row.body).group(1)
-
-
-def enter(client, code: str, remember: bool = False):
-    data = {"code": code, "csrf_token": csrf_for(client)}
-    if remember:
-        data["remember"] = "y"
-    return client.post("/me/code", data=data)
-
-
-def sign_in(client, address: str = PHONE, to: str = PHONE, remember: bool = False):
-    assert ask_code(client, address).status_code == 303
-    res = enter(client, sent_code(to), remember)
-    assert res.status_code == 303 and res.headers["Location"] == "/me", res.get_data(as_text=True)
-    return res
 
 
 def test_a_code_signs_in_and_shows_every_parcel_addressed_to_me(clock, client):

@@ -11,37 +11,19 @@ from portal.extensions import db
 from portal.green import estimate
 from portal.models import (
     DeliveryChoice,
-    Notification,
     Parcel,
     Recipient,
     RecipientAddress,
     SignInCode,
 )
-from tests.support import factories
+from tests.support import factories, me
+from tests.support.me import PHONE
 from tests.support.pages import csrf_for, text
-
-PHONE = "+46701234567"
 
 
 def sign_in(client, address: str = PHONE) -> Recipient:
-    """Ask for a code, read it from the outbox, enter it: signed in at /me."""
-    res = client.post("/me", data={"address": address, "csrf_token": csrf_for(client)})
-    assert res.status_code == 303
-    body = (
-        db.session.execute(
-            select(Notification.body)
-            .where(Notification.trigger == "sign_in_code", Notification.recipient == address)
-            .order_by(Notification.id.desc())
-        )
-        .scalars()
-        .first()
-    )
-    code = re.search(r"\b(\d{6})\b", body).group(1)
-    res = client.post("/me/code", data={"code": code, "csrf_token": csrf_for(client)})
-    assert res.status_code == 303 and res.headers["Location"] == "/me"
-    return db.session.execute(
-        select(Recipient).join(RecipientAddress).where(RecipientAddress.value == address)
-    ).scalar_one()
+    me.sign_in(client, address)
+    return me.recipient(address)
 
 
 def green_section(html: str) -> str:

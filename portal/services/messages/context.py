@@ -129,6 +129,13 @@ def context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
         values["eta_day"] = local_day(parcel.eta_from, parcel.time_zone)
     if trigger == "parcel_created":
         values |= expected_dates(parcel)
+        # The recipient's standing preference (issue 19) made the parcel's first choice: the
+        # message says so (and its link leads to changing it for this parcel only).
+        choice = _delivery().current_choice(parcel)
+        applied = choice is not None and choice.made_by == "preference"
+        text = _delivery().describe(choice, parcel.time_zone) if applied else ""
+        values["preference_text"] = text
+        values["preference_short"] = text[:40].rstrip(" ,.")
     if trigger == "delivery_failed":
         # The SMS offers "reply 1 / 2" only where we have slots and pickup points to offer.
         values["reply_choices"] = parcel.zone_id is not None

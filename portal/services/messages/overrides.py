@@ -227,6 +227,10 @@ def sample_context(merchant: Merchant, trigger: str, channel: Channel, language:
             values["expected_day"] = format_day(today + timedelta(days=2))
             values["expected_earliest"] = format_day(today + timedelta(days=1))
             values["expected_latest"] = format_day(today + timedelta(days=3))
+        # A standing preference applied (issue 19), so a merchant's wording can be tried with
+        # it: the sample's words for a pickup point.
+        values["preference_text"] = words["choice_text"]
+        values["preference_short"] = words["choice_text"][:40].rstrip(" ,.")
     # Exactly the names a template may use: what isn't listed is an error in a preview too.
     allowed = context_keys(trigger, channel)
     return {k: v for k, v in values.items() if k in allowed}

@@ -66,7 +66,17 @@ TRIGGER_KEYS: dict[str, frozenset[str]] = {
     # The predicted delivery (issue 18) as days in words ("Wednesday 30 September"): the most
     # likely day and the range's first and last; all empty when the carrier gave a window (use
     # `eta`, `eta_day` then) or nothing is predicted.
-    "parcel_created": frozenset({"expected_day", "expected_earliest", "expected_latest"}),
+    "parcel_created": frozenset(
+        {
+            "expected_day",
+            "expected_earliest",
+            "expected_latest",
+            # The recipient's standing preference applied (issue 19), in full and in at most
+            # 40 characters (for the SMS); empty when none was.
+            "preference_text",
+            "preference_short",
+        }
+    ),
     "delivery_failed": frozenset({"reply_choices"}),
     "delivery_changed": frozenset({"choice_text"}),
     # A closed slot or pickup point took the recipient's choice away (services/network).

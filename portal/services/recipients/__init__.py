@@ -13,14 +13,30 @@ from portal.services.recipients.codes import (
     send_code,
 )
 from portal.services.recipients.parcels import MyParcel, parcels_of
+from portal.services.recipients.preferences import (
+    MADE_BY_PREFERENCE,
+    PREFERENCE_TEXT,
+    PREFERENCES,
+    apply_preferences,
+    points_near_me,
+    recipient_of,
+    save_preferences,
+)
 
 __all__ = [
     "CODE_TRIGGER",
+    "MADE_BY_PREFERENCE",
+    "PREFERENCES",
+    "PREFERENCE_TEXT",
     "CodeRefused",
     "MyParcel",
     "address_of",
+    "apply_preferences",
     "check_code",
     "parcels_of",
+    "points_near_me",
+    "recipient_of",
+    "save_preferences",
     "send_code",
 ]
 

@@ -28,6 +28,8 @@ class MyParcel:
     eta_to: datetime | None
     time_zone: str | None
     prediction: Prediction | None
+    postcode: str = ""
+    country: str = ""
 
 
 def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
@@ -68,6 +70,8 @@ def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
             p.eta_to,
             tz,
             None if p.eta_from else predict_parcel(p, tz, now),
+            p.postcode,
+            p.country,
         )
         for p, merchant, tz in rows
     ]
