@@ -85,3 +85,18 @@ def test_a_refund_is_written_as_the_customers_language_writes_money(
         mail = render("return_refunded", Channel.EMAIL, language, context)
     assert written in sms  # SMS turn the no-break space into a plain one (GSM-7)
     assert written.replace(" ", "\xa0") in mail["body"]
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_the_first_sms_saying_a_standing_preference_applies_is_one_segment(
+    app, context, language
+):
+    # The longest it can be: 40 characters of the choice's words (issue 19).
+    context |= {
+        "preference_text": "Locker: Box Locker Odenplan, Karlbergsvägen 21",
+        "preference_short": "Locker: Box Locker Odenplan, Karlbergsvä",
+    }
+    with app.test_request_context():
+        sms = render("parcel_created", Channel.SMS, language, context)["body"]
+    assert "Box Locker Odenplan" in sms and LONGEST_LINK in sms
+    assert is_gsm7(sms) and segments(sms) == 1, (len(sms), sms)
