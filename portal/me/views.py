@@ -33,10 +33,11 @@ from portal.services.recipients import (
     check_code,
     parcels_of,
     points_near_me,
+    profile_for,
     save_preferences,
     send_code,
 )
-from portal.tracking.verification import mark_verified
+from portal.tracking.verification import mark_verified, proven_address
 
 
 def _over_limit(name: str, *keys: str) -> bool:
@@ -69,9 +70,37 @@ def index():
             set_pending(kind, value)
             return redirect(url_for(".code"), code=303)
     status = 422 if form.errors else 200
+    proven = proven_address()
     return no_store(
-        current_app.make_response((render_template("me/sign_in.html", form=form), status))
+        current_app.make_response(
+            (
+                render_template(
+                    "me/sign_in.html",
+                    form=form,
+                    proven=_masked(*address_of(proven)) if proven else None,
+                    continue_form=SignOutForm(),
+                ),
+                status,
+            )
+        )
     )
+
+
+@bp.post("/me/continue")
+@page_write
+def continue_from_link():
+    """Signed in by the signed link of one of our messages: it proved its address."""
+    proven = proven_address()
+    form = SignOutForm()
+    if proven is None or not form.validate_on_submit():
+        return redirect(url_for(".index"), code=303)
+    kind, value = address_of(proven)
+    sign_in(profile_for(kind, value, now=utcnow()), remember=False)
+    return redirect(url_for(".index"), code=303)
+
+
+def _masked(kind: str, value: str) -> str:
+    return value if kind == "email" else f"…{value[-4:]}"
 
 
 @bp.route("/me/code", methods=["GET", "POST"])
@@ -92,15 +121,47 @@ def code():
                 keep_writes()  # the try counts, even though the answer is a refusal
                 form.code.errors.append(exc.message)
             else:
-                sign_in(recipient, remember=form.remember.data)
+                clear_pending()
+                current = signed_in()
+                if current is not None and current.id == recipient.id:
+                    # A second address proved: one recipient, whichever address is used.
+                    flash(_("Added. Parcels to either address are yours here."), "success")
+                else:
+                    sign_in(recipient, remember=form.remember.data)
                 return redirect(url_for(".index"), code=303)
     status = 422 if form.errors else 200
-    shown = value if kind == "email" else f"…{value[-4:]}"
+    shown = _masked(kind, value)
     return no_store(
         current_app.make_response(
             (render_template("me/code.html", form=form, kind=kind, shown=shown), status)
         )
     )
+
+
+@bp.post("/me/addresses")
+@page_write
+def add_address():
+    """Add another phone number or e-mail address to my profile, proved by its own code."""
+    recipient = signed_in()
+    if recipient is None:
+        return redirect(url_for(".index"), code=303)
+    form = AddressForm(prefix="add")
+    if form.validate_on_submit():
+        try:
+            kind, value = address_of(form.address.data)
+        except DomainError as exc:
+            form.address.errors.append(exc.message)
+        else:
+            if any(a.kind == kind and a.value == value for a in recipient.addresses):
+                form.address.errors.append(_("That address is yours here already."))
+            else:
+                if not _over_limit(
+                    "RATELIMIT_ME_CODES_PER_ADDRESS", kind, value
+                ) and not _over_limit("RATELIMIT_ME_CODES_PER_IP", remote_client()):
+                    send_code(kind, value, now=utcnow(), recipient=recipient)
+                set_pending(kind, value)
+                return redirect(url_for(".code"), code=303)
+    return _my_page(recipient, add_form=form, status=422)
 
 
 @bp.post("/me/sign-out")
@@ -167,7 +228,7 @@ def _preferences_form(recipient, points, *, filled: bool = False) -> Preferences
     return form
 
 
-def _my_page(recipient, *, form=None, points=None, status: int = 200):
+def _my_page(recipient, *, form=None, points=None, add_form=None, status: int = 200):
     now = utcnow()
     if points is None:
         points = points_near_me(recipient, now)
@@ -190,6 +251,7 @@ def _my_page(recipient, *, form=None, points=None, status: int = 200):
                     sign_out_form=SignOutForm(),
                     preferences_form=form,
                     points=points,
+                    add_form=add_form or AddressForm(prefix="add", formdata=None),
                 ),
                 status,
             )

@@ -21,6 +21,9 @@ class SignedLink(db.Model):
     purpose: Mapped[str] = mapped_column(String(32))  # "track", later "return", "case"
     parcel_id: Mapped[int] = mapped_column(ForeignKey("parcel.id"), index=True)
     target: Mapped[str] = mapped_column(String(200))  # path to open once verified
+    # The phone number or e-mail address the message with this link went to: opening it
+    # proves that address too, so it also signs in at /me (issue 19). None: not sent.
+    address: Mapped[str | None] = mapped_column(String(254))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -33,8 +33,9 @@ def issue_link(
     target: str | None = None,
     days: int = 30,
     now: datetime | None = None,
+    address: str | None = None,
 ) -> str:
-    """A new token; the plaintext is only ever in the message we send."""
+    """A new token; the plaintext is only ever in the message we send (to `address`)."""
     # 72 random bits in 12 URL-safe characters keeps an SMS link short; lookups are
     # rate-limited per IP, so guessing one is hopeless.
     token = secrets.token_urlsafe(9)
@@ -45,6 +46,7 @@ def issue_link(
             parcel=parcel,
             target=target or f"/t/{parcel.tracking_number}",
             expires_at=(now or utcnow()) + timedelta(days=days),
+            address=address,
         )
     )
     db.session.flush()

@@ -38,6 +38,21 @@ def mark_verified(parcel_id: int) -> None:
     session["verified"] = verified[-MAX_REMEMBERED:]
 
 
+_PROVEN = "proven_address"
+
+
+def note_proven_address(address: str | None) -> None:
+    """A signed link from a message proves the phone number or e-mail address it went to:
+    kept for /me, which then signs in without a code (issue 19)."""
+    if address:
+        session[_PROVEN] = address
+
+
+def proven_address() -> str | None:
+    value = session.get(_PROVEN)
+    return value if isinstance(value, str) else None
+
+
 def _postcode_limit():
     return parse(current_app.config["RATELIMIT_POSTCODE_FAILURES"])
 

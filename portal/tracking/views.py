@@ -52,6 +52,7 @@ from portal.tracking.verification import (
     ask_to_verify,
     is_verified,
     mark_verified,
+    note_proven_address,
     postcode_tries_left,
     record_wrong_postcode,
     unlocked,
@@ -461,6 +462,7 @@ def signed_link(token: str):
         ), (410 if expired else 404)
     # The link's own parcel, whatever else shares its number: it is the one opened here now.
     mark_verified(link.parcel.id)
+    note_proven_address(link.address)
     target = safe_next(link.target, url_for(".parcel", tn=link.parcel.tracking_number))
     return redirect(target, code=303)
 

@@ -137,15 +137,14 @@ def _write(
     language: str,
     *,
     now: datetime,
-    token: str | None = None,
     extra: dict | None = None,
     link_target: str | None = None,
+    address: str | None = None,
 ) -> dict:
-    """Subject, text, HTML and unsubscribe header of one message, with a fresh signed link
-    unless `token` (one link for the SMS and the e-mail of the same news) is given."""
+    """Subject, text, HTML and unsubscribe header of one message, with a signed link of its
+    own: it proves the address it went to (`address`), which is also a sign-in at /me."""
     days = current_app.config["SIGNED_LINK_DAYS"]
-    if token is None:
-        token = issue_link(parcel, now=now, days=days, target=link_target)
+    token = issue_link(parcel, now=now, days=days, target=link_target, address=address)
     unsubscribe = None
     if channel is Channel.EMAIL:
         # A signed one-click link that turns e-mail off for this parcel (header and footer).
@@ -177,7 +176,6 @@ def notify(
     """
     now = now or utcnow()
     made = []
-    token = None
     for planned in _planned(
         parcel,
         trigger,
@@ -196,11 +194,11 @@ def notify(
             planned["channel"],
             planned["language"],
             now=now,
-            token=token,
             extra=extra,
             link_target=link_target,
+            address=planned["recipient"],
         )
-        token = content.pop("link_token")
+        content.pop("link_token")
         row = Notification(parcel=parcel, **planned, **content)
         if _add(row):
             made.append(row)
@@ -210,7 +208,7 @@ def notify(
 def write_when_sending(n: Notification, now: datetime) -> None:
     """Give a row queued without its text (a carrier batch's status message) its subject, body
     and link, from the parcel as it is now: the sender calls this just before sending."""
-    content = _write(n.parcel, n.trigger, n.channel, n.language, now=now)
+    content = _write(n.parcel, n.trigger, n.channel, n.language, now=now, address=n.recipient)
     content.pop("link_token")
     for name, value in content.items():
         setattr(n, name, value)

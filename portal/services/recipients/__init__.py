@@ -10,6 +10,7 @@ from portal.services.recipients.codes import (
     CodeRefused,
     address_of,
     check_code,
+    profile_for,
     send_code,
 )
 from portal.services.recipients.parcels import MyParcel, parcels_of
@@ -35,6 +36,7 @@ __all__ = [
     "check_code",
     "parcels_of",
     "points_near_me",
+    "profile_for",
     "recipient_of",
     "save_preferences",
     "send_code",

@@ -133,6 +133,12 @@ def check_code(kind: str, value: str, typed: str, *, now: datetime) -> Recipient
     return _recipient_for(kind, value, row.recipient_id, now)
 
 
+def profile_for(kind: str, value: str, *, now: datetime) -> Recipient:
+    """The profile of an address its owner just proved (a code, or a signed link from one of
+    our messages to it), made on first use."""
+    return _recipient_for(kind, value, None, now)
+
+
 def _recipient_for(kind: str, value: str, adding_to: int | None, now: datetime) -> Recipient:
     address = db.session.execute(
         select(RecipientAddress).where(
