@@ -148,6 +148,10 @@ class Config:
     RETENTION_DAYS = 90
     RETENTION_PHOTO_DAYS = 365
     RETENTION_BATCH = 2000
+    # A /me profile with no parcel addressed to it and no sign-in for RETENTION_PROFILE_DAYS gets
+    # one notice, and is deleted RETENTION_PROFILE_NOTICE_DAYS later unless its owner signs in.
+    RETENTION_PROFILE_DAYS = 365
+    RETENTION_PROFILE_NOTICE_DAYS = 30
 
     # Agent console (issue 6).
     PHONE_REGION = "SE"  # how the search box reads a phone number typed without +country

@@ -19,6 +19,9 @@ class Recipient(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The last sign-in or visit: a profile with no parcel and no visit for long is removed.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When retention told the recipient the profile will be deleted for inactivity; cleared by
+    # signing in. None: no notice is pending.
+    inactivity_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by signing out everywhere and by deleting the profile: sessions that carry an
     # older value are signed out at their next request.
     session_epoch: Mapped[int] = mapped_column(default=1)

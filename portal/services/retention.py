@@ -12,6 +12,12 @@ What is due, and what happens to it:
   number.
 - Complaint photos, RETENTION_PHOTO_DAYS after their case was resolved or rejected: the files
   and their rows.
+- A /me profile (Recipient) with no parcel addressed to any of its phone numbers or e-mail
+  addresses created or updated in RETENTION_PROFILE_DAYS, and no sign-in in that time: one
+  notice (e-mail, else SMS, through the outbox, in the profile's language) saying when it goes
+  and that signing in at /me keeps it, and RETENTION_PROFILE_NOTICE_DAYS later the profile is
+  deleted (its addresses and sign-in codes; parcels stay), unless its owner signed in since or
+  a parcel came for it. The notices' addresses and text go with the profile.
 
 What statistics need stays: zone, postcode, city, dates, statuses, delivery choices (their type,
 slot, day and point), CO2e estimates, items, returns and complaints (type, status, times), and
@@ -37,9 +43,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, exists, func, select, update
+from flask_babel import force_locale, gettext, ngettext
+from sqlalchemy import case, delete, exists, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
+from portal.localtime import format_day, zone_of
 from portal.models import (
     Channel,
     Complaint,
@@ -48,15 +57,20 @@ from portal.models import (
     DeliveryChoice,
     InboundMessage,
     Notification,
+    NotificationState,
     Parcel,
     ParcelNote,
     ParcelStatus,
     Photo,
+    Recipient,
+    RecipientAddress,
     Return,
     ReturnItem,
     SignedLink,
 )
 from portal.models.types import utcnow
+from portal.services.messages import enqueue, is_opted_out, quiet_until
+from portal.services.recipients import addressed_to, delete_profile
 from portal.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -80,7 +94,11 @@ KINDS = (
     "unlinked_inbound_replies",
     "photos",
     "photo_files",
+    "profile_notices",
+    "profiles_deleted",
 )
+
+PROFILE_NOTICE_TRIGGER = "profile_inactivity_notice"
 
 
 @dataclass
@@ -118,6 +136,7 @@ def run(
     _parcels(report, cutoff, batch, on_batch)
     _unlinked_inbound(report, cutoff, batch, on_batch)
     _photos(report, now - timedelta(days=config["RETENTION_PHOTO_DAYS"]), batch, on_batch)
+    _profiles(report, now, batch, on_batch)
     report.seconds = time.perf_counter() - started
     log.info(
         "retention %s: %s",
@@ -346,3 +365,156 @@ def _photos(report: Report, cutoff: datetime, batch: int, on_batch) -> None:
             if failed:
                 log.warning("retention: %d photo file(s) could not be deleted", failed)
         last = ids[-1]
+
+
+# --- recipients' profiles (/me) -------------------------------------------------------------
+
+
+def _profiles(report: Report, now: datetime, batch: int, on_batch) -> None:
+    """Profiles unused for RETENTION_PROFILE_DAYS get one notice; RETENTION_PROFILE_NOTICE_DAYS
+    after it they are deleted, unless their owner signed in (which clears the notice) or a
+    parcel came for them since. One committed transaction per `batch` profiles."""
+    config = current_app.config
+    cutoff = now - timedelta(days=config["RETENTION_PROFILE_DAYS"])
+    grace = timedelta(days=config["RETENTION_PROFILE_NOTICE_DAYS"])
+    last = 0
+    while True:
+        began = time.perf_counter()
+        query = (
+            select(Recipient)
+            .where(
+                Recipient.id > last,
+                or_(Recipient.last_seen_at < cutoff, Recipient.inactivity_notice_at.is_not(None)),
+            )
+            .order_by(Recipient.id)
+            .limit(batch)
+            .options(selectinload(Recipient.addresses))
+        )
+        if not report.dry_run:
+            query = query.with_for_update(of=Recipient, skip_locked=True)
+        profiles = list(db.session.execute(query).scalars())
+        if not profiles:
+            db.session.rollback()
+            return
+        last = profiles[-1].id
+        for profile in profiles:
+            _profile(report, profile, now, cutoff, grace)
+        _end_batch(report, began, on_batch)
+
+
+def _has_recent_parcel(profile: Recipient, cutoff: datetime) -> bool:
+    return bool(
+        db.session.execute(
+            select(
+                exists().where(
+                    addressed_to(profile),
+                    or_(Parcel.created_at >= cutoff, Parcel.updated_at >= cutoff),
+                )
+            )
+        ).scalar()
+    )
+
+
+def _profile(
+    report: Report, profile: Recipient, now: datetime, cutoff: datetime, grace: timedelta
+) -> None:
+    notice = profile.inactivity_notice_at
+    signed_in_since = notice is not None and profile.last_seen_at > notice
+    if signed_in_since or profile.last_seen_at >= cutoff or _has_recent_parcel(profile, cutoff):
+        # In use again: a later spell of disuse gets a notice of its own.
+        if notice is not None and not report.dry_run:
+            profile.inactivity_notice_at = None
+        return
+    if notice is None:
+        report.counts["profile_notices"] += 1
+        if not report.dry_run:
+            _send_notice(profile, now, now + grace)
+            profile.inactivity_notice_at = now
+    elif notice <= now - grace:
+        report.counts["profiles_deleted"] += 1
+        if not report.dry_run:
+            _forget_notices(profile)
+            delete_profile(profile)
+
+
+def _notice_addresses(profile: Recipient) -> list[RecipientAddress]:
+    """Its e-mail addresses (no SMS needed then), else its phone numbers; a recipient who turned
+    e-mail off and has a phone gets the SMS."""
+    emails = [a for a in profile.addresses if a.kind == "email"]
+    phones = [a for a in profile.addresses if a.kind == "phone"]
+    if emails and (profile.notify_email or not phones):
+        return emails
+    return phones
+
+
+def _send_notice(profile: Recipient, now: datetime, deleted_on: datetime) -> None:
+    config = current_app.config
+    language = profile.language if profile.language in config["LANGUAGES"] else "en"
+    zone = zone_of(None)
+    months = max(1, config["RETENTION_PROFILE_DAYS"] // 30)
+    link = config["PUBLIC_BASE_URL"].rstrip("/") + "/me"
+    with force_locale(language):
+        day = format_day(deleted_on.astimezone(zone).date())
+        for address in _notice_addresses(profile):
+            sms = address.kind == "phone"
+            row = Notification(
+                channel=Channel.SMS if sms else Channel.EMAIL,
+                trigger=PROFILE_NOTICE_TRIGGER,
+                language=language,
+                time_zone=zone.key,
+                recipient=address.value,
+                subject=None if sms else gettext("Your Lastmile profile will be deleted"),
+                body=_notice_text(sms, months, day, link),
+                state=NotificationState.QUEUED,
+                dedupe_key=f"profile-notice:{profile.id}:{address.id}:{now:%Y%m%d%H%M%S}",
+            )
+            if sms:
+                if is_opted_out(address.value):
+                    row.state = NotificationState.SUPPRESSED
+                    row.last_error = "recipient replied STOP"
+                else:
+                    row.not_before = quiet_until(now, zone)
+            enqueue(row)
+
+
+def _notice_text(sms: bool, months: int, day: str, link: str) -> str:
+    if sms:
+        return ngettext(
+            "Lastmile: your profile has had no parcels for %(num)s month and will be deleted"
+            " on %(day)s. To keep it, sign in at %(link)s",
+            "Lastmile: your profile has had no parcels for %(num)s months and will be deleted"
+            " on %(day)s. To keep it, sign in at %(link)s",
+            months,
+            day=day,
+            link=link,
+        )
+    return "\n\n".join(
+        [
+            gettext("Hello,"),
+            ngettext(
+                "Your Lastmile profile has had no parcels and no sign-in for %(num)s month."
+                " We will delete it on %(day)s, with its phone numbers, e-mail addresses and"
+                " standing preferences. Your parcels are not affected.",
+                "Your Lastmile profile has had no parcels and no sign-in for %(num)s months."
+                " We will delete it on %(day)s, with its phone numbers, e-mail addresses and"
+                " standing preferences. Your parcels are not affected.",
+                months,
+                day=day,
+            ),
+            gettext("To keep your profile, sign in at %(link)s before then.", link=link),
+        ]
+    )
+
+
+def _forget_notices(profile: Recipient) -> None:
+    """The notices keep neither the address they went to nor their text once the profile is
+    gone (they belong to no parcel, so nothing else would clear them)."""
+    db.session.execute(
+        update(Notification)
+        .where(
+            Notification.trigger == PROFILE_NOTICE_TRIGGER,
+            Notification.dedupe_key.like(f"profile-notice:{profile.id}:%"),
+        )
+        .values(recipient=MARKER, body="", subject=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -153,6 +153,7 @@ def _recipient_for(kind: str, value: str, adding_to: int | None, now: datetime) 
             recipient.addresses.append(RecipientAddress(kind=kind, value=value, verified_at=now))
             db.session.add(recipient)
         recipient.last_seen_at = now
+        recipient.inactivity_notice_at = None
         db.session.flush()
         return recipient
     recipient = db.session.get(Recipient, adding_to)
