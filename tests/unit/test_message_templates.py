@@ -88,9 +88,7 @@ def test_a_refund_is_written_as_the_customers_language_writes_money(
 
 
 @pytest.mark.parametrize("language", ["en", "sv"])
-def test_the_first_sms_saying_a_standing_preference_applies_is_one_segment(
-    app, context, language
-):
+def test_the_first_sms_saying_a_standing_preference_applies_is_one_segment(app, context, language):
     # The longest it can be: 40 characters of the choice's words (issue 19).
     context |= {
         "preference_text": "Locker: Box Locker Odenplan, Karlbergsvägen 21",
