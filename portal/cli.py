@@ -398,8 +398,10 @@ retention = AppGroup(
     help="Parcels (id range) per committed transaction [RETENTION_BATCH].",
 )
 def retention_run(dry_run: bool, batch: int | None) -> None:
-    """Anonymise parcels closed longer than RETENTION_DAYS ago and delete complaint photos
-    RETENTION_PHOTO_DAYS after their case closed. Counts per kind; safe to repeat."""
+    """Anonymise parcels closed longer than RETENTION_DAYS ago, delete complaint photos
+    RETENTION_PHOTO_DAYS after their case closed, and give /me profiles idle for
+    RETENTION_PROFILE_DAYS one notice, deleting them RETENTION_PROFILE_NOTICE_DAYS later unless
+    their owner signs in. Counts per kind; safe to repeat."""
     report = retention_service.run(dry_run=dry_run, batch=batch)
     if dry_run:
         click.echo("dry run: nothing was written")
