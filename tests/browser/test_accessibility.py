@@ -15,9 +15,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Account, PickupPoint, Role, SlotTemplate, Zone
 from portal.services.accounts import SET_PASSWORD_PATH, password_link_token
-from tests.support import factories
+from tests.support import factories, me
 from tests.support.axe import check_a11y, report, violations
-from tests.support.browser import DESKTOP, PHONE, log_in, screenshot
+from tests.support.browser import DESKTOP, PHONE, code_sent_to, log_in, screenshot
 from tests.support.customer import Customer, make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
@@ -145,6 +145,52 @@ def test_customer_pages(audit: Audit, live_server: str, world, password_link: st
     audit.check("set-password-error")
     audit.visit(f"{base}/set-password/not-a-link", "set-password-invalid")
 
+    audit.assert_clean()
+
+
+def test_me_pages(audit: Audit, live_server: str, world):
+    """/me signed out (the address form, the code page) and signed in: the whole page with
+    parcels, preferences, the green mile with its chart and my data; /me/delete. Each with
+    its errors too."""
+    page, base = audit.page, live_server
+    audit.visit(f"{base}/me", "me-sign-in")
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.get_by_text("Enter your phone number or e-mail address.")).to_be_visible()
+    audit.check("me-sign-in-error")
+    page.get_by_label("Phone number or e-mail address").fill("070-123 45 67")
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    code = page.get_by_label("Code", exact=True)
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    expect(code).to_have_attribute("inputmode", "numeric")
+    audit.check("me-code")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Enter the 6-digit code we sent you.")).to_be_visible()
+    audit.check("me-code-error")
+    page.get_by_label("Code", exact=True).fill(code_sent_to(me.PHONE))
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My parcels")).to_be_visible()
+    audit.check("me")
+
+    page.get_by_label("With a neighbour").check()
+    page.get_by_role("button", name="Save my preferences").click()
+    expect(page.get_by_text("Enter your neighbour's name.")).to_be_visible()
+    audit.check("me-preferences-error")
+    page.get_by_label("At a pickup point or locker I choose").check()
+    page.get_by_label("Box Locker, Box Locker street 1 (locker)").check()
+    page.get_by_role("button", name="Save my preferences").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved.")
+    audit.check("me-preferences-saved")
+    db.session.rollback()  # end the snapshot read for the code: the server wrote since
+    factories.make_parcel(phone=me.PHONE)  # follows the locker: the green mile has a chart
+    audit.visit(f"{base}/me", "me-green")
+    expect(page.locator("figure.green-chart svg")).to_be_visible()
+    expect(page.get_by_role("heading", name="My data")).to_be_visible()
+
+    audit.visit(f"{base}/me/delete", "me-delete")
+    page.get_by_role("main").get_by_role("button", name="Delete my profile").click()
+    expect(page.get_by_text("Tick the box to confirm")).to_be_visible()
+    audit.check("me-delete-error")
     audit.assert_clean()
 
 

@@ -1,5 +1,6 @@
-"""A recipient without a mouse tracks, verifies, picks a pickup point and starts a return using
-the keyboard alone: Tab, Shift+Tab, arrow keys, Space, Enter and typing; no clicks, no fill()."""
+"""A recipient without a mouse tracks, verifies, picks a pickup point and starts a return, and
+signs in at /me and saves their preferences, using the keyboard alone: Tab, Shift+Tab, arrow
+keys, Space, Enter and typing; no clicks, no fill()."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import ParcelStatus as S
-from portal.models import Return
-from tests.support import factories
-from tests.support.browser import PHONE, STOCKHOLM, screenshot
+from portal.models import PickupPoint, Return
+from tests.support import factories, me
+from tests.support.browser import PHONE, STOCKHOLM, code_sent_to, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committed]  # a live server reads the data
 MAX_TABS = 80
@@ -138,4 +139,66 @@ def test_track_verify_choose_a_pickup_point_and_start_a_return_by_keyboard(
     db.session.rollback()  # end this test's read snapshot: the live server committed the return
     rma = db.session.execute(select(Return.rma)).scalar_one()
     expect(page).to_have_url(f"{live_server}/r/{rma}")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def earlier_parcel():
+    """The delivery zone and a parcel to 113 48 for Alva's phone: /me offers the points near it."""
+    factories.make_delivery_zone(today=datetime.now(STOCKHOLM).date())
+    return factories.make_parcel(phone=me.PHONE)
+
+
+def test_sign_in_at_me_and_save_preferences_by_keyboard(page: Page, live_server, earlier_parcel):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server}/me")
+    assert focused(page, "input[name=address]")  # the sign-in page's one job: focus starts there
+    focus_is_visible(page)
+    page.keyboard.type("070-123 45 67")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert focused(page, "input[name=code]")
+    focus_is_visible(page)
+    expect(page.locator("input[name=code]")).to_have_attribute("autocomplete", "one-time-code")
+    page.keyboard.type(code_sent_to(me.PHONE))
+    tab_to(page, "input[name=remember]")
+    focus_is_visible(page)
+    page.keyboard.press("Space")
+    assert page.locator("input[name=remember]").is_checked()
+    tab_to(page, "form[action$='/me/code'] button[type=submit]")
+    focus_is_visible(page)
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="My preferences")).to_be_visible()
+    tab_to(page, "input[name=delivery]")
+    focus_is_visible(page)
+    arrow_until_checked(page, "At a pickup point or locker I choose")
+    tab_to(page, "input[name=pickup_point]")
+    arrow_until_checked(page, "Box Locker")
+    focus_is_visible(page)
+    tab_to(page, "input[name=notify_email]")
+    page.keyboard.press("Space")  # SMS only
+    tab_to(page, "select[name=language]")
+    focus_is_visible(page)
+    page.keyboard.press("ArrowDown")  # the shop's choice → English
+    screenshot(page, "keyboard-me-preferences-phone")
+    tab_to(page, "form[action$='/me/preferences'] button[type=submit]")
+    focus_is_visible(page)
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Saved. Every new parcel to you follows these from now on."
+    )
+    db.session.rollback()  # end this test's read snapshot: the live server saved them
+    recipient = me.recipient(me.PHONE)
+    locker = db.session.execute(
+        select(PickupPoint).where(PickupPoint.name == "Box Locker")
+    ).scalar_one()
+    assert recipient.delivery_preference == "pickup_point"
+    assert recipient.preferred_point_id == locker.id
+    assert (recipient.notify_sms, recipient.notify_email, recipient.language) == (True, False, "en")
+    # Signed in for 30 days on this device: the session cookie outlives the browser.
+    cookies = page.context.cookies()
+    assert any(c["expires"] > 0 for c in cookies if c["name"] == "session"), cookies
     assert page.console_errors == []  # type: ignore[attr-defined]
