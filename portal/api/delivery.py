@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, jsonify, request
-from sqlalchemy import select
 
 from portal.api import bp
 from portal.api.auth import current_key, require_key
@@ -19,11 +18,10 @@ from portal.api.estimates import option_prediction
 from portal.api.manifest import find_zone, manifest
 from portal.api.schemas import DeliveryChoiceIn, DeliveryOptionsOut, ManifestOut
 from portal.contact import valid_postcode
-from portal.extensions import db
 from portal.models import Carrier, ChoiceType, DeliveryChoice, Parcel
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
-from portal.services.parcels import default_carrier
+from portal.services.parcels import carrier_named, default_carrier
 from portal.services.zones import matching_prefixes, zone_for_postcode
 
 
@@ -198,14 +196,7 @@ def _option_carrier(merchant) -> Carrier | None:
     and didn't say (the options then carry no prediction)."""
     name = (request.args.get("carrier") or "").strip()
     if name:
-        carrier = db.session.execute(
-            select(Carrier).where(Carrier.name == name)
-        ).scalar_one_or_none()
-        if carrier is None:
-            raise DomainError(
-                f"No carrier is called {name!r}.", field="carrier", code="unknown_carrier"
-            )
-        return carrier
+        return carrier_named(name)
     try:
         return default_carrier(merchant)
     except DomainError:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import jsonify
-from sqlalchemy import select
 
 from portal.api import bp
 from portal.api.auth import require_key
@@ -15,11 +14,11 @@ from portal.api.errors import from_domain
 from portal.api.parsing import parse_body
 from portal.api.schemas import DeliveryEstimateIn, DeliveryEstimateOut
 from portal.contact import postcode_in
-from portal.extensions import db
 from portal.localtime import zone_of
 from portal.models import Carrier, Merchant, Zone
 from portal.services.edd import journey_between, predict_before_shipping
 from portal.services.errors import DomainError
+from portal.services.parcels import carrier_named
 
 # How far ahead a merchant may ask about: further, no fit says anything useful.
 SHIP_DAYS_AHEAD = 90
@@ -46,13 +45,7 @@ def create_delivery_estimate():
     if problem:
         return problem
     try:
-        carrier = db.session.execute(
-            select(Carrier).where(Carrier.name == data.carrier)
-        ).scalar_one_or_none()
-        if carrier is None:
-            raise DomainError(
-                f"No carrier is called {data.carrier!r}.", field="carrier", code="unknown_carrier"
-            )
+        carrier = carrier_named(data.carrier)
         country = data.country.upper() if data.country else None
         journey, zone = journey_between(
             carrier, data.origin_postcode, data.destination_postcode, country

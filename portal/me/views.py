@@ -48,6 +48,16 @@ def _over_limit(name: str, *keys: str) -> bool:
     return not limiter.limiter.hit(limit, "me", name, *keys)
 
 
+def _send_code(kind: str, value: str, recipient=None) -> None:
+    """A code to the address unless a limit (per address, per IP) holds it back, and the
+    code page waiting for it either way."""
+    if not _over_limit("RATELIMIT_ME_CODES_PER_ADDRESS", kind, value) and not _over_limit(
+        "RATELIMIT_ME_CODES_PER_IP", remote_client()
+    ):
+        send_code(kind, value, now=utcnow(), recipient=recipient)
+    set_pending(kind, value)
+
+
 @bp.route("/me", methods=["GET", "POST"])
 @page_write
 def index():
@@ -63,11 +73,7 @@ def index():
         else:
             # The same answer for every address, known or not, and whether or not a limit
             # held the message back: nothing here says who has parcels with us.
-            if not _over_limit("RATELIMIT_ME_CODES_PER_ADDRESS", kind, value) and not _over_limit(
-                "RATELIMIT_ME_CODES_PER_IP", remote_client()
-            ):
-                send_code(kind, value, now=utcnow())
-            set_pending(kind, value)
+            _send_code(kind, value)
             return redirect(url_for(".code"), code=303)
     status = 422 if form.errors else 200
     proven = proven_address()
@@ -155,11 +161,7 @@ def add_address():
             if any(a.kind == kind and a.value == value for a in recipient.addresses):
                 form.address.errors.append(_("That address is yours here already."))
             else:
-                if not _over_limit(
-                    "RATELIMIT_ME_CODES_PER_ADDRESS", kind, value
-                ) and not _over_limit("RATELIMIT_ME_CODES_PER_IP", remote_client()):
-                    send_code(kind, value, now=utcnow(), recipient=recipient)
-                set_pending(kind, value)
+                _send_code(kind, value, recipient)
                 return redirect(url_for(".code"), code=303)
     return _my_page(recipient, add_form=form, status=422)
 

@@ -476,6 +476,16 @@ def default_carrier(merchant: Merchant) -> Carrier:
     )
 
 
+def carrier_named(name: str) -> Carrier:
+    """The carrier of that name, or a DomainError for the `carrier` field."""
+    carrier = db.session.execute(select(Carrier).where(Carrier.name == name)).scalar_one_or_none()
+    if carrier is None:
+        raise DomainError(
+            f"No carrier is called {name!r}.", field="carrier", code="unknown_carrier"
+        )
+    return carrier
+
+
 def create_parcel(
     merchant: Merchant,
     data: ParcelData,
@@ -490,16 +500,7 @@ def create_parcel(
     choice made at checkout, which wins)."""
     s10_prefix = s10_prefix or current_app.config["S10_PREFIX"]
     s10_country = s10_country or current_app.config["S10_COUNTRY"]
-    if data.carrier:
-        carrier = db.session.execute(
-            select(Carrier).where(Carrier.name == data.carrier)
-        ).scalar_one_or_none()
-        if carrier is None:
-            raise DomainError(
-                f"No carrier is called {data.carrier!r}.", field="carrier", code="unknown_carrier"
-            )
-    else:
-        carrier = default_carrier(merchant)
+    carrier = carrier_named(data.carrier) if data.carrier else default_carrier(merchant)
     if data.tracking_number:
         number = parse_tracking_number(data.tracking_number)
         if is_reserved(number, s10_prefix=s10_prefix, s10_country=s10_country):

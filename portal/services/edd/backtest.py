@@ -92,27 +92,20 @@ def backtest(days: int, *, settle_days: int = 0, today: date | None = None) -> B
     medians = _carrier_medians(fit.estimates)
     closed = all_closed_days()
     o = TransitObservation.__table__.c
+    # Parcels alike in everything a prediction or its check reads, counted once.
+    alike = (
+        o.carrier_id,
+        o.origin_area,
+        o.origin_zone_id,
+        o.zone_id,
+        o.country,
+        o.picked_up_on,
+        o.transit_days,
+    )
     rows = db.session.execute(
-        select(
-            o.carrier_id,
-            o.origin_area,
-            o.origin_zone_id,
-            o.zone_id,
-            o.country,
-            o.picked_up_on,
-            o.transit_days,
-            func.count().label("parcels"),
-        )
+        select(*alike, func.count().label("parcels"))
         .where(o.picked_up_on >= since, o.picked_up_on < today)
-        .group_by(
-            o.carrier_id,
-            o.origin_area,
-            o.origin_zone_id,
-            o.zone_id,
-            o.country,
-            o.picked_up_on,
-            o.transit_days,
-        )
+        .group_by(*alike)
     )
     model, baseline = Score(), Score()
     calendars: dict[tuple[str, int | None], WorkCalendar] = {}

@@ -13,7 +13,7 @@ from portal.services.recipients.codes import (
     profile_for,
     send_code,
 )
-from portal.services.recipients.parcels import MyParcel, parcels_of
+from portal.services.recipients.parcels import MyParcel, addressed_to, parcels_of
 from portal.services.recipients.preferences import (
     MADE_BY_PREFERENCE,
     PREFERENCE_TEXT,
@@ -45,10 +45,6 @@ __all__ = [
 # The green mile and "my data" (issue 19): what a recipient's choices avoided, everything we
 # hold about them, deleting their profile.
 from portal.services.recipients.green_mile import GreenMile, Month, green_mile
-from portal.services.recipients.my_data import (
-    addressed_to,
-    delete_profile,
-    my_data,
-)
+from portal.services.recipients.my_data import delete_profile, my_data
 
 __all__ += ["GreenMile", "Month", "addressed_to", "delete_profile", "green_mile", "my_data"]

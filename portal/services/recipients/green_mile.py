@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.green import estimate
 from portal.localtime import zone_of
 from portal.models import DeliveryChoice, Parcel, Recipient, Zone
-from portal.services.recipients.my_data import addressed_to
+from portal.services.recipients.parcels import addressed_to
 
 CHART_MONTHS = 12
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, false, func, inspect, or_, select, tuple_
+from sqlalchemy import delete, inspect, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -32,20 +32,9 @@ from portal.models import (
 )
 from portal.models.notification import Channel
 from portal.services.recipients.codes import CODE_TRIGGER
+from portal.services.recipients.parcels import addressed_to
 
 FORMAT_VERSION = 1
-
-
-def addressed_to(recipient: Recipient) -> ColumnElement[bool]:
-    """Parcels addressed to the recipient: to one of its phone numbers or e-mail addresses."""
-    phones = [a.value for a in recipient.addresses if a.kind == "phone"]
-    emails = [a.value for a in recipient.addresses if a.kind == "email"]
-    conditions = []
-    if phones:
-        conditions.append(Parcel.recipient_phone.in_(phones))
-    if emails:
-        conditions.append(func.lower(Parcel.recipient_email).in_(emails))
-    return or_(*conditions) if conditions else false()
 
 
 def _plain(value: Any) -> Any:

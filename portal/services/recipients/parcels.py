@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from portal.extensions import db
 from portal.models import Merchant, Parcel, ParcelStatus, Recipient, Zone
@@ -32,21 +32,24 @@ class MyParcel:
     country: str = ""
 
 
-def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
+def addressed_to(recipient: Recipient) -> ColumnElement[bool]:
+    """Parcels addressed to the recipient: to one of its phone numbers or e-mail addresses."""
     phones = [a.value for a in recipient.addresses if a.kind == "phone"]
     emails = [a.value for a in recipient.addresses if a.kind == "email"]
-    addressed = []
+    conditions = []
     if phones:
-        addressed.append(Parcel.recipient_phone.in_(phones))
+        conditions.append(Parcel.recipient_phone.in_(phones))
     if emails:
-        addressed.append(func.lower(Parcel.recipient_email).in_(emails))
-    if not addressed:
-        return []
+        conditions.append(func.lower(Parcel.recipient_email).in_(emails))
+    return or_(*conditions) if conditions else false()
+
+
+def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
     rows = db.session.execute(
         select(Parcel, Merchant.name, Zone.time_zone)
         .join(Merchant, Merchant.id == Parcel.merchant_id)
         .outerjoin(Zone, Zone.id == Parcel.zone_id)
-        .where(or_(*addressed))
+        .where(addressed_to(recipient))
         .where(
             or_(
                 Parcel.status.in_(ON_THE_WAY),
