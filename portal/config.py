@@ -65,6 +65,9 @@ class Config:
     RATELIMIT_ME_CODES_PER_ADDRESS = "3 per 15 minutes"
     RATELIMIT_ME_CODES_PER_IP = "10 per hour"
     RATELIMIT_ME_CODE_TRIES_PER_IP = "30 per 15 minutes"
+    # Wrong codes an address may get over a day, from any number of IPs, before no code is
+    # sent to it or checked for it until the day has passed.
+    ME_CODE_FAILURES_PER_DAY = 15
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired
 
 from portal.forms import Form, page_write
 from portal.me import bp
-from portal.me.session import sign_out, signed_in
+from portal.me.session import sign_out, signed_in_with_code
 from portal.models import Recipient
 from portal.models.types import utcnow
 from portal.security import no_store
@@ -81,7 +81,8 @@ def _my_data_helpers():
 
 @bp.get("/me/data.json")
 def data_json():
-    recipient = signed_in()
+    # Everything about a person leaves only with a code: a forwarded message's link is not enough.
+    recipient = signed_in_with_code()
     if recipient is None:
         return redirect(url_for(".index"), code=303)
     now = utcnow()
@@ -96,7 +97,7 @@ def data_json():
 @bp.route("/me/delete", methods=["GET", "POST"])
 @page_write
 def delete():
-    recipient = signed_in()
+    recipient = signed_in_with_code()
     if recipient is None:
         return redirect(url_for(".index"), code=303)
     form = DeleteProfileForm()

@@ -21,6 +21,7 @@ from portal.me.session import (
     sign_in,
     sign_out,
     signed_in,
+    signed_in_with_code,
 )
 from portal.models.types import utcnow
 from portal.net import remote_client
@@ -49,13 +50,25 @@ def _over_limit(name: str, *keys: str) -> bool:
 
 
 def _send_code(kind: str, value: str, recipient=None) -> None:
-    """A code to the address unless a limit (per address, per IP) holds it back, and the
-    code page waiting for it either way."""
+    """A code to the address unless a limit (per address, per IP, wrong codes a day) holds
+    it back, and the code page waiting for it either way."""
     if not _over_limit("RATELIMIT_ME_CODES_PER_ADDRESS", kind, value) and not _over_limit(
         "RATELIMIT_ME_CODES_PER_IP", remote_client()
     ):
         send_code(kind, value, now=utcnow(), recipient=recipient)
-    set_pending(kind, value)
+    set_pending(kind, value, recipient.id if recipient is not None else None)
+
+
+def _link_address() -> str | None:
+    """The address a message's link opened in this browser proved, while it still may."""
+    address = proven_address(utcnow())
+    if address is None:
+        return None
+    try:
+        address_of(address)
+    except DomainError:  # a number the phone library no longer takes: no shortcut then
+        return None
+    return address
 
 
 @bp.route("/me", methods=["GET", "POST"])
@@ -76,7 +89,7 @@ def index():
             _send_code(kind, value)
             return redirect(url_for(".code"), code=303)
     status = 422 if form.errors else 200
-    proven = proven_address()
+    proven = _link_address()
     return no_store(
         current_app.make_response(
             (
@@ -95,13 +108,15 @@ def index():
 @bp.post("/me/continue")
 @page_write
 def continue_from_link():
-    """Signed in by the signed link of one of our messages: it proved its address."""
-    proven = proven_address()
+    """Signed in by the link of one of our messages, opened in this browser in the last
+    minutes: it proved its address. Not remembered, and not enough to add an address, take the
+    data away or delete the profile (those ask for a code)."""
+    proven = _link_address()
     form = SignOutForm()
     if proven is None or not form.validate_on_submit():
         return redirect(url_for(".index"), code=303)
     kind, value = address_of(proven)
-    sign_in(profile_for(kind, value, now=utcnow()), remember=False)
+    sign_in(profile_for(kind, value, now=utcnow()), remember=False, by_code=False)
     return redirect(url_for(".index"), code=303)
 
 
@@ -115,21 +130,27 @@ def code():
     waiting = pending()
     if waiting is None:
         return redirect(url_for(".index"), code=303)
-    kind, value = waiting
+    kind, value, adding_to = waiting
+    if adding_to is not None:
+        current = signed_in_with_code()
+        if current is None or current.id != adding_to:
+            clear_pending()  # asked for by a session that is no longer this profile's
+            return redirect(url_for(".index"), code=303)
     form = CodeForm()
     if form.validate_on_submit():
         if _over_limit("RATELIMIT_ME_CODE_TRIES_PER_IP", remote_client()):
             form.code.errors.append(_("Too many tries from here. Please wait a few minutes."))
         else:
             try:
-                recipient = check_code(kind, value, form.code.data, now=utcnow())
+                recipient = check_code(
+                    kind, value, form.code.data, now=utcnow(), adding_to=adding_to
+                )
             except CodeRefused as exc:
                 keep_writes()  # the try counts, even though the answer is a refusal
                 form.code.errors.append(exc.message)
             else:
                 clear_pending()
-                current = signed_in()
-                if current is not None and current.id == recipient.id:
+                if adding_to is not None:
                     # A second address proved: one recipient, whichever address is used.
                     flash(_("Added. Parcels to either address are yours here."), "success")
                 else:
@@ -147,8 +168,9 @@ def code():
 @bp.post("/me/addresses")
 @page_write
 def add_address():
-    """Add another phone number or e-mail address to my profile, proved by its own code."""
-    recipient = signed_in()
+    """Add another phone number or e-mail address to my profile, proved by its own code (a
+    session a message's link signed in must sign in with a code first)."""
+    recipient = signed_in_with_code()
     if recipient is None:
         return redirect(url_for(".index"), code=303)
     form = AddressForm(prefix="add")
@@ -254,6 +276,7 @@ def _my_page(recipient, *, form=None, points=None, add_form=None, status: int = 
                     preferences_form=form,
                     points=points,
                     add_form=add_form or AddressForm(prefix="add", formdata=None),
+                    by_code=signed_in_with_code() is not None,
                 ),
                 status,
             )

@@ -3,6 +3,7 @@ addresses they proved with a code, and the one-time codes themselves."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
@@ -10,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.types import UTCDateTime, utcnow
+
+
+def new_session_key() -> int:
+    return secrets.randbelow(2**31 - 1) + 1
 
 
 class Recipient(db.Model):
@@ -22,9 +27,10 @@ class Recipient(db.Model):
     # When retention told the recipient the profile will be deleted for inactivity; cleared by
     # signing in. None: no notice is pending.
     inactivity_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped by signing out everywhere and by deleting the profile: sessions that carry an
-    # older value are signed out at their next request.
-    session_epoch: Mapped[int] = mapped_column(default=1)
+    # A random key per profile, carried by its sessions: a session whose key is not the
+    # profile's (another profile that got the same id after a deletion, or after "sign out
+    # everywhere" drew a new key) is signed out at its next request.
+    session_epoch: Mapped[int] = mapped_column(default=new_session_key)
 
     # Standing preferences, the defaults for every new parcel addressed to me (issue 19).
     # How it arrives: "none", "pickup_point" (a pickup point or locker), "safe_place",

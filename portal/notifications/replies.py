@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -23,6 +23,7 @@ from portal.models.types import utcnow
 from portal.notifications.dispatch import fall_back_to_email
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
+from portal.services.recipients import CODE_TRIGGER
 
 Q = NotificationState
 # Twilio's standard opt-out, opt-in and help keywords, plus the Swedish ones.
@@ -205,6 +206,13 @@ def opt_out(phone: str) -> None:
             Notification.recipient == phone,
             Notification.state == Q.QUEUED,
         )
-        .values(state=Q.SUPPRESSED, last_error="recipient replied STOP", updated_at=utcnow())
+        .values(
+            state=Q.SUPPRESSED,
+            last_error="recipient replied STOP",
+            updated_at=utcnow(),
+            # A sign-in code that will never go keeps no code (as its listener does for one
+            # that went: services/recipients/codes.py).
+            body=case((Notification.trigger == CODE_TRIGGER, ""), else_=Notification.body),
+        )
         .execution_options(synchronize_session=False)
     )

@@ -67,10 +67,11 @@ from portal.models import (
     Return,
     ReturnItem,
     SignedLink,
+    SignInCode,
 )
 from portal.models.types import utcnow
 from portal.services.messages import enqueue, is_opted_out, quiet_until
-from portal.services.recipients import addressed_to, delete_profile
+from portal.services.recipients import CODE_TRIGGER, addressed_to, delete_profile
 from portal.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ KINDS = (
     "photo_files",
     "profile_notices",
     "profiles_deleted",
+    "sign_in_codes",
 )
 
 PROFILE_NOTICE_TRIGGER = "profile_inactivity_notice"
@@ -137,6 +139,7 @@ def run(
     _unlinked_inbound(report, cutoff, batch, on_batch)
     _photos(report, now - timedelta(days=config["RETENTION_PHOTO_DAYS"]), batch, on_batch)
     _profiles(report, now, batch, on_batch)
+    _sign_in_codes(report, now, on_batch)
     report.seconds = time.perf_counter() - started
     log.info(
         "retention %s: %s",
@@ -144,6 +147,40 @@ def run(
         ", ".join(f"{k}={report.counts.get(k, 0)}" for k in KINDS),
     )
     return report
+
+
+# A sign-in code is over in minutes; the address it went to need not stay for longer.
+SIGN_IN_CODE_DAYS = 1
+
+
+def _sign_in_codes(report: Report, now: datetime, on_batch) -> None:
+    """/me's sign-in codes older than a day: the rows go (their addresses with them), and the
+    messages that carried them keep no address and no text (they belong to no parcel, so
+    nothing else would ever clear them). Their wrong-code counts matter for a day only."""
+    began = time.perf_counter()
+    cutoff = now - timedelta(days=SIGN_IN_CODE_DAYS)
+    codes = db.session.execute(delete(SignInCode).where(SignInCode.created_at < cutoff)).rowcount
+    messages = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.trigger == CODE_TRIGGER,
+            Notification.created_at < cutoff,
+            Notification.recipient != MARKER,
+        )
+        # One still queued a day on would open nothing now (a code lasts minutes): it never goes.
+        .values(
+            recipient=MARKER,
+            body="",
+            subject=None,
+            state=case(
+                (Notification.state == NotificationState.QUEUED, NotificationState.SUPPRESSED),
+                else_=Notification.state,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    report.counts["sign_in_codes"] += codes + messages
+    _end_batch(report, began, on_batch)
 
 
 def _end_batch(report: Report, began: float, on_batch) -> None:

@@ -7,11 +7,14 @@ parcels were unlocked, so under a shared number the one unlocked last is the one
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, redirect, session, url_for
 from limits import parse
 from werkzeug.wrappers import Response
 
-from portal.extensions import limiter
+from portal.extensions import db, limiter
+from portal.models import SignedLink
 
 MAX_REMEMBERED = 20
 
@@ -38,19 +41,32 @@ def mark_verified(parcel_id: int) -> None:
     session["verified"] = verified[-MAX_REMEMBERED:]
 
 
-_PROVEN = "proven_address"
+_PROVEN = "proven_link"
+# How long after opening a message's link /me still takes it as proof of its address.
+PROVEN_MINUTES = 15
 
 
-def note_proven_address(address: str | None) -> None:
-    """A signed link from a message proves the phone number or e-mail address it went to:
-    kept for /me, which then signs in without a code (issue 19)."""
-    if address:
-        session[_PROVEN] = address
+def note_proven_address(link: SignedLink, now: datetime) -> None:
+    """A message's link proves the phone number or e-mail address it went to: noted for
+    /me, which then signs in without a code for a few minutes (issue 19)."""
+    if link.address:
+        session[_PROVEN] = [link.id, int(now.timestamp())]
 
 
-def proven_address() -> str | None:
+def proven_address(now: datetime) -> str | None:
+    """The address the link opened here proved: only while the link still exists, has not
+    expired, still carries its address (deleting a profile clears it) and was opened in the
+    last PROVEN_MINUTES."""
     value = session.get(_PROVEN)
-    return value if isinstance(value, str) else None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+        return None
+    link_id, opened = value
+    if int(now.timestamp()) - opened > PROVEN_MINUTES * 60:
+        return None
+    link = db.session.get(SignedLink, link_id)
+    if link is None or link.expires_at <= now or not link.address:
+        return None
+    return link.address
 
 
 def _postcode_limit():

@@ -462,7 +462,7 @@ def signed_link(token: str):
         ), (410 if expired else 404)
     # The link's own parcel, whatever else shares its number: it is the one opened here now.
     mark_verified(link.parcel.id)
-    note_proven_address(link.address)
+    note_proven_address(link, utcnow())
     target = safe_next(link.target, url_for(".parcel", tn=link.parcel.tracking_number))
     return redirect(target, code=303)
 

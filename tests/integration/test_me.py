@@ -102,7 +102,7 @@ def test_a_code_expires_after_ten_minutes_and_works_once(clock, client, app):
     other = app.test_client()
     ask_code(other, PHONE)  # another browser, the same address, the old code
     with other.session_transaction() as session:
-        session["me_pending"] = ["phone", PHONE]
+        session["me_pending"] = ["phone", PHONE, 0]
     assert enter(other, code).status_code == 422  # used (and replaced by the newer one)
 
 
@@ -271,3 +271,107 @@ def test_asking_for_a_code_does_the_same_work_for_known_and_unknown_addresses(cl
         assert res.status_code == 303
         seen.append([re.sub(r"\d+", "N", " ".join(sql.split())) for sql in queries.sql])
     assert seen[0] == seen[1]
+
+
+def test_a_code_asked_for_to_add_someones_number_never_signs_them_in(clock, client, app):
+    """The attack: signed in as A, ask to add the victim's number; the victim, meanwhile
+    signing in, types the code that arrives. It must neither sign the victim in to A nor move
+    the victim's profile into A, and it must not cancel the victim's own sign-in code."""
+    victims_parcel = factories.make_parcel(phone="+46709999999", email="victim@example.com")
+    victim = app.test_client()
+    sign_in(victim, "+46709999999")  # the victim has a profile
+    victim.post("/me/sign-out", data={"csrf_token": csrf_for(victim)})
+    ask_code(victim, "+46709999999")
+    victims_code = sent_code("+46709999999")
+
+    sign_in(client)  # the attacker, A
+    client.post(
+        "/me/addresses", data={"add-address": "+46709999999", "csrf_token": csrf_for(client)}
+    )
+    adding_code = sent_code("+46709999999")
+    add_message = db.session.execute(
+        select(Notification.body).order_by(Notification.id.desc()).limit(1)
+    ).scalar_one()
+    assert "adds this address to someone's Lastmile profile" in add_message
+
+    if adding_code != victims_code:
+        assert enter(victim, adding_code).status_code == 422  # not a sign-in code
+    assert enter(victim, victims_code).status_code == 303  # theirs still works
+    page = victim.get("/me").get_data(as_text=True)
+    assert victims_parcel.tracking_number in page and "+46701234567" not in page
+    assert len(db.session.execute(select(Recipient)).scalars().all()) == 2
+
+
+def test_a_message_link_signs_in_only_for_a_while_and_not_for_everything(clock, client):
+    parcel = factories.make_parcel()
+    sms = db.session.execute(
+        select(Notification).where(
+            Notification.parcel_id == parcel.id, Notification.channel == "sms"
+        )
+    ).scalar_one()
+    link = re.search(r"/l/(\S+)", sms.body).group(0)
+    client.get(link)
+    clock.shift(timedelta(minutes=16))
+    assert "Continue as" not in client.get("/me").get_data(as_text=True)  # too long ago
+    client.get(link)
+    client.post("/me/continue", data={"csrf_token": csrf_for(client)})
+    page = text(client.get("/me").get_data(as_text=True))
+    assert parcel.tracking_number in page
+    assert "sign out and sign in with a code" in page  # adding, export and delete need a code
+    assert client.get("/me/data.json").status_code == 303
+    res = client.post(
+        "/me/addresses", data={"add-address": "mine@example.com", "csrf_token": csrf_for(client)}
+    )
+    assert res.status_code == 303 and res.headers["Location"] == "/me"
+    sent = db.session.execute(
+        select(Notification).where(Notification.recipient == "mine@example.com")
+    ).first()
+    assert sent is None
+
+
+def test_a_deleted_profile_is_not_made_again_by_an_old_message_link(clock, client, app):
+    parcel = factories.make_parcel()
+    sign_in(client)
+    res = client.post("/me/delete", data={"understand": "y", "csrf_token": csrf_for(client)})
+    assert res.status_code == 303
+    sms = db.session.execute(
+        select(Notification).where(
+            Notification.parcel_id == parcel.id, Notification.channel == "sms"
+        )
+    ).scalar_one()
+    other = app.test_client()
+    other.get(re.search(r"/l/(\S+)", sms.body).group(0))  # still opens the parcel …
+    assert "Continue as" not in other.get("/me").get_data(as_text=True)  # … not the profile
+    assert db.session.execute(select(Recipient)).first() is None
+
+
+def test_too_many_wrong_codes_in_a_day_lock_the_address_whatever_the_ip(clock, client, app):
+    app.config["RATELIMIT_ENABLED"] = False  # the per-IP and per-address limits aside
+    try:
+        for _ in range(3):
+            ask_code(client, PHONE)
+            for _ in range(5):
+                enter(client, "000000")
+        ask_code(client, PHONE)
+        code = sent_code(PHONE)
+        res = enter(client, code)
+        assert res.status_code == 422
+        assert "Too many wrong codes for this address today" in text(res.get_data(as_text=True))
+        clock.shift(timedelta(days=1, minutes=1))
+        ask_code(client, PHONE)
+        assert enter(client, sent_code(PHONE)).status_code == 303
+    finally:
+        app.config["RATELIMIT_ENABLED"] = True
+
+
+def test_retention_forgets_sign_in_codes_and_their_addresses_after_a_day(clock, client, app):
+    ask_code(client, "+46709876543")
+    clock.shift(timedelta(days=1, hours=1))
+    result = app.test_cli_runner().invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "sign_in_codes: 2" in result.output  # the code and its message
+    assert db.session.execute(select(SignInCode)).first() is None
+    message = db.session.execute(
+        select(Notification).where(Notification.trigger == "sign_in_code")
+    ).scalar_one()
+    assert (message.recipient, message.body) == ("[removed]", "")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from portal.contact import normalise_email, normalise_phone
 from portal.extensions import db
@@ -63,14 +63,51 @@ def _hash(kind: str, value: str, code: str) -> str:
     return hmac.new(key, f"{kind}|{value}|{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _for_purpose(recipient_id: int | None):
+    """A sign-in code (no recipient) or a code adding the address to that recipient: the two
+    never stand in for each other, so a code asked for to add someone's number to another
+    profile can never sign anyone in, nor cancel their own sign-in code."""
+    if recipient_id is None:
+        return SignInCode.recipient_id.is_(None)
+    return SignInCode.recipient_id == recipient_id
+
+
+def failures_today(kind: str, value: str, now: datetime) -> int:
+    """Wrong codes typed for the address over the last day, whichever code and purpose."""
+    return (
+        db.session.execute(
+            select(func.coalesce(func.sum(SignInCode.attempts), 0)).where(
+                SignInCode.kind == kind,
+                SignInCode.value == value,
+                SignInCode.created_at > now - timedelta(days=1),
+            )
+        ).scalar_one()
+        or 0
+    )
+
+
+def locked_out(kind: str, value: str, now: datetime) -> bool:
+    """Too many wrong codes for this address today (ME_CODE_FAILURES_PER_DAY): no more codes
+    are sent or checked until a day has passed, however many IPs the guesses come from."""
+    return failures_today(kind, value, now) >= current_app.config["ME_CODE_FAILURES_PER_DAY"]
+
+
 def send_code(
     kind: str, value: str, *, now: datetime, recipient: Recipient | None = None
-) -> SignInCode:
-    """A new code for the address (an older one stops working), queued to it. With
-    `recipient`, the code adds the address to that recipient instead of signing in."""
+) -> SignInCode | None:
+    """A new code for the address (an older one of the same purpose stops working), queued
+    to it; None when the address is locked out for the day. With `recipient`, the code adds
+    the address to that recipient instead of signing in."""
+    if locked_out(kind, value, now):
+        return None
     db.session.execute(
         update(SignInCode)
-        .where(SignInCode.kind == kind, SignInCode.value == value, SignInCode.used_at.is_(None))
+        .where(
+            SignInCode.kind == kind,
+            SignInCode.value == value,
+            SignInCode.used_at.is_(None),
+            _for_purpose(recipient.id if recipient else None),
+        )
         .values(used_at=now)
     )
     code = f"{secrets.randbelow(10**6):06d}"
@@ -88,7 +125,12 @@ def send_code(
     host = current_app.config["PUBLIC_BASE_URL"].split("//", 1)[-1].split("/", 1)[0]
     channel = Channel.SMS if kind == "phone" else Channel.EMAIL
     text = render_template(
-        "me/code_message.txt", code=code, minutes=CODE_MINUTES, host=host, sms=kind == "phone"
+        "me/code_message.txt",
+        code=code,
+        minutes=CODE_MINUTES,
+        host=host,
+        sms=kind == "phone",
+        adding=recipient is not None,
     )
     enqueue(
         Notification(
@@ -100,18 +142,30 @@ def send_code(
             subject=str(_l("Your Lastmile code: %(code)s", code=code)) if kind == "email" else None,
             body=text.strip(),
             state=NotificationState.QUEUED,
-            dedupe_key=f"sign-in-code:{row.id}",
+            dedupe_key=f"sign-in-code:{secrets.token_hex(8)}",
         )
     )
     return row
 
 
-def check_code(kind: str, value: str, typed: str, *, now: datetime) -> Recipient:
-    """The recipient the code signs in (made on first sign-in), or to whom it adds the
-    address. CodeRefused otherwise; the caller keeps the counted try (keep_writes)."""
+def check_code(
+    kind: str, value: str, typed: str, *, now: datetime, adding_to: int | None = None
+) -> Recipient:
+    """The recipient the code signs in (made on first sign-in), or, with `adding_to`, the
+    recipient it adds the address to (only a code asked for that). CodeRefused otherwise; the
+    caller keeps the counted try (keep_writes)."""
+    if locked_out(kind, value, now):
+        raise CodeRefused(
+            _l("Too many wrong codes for this address today. Try again tomorrow."), field="code"
+        )
     row = db.session.execute(
         select(SignInCode)
-        .where(SignInCode.kind == kind, SignInCode.value == value, SignInCode.used_at.is_(None))
+        .where(
+            SignInCode.kind == kind,
+            SignInCode.value == value,
+            SignInCode.used_at.is_(None),
+            _for_purpose(adding_to),
+        )
         .order_by(SignInCode.id.desc())
         .limit(1)
         .with_for_update()
@@ -130,6 +184,7 @@ def check_code(kind: str, value: str, typed: str, *, now: datetime) -> Recipient
             _l("That code is not right. You have %(n)s more tries.", n=left), field="code"
         )
     row.used_at = now
+    row.attempts -= 1  # the right one: `attempts` counts wrong codes only (failures_today)
     return _recipient_for(kind, value, row.recipient_id, now)
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, inspect, or_, select, tuple_
+from sqlalchemy import delete, func, inspect, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -28,6 +28,7 @@ from portal.models import (
     Recipient,
     Return,
     ReturnItem,
+    SignedLink,
     SignInCode,
 )
 from portal.models.notification import Channel
@@ -234,7 +235,7 @@ def my_data(recipient: Recipient, now: datetime) -> dict[str, Any]:
             select(Notification)
             .where(
                 Notification.channel.in_((Channel.SMS, Channel.EMAIL)),
-                Notification.recipient.in_(to),
+                func.lower(Notification.recipient).in_(to),
             )
             .order_by(Notification.created_at, Notification.id)
         )
@@ -266,5 +267,17 @@ def delete_profile(recipient: Recipient) -> None:
     if addresses:
         conditions.append(tuple_(SignInCode.kind, SignInCode.value).in_(addresses))
     db.session.execute(delete(SignInCode).where(or_(*conditions)))
+    values = [value for _, value in addresses]
+    if values:
+        # The links in our messages to these addresses no longer sign in at /me, and the
+        # sign-in codes' messages (no parcel's records) keep nothing of the person.
+        db.session.execute(
+            update(SignedLink).where(SignedLink.address.in_(values)).values(address=None)
+        )
+        db.session.execute(
+            update(Notification)
+            .where(Notification.trigger == CODE_TRIGGER, Notification.recipient.in_(values))
+            .values(recipient="[removed]", body="", subject=None)
+        )
     db.session.delete(recipient)
     db.session.flush()

@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
 
 from portal.extensions import db
 from portal.models import Merchant, Parcel, ParcelStatus, Recipient, Zone
 from portal.services.edd import Prediction, predict_parcel
 
 DELIVERED_DAYS = 90
-MAX_SHOWN = 50
+# Each opens verified from /me: as many as a session keeps (tracking.verification.MAX_REMEMBERED).
+MAX_SHOWN = 20
 ON_THE_WAY = tuple(s for s in ParcelStatus if not s.is_terminal)
 
 
@@ -59,7 +60,12 @@ def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
                 ),
             )
         )
-        .order_by(Parcel.created_at.desc(), Parcel.id.desc())
+        # On the way first, so the limit never drops one of those for an old delivery.
+        .order_by(
+            case((Parcel.status.in_(ON_THE_WAY), 0), else_=1),
+            Parcel.created_at.desc(),
+            Parcel.id.desc(),
+        )
         .limit(MAX_SHOWN)
     ).all()
     mine = [

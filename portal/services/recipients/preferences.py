@@ -70,8 +70,10 @@ def apply_preferences(parcel: Parcel, *, now: datetime, delivery: bool = True) -
     recipient = recipient_of(parcel)
     if recipient is None:
         return
-    parcel.notify_sms = recipient.notify_sms
-    parcel.notify_email = recipient.notify_email
+    # A channel the parcel has no address for can't carry anything: the other one stays on,
+    # so a recipient who chose e-mail still hears about a parcel sent with a phone number only.
+    parcel.notify_sms = recipient.notify_sms or not parcel.recipient_email
+    parcel.notify_email = recipient.notify_email or not parcel.recipient_phone
     if recipient.language:
         parcel.language = recipient.language
     if not delivery or recipient.delivery_preference == "none":
