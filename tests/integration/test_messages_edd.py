@@ -3,6 +3,7 @@ known; the carrier's own window wins, and nothing is said once the journey has e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -129,7 +130,7 @@ def test_once_the_journey_ended_the_message_names_no_day(predictor, clock, langu
     notify(parcel, "parcel_created", dedupe_suffix=":again")
     sms, mail = created(parcel, "sms", ":again"), created(parcel, "email", ":again")
     soon = {"en": "and on its way soon.", "sv": "och skickas snart."}[language]
-    assert soon in sms.body and "30" not in sms.body
+    assert soon in sms.body and not re.search(r"\b30 (September|september)", sms.body)
     assert "Expected" not in mail.body and "Beräknad" not in mail.body
     assert "Expected" not in mail.body_html and "Beräknad" not in mail.body_html
 
