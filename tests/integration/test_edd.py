@@ -64,6 +64,14 @@ def history(carrier, zone, *, area="13", origin_zone=None, transits, weekday=Non
     db.session.commit()
 
 
+def learned(network, transits: dict[int, int]) -> None:
+    """The route from South (area 13) to Stockholm with these transits, fitted."""
+    history(
+        network["carrier"], network["stockholm"], origin_zone=network["south"], transits=transits
+    )
+    fit()
+
+
 def fit():
     fit_estimates()
     db.session.commit()
@@ -194,26 +202,14 @@ def page(client, parcel) -> str:
 
 
 def test_the_page_shows_the_expected_day_and_how_sure_it_is(clock, client, network):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 36, 2: 3, 3: 1},
-    )
-    fit()
+    learned(network, {1: 36, 2: 3, 3: 1})
     text = page(client, picked_up_parcel(network))
     assert "Expected Friday 27 November" in text
     assert "9 in 10 parcels like this arrive by Monday 30 November." in text
 
 
 def test_the_page_in_swedish(clock, client, network):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 36, 2: 3, 3: 1},
-    )
-    fit()
+    learned(network, {1: 36, 2: 3, 3: 1})
     text = page(client, picked_up_parcel(network, language="sv"))
     assert "fredag 27 november" in text
     assert "9 av 10 liknande paket kommer fram senast måndag 30 november." in text
@@ -240,13 +236,7 @@ def test_the_carriers_window_wins_over_the_prediction(clock, client, network):
 
 
 def test_a_delayed_scan_moves_the_date_and_says_so(clock, client, network):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 38, 2: 2, 3: 1},
-    )
-    fit()
+    learned(network, {1: 38, 2: 2, 3: 1})
     parcel = picked_up_parcel(network)
     assert "Expected Friday 27 November" in page(client, parcel)
     clock.shift(timedelta(days=1))  # Friday
@@ -355,13 +345,7 @@ def test_the_fit_and_backtest_commands(app, clock, network):
 def test_when_the_likeliest_day_passed_within_the_range_the_page_looks_ahead(
     clock, client, network
 ):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 30, 2: 8, 3: 2},
-    )
-    fit()
+    learned(network, {1: 30, 2: 8, 3: 2})
     parcel = picked_up_parcel(network)  # Thursday; most likely Friday, by Tuesday
     clock.shift(timedelta(days=4))  # Monday 30 November, no scan since the pickup
     text = page(client, parcel)
@@ -374,13 +358,7 @@ def test_when_the_likeliest_day_passed_within_the_range_the_page_looks_ahead(
 def test_a_carrier_that_sends_no_pickup_scan_starts_the_clock_at_its_first_transit_scan(
     clock, client, network
 ):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 36, 2: 3, 3: 1},
-    )
-    fit()
+    learned(network, {1: 36, 2: 3, 3: 1})
     parcel = factories.make_parcel(
         merchant=network["merchant"], carrier=network["carrier"], statuses=[S.IN_TRANSIT]
     )
@@ -389,13 +367,7 @@ def test_a_carrier_that_sends_no_pickup_scan_starts_the_clock_at_its_first_trans
 
 
 def test_on_a_weekend_the_page_never_shows_a_day_gone_by(clock, client, network):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 30, 2: 8, 3: 2},
-    )
-    fit()
+    learned(network, {1: 30, 2: 8, 3: 2})
     parcel = picked_up_parcel(network)  # Thursday: most likely Friday, by Tuesday
     clock.shift(timedelta(days=2))  # Saturday 28 November, nothing since
     text = page(client, parcel)
@@ -403,13 +375,7 @@ def test_on_a_weekend_the_page_never_shows_a_day_gone_by(clock, client, network)
 
 
 def test_a_delay_later_than_any_history_still_moves_the_date(clock, client, network):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={1: 38, 2: 2},
-    )
-    fit()
+    learned(network, {1: 38, 2: 2})
     parcel = picked_up_parcel(network)
     clock.move_to(datetime(2026, 11, 30, 9, tzinfo=UTC))  # Monday, the range's last day
     factories.add_events(parcel, ("late", "delayed", datetime(2026, 11, 30, 8, tzinfo=UTC)))
@@ -417,13 +383,7 @@ def test_a_delay_later_than_any_history_still_moves_the_date(clock, client, netw
 
 
 def test_out_for_delivery_without_a_window_is_expected_that_day(clock, client, network):
-    history(
-        network["carrier"],
-        network["stockholm"],
-        origin_zone=network["south"],
-        transits={2: 37, 1: 3},
-    )
-    fit()
+    learned(network, {2: 37, 1: 3})
     parcel = factories.make_parcel(
         merchant=network["merchant"],
         carrier=network["carrier"],
