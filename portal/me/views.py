@@ -23,6 +23,7 @@ from portal.me.session import (
     signed_in,
     signed_in_with_code,
 )
+from portal.models.recipient import new_session_key
 from portal.models.types import utcnow
 from portal.net import remote_client
 from portal.security import no_store
@@ -35,6 +36,7 @@ from portal.services.recipients import (
     parcels_of,
     points_near_me,
     profile_for,
+    remove_address_of,
     save_preferences,
     send_code,
 )
@@ -186,6 +188,38 @@ def add_address():
                 _send_code(kind, value, recipient)
                 return redirect(url_for(".code"), code=303)
     return _my_page(recipient, add_form=form, status=422)
+
+
+@bp.post("/me/addresses/<int:address_id>/remove")
+@page_write
+def remove_address(address_id: int):
+    """Stop counting an address as mine (a number given up, an old e-mail): its parcels no
+    longer show here, and it no longer signs in to this profile. The last one goes only with
+    the whole profile (/me/delete). Needs a code-signed session, as adding does."""
+    recipient = signed_in_with_code()
+    form = SignOutForm()
+    if recipient is None or not form.validate_on_submit():
+        return redirect(url_for(".index"), code=303)
+    try:
+        remove_address_of(recipient, address_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Removed."), "success")
+    return redirect(url_for(".index") + "#addresses-heading", code=303)
+
+
+@bp.post("/me/sign-out-everywhere")
+@page_write
+def sign_out_everywhere():
+    """Every session of this profile ends (a lost phone, a shared computer): a new key."""
+    recipient = signed_in()
+    form = SignOutForm()
+    if recipient is not None and form.validate_on_submit():
+        recipient.session_epoch = new_session_key()
+        sign_out()
+        flash(_("Signed out on every device."), "success")
+    return redirect(url_for(".index"), code=303)
 
 
 @bp.post("/me/sign-out")

@@ -371,3 +371,35 @@ def test_retention_forgets_sign_in_codes_and_their_addresses_after_a_day(clock, 
         select(Notification).where(Notification.trigger == "sign_in_code")
     ).scalar_one()
     assert (message.recipient, message.body) == ("[removed]", "")
+
+
+def test_an_address_given_up_can_be_removed_but_not_the_last_one(clock, client):
+    by_email = factories.make_parcel(phone=None, email="old@example.com")
+    sign_in(client)
+    client.post(
+        "/me/addresses", data={"add-address": "old@example.com", "csrf_token": csrf_for(client)}
+    )
+    enter(client, sent_code("old@example.com"))
+    assert by_email.tracking_number in client.get("/me").get_data(as_text=True)
+    recipient = db.session.execute(select(Recipient)).scalar_one()
+    old = next(a for a in recipient.addresses if a.value == "old@example.com")
+    res = client.post(f"/me/addresses/{old.id}/remove", data={"csrf_token": csrf_for(client)})
+    assert res.status_code == 303
+    page = client.get("/me").get_data(as_text=True)
+    assert "Removed." in page and by_email.tracking_number not in page
+    last = db.session.execute(select(Recipient)).scalar_one().addresses[0]
+    client.post(f"/me/addresses/{last.id}/remove", data={"csrf_token": csrf_for(client)})
+    page = text(client.get("/me").get_data(as_text=True))
+    assert "This is your only address: delete the profile instead." in page
+
+
+def test_signing_out_everywhere_ends_the_other_devices_sessions(clock, client, app):
+    phone = app.test_client()
+    sign_in(phone)
+    sign_in(client)
+    res = client.post("/me/sign-out-everywhere", data={"csrf_token": csrf_for(client)})
+    assert res.status_code == 303
+    assert "Send me a code" in phone.get("/me").get_data(as_text=True)
+    assert "Send me a code" in client.get("/me").get_data(as_text=True)
+    sign_in(phone)  # and a new sign-in works as before
+    assert "Sign out" in phone.get("/me").get_data(as_text=True)

@@ -11,6 +11,7 @@ from portal.services.recipients.codes import (
     address_of,
     check_code,
     profile_for,
+    remove_address_of,
     send_code,
 )
 from portal.services.recipients.parcels import MyParcel, addressed_to, parcels_of
@@ -38,6 +39,7 @@ __all__ = [
     "points_near_me",
     "profile_for",
     "recipient_of",
+    "remove_address_of",
     "save_preferences",
     "send_code",
 ]

@@ -188,6 +188,19 @@ def check_code(
     return _recipient_for(kind, value, row.recipient_id, now)
 
 
+def remove_address_of(recipient: Recipient, address_id: int) -> None:
+    """Take an address off the profile; never its last one (that is deleting the profile)."""
+    address = next((a for a in recipient.addresses if a.id == address_id), None)
+    if address is None:
+        raise DomainError(_l("That address is not on your profile."), field="address")
+    if len(recipient.addresses) == 1:
+        raise DomainError(
+            _l("This is your only address: delete the profile instead."), field="address"
+        )
+    recipient.addresses.remove(address)
+    db.session.flush()
+
+
 def profile_for(kind: str, value: str, *, now: datetime) -> Recipient:
     """The profile of an address its owner just proved (a code, or a signed link from one of
     our messages to it), made on first use."""
