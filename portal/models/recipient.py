@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -51,6 +51,14 @@ class Recipient(db.Model):
     # Local hours (0-23) from which SMS wait, and until which; None: the operator's.
     quiet_start: Mapped[int | None]
     quiet_end: Mapped[int | None]
+
+    # The green mile of parcels retention has anonymised (they no longer carry my address):
+    # banked here first, so "avoided so far" never shrinks (services/recipients/green_mile).
+    green_banked_grams: Mapped[int] = mapped_column(default=0, server_default="0")
+    green_banked_parcels: Mapped[int] = mapped_column(default=0, server_default="0")
+    green_banked_chosen: Mapped[int] = mapped_column(default=0, server_default="0")
+    # "YYYY-MM" of the choice → [grams avoided, parcels that went green]
+    green_banked_months: Mapped[dict | None] = mapped_column(JSON)
 
     addresses: Mapped[list[RecipientAddress]] = relationship(
         back_populates="recipient", cascade="all, delete-orphan", order_by="RecipientAddress.id"

@@ -71,7 +71,12 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.messages import enqueue, is_opted_out, quiet_until
-from portal.services.recipients import CODE_TRIGGER, addressed_to, delete_profile
+from portal.services.recipients import (
+    CODE_TRIGGER,
+    addressed_to,
+    bank_green_mile,
+    delete_profile,
+)
 from portal.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -98,6 +103,7 @@ KINDS = (
     "profile_notices",
     "profiles_deleted",
     "sign_in_codes",
+    "green_miles_banked",
 )
 
 PROFILE_NOTICE_TRIGGER = "profile_inactivity_notice"
@@ -316,6 +322,8 @@ def _parcels(report: Report, cutoff: datetime, batch: int, on_batch) -> None:
         end = start + batch
         ids = _due_parcels(start, end, cutoff, lock=not report.dry_run)
         if ids:
+            # What their choices saved stays on the profiles of the addresses going now.
+            report.counts["green_miles_banked"] += bank_green_mile(ids)
             _apply(report, _changes(ids))
             _end_batch(report, began, on_batch)
         else:

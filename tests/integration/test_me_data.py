@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -152,3 +153,25 @@ def test_not_signed_in_my_data_and_delete_go_to_me(clock, client):
         client.post("/me/delete", data={"understand": "y", "csrf_token": csrf_for(client)}),
     ):
         assert res.status_code == 303 and res.headers["Location"] == "/me"
+
+
+def test_the_green_mile_stays_after_retention_takes_the_address_off_the_parcel(clock, client, app):
+    parcel = factories.parcel_going_to_a_pickup_point()
+    choice = db.session.execute(
+        select(DeliveryChoice).where(DeliveryChoice.parcel_id == parcel.id)
+    ).scalar_one()
+    avoided = estimate.home_drop(estimate.VAN) - choice.co2e_grams
+    factories.add_events(parcel, ("dlv", "delivered", factories.DELIVERY_NOW))
+    sign_in(client)
+    before = text(green_section(client.get("/me").get_data(as_text=True)))
+    assert f"avoided about {avoided} g CO2e" in before
+
+    clock.shift(timedelta(days=100))  # past RETENTION_DAYS: the parcel is anonymised
+    for _ in range(2):  # twice: banked once
+        result = app.test_cli_runner().invoke(args=["retention", "run"])
+        assert result.exit_code == 0, result.output
+    db.session.refresh(parcel)
+    assert parcel.recipient_phone is None
+    sign_in(client)  # 100 days on, the session has lapsed: signed in again
+    after = text(green_section(client.get("/me").get_data(as_text=True)))
+    assert f"avoided about {avoided} g CO2e" in after and "1 parcel went green" in after

@@ -46,7 +46,15 @@ __all__ = [
 
 # The green mile and "my data" (issue 19): what a recipient's choices avoided, everything we
 # hold about them, deleting their profile.
-from portal.services.recipients.green_mile import GreenMile, Month, green_mile
+from portal.services.recipients.green_mile import GreenMile, Month, bank_green_mile, green_mile
 from portal.services.recipients.my_data import delete_profile, my_data
 
-__all__ += ["GreenMile", "Month", "addressed_to", "delete_profile", "green_mile", "my_data"]
+__all__ += [
+    "GreenMile",
+    "Month",
+    "addressed_to",
+    "bank_green_mile",
+    "delete_profile",
+    "green_mile",
+    "my_data",
+]

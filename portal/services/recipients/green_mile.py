@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.green import estimate
 from portal.localtime import zone_of
-from portal.models import DeliveryChoice, Parcel, Recipient, Zone
+from portal.models import DeliveryChoice, Parcel, Recipient, RecipientAddress, Zone
 from portal.services.recipients.parcels import addressed_to
 
 CHART_MONTHS = 12
@@ -62,22 +62,32 @@ def _months_back(now: datetime, count: int) -> list[date]:
     return firsts[::-1]
 
 
-def green_mile(recipient: Recipient, now: datetime) -> GreenMile:
+_CHOICES = (
+    select(DeliveryChoice.type, DeliveryChoice.co2e_grams, DeliveryChoice.made_at, Zone.time_zone)
+    .join(Parcel, Parcel.id == DeliveryChoice.parcel_id)
+    .outerjoin(Zone, Zone.id == Parcel.zone_id)
+    .where(DeliveryChoice.superseded_at.is_(None))
+)
+
+
+def _saved(kind, grams: int | None) -> int:
     van = estimate.home_drop(estimate.VAN)
-    rows = db.session.execute(
-        select(
-            DeliveryChoice.type, DeliveryChoice.co2e_grams, DeliveryChoice.made_at, Zone.time_zone
-        )
-        .join(Parcel, Parcel.id == DeliveryChoice.parcel_id)
-        .outerjoin(Zone, Zone.id == Parcel.zone_id)
-        .where(addressed_to(recipient), DeliveryChoice.superseded_at.is_(None))
-    ).all()
+    return van - (grams if grams is not None else estimate.for_option(kind))
+
+
+def green_mile(recipient: Recipient, now: datetime) -> GreenMile:
+    """What the choices of the parcels still addressed to me avoided, and what was banked
+    from those retention has since anonymised (bank_green_mile)."""
+    rows = db.session.execute(_CHOICES.where(addressed_to(recipient))).all()
     months = {first: Month(first) for first in _months_back(now, CHART_MONTHS)}
-    avoided = green = 0
+    avoided, green = recipient.green_banked_grams, recipient.green_banked_parcels
+    for key, (grams, parcels) in (recipient.green_banked_months or {}).items():
+        month = months.get(date.fromisoformat(f"{key}-01"))
+        if month is not None:
+            month.avoided_grams += grams
+            month.green_parcels += parcels
     for kind, grams, made_at, tz in rows:
-        if grams is None:
-            grams = estimate.for_option(kind)
-        saved = van - grams
+        saved = _saved(kind, grams)
         avoided += saved
         green += saved > 0
         month = months.get(_month_of(made_at, tz))
@@ -87,7 +97,39 @@ def green_mile(recipient: Recipient, now: datetime) -> GreenMile:
     return GreenMile(
         avoided_grams=avoided,
         green_parcels=green,
-        chosen_parcels=len(rows),
-        van_grams=van,
+        chosen_parcels=recipient.green_banked_chosen + len(rows),
+        van_grams=estimate.home_drop(estimate.VAN),
         months=list(months.values()),
     )
+
+
+def bank_green_mile(parcel_ids: list[int]) -> int:
+    """Before retention takes the recipient's address off these parcels: add what their
+    choices avoided to the profiles of the addresses they were sent to. Returns the profiles
+    credited. Each parcel is banked once: retention anonymises it in the same transaction."""
+    if not parcel_ids:
+        return 0
+    a = RecipientAddress
+    phone = (a.kind == "phone") & (a.value == Parcel.recipient_phone)
+    email = (a.kind == "email") & (a.value == func.lower(Parcel.recipient_email))
+    rows = db.session.execute(
+        _CHOICES.add_columns(a.recipient_id)
+        .join(a, phone | email)
+        .where(Parcel.id.in_(parcel_ids))
+        .distinct()
+    ).all()
+    credited: dict[int, Recipient] = {}
+    for kind, grams, made_at, tz, recipient_id in rows:
+        recipient = credited.get(recipient_id) or db.session.get(Recipient, recipient_id)
+        credited[recipient_id] = recipient
+        saved = _saved(kind, grams)
+        recipient.green_banked_grams += saved
+        recipient.green_banked_parcels += saved > 0
+        recipient.green_banked_chosen += 1
+        months = dict(recipient.green_banked_months or {})
+        key = _month_of(made_at, tz).isoformat()[:7]
+        before = months.get(key, [0, 0])
+        months[key] = [before[0] + saved, before[1] + (saved > 0)]
+        recipient.green_banked_months = months  # a new dict: the JSON column sees the change
+    db.session.flush()
+    return len(credited)
