@@ -64,6 +64,9 @@ class PreferencesForm(Form):
     )
     notify_sms = BooleanField(_l("By SMS"))
     notify_email = BooleanField(_l("By e-mail"))
+    # Choices set by the view (services/recipients QUIET_STARTS / QUIET_ENDS).
+    quiet_start = SelectField(_l("SMS wait from"), choices=[], validate_choice=False)
+    quiet_end = SelectField(_l("until"), choices=[], validate_choice=False)
     language = SelectField(
         _l("Language of my messages and pages"),
         choices=[

@@ -30,6 +30,8 @@ from portal.security import no_store
 from portal.services.delivery import SAFE_PLACE_TEXT, SAFE_PLACES
 from portal.services.errors import DomainError
 from portal.services.recipients import (
+    QUIET_ENDS,
+    QUIET_STARTS,
     CodeRefused,
     address_of,
     check_code,
@@ -261,6 +263,8 @@ def preferences():
                 notify_email=form.notify_email.data,
                 language=form.language.data,
                 languages=tuple(current_app.config["LANGUAGES"]),
+                quiet_start=_hour(form.quiet_start.data),
+                quiet_end=_hour(form.quiet_end.data),
             )
         except DomainError as exc:
             getattr(form, exc.field or "delivery").errors.append(exc.message)
@@ -270,12 +274,18 @@ def preferences():
     return _my_page(recipient, form=form, points=points, status=422)
 
 
+def _hour(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) <= 2 else None
+
+
 def _preferences_form(recipient, points, *, filled: bool = False) -> PreferencesForm:
     form = PreferencesForm(obj=recipient if filled else None)
     if filled:
         form.delivery.data = recipient.delivery_preference
         form.pickup_point.data = str(recipient.preferred_point_id or "")
         form.language.data = recipient.language or ""
+        form.quiet_start.data = str(recipient.quiet_start or "")
+        form.quiet_end.data = str(recipient.quiet_end or "")
     form.pickup_point.choices = [
         SelectChoice(
             str(p.id), f"{p.name}, {p.address_line}" + (f" ({_('locker')})" if p.is_locker else "")
@@ -283,6 +293,16 @@ def _preferences_form(recipient, points, *, filled: bool = False) -> Preferences
         for p in points
     ]
     form.safe_place.choices = [SelectChoice(key, SAFE_PLACE_TEXT[key]) for key in SAFE_PLACES]
+    usual_start = current_app.config["NOTIFY_QUIET_START"]
+    usual_end = current_app.config["NOTIFY_QUIET_END"]
+    form.quiet_start.choices = [
+        SelectChoice("", _("%(hour)02d:00 (as usual)", hour=usual_start)),
+        *(SelectChoice(str(h), f"{h:02d}:00") for h in QUIET_STARTS),
+    ]
+    form.quiet_end.choices = [
+        SelectChoice("", _("%(hour)02d:00 (as usual)", hour=usual_end)),
+        *(SelectChoice(str(h), f"{h:02d}:00") for h in QUIET_ENDS),
+    ]
     return form
 
 

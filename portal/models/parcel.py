@@ -140,6 +140,10 @@ class Parcel(db.Model):
     # Why the recipient's standing delivery preference (issue 19) could not be used for this
     # parcel, in words the parcel page shows; None: used, or there was none.
     preference_note: Mapped[str | None] = mapped_column(String(300))
+    # The recipient's own quiet hours (local hours: SMS wait from start until end), from their
+    # standing preferences; None: the operator's NOTIFY_QUIET_START / NOTIFY_QUIET_END.
+    quiet_start: Mapped[int | None]
+    quiet_end: Mapped[int | None]
 
     merchant: Mapped[Merchant] = relationship()
     carrier: Mapped[Carrier] = relationship()

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
-from portal.models import Channel, Notification, NotificationState, SmsOptOut
+from portal.models import Channel, Notification, NotificationState, Parcel, SmsOptOut
 from portal.models.types import utcnow
 from portal.notifications.channels import PermanentError, TemporaryError, channel_for
 from portal.observability.metrics import NOTIFICATIONS_SENT
@@ -100,6 +100,21 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
             if phones
             else ()
         )
+        # The recipients' own quiet hours (standing preferences kept on their parcels), read
+        # for the batch at once, like the opt-outs.
+        parcel_ids = {n.parcel_id for n in claimed if n.channel is Channel.SMS and n.parcel_id}
+        quiet_hours = (
+            {
+                row.id: (row.quiet_start, row.quiet_end)
+                for row in db.session.execute(
+                    select(Parcel.id, Parcel.quiet_start, Parcel.quiet_end).where(
+                        Parcel.id.in_(parcel_ids), Parcel.quiet_start.is_not(None)
+                    )
+                )
+            }
+            if parcel_ids
+            else {}
+        )
         db.session.commit()  # no transaction left open while a provider keeps us waiting
         for n in claimed:
             # A job of slow provider calls (timeouts of 10 s each) can outlast its claim: each
@@ -110,7 +125,7 @@ def send_notifications(notification_ids: list[int], *, now: datetime | None = No
                 continue
             channel = n.channel.value  # read now: a rollback below would expire the row
             try:
-                outcome = _deliver(n, current, opted_out)
+                outcome = _deliver(n, current, opted_out, quiet_hours)
             except Exception:
                 # One bad row must not strand the rest; its lease expires, the sweeper retries.
                 log.exception("sending notification %s failed", n.id)
@@ -152,13 +167,18 @@ def send_notification(notification_id: int, *, now: datetime | None = None) -> s
     return next(iter(send_notifications([notification_id], now=now)))
 
 
-def _deliver(n: Notification, now: datetime, opted_out: set[str]) -> str:
+def _deliver(
+    n: Notification,
+    now: datetime,
+    opted_out: set[str],
+    quiet_hours: dict[int, tuple[int | None, int | None]],
+) -> str:
     if n.channel is Channel.SMS:
         if n.recipient in opted_out:
             _finish(n, Q.SUPPRESSED, now, error="recipient replied STOP")
             return "suppressed"
         wait = (
-            quiet_until(now, ZoneInfo(n.time_zone))
+            quiet_until(now, ZoneInfo(n.time_zone), quiet_hours.get(n.parcel_id))
             if n.time_zone and n.trigger not in QUIET_HOURS_EXEMPT
             else None
         )

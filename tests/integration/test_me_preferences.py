@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -134,3 +136,39 @@ def test_bad_preferences_are_refused_in_place(clock, client):
         assert res.status_code == 422, values
         assert words in text(res.get_data(as_text=True)), values
     assert db.session.execute(select(DeliveryChoice)).scalars().all() == []
+
+
+def test_my_quiet_hours_hold_my_sms_instead_of_the_operators(clock, client, app):
+    me.sign_in(client)
+    data = {"delivery": "none", "notify_sms": "y", "quiet_start": "23", "quiet_end": "7"}
+    res = client.post("/me/preferences", data=data | {"csrf_token": csrf_for(client)})
+    assert res.status_code == 303
+    api = merchant_api(app.test_client())
+
+    def created_sms():
+        return (
+            db.session.execute(
+                select(Notification)
+                .where(Notification.trigger == "parcel_created", Notification.channel == "sms")
+                .order_by(Notification.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+
+    # 22:30 in Stockholm: inside the operator's quiet hours (21-08), not mine (23-07).
+    clock.move_to(datetime(2026, 11, 26, 21, 30, tzinfo=UTC))
+    create(api)
+    assert created_sms().not_before is None
+    # 23:30: inside mine, so it waits until 07:00, not the operator's 08:00.
+    clock.move_to(datetime(2026, 11, 26, 22, 30, tzinfo=UTC))
+    create(api)
+    assert created_sms().not_before == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+def test_quiet_hours_need_both_ends(clock, client):
+    me.sign_in(client)
+    data = {"delivery": "none", "notify_sms": "y", "quiet_start": "23"}
+    res = client.post("/me/preferences", data=data | {"csrf_token": csrf_for(client)})
+    assert res.status_code == 422
+    assert "when quiet hours start and when they end" in text(res.get_data(as_text=True))

@@ -540,3 +540,20 @@ def test_dev_outbox_shows_messages_only_in_debug_mode(app, parcel, client):
         assert "your order is packed" in html and "1 SMS segment (GSM-7)" in html
     finally:
         app.debug = False
+
+
+def test_the_recipients_own_quiet_hours_hold_an_sms_at_sending_too(app, messaging, carrier):
+    """Quiet hours from the recipient's standing preferences (issue 19), kept on the parcel:
+    a message queued before them but sent inside them waits for their morning, not 08:00."""
+    factories.make_zone("Stockholm", prefixes=("113",))
+    with time_machine.travel(NIGHT, tick=False):  # 22:30 in Stockholm
+        parcel = factories.make_parcel(carrier=carrier)
+        parcel.quiet_start, parcel.quiet_end = 23, 7
+        db.session.commit()
+        factories.add_events(parcel, ("d1", "delayed", NIGHT))
+    [sms] = rows("delayed", "sms")
+    assert sms.not_before is None  # 22:30: not quiet for this recipient (the operator's is)
+    sweep_and_work(app, NIGHT + timedelta(hours=1))  # 23:30: the sender finds it quiet now
+    assert sms_to(messaging, "running late") == []
+    db.session.refresh(sms)
+    assert sms.not_before == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # 07:00 in Stockholm

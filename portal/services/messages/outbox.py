@@ -125,7 +125,9 @@ def _planned(
                 row["state"] = NotificationState.SUPPRESSED
                 row["last_error"] = "recipient replied STOP"
             elif trigger not in QUIET_HOURS_EXEMPT and not answering:
-                row["not_before"] = quiet_until(now, parcel_zone(parcel))
+                row["not_before"] = quiet_until(
+                    now, parcel_zone(parcel), (parcel.quiet_start, parcel.quiet_end)
+                )
         rows.append(row)
     return rows
 

@@ -100,9 +100,15 @@ def context_keys(trigger: str, channel: Channel) -> frozenset[str]:
     return keys | EMAIL_KEYS if channel is Channel.EMAIL else keys
 
 
-def quiet_until(now: datetime, zone: ZoneInfo) -> datetime | None:
-    """When quiet hours end, if `now` falls inside them in the recipient's zone, else None."""
+def quiet_until(
+    now: datetime, zone: ZoneInfo, hours: tuple[int | None, int | None] | None = None
+) -> datetime | None:
+    """When quiet hours end, if `now` falls inside them in the recipient's zone, else None.
+    `hours`: the recipient's own (start, end), an evening and a morning hour (their standing
+    preference, kept on the parcel); else the operator's."""
     start, end = current_app.config["NOTIFY_QUIET_START"], current_app.config["NOTIFY_QUIET_END"]
+    if hours is not None and None not in hours:
+        start, end = hours
     local = now.astimezone(zone)
     if end <= local.hour < start:
         return None

@@ -25,6 +25,9 @@ from portal.services.network.nearest import near_postcode
 from portal.services.recipients.parcels import parcels_of
 
 MADE_BY_PREFERENCE = "preference"
+# Quiet hours run overnight: from an evening hour to a morning one (local time).
+QUIET_STARTS = range(18, 24)
+QUIET_ENDS = range(5, 12)
 PREFERENCES = ("none", "pickup_point", "safe_place", "green_day", "neighbour")
 PREFERENCE_TEXT = {
     "pickup_point": _l("Your usual pickup point"),
@@ -76,6 +79,7 @@ def apply_preferences(parcel: Parcel, *, now: datetime, delivery: bool = True) -
     parcel.notify_email = recipient.notify_email or not parcel.recipient_phone
     if recipient.language:
         parcel.language = recipient.language
+    parcel.quiet_start, parcel.quiet_end = recipient.quiet_start, recipient.quiet_end
     if not delivery or recipient.delivery_preference == "none":
         return
     try:
@@ -168,6 +172,8 @@ def save_preferences(
     notify_email: bool,
     language: str | None,
     languages: tuple[str, ...],
+    quiet_start: int | None = None,
+    quiet_end: int | None = None,
 ) -> None:
     """Check and keep the recipient's standing preferences; DomainError names the field."""
     if delivery not in PREFERENCES:
@@ -194,6 +200,13 @@ def save_preferences(
         raise DomainError(str(_l("Choose SMS, e-mail or both.")), field="notify_sms")
     if language and language not in languages:
         raise DomainError(str(_l("Choose one of the languages shown.")), field="language")
+    if (quiet_start is None) != (quiet_end is None):
+        raise DomainError(
+            str(_l("Choose when quiet hours start and when they end, or neither.")),
+            field="quiet_start",
+        )
+    if quiet_start is not None and not (quiet_start in QUIET_STARTS and quiet_end in QUIET_ENDS):
+        raise DomainError(str(_l("Choose one of the hours shown.")), field="quiet_start")
     recipient.delivery_preference = delivery
     recipient.preferred_point_id = pickup_point_id if delivery == "pickup_point" else None
     recipient.safe_place = safe_place if delivery == "safe_place" else None
@@ -202,3 +215,4 @@ def save_preferences(
     recipient.neighbour_house = house or None if delivery == "neighbour" else None
     recipient.notify_sms, recipient.notify_email = notify_sms, notify_email
     recipient.language = language or None
+    recipient.quiet_start, recipient.quiet_end = quiet_start, quiet_end
