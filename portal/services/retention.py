@@ -68,6 +68,7 @@ from portal.models import (
     ReturnItem,
     SignedLink,
     SignInCode,
+    TrackingEvent,
 )
 from portal.models.types import utcnow
 from portal.services.messages import enqueue, is_opted_out, quiet_until
@@ -91,6 +92,7 @@ KINDS = (
     "notifications",
     "inbound_replies",
     "signed_links",
+    "event_descriptions",
     "delivery_notes",
     "parcel_notes",
     "complaints",
@@ -259,6 +261,14 @@ def _changes(ids: list[int]) -> list[tuple[str, object, object, dict | None]]:
             {"body": "", "from_phone": MARKER},
         ),
         ("signed_links", SignedLink, SignedLink.parcel_id.in_(ids), None),
+        # The carrier's free text may name whoever signed or where it was left ("Signed:
+        # A. Lindqvist"); the code, time and place of each scan stay for the statistics.
+        (
+            "event_descriptions",
+            TrackingEvent,
+            TrackingEvent.parcel_id.in_(ids) & TrackingEvent.description.is_not(None),
+            {"description": None},
+        ),
         (
             "delivery_notes",
             DeliveryChoice,

@@ -22,6 +22,7 @@ from portal.models import (
     ParcelStatus,
     Photo,
     SignedLink,
+    TrackingEvent,
     TransitObservation,
 )
 from portal.models.types import utcnow
@@ -247,3 +248,16 @@ def test_the_command_prints_counts_per_kind(app):
     for kind in retention.KINDS:
         assert f"{kind}: " in dry.output
     assert PHONE not in dry.output and EMAIL not in dry.output
+
+
+def test_the_carriers_free_text_goes_but_the_scans_stay(app, clock):
+    parcel = factories.make_parcel(statuses=[ParcelStatus.PICKED_UP, ParcelStatus.DELIVERED])
+    clock.shift(timedelta(days=120))
+    assert app.test_cli_runner().invoke(args=["retention", "run"]).exit_code == 0
+    events = (
+        db.session.execute(select(TrackingEvent).where(TrackingEvent.parcel_id == parcel.id))
+        .scalars()
+        .all()
+    )
+    assert [e.code for e in events] == ["picked_up", "delivered"]
+    assert all(e.description is None for e in events)
