@@ -18,6 +18,7 @@ IDLE_DAYS = 30
 # A visit counts as activity (retention's idle profiles) at most this often.
 _SEEN_EVERY = timedelta(hours=12)
 _ME, _EPOCH, _SEEN, _PENDING, _CODE = "me", "me_epoch", "me_seen", "me_pending", "me_code"
+_LINK = "me_link_address"
 
 
 def signed_in() -> Recipient | None:
@@ -49,7 +50,15 @@ def signed_in_with_code() -> Recipient | None:
     return recipient if recipient is not None and session.get(_CODE) is True else None
 
 
-def sign_in(recipient: Recipient, *, remember: bool, by_code: bool = True) -> None:
+def session_link_address() -> str | None:
+    """The address whose message link signed this session in (None: a code did)."""
+    value = session.get(_LINK)
+    return value if isinstance(value, str) else None
+
+
+def sign_in(
+    recipient: Recipient, *, remember: bool, by_code: bool = True, link_address: str | None = None
+) -> None:
     """A fresh session for the recipient: nothing from before survives but the language (no
     session fixation: what anyone planted in it is gone). Remembered: the cookie lasts
     PERMANENT_SESSION_LIFETIME (30 days) from the last request; else until the browser closes."""
@@ -61,6 +70,8 @@ def sign_in(recipient: Recipient, *, remember: bool, by_code: bool = True) -> No
     session[_EPOCH] = recipient.session_epoch
     session[_SEEN] = int(utcnow().timestamp())
     session[_CODE] = by_code
+    if link_address is not None:
+        session[_LINK] = link_address
     session.permanent = remember
 
 

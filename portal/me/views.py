@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from limits import parse
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +18,7 @@ from portal.me.forms import AddressForm, CodeForm, PreferencesForm, SignOutForm
 from portal.me.session import (
     clear_pending,
     pending,
+    session_link_address,
     set_pending,
     sign_in,
     sign_out,
@@ -120,7 +122,9 @@ def continue_from_link():
     if proven is None or not form.validate_on_submit():
         return redirect(url_for(".index"), code=303)
     kind, value = address_of(proven)
-    sign_in(profile_for(kind, value, now=utcnow()), remember=False, by_code=False)
+    sign_in(
+        profile_for(kind, value, now=utcnow()), remember=False, by_code=False, link_address=value
+    )
     return redirect(url_for(".index"), code=303)
 
 
@@ -207,6 +211,9 @@ def remove_address(address_id: int):
     except DomainError as exc:
         flash(exc.message, "error")
     else:
+        # Sessions signed in with the removed address end; this one goes on with the new key.
+        recipient.session_epoch = new_session_key()
+        sign_in(recipient, remember=session.permanent)
         flash(_("Removed."), "success")
     return redirect(url_for(".index") + "#addresses-heading", code=303)
 
@@ -242,7 +249,8 @@ def start_again():
 @bp.post("/me/preferences")
 @page_write
 def preferences():
-    recipient = signed_in()
+    # Where parcels go is for the person with a code to say, not a forwarded message's link.
+    recipient = signed_in_with_code()
     if recipient is None:
         return redirect(url_for(".index"), code=303)
     points = points_near_me(recipient, utcnow())
@@ -253,7 +261,7 @@ def preferences():
             save_preferences(
                 recipient,
                 delivery=form.delivery.data,
-                pickup_point_id=int(chosen) if chosen and str(chosen).isdigit() else None,
+                pickup_point_id=_number(chosen),
                 offered={p.id for p in points},
                 safe_place=form.safe_place.data,
                 safe_place_note=form.safe_place_note.data,
@@ -263,8 +271,8 @@ def preferences():
                 notify_email=form.notify_email.data,
                 language=form.language.data,
                 languages=tuple(current_app.config["LANGUAGES"]),
-                quiet_start=_hour(form.quiet_start.data),
-                quiet_end=_hour(form.quiet_end.data),
+                quiet_start=_number(form.quiet_start.data),
+                quiet_end=_number(form.quiet_end.data),
             )
         except DomainError as exc:
             getattr(form, exc.field or "delivery").errors.append(exc.message)
@@ -274,8 +282,10 @@ def preferences():
     return _my_page(recipient, form=form, points=points, status=422)
 
 
-def _hour(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) <= 2 else None
+def _number(value: object) -> int | None:
+    """A plain ASCII whole number as typed into a form ("²" is a digit to str.isdigit)."""
+    text = str(value or "")
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
 
 
 def _preferences_form(recipient, points, *, filled: bool = False) -> PreferencesForm:
@@ -312,7 +322,9 @@ def _my_page(recipient, *, form=None, points=None, add_form=None, status: int = 
         points = points_near_me(recipient, now)
     if form is None:
         form = _preferences_form(recipient, points, filled=True)
-    parcels = parcels_of(recipient, now)
+    # Signed in by a message's link: only the parcels of the address that link went to.
+    only = None if signed_in_with_code() is not None else session_link_address()
+    parcels = parcels_of(recipient, now, only=only)
     # Opened from here, a parcel's page asks for no postcode: this session proved the address
     # it was sent to. The newest on the way are marked last, so they are kept if there are many.
     for parcel in reversed(parcels):

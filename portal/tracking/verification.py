@@ -7,7 +7,7 @@ parcels were unlocked, so under a shared number the one unlocked last is the one
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, redirect, session, url_for
 from limits import parse
@@ -42,8 +42,10 @@ def mark_verified(parcel_id: int) -> None:
 
 
 _PROVEN = "proven_link"
-# How long after opening a message's link /me still takes it as proof of its address.
+# How long after opening a message's link /me still takes it as proof of its address, and
+# how old the message may be (a link opens its parcel for longer: SIGNED_LINK_DAYS).
 PROVEN_MINUTES = 15
+PROVEN_LINK_DAYS = 7
 
 
 def note_proven_address(link: SignedLink, now: datetime) -> None:
@@ -65,6 +67,8 @@ def proven_address(now: datetime) -> str | None:
         return None
     link = db.session.get(SignedLink, link_id)
     if link is None or link.expires_at <= now or not link.address:
+        return None
+    if link.created_at < now - timedelta(days=PROVEN_LINK_DAYS):
         return None
     return link.address
 

@@ -316,6 +316,11 @@ def test_a_message_link_signs_in_only_for_a_while_and_not_for_everything(clock, 
     assert "sign out and sign in with a code" in page  # adding, export and delete need a code
     assert client.get("/me/data.json").status_code == 303
     res = client.post(
+        "/me/preferences",
+        data={"delivery": "none", "notify_sms": "y", "csrf_token": csrf_for(client)},
+    )
+    assert res.status_code == 303 and res.headers["Location"] == "/me"
+    res = client.post(
         "/me/addresses", data={"add-address": "mine@example.com", "csrf_token": csrf_for(client)}
     )
     assert res.status_code == 303 and res.headers["Location"] == "/me"
@@ -403,3 +408,31 @@ def test_signing_out_everywhere_ends_the_other_devices_sessions(clock, client, a
     assert "Send me a code" in client.get("/me").get_data(as_text=True)
     sign_in(phone)  # and a new sign-in works as before
     assert "Sign out" in phone.get("/me").get_data(as_text=True)
+
+
+def test_a_message_link_shows_only_the_parcels_of_the_address_it_went_to(clock, client, app):
+    by_email = factories.make_parcel(phone=None, email="alva@work.example")
+    by_phone = factories.make_parcel(email=None)
+    owner = app.test_client()
+    sign_in(owner)
+    owner.post(
+        "/me/addresses", data={"add-address": "alva@work.example", "csrf_token": csrf_for(owner)}
+    )
+    enter(owner, sent_code("alva@work.example"))
+    mail = db.session.execute(
+        select(Notification).where(
+            Notification.parcel_id == by_email.id, Notification.channel == "email"
+        )
+    ).scalar_one()
+    client.get(re.search(r"/l/([A-Za-z0-9_-]+)", mail.body).group(0))
+    client.post("/me/continue", data={"csrf_token": csrf_for(client)})
+    page = client.get("/me").get_data(as_text=True)
+    assert by_email.tracking_number in page and by_phone.tracking_number not in page
+
+
+def test_odd_digits_in_the_preferences_form_are_refused_not_a_crash(clock, client):
+    sign_in(client)
+    for field in ("pickup_point", "quiet_start"):
+        data = {"delivery": "pickup_point", "notify_sms": "y", field: "²"}
+        res = client.post("/me/preferences", data=data | {"csrf_token": csrf_for(client)})
+        assert res.status_code == 422, field

@@ -234,6 +234,16 @@ def _recipient_for(kind: str, value: str, adding_to: int | None, now: datetime) 
         other = address.recipient
         for moved in list(other.addresses):
             moved.recipient = recipient
+        # Its banked green mile comes along (a parcel sent to both addresses and banked on
+        # both profiles would count twice: rare, and it errs towards what was saved).
+        recipient.green_banked_grams += other.green_banked_grams
+        recipient.green_banked_parcels += other.green_banked_parcels
+        recipient.green_banked_chosen += other.green_banked_chosen
+        months = dict(recipient.green_banked_months or {})
+        for key, (grams, parcels) in (other.green_banked_months or {}).items():
+            before = months.get(key, [0, 0])
+            months[key] = [before[0] + grams, before[1] + parcels]
+        recipient.green_banked_months = months or None
         db.session.flush()
         db.session.delete(other)
     db.session.flush()

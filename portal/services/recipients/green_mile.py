@@ -113,13 +113,13 @@ def bank_green_mile(parcel_ids: list[int]) -> int:
     phone = (a.kind == "phone") & (a.value == Parcel.recipient_phone)
     email = (a.kind == "email") & (a.value == func.lower(Parcel.recipient_email))
     rows = db.session.execute(
-        _CHOICES.add_columns(a.recipient_id)
+        _CHOICES.add_columns(a.recipient_id, Parcel.id)
         .join(a, phone | email)
         .where(Parcel.id.in_(parcel_ids))
         .distinct()
     ).all()
     credited: dict[int, Recipient] = {}
-    for kind, grams, made_at, tz, recipient_id in rows:
+    for kind, grams, made_at, tz, recipient_id, _parcel in rows:
         recipient = credited.get(recipient_id) or db.session.get(Recipient, recipient_id)
         credited[recipient_id] = recipient
         saved = _saved(kind, grams)

@@ -272,11 +272,16 @@ def delete_profile(recipient: Recipient) -> None:
         # The links in our messages to these addresses no longer sign in at /me, and the
         # sign-in codes' messages (no parcel's records) keep nothing of the person.
         db.session.execute(
-            update(SignedLink).where(SignedLink.address.in_(values)).values(address=None)
+            update(SignedLink)
+            .where(func.lower(SignedLink.address).in_(values))
+            .values(address=None)
         )
         db.session.execute(
             update(Notification)
-            .where(Notification.trigger == CODE_TRIGGER, Notification.recipient.in_(values))
+            .where(
+                Notification.trigger == CODE_TRIGGER,
+                func.lower(Notification.recipient).in_(values),
+            )
             .values(recipient="[removed]", body="", subject=None)
         )
     db.session.delete(recipient)

@@ -45,12 +45,16 @@ def addressed_to(recipient: Recipient) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
-def parcels_of(recipient: Recipient, now: datetime) -> list[MyParcel]:
+def parcels_of(recipient: Recipient, now: datetime, *, only: str | None = None) -> list[MyParcel]:
+    """The recipient's parcels; `only`: those addressed to that one address of theirs."""
+    addressed = addressed_to(recipient)
+    if only is not None:
+        addressed = or_(Parcel.recipient_phone == only, func.lower(Parcel.recipient_email) == only)
     rows = db.session.execute(
         select(Parcel, Merchant.name, Zone.time_zone)
         .join(Merchant, Merchant.id == Parcel.merchant_id)
         .outerjoin(Zone, Zone.id == Parcel.zone_id)
-        .where(addressed_to(recipient))
+        .where(addressed)
         .where(
             or_(
                 Parcel.status.in_(ON_THE_WAY),
