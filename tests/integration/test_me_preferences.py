@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import DeliveryChoice, Notification, PickupPoint
 from tests.conftest import ApiClient
-from tests.support import factories, me
+from tests.support import factories, me, staff
 from tests.support.api import parcel_body
 from tests.support.pages import csrf_for, text
 
@@ -172,3 +172,15 @@ def test_quiet_hours_need_both_ends(clock, client):
     res = client.post("/me/preferences", data=data | {"csrf_token": csrf_for(client)})
     assert res.status_code == 422
     assert "when quiet hours start and when they end" in text(res.get_data(as_text=True))
+
+
+def test_the_console_shows_a_choice_made_by_a_preference(clock, client, app):
+    factories.make_delivery_zone()
+    factories.make_parcel()
+    me.sign_in(client)
+    save(client, delivery="pickup_point", pickup_point=str(locker().id))
+    body = create(merchant_api(app.test_client()))
+    console = app.test_client()
+    staff.login(console, factories.make_agent())
+    page = text(console.get(f"/admin/parcels/{body['tracking_number']}").get_data(as_text=True))
+    assert "by preference (the recipient's standing preference at /me)" in page

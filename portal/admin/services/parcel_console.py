@@ -26,10 +26,13 @@ from portal.services.tracking import timeline
 
 
 def made_by_text(made_by: str, names: dict[int, str]) -> str:
-    """`agent:7` as the agent's name; `recipient`, `sms`, `merchant` as they are."""
+    """`agent:7` as the agent's name; `preference` as what it is (made_by: preference);
+    `recipient`, `sms`, `merchant` as they are."""
     kind, _, ident = made_by.partition(":")
     if kind == "agent" and ident.isdigit():
         return f"agent {names.get(int(ident), '#' + ident)}"
+    if made_by == "preference":
+        return "preference (the recipient's standing preference at /me)"
     return made_by
 
 
