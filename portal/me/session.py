@@ -44,10 +44,15 @@ def signed_in() -> Recipient | None:
     return recipient
 
 
+def came_by_code() -> bool:
+    """Whether a code (not only a message's link) signed this session in."""
+    return session.get(_CODE) is True
+
+
 def signed_in_with_code() -> Recipient | None:
     """The recipient, if a code (not only a message's link) signed this session in."""
     recipient = signed_in()
-    return recipient if recipient is not None and session.get(_CODE) is True else None
+    return recipient if recipient is not None and came_by_code() else None
 
 
 def session_link_address() -> str | None:
@@ -62,10 +67,7 @@ def sign_in(
     """A fresh session for the recipient: nothing from before survives but the language (no
     session fixation: what anyone planted in it is gone). Remembered: the cookie lasts
     PERMANENT_SESSION_LIFETIME (30 days) from the last request; else until the browser closes."""
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    _keep_only_language()
     session[_ME] = recipient.id
     session[_EPOCH] = recipient.session_epoch
     session[_SEEN] = int(utcnow().timestamp())
@@ -76,9 +78,13 @@ def sign_in(
 
 
 def sign_out() -> None:
+    _keep_only_language()
+    session.permanent = False
+
+
+def _keep_only_language() -> None:
     language = session.get("lang")
     session.clear()
-    session.permanent = False
     if language:
         session["lang"] = language
 

@@ -16,6 +16,7 @@ from portal.localtime import zone_of
 from portal.me import bp
 from portal.me.forms import AddressForm, CodeForm, PreferencesForm, SignOutForm
 from portal.me.session import (
+    came_by_code,
     clear_pending,
     pending,
     session_link_address,
@@ -317,13 +318,16 @@ def _preferences_form(recipient, points, *, filled: bool = False) -> Preferences
 
 
 def _my_page(recipient, *, form=None, points=None, add_form=None, status: int = 200):
+    """The signed-in page of `recipient` (signed_in() has just checked the session)."""
     now = utcnow()
-    if points is None:
-        points = points_near_me(recipient, now)
-    if form is None:
-        form = _preferences_form(recipient, points, filled=True)
+    by_code = came_by_code()
+    if by_code:  # a session a link signed in gets no preferences form: none to fill
+        if points is None:
+            points = points_near_me(recipient, now)
+        if form is None:
+            form = _preferences_form(recipient, points, filled=True)
     # Signed in by a message's link: only the parcels of the address that link went to.
-    only = None if signed_in_with_code() is not None else session_link_address()
+    only = None if by_code else session_link_address()
     parcels = parcels_of(recipient, now, only=only)
     # Opened from here, a parcel's page asks for no postcode: this session proved the address
     # it was sent to. The newest on the way are marked last, so they are kept if there are many.
@@ -342,7 +346,7 @@ def _my_page(recipient, *, form=None, points=None, add_form=None, status: int = 
                     preferences_form=form,
                     points=points,
                     add_form=add_form or AddressForm(prefix="add", formdata=None),
-                    by_code=signed_in_with_code() is not None,
+                    by_code=by_code,
                 ),
                 status,
             )
