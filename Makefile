@@ -35,7 +35,7 @@ node_modules/axe-core/axe.min.js: node_modules/.package-lock.json
 vendor: portal/static/vendor/htmx.min.js
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --statistics -d portal/translations
+	$(BIN)/pybabel compile --statistics -D "messages console" -d portal/translations
 
 install: $(VENV)/.installed vendor translations
 
@@ -78,10 +78,15 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Re-extract customer text and merge it into every catalogue (then translate the .po files).
+# Re-extract the text and merge it into every catalogue (then translate the .po files).
+# Two domains: `messages` is every customer-facing string (every language in LANGUAGES);
+# `console` is the staff console's own (English and Swedish, picked per account).
+CONSOLE_SOURCES = portal/admin portal/services/network/console
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot portal
-	$(BIN)/pybabel update --no-fuzzy-matching -i portal/translations/messages.pot -d portal/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --ignore-dirs ".* ._ admin console" -o portal/translations/messages.pot portal
+	$(BIN)/pybabel update --no-fuzzy-matching -D messages -i portal/translations/messages.pot -d portal/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/console.pot $(CONSOLE_SOURCES)
+	$(BIN)/pybabel update --no-fuzzy-matching -D console -l sv -i portal/translations/console.pot -d portal/translations
 
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

@@ -71,7 +71,13 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    LANGUAGES = ("en", "sv")
+    # Customer languages: English, Swedish, Norwegian Bokmål, Danish, Finnish (CLDR codes).
+    LANGUAGES = ("en", "sv", "nb", "da", "fi")
+    # The staff console's languages, picked per account (console.po exists for these only).
+    CONSOLE_LANGUAGES = ("en", "sv")
+    # Two catalogues in one directory: `messages` (customer text) and `console` (staff).
+    BABEL_TRANSLATION_DIRECTORIES = "translations;translations"
+    BABEL_DOMAIN = "messages;console"
     # Local time for parcels whose postcode matches no zone.
     DEFAULT_TIMEZONE = "Europe/Stockholm"
 

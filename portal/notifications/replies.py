@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from flask import current_app
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -26,46 +28,45 @@ from portal.services.errors import DomainError
 from portal.services.recipients import CODE_TRIGGER
 
 Q = NotificationState
-# Twilio's standard opt-out, opt-in and help keywords, plus the Swedish ones.
+# Twilio's standard opt-out, opt-in and help keywords, plus the Nordic ones (STOPP is
+# Swedish and Norwegian; LOPETA, ALOITA and APUA Finnish; HJELP Norwegian, HJÆLP Danish).
 STOP_WORDS = frozenset(
     {"STOP", "STOPP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+    | {"LOPETA"}
 )
-START_WORDS = frozenset({"START", "YES", "UNSTOP", "JA"})
-HELP_WORDS = frozenset({"HELP", "INFO", "HJÄLP", "HJALP"})
+START_WORDS = frozenset({"START", "YES", "UNSTOP", "JA", "ALOITA", "KYLLÄ"})
+HELP_WORDS = frozenset({"HELP", "INFO", "HJÄLP", "HJALP", "HJELP", "HJÆLP", "APUA", "OHJE"})
 
-HELP_TEXT = {
-    "en": "Lastmile parcel updates. Reply STOP to stop SMS, START to get them again. "
-    "Help with a parcel: open the link in our last message.",
-    "sv": "Lastmile paketavier. Svara STOPP för att sluta få SMS, START för att få dem igen. "
-    "Hjälp med ett paket: öppna länken i vårt senaste meddelande.",
-}
-START_TEXT = {
-    "en": "You will get SMS about your parcels again. Reply STOP to stop.",
-    "sv": "Du får SMS om dina paket igen. Svara STOPP för att sluta.",
-}
-THANKS_TEXT = {
-    "en": "Thanks, we have passed your message on to customer service.",
-    "sv": "Tack, vi har skickat vidare ditt meddelande till kundtjänsten.",
-}
+# The answers, in the recipient's language (gettext under force_locale, so every catalogue
+# carries them). Replies are SMS: each stays one or two GSM-7 segments in every language.
+HELP_TEXT = _l(
+    "Lastmile parcel updates. Reply STOP to stop SMS, START to get them again. "
+    "Help with a parcel: open the link in our last message."
+)
+START_TEXT = _l("You will get SMS about your parcels again. Reply STOP to stop.")
+THANKS_TEXT = _l("Thanks, we have passed your message on to customer service.")
+NOTHING_TO_REBOOK = _l(
+    "We have no missed delivery to rebook for this number. To change a delivery, open the "
+    "link in our last message."
+)
+NO_FREE_SLOT = _l(
+    "Sorry, there is no free time in the next days. Reply 2 for the nearest pickup point "
+    "or open the link in our last message."
+)
+NO_PICKUP_POINT = _l(
+    "Sorry, no pickup point near you has room. Reply 1 for the next free time or open the "
+    "link in our last message."
+)
 
-NOTHING_TO_REBOOK = {
-    "en": "We have no missed delivery to rebook for this number. To change a delivery, open the "
-    "link in our last message.",
-    "sv": "Vi har ingen missad leverans att boka om för det här numret. Öppna länken i vårt "
-    "senaste meddelande för att ändra en leverans.",
-}
-NO_FREE_SLOT = {
-    "en": "Sorry, there is no free time in the next days. Reply 2 for the nearest pickup point "
-    "or open the link in our last message.",
-    "sv": "Tyvärr finns ingen ledig tid de närmaste dagarna. Svara 2 för närmaste "
-    "utlämningsställe eller öppna länken i vårt senaste meddelande.",
-}
-NO_PICKUP_POINT = {
-    "en": "Sorry, no pickup point near you has room. Reply 1 for the next free time or open the "
-    "link in our last message.",
-    "sv": "Tyvärr har inget utlämningsställe nära dig plats. Svara 1 för nästa lediga tid eller "
-    "öppna länken i vårt senaste meddelande.",
-}
+
+def _say(text, language: str) -> str:
+    with force_locale(language):
+        return str(text)
+
+
+def languages() -> tuple[str, ...]:
+    return current_app.config["LANGUAGES"]
+
 
 # Twilio's MessageStatus values that end a message's life, and what they mean for the outbox.
 FINAL_STATUS = {"delivered": Q.DELIVERED, "undelivered": Q.FAILED, "failed": Q.FAILED}
@@ -132,15 +133,15 @@ def rebook_by_reply(phone: str, digit: str, language: str) -> str | None:
     confirmation goes through the outbox at once (None here); otherwise the answer says why."""
     parcel = _failed_parcel(phone)
     if parcel is None:
-        return NOTHING_TO_REBOOK[language]
+        return _say(NOTHING_TO_REBOOK, language)
     with force_locale(language):
         options = delivery_options.for_parcel(parcel)
         if options is None:
-            return NOTHING_TO_REBOOK[language]
+            return str(NOTHING_TO_REBOOK)
         wanted = options.slots if digit == "1" else options.pickup_points
         pick = next((o for o in wanted if o.available), None)
         if pick is None:
-            return (NO_FREE_SLOT if digit == "1" else NO_PICKUP_POINT)[language]
+            return str(NO_FREE_SLOT if digit == "1" else NO_PICKUP_POINT)
         request = (
             delivery.ChoiceRequest(ChoiceType.SLOT, slot_id=pick.id)
             if digit == "1"
@@ -168,7 +169,7 @@ def handle_inbound(sid: str, phone: str, body: str) -> str | None:
     choice_reply = body.strip().rstrip(".") if body.strip().rstrip(".") in ("1", "2") else None
     parcel = _failed_parcel(phone) if choice_reply else None
     parcel = parcel or _latest_parcel(phone)
-    language = parcel.language if parcel and parcel.language in HELP_TEXT else "en"
+    language = parcel.language if parcel and parcel.language in languages() else "en"
     try:
         with db.session.begin_nested():
             db.session.add(
@@ -187,12 +188,12 @@ def handle_inbound(sid: str, phone: str, body: str) -> str | None:
         return None  # Twilio confirms opt-outs itself; a second text would fail anyway
     if word == "start":
         db.session.query(SmsOptOut).filter_by(phone=phone).delete()
-        return START_TEXT[language]
+        return _say(START_TEXT, language)
     if word == "help":
-        return HELP_TEXT[language]
+        return _say(HELP_TEXT, language)
     if choice_reply:
         return rebook_by_reply(phone, choice_reply, language)
-    return THANKS_TEXT[language] if parcel else None
+    return _say(THANKS_TEXT, language) if parcel else None
 
 
 def opt_out(phone: str) -> None:
