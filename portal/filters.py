@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import get_locale
 
 from portal.formatting import country_name, distance, eta_window, local_datetime, local_time, money
+from portal.i18n import language_choices, language_name
 from portal.localtime import format_day
 from portal.services.tracking import status_label
 
@@ -20,3 +21,5 @@ def register(app: Flask) -> None:
     app.add_template_global(eta_window, "eta_window")
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
     app.add_template_global(status_label, "status_label")
+    app.add_template_global(language_choices, "language_choices")
+    app.add_template_global(language_name, "language_name")

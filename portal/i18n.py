@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlsplit
 
+from babel import Locale
 from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
 from flask_babel import get_domain, get_locale
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 bp = Blueprint("i18n", __name__)
@@ -16,10 +19,12 @@ def select_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # a worker or command: messages force their own locale
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if request.blueprint == "admin":
-        # The console is in English (admin/base.html says so), including the customer's forms
-        # it reuses: Swedish cards in an English page would mislabel them for screen readers.
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.blueprint == "admin" or (
+        request.blueprint == "accounts" and request.path.startswith("/admin/")
+    ):
+        # The console speaks its account's language (CONSOLE_LANGUAGES), including the
+        # customer's forms it reuses, so one page never mixes two languages.
+        return console_language()
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -29,6 +34,25 @@ def select_locale() -> str | None:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def console_language() -> str:
+    user = current_user
+    chosen = getattr(user, "language", None) if getattr(user, "is_authenticated", False) else None
+    if chosen in current_app.config["CONSOLE_LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@cache
+def language_name(code: str) -> str:
+    """A language in its own name, as CLDR writes it: "Svenska", "Norsk bokmål", "Suomi"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def language_choices(codes: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    return [(code, language_name(code)) for code in codes or current_app.config["LANGUAGES"]]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -72,6 +72,7 @@ def agent() -> Account:
 from portal.admin import (  # noqa: E402, F401
     agents,
     dashboard,
+    language,
     merchants,
     messages,
     network,

@@ -45,6 +45,9 @@ class Account(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     # The last TOTP time step used, so one code can't log in twice.
     totp_last_step: Mapped[int | None] = mapped_column()
+    # The console's language for this person (CONSOLE_LANGUAGES); the drop-off desk's pages
+    # are customer pages and follow the desk's own choice like any visitor's.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     def set_password(self, password: str) -> None:
         # PASSWORD_HASH_METHOD is scrypt (werkzeug's default); the tests set a cheap one.
