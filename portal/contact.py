@@ -46,9 +46,31 @@ def postcode_in(address: str | None) -> str | None:
     return found[-1] if found else None
 
 
-def valid_postcode(raw: str) -> str:
-    """The postcode as given (NFKC, trimmed), if it has 2 to 10 letters and digits once
-    normalised and is at most POSTCODE_MAX characters long as it will be stored."""
+# The Nordic countries' postcodes: how many digits, and how the post writes them. A leading
+# country prefix ("DK-2100", "FI-00100", "SE-113 48"), as people still write on parcels, is
+# dropped. Elsewhere a postcode is 2 to 10 letters and digits, kept as given.
+NORDIC_POSTCODES = {
+    "SE": (5, lambda d: f"{d[:3]} {d[3:]}", "113 48"),
+    "NO": (4, str, "0150"),
+    "DK": (4, str, "2100"),
+    "FI": (5, str, "00100"),
+}
+_COUNTRY_NAMES = {"SE": "Swedish", "NO": "Norwegian", "DK": "Danish", "FI": "Finnish"}
+
+
+def valid_postcode(raw: str, country: str | None = None) -> str:
+    """The postcode as the country's post writes it (`113 48`, `0150`, `2100`, `00100`) in
+    the Nordic countries; elsewhere as given (NFKC, trimmed), if it has 2 to 10 letters and
+    digits once normalised and is at most POSTCODE_MAX characters long as it will be stored."""
+    rule = NORDIC_POSTCODES.get((country or "").upper())
+    if rule is not None:
+        digits, written, example = rule
+        code = normalise_postcode(raw)
+        code = code.removeprefix((country or "").upper())
+        if not re.fullmatch(rf"[0-9]{{{digits}}}", code):
+            name = _COUNTRY_NAMES[(country or "").upper()]
+            raise ValueError(f"not a {name} postcode: {digits} digits, like {example}")
+        return written(code)
     if not re.fullmatch(r"[A-Z0-9]{2,10}", normalise_postcode(raw)):
         raise ValueError("not a postcode: use 2 to 10 letters and digits")
     stored = unicodedata.normalize("NFKC", raw).strip()

@@ -8,22 +8,23 @@ from datetime import datetime
 from decimal import Decimal
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
 
-from portal.localtime import zone_of
+from portal.localtime import cldr_locale, clock, format_day, zone_of
 
 
 def local_datetime(value: datetime | None, tz: str | None = None) -> str:
-    """`Wed 25 Nov, 14:05` in the recipient's zone, day and month names in the page's language."""
+    """`Wed 25 Nov, 14:05` in the recipient's zone, as the page's language writes a short day
+    (CLDR's `MMMEd`, with the year only when it isn't this one) and a time."""
     if value is None:
         return ""
     zone = zone_of(tz)
-    # The year only when it isn't this one: "Mon 1 Jan 2024, 09:12".
-    same_year = value.astimezone(zone).year == datetime.now(zone).year
-    pattern = "EEE d MMM, HH:mm" if same_year else "EEE d MMM y, HH:mm"
-    return format_datetime(value, pattern, tzinfo=zone, locale=get_locale())
+    local = value.astimezone(zone)
+    skeleton = "MMMEd" if local.year == datetime.now(zone).year else "yMMMEd"
+    day = format_skeleton(skeleton, local, locale=cldr_locale())
+    return f"{day}, {clock(local, zone)}"
 
 
 def money(amount: Decimal | str | None, currency: str) -> str:
@@ -43,20 +44,18 @@ def eta_window(start: datetime | None, end: datetime | None, tz: str | None = No
     """`Thursday 26 November, 14:00–16:00` in the recipient's zone and language."""
     if start is None or end is None:
         return ""
-    zone, locale = zone_of(tz), get_locale()
-    day = format_date(start.astimezone(zone), "EEEE d MMMM", locale=locale)
-    t0 = format_time(start, "HH:mm", tzinfo=zone, locale=locale)
-    t1 = format_time(end, "HH:mm", tzinfo=zone, locale=locale)
+    zone = zone_of(tz)
+    day = format_day(start.astimezone(zone).date())
+    t0, t1 = clock(start, zone), clock(end, zone)
     if start.astimezone(zone).date() != end.astimezone(zone).date():
-        end_day = format_date(end.astimezone(zone), "EEEE d MMMM", locale=locale)
-        return f"{day} {t0} – {end_day} {t1}"
+        return f"{day} {t0} – {format_day(end.astimezone(zone).date())} {t1}"
     return f"{day}, {t0}–{t1}"
 
 
 def local_time(value: datetime | None, tz: str | None = None) -> str:
     if value is None:
         return ""
-    return format_time(value, "HH:mm", tzinfo=zone_of(tz), locale=get_locale())
+    return clock(value, tz)
 
 
 def distance(metres: int | None) -> str:

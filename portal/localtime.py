@@ -2,18 +2,57 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time
+from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel import Locale
+from babel.dates import format_date, format_time
 from flask import current_app
 from flask_babel import get_locale
 
 if TYPE_CHECKING:
     from portal.models import Parcel
 
-DAY = "EEEE d MMMM"  # "Tuesday 1 December", "tisdag 1 december"
+# English is written as in Europe (en_GB: a 24-hour clock, the day before the month); every
+# other language by its own CLDR data.
+_WRITTEN_AS = {"en": "en_GB"}
+
+
+def cldr_locale() -> Locale:
+    """The current language's CLDR locale for dates and times."""
+    locale = get_locale() or Locale("en")
+    return _locale(str(locale))
+
+
+@cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(_WRITTEN_AS.get(code, code))
+
+
+@cache
+def _day_pattern(code: str) -> str:
+    """The locale's own pattern for a weekday, day and month, spelt out: CLDR's `MMMMEd`
+    skeleton widened to the full weekday, as ICU widens it ("Tuesday 1 December", "tisdag
+    1 december", "tirsdag 1. december", "tiistai 1. joulukuuta")."""
+    pattern = _locale(code).datetime_skeletons["MMMMEd"].pattern
+    return re.sub(r"c+", "cccc", re.sub(r"E+", "EEEE", pattern))
+
+
+def format_day(day: date) -> str:
+    locale = cldr_locale()
+    return format_date(day, _day_pattern(str(get_locale() or "en")), locale=locale)
+
+
+def clock(value: datetime | time, tz: str | ZoneInfo | None = None) -> str:
+    """A time of day as the language writes it: `14:05`, `14.05` in Danish and Finnish. A
+    datetime is read in `tz` (a zone name or zone; the default zone when None)."""
+    if isinstance(value, datetime):
+        zone = tz if isinstance(tz, ZoneInfo) else zone_of(tz)
+        return format_time(value, "short", tzinfo=zone, locale=cldr_locale())
+    return format_time(value, "short", locale=cldr_locale())
 
 
 def zone_of(tz: str | None) -> ZoneInfo:
@@ -23,10 +62,6 @@ def zone_of(tz: str | None) -> ZoneInfo:
 
 def parcel_zone(parcel: Parcel) -> ZoneInfo:
     return zone_of(parcel.time_zone)
-
-
-def format_day(day: date) -> str:
-    return format_date(day, DAY, locale=get_locale())
 
 
 def local_day(moment: datetime, tz: str | None) -> str:

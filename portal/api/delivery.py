@@ -123,11 +123,10 @@ def get_delivery_options():
         weight = _query_int("weight", 0, 1_000_000)
         value = _query_value()
         try:
-            postcode = valid_postcode(postcode)
-        except ValueError:
-            raise DomainError(
-                "A postcode has 2 to 10 letters and digits.", field="postcode"
-            ) from None
+            postcode = valid_postcode(postcode, country)
+        except ValueError as exc:
+            message = str(exc) if country else "A postcode has 2 to 10 letters and digits."
+            raise DomainError(message[:1].upper() + message[1:] + ".", field="postcode") from None
         if country is None:
             country = _country_for(postcode)
         elif len(country) != 2 or not country.isalpha():

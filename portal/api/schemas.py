@@ -29,6 +29,8 @@ COUNTRIES = frozenset(
 )
 
 Text = Annotated[str, Field(min_length=1)]
+# The customer languages (Config.LANGUAGES): messages and pages in the recipient's own.
+Language = Literal["en", "sv", "nb", "da", "fi"]
 
 
 # Control characters (NUL above all, which PostgreSQL refuses in text) have no place in any
@@ -61,16 +63,24 @@ Count = Annotated[int, Field(strict=True)]  # 1 and not "1" or true
 class RecipientIn(In):
     name: Annotated[Text, Field(max_length=200)]
     address_line: Annotated[Text, Field(max_length=300)]
-    postcode: Annotated[Text, Field(max_length=16)]
-    city: Annotated[Text, Field(max_length=120)]
+    # The country first: the postcode is checked and written by its country's rules.
     country: Annotated[
         str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, e.g. SE")
     ]
+    postcode: Annotated[
+        Text,
+        Field(
+            max_length=16,
+            description="Checked and stored as the country's post writes it in SE (113 48), "
+            "NO (0150), DK (2100) and FI (00100); elsewhere 2 to 10 letters and digits",
+        ),
+    ]
+    city: Annotated[Text, Field(max_length=120)]
     phone: str | None = Field(
         None, description="E.164 (+46701234567), or national form in the recipient's country"
     )
     email: str | None = Field(None, max_length=254)
-    language: Literal["en", "sv"] = "en"
+    language: Language = "en"
 
     @field_validator("country")
     @classmethod
@@ -81,8 +91,8 @@ class RecipientIn(In):
 
     @field_validator("postcode")
     @classmethod
-    def _postcode(cls, v: str) -> str:
-        return valid_postcode(v)
+    def _postcode(cls, v: str, info: ValidationInfo) -> str:
+        return valid_postcode(v, info.data.get("country"))
 
     @field_validator("phone")
     @classmethod

@@ -69,10 +69,7 @@ class PreferencesForm(Form):
     quiet_end = SelectField(_l("until"), choices=[], validate_choice=False)
     language = SelectField(
         _l("Language of my messages and pages"),
-        choices=[
-            SelectChoice("", _l("The shop's choice")),
-            SelectChoice("en", "English"),
-            SelectChoice("sv", "Svenska"),
-        ],
+        # Each language in its own name; the list is LANGUAGES (set in __init__, per app).
+        choices=[SelectChoice("", _l("The shop's choice"))],
         default="",
     )

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.extensions import limiter
 from portal.forms import keep_writes, page_write
+from portal.i18n import language_choices
 from portal.localtime import zone_of
 from portal.me import bp
 from portal.me.forms import AddressForm, CodeForm, PreferencesForm, SignOutForm
@@ -291,6 +292,9 @@ def _number(value: object) -> int | None:
 
 def _preferences_form(recipient, points, *, filled: bool = False) -> PreferencesForm:
     form = PreferencesForm(obj=recipient if filled else None)
+    form.language.choices = form.language.choices[:1] + [
+        SelectChoice(code, name) for code, name in language_choices()
+    ]
     if filled:
         form.delivery.data = recipient.delivery_preference
         form.pickup_point.data = str(recipient.preferred_point_id or "")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
+from babel.core import get_global
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -159,7 +161,17 @@ class Parcel(db.Model):
 
     @property
     def time_zone(self) -> str | None:
-        return self.zone.time_zone if self.zone else None
+        """The zone's time zone; outside the network, its country's when it has one (CLDR:
+        Europe/Oslo, Europe/Copenhagen, Europe/Helsinki); else None, the portal's default."""
+        if self.zone:
+            return self.zone.time_zone
+        return country_time_zone(self.country)
+
+
+@lru_cache(maxsize=64)
+def country_time_zone(country: str | None) -> str | None:
+    zones = get_global("territory_zones").get((country or "").upper(), ())
+    return zones[0] if len(zones) == 1 else None
 
 
 class ParcelItem(db.Model):

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import ClosedDay, Zone
 
-# Languages the holiday library names holidays in, by our locale.
-_HOLIDAY_LANGUAGES = {"en": "en_US", "sv": "sv"}
+# What the holiday library calls our locales (it names Norwegian "no" and has a Finland-Swedish
+# "sv_FI"); a country without the reader's language names its holidays in English.
+_HOLIDAY_LANGUAGES = {"en": "en_US", "nb": "no"}
 # How far a "next working day" search looks before giving up (a zone closed for a season).
 _SEARCH_DAYS = 60
 
@@ -31,8 +32,22 @@ def _country_year(country: str, year: int, language: str) -> dict[date, str]:
 def public_holiday(country: str, day: date, language: str = "en") -> str | None:
     """The name of the public holiday on `day` in `country` (in `language` where the library
     has it), or None on an ordinary day."""
-    names = _country_year(country.upper(), day.year, _HOLIDAY_LANGUAGES.get(language, "en_US"))
+    country = country.upper()
+    names = _country_year(country, day.year, _holiday_language(country, language))
     return names.get(day)
+
+
+@lru_cache(maxsize=64)
+def _holiday_language(country: str, language: str) -> str:
+    try:
+        supported = holidays.country_holidays(country).supported_languages
+    except NotImplementedError:
+        return "en_US"
+    ours = _HOLIDAY_LANGUAGES.get(language, language)
+    for candidate in (f"{ours}_{country}", ours):
+        if candidate in supported:
+            return candidate
+    return "en_US"
 
 
 def closed_days(zone_id: int, start: date, end: date) -> dict[date, str]:

@@ -10,15 +10,13 @@ from decimal import Decimal
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
 from flask import current_app
-from flask_babel import get_locale
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.green import estimate
 from portal.i18n import lazy_gettext as _l
-from portal.localtime import format_day, parcel_zone
+from portal.localtime import clock, format_day, parcel_zone
 from portal.models import (
     ChoiceType,
     DeliveryChoice,
@@ -289,7 +287,6 @@ def build(
     heavy_for_locker = (weight_grams or 0) > cfg["LOCKER_MAX_WEIGHT_GRAMS"]
     out = DeliveryOptions(zone=zone, window=window)
     allowed = window.allowed
-    locale = get_locale()
 
     if C.SLOT in allowed:
         slots = db.session.execute(
@@ -317,8 +314,8 @@ def build(
             if checkout:
                 limit = merchant_slot_limit(s.capacity, merchant.api_slot_share)
                 share_left = max(0, min(limit - held.get(s.id, 0), s.remaining))
-            start = format_time(s.starts_at, "HH:mm", tzinfo=tz, locale=locale)
-            end = format_time(s.ends_at, "HH:mm", tzinfo=tz, locale=locale)
+            start = clock(s.starts_at, tz)
+            end = clock(s.ends_at, tz)
             out.slots.append(
                 Option(
                     C.SLOT,

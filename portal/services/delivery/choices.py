@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from babel.dates import format_time
-from flask_babel import get_locale
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
-from portal.localtime import format_day, zone_of
+from portal.localtime import clock, format_day, zone_of
 from portal.models import ChoiceType, DeliveryChoice, Parcel, PickupPoint, Slot
 
 SAFE_PLACES = ("porch", "garage", "back_door", "shed", "other")
@@ -99,7 +97,6 @@ def delivery_day(choice: DeliveryChoice | None) -> date | None:
 def describe(choice: DeliveryChoice, tz: str | None = None) -> str:
     """One line saying what was chosen, in the current language (pages, messages, API)."""
     zone = zone_of(tz)
-    locale = get_locale()
     t = choice.type
     if t is C.SLOT and choice.slot:
         s = choice.slot
@@ -107,8 +104,8 @@ def describe(choice: DeliveryChoice, tz: str | None = None) -> str:
             _l(
                 "Delivery on %(day)s, %(start)s-%(end)s",
                 day=format_day(s.day),
-                start=format_time(s.starts_at, "HH:mm", tzinfo=zone, locale=locale),
-                end=format_time(s.ends_at, "HH:mm", tzinfo=zone, locale=locale),
+                start=clock(s.starts_at, zone),
+                end=clock(s.ends_at, zone),
             )
         )
     if t is C.GREEN_DAY and choice.day:

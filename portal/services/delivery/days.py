@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
 from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import func, select
@@ -16,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
-from portal.localtime import format_day
+from portal.localtime import clock, format_day
 from portal.models import Slot, SlotTemplate, Zone
 from portal.models.zone import DEFAULT_CUTOFF
 from portal.services.calendar import closed_days, public_holiday, zone_calendar
@@ -87,7 +86,7 @@ def cutoff(day: date, zone: Zone) -> datetime:
 
 def cutoff_time(zone: Zone) -> str:
     """The zone's cutoff as the reader writes times ("18:00")."""
-    return format_time(zone.cutoff or CUTOFF, "HH:mm", locale=get_locale())
+    return clock(zone.cutoff or CUTOFF)
 
 
 def closed_day_text(zone: Zone, day: date) -> str | None:

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from babel.dates import format_time
 from flask import current_app
-from flask_babel import get_locale
 
 from portal.i18n import lazy_gettext as _l
-from portal.localtime import format_day, parcel_zone
+from portal.localtime import clock, format_day, parcel_zone
 from portal.models import ChoiceType, DeliveryChoice, Merchant, Parcel, ParcelStatus, PickupPoint
 from portal.services.delivery.choices import current_choice, delivery_day
 from portal.services.delivery.days import cutoff
@@ -121,7 +119,7 @@ def _closed(closes: datetime) -> ChangeWindow:
         frozenset(),
         _l(
             "Changes closed at %(time)s on %(day)s: your parcel is being prepared for delivery.",
-            time=format_time(closes, "HH:mm", tzinfo=closes.tzinfo, locale=get_locale()),
+            time=clock(closes, closes.tzinfo),
             day=format_day(closes.date()),
         ),
         _l(

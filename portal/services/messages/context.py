@@ -23,7 +23,7 @@ from flask import current_app
 
 from portal.extensions import db
 from portal.formatting import eta_window
-from portal.localtime import format_day, local_day, parcel_zone
+from portal.localtime import clock, format_day, local_day, parcel_zone
 from portal.models import DeliveryChoice, Parcel
 from portal.models.types import utcnow
 from portal.services.tracking import timeline
@@ -124,8 +124,8 @@ def context(parcel: Parcel, trigger: str, link: str, extra: dict) -> dict:
     if parcel.eta_from and parcel.eta_to:
         # SMS spell times plainly: an en dash would make the whole message UCS-2 (70 a segment).
         zone = parcel_zone(parcel)
-        values["eta_from_local"] = parcel.eta_from.astimezone(zone).strftime("%H:%M")
-        values["eta_to_local"] = parcel.eta_to.astimezone(zone).strftime("%H:%M")
+        values["eta_from_local"] = clock(parcel.eta_from, zone)
+        values["eta_to_local"] = clock(parcel.eta_to, zone)
         values["eta_day"] = local_day(parcel.eta_from, parcel.time_zone)
     if trigger == "parcel_created":
         values |= expected_dates(parcel)

@@ -9,11 +9,12 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 from flask_babel import get_locale
 from opening_hours import OpeningHours, ParserError, State
 
 from portal.i18n import lazy_gettext as _l
+from portal.localtime import cldr_locale, clock, format_day
 from portal.models import PickupPoint
 from portal.services.calendar import public_holiday
 
@@ -153,7 +154,8 @@ def now(point: PickupPoint, moment: datetime) -> HoursNow:
 
 
 def _clock(moment: datetime | time) -> str:
-    return format_time(moment, "HH:mm", locale=get_locale())
+    # The moment is already local (the point's zone): only its wall-clock time is written.
+    return clock(moment.time() if isinstance(moment, datetime) else moment)
 
 
 def _when(moment: datetime, today: date, clock: str | None = None) -> str:
@@ -164,8 +166,9 @@ def _when(moment: datetime, today: date, clock: str | None = None) -> str:
         return clock
     if day == today + timedelta(days=1):
         return str(_l("tomorrow %(time)s", time=clock))
-    pattern = "EEEE" if day < today + timedelta(days=7) else "EEEE d MMMM"
-    return f"{format_date(day, pattern, locale=get_locale())} {clock}"
+    if day < today + timedelta(days=7):
+        return f"{format_date(day, 'EEEE', locale=cldr_locale())} {clock}"
+    return f"{format_day(day)} {clock}"
 
 
 def _closes(moment: datetime, today: date) -> str:
