@@ -19,9 +19,10 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-# htmx and axe-core come pinned from the npm registry; node_modules/ and vendor/ are git-ignored.
-# htmx is served from vendor/; axe-core is for the browser tests only and stays in node_modules/
-# (tests/support/axe.py reads it from there). npm ci rewrites node_modules/.package-lock.json.
+# htmx, Leaflet and axe-core come pinned from the npm registry; node_modules/ and vendor/ are
+# git-ignored. htmx and Leaflet are served from vendor/; axe-core is for the browser tests only and
+# stays in node_modules/ (tests/support/axe.py reads it from there). npm ci rewrites
+# node_modules/.package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
@@ -29,10 +30,16 @@ portal/static/vendor/htmx.min.js: node_modules/.package-lock.json
 	mkdir -p portal/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js portal/static/vendor/htmx.min.js
 
+# Leaflet (the pickup-point map) is served from vendor/ too; its markers are our own CSS, so
+# its marker images are not copied.
+portal/static/vendor/leaflet.js portal/static/vendor/leaflet.css &: node_modules/.package-lock.json
+	mkdir -p portal/static/vendor
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css portal/static/vendor/
+
 node_modules/axe-core/axe.min.js: node_modules/.package-lock.json
 	touch $@
 
-vendor: portal/static/vendor/htmx.min.js
+vendor: portal/static/vendor/htmx.min.js portal/static/vendor/leaflet.js portal/static/vendor/leaflet.css
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -D "messages console" -d portal/translations

@@ -86,6 +86,13 @@ class Config:
     REBOOK_DAYS = 7  # after a failed attempt, a new delivery within this many days
     HOLD_MAX_DAYS = 30  # a hold never runs longer (nor past the merchant's storage_days)
     PICKUP_POINTS_SHOWN = 5  # nearest first
+    # The pickup-point map (issue 20): where its tiles come from, and the attribution their
+    # provider requires. The map pages' CSP allows images from this URL's host; an empty
+    # MAP_TILE_URL turns the map off (the pages show their lists only).
+    MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    MAP_TILE_ATTRIBUTION = (
+        '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
     LOCKER_MAX_WEIGHT_GRAMS = 20_000
     CARGO_BIKE_MAX_WEIGHT_GRAMS = 25_000
 
@@ -230,6 +237,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     PUBLIC_BASE_URL = "http://portal.test"
+    # No map tiles from the internet in tests: the map's own tests serve theirs.
+    MAP_TILE_URL = ""
 
 
 class ProductionConfig(Config):

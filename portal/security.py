@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+CSP_DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
+CSP = "; ".join(CSP_DIRECTIVES)
+
+
+def tile_source(url_template: str) -> str:
+    """The CSP source for a Leaflet tile URL template: its scheme and host (and port), with a
+    `{s}` subdomain as `*` (`https://{s}.tile.example.org/...` → `https://*.tile.example.org`)."""
+    parts = urlsplit(url_template)
+    host = parts.netloc.replace("{s}", "*")
+    if parts.scheme not in ("http", "https") or not host or "{" in host or "@" in host:
+        raise ValueError(f"MAP_TILE_URL must be an http(s) URL template, not {url_template!r}")
+    return f"{parts.scheme}://{host}"
+
+
+@lru_cache(maxsize=4)
+def map_csp(url_template: str) -> str:
+    """The CSP of a page with the pickup-point map: images from the tile host as well."""
+    img = f"img-src 'self' data: {tile_source(url_template)}"
+    return "; ".join(img if d.startswith("img-src ") else d for d in CSP_DIRECTIVES)
+
+
+def allow_map_tiles(response: Response) -> Response:
+    """Pages with the pickup-point map: their CSP lets map tiles load from MAP_TILE_URL's host
+    (only theirs; every other page keeps CSP). No MAP_TILE_URL, no map: CSP unchanged."""
+    if url := current_app.config["MAP_TILE_URL"]:
+        response.headers["Content-Security-Policy"] = map_csp(url)
+    return response
 
 
 def no_store(response: Response) -> Response:
@@ -46,6 +73,8 @@ class SessionCookies(SecureCookieSessionInterface):
 
 def register(app: Flask) -> None:
     app.session_interface = SessionCookies()
+    if app.config["MAP_TILE_URL"]:
+        map_csp(app.config["MAP_TILE_URL"])  # a MAP_TILE_URL that is no URL stops the start
     every = [
         ("Content-Security-Policy", CSP),
         ("X-Content-Type-Options", "nosniff"),

@@ -11,7 +11,7 @@ from portal.delivery.forms import FORMS, ChoiceForm, blank_forms, error_field
 from portal.forms import page_write, refuse
 from portal.models import Parcel
 from portal.models.types import utcnow
-from portal.security import no_store
+from portal.security import allow_map_tiles, no_store
 from portal.services import delivery, delivery_options
 from portal.services.errors import DomainError
 from portal.services.network.pickup import choice_hours
@@ -21,7 +21,13 @@ from portal.tracking.views import lookup, recipient_parcel
 SORTS = ("time", "co2e")
 
 
-def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | None = None):
+def _page(
+    parcel: Parcel,
+    forms: dict[str, ChoiceForm],
+    *,
+    confirmation: str | None = None,
+    status: int = 200,
+):
     sort = request.args.get("sort") if request.args.get("sort") in SORTS else "time"
     current = delivery.current_choice(parcel)
     context = {
@@ -37,8 +43,11 @@ def _page(parcel: Parcel, forms: dict[str, ChoiceForm], *, confirmation: str | N
         "green_preselect": True,
     }
     if request.htmx and request.htmx.target == "delivery-options":
-        return render_block("delivery/options.html", "options", **context)
-    return render_template("delivery/options.html", **context)
+        body = render_block("delivery/options.html", "options", **context)
+    else:
+        body = render_template("delivery/options.html", **context)
+    # The page shows its pickup points on a map, whose tiles come from MAP_TILE_URL's host.
+    return allow_map_tiles(no_store(current_app.make_response((body, status))))
 
 
 @bp.route("/t/<tn>/delivery", methods=["GET", "POST"])
@@ -49,7 +58,7 @@ def choose(tn: str):
     if not isinstance(parcel, Parcel):
         return parcel
     if request.method == "GET":
-        return no_store(current_app.make_response(_page(parcel, blank_forms())))
+        return _page(parcel, blank_forms())
 
     kind = request.form.get("choice", "")
     if kind not in FORMS:
@@ -68,12 +77,10 @@ def choose(tn: str):
                 choice=delivery.describe(choice, parcel.time_zone),
             )
             if request.htmx:
-                response = current_app.make_response(
-                    _page(parcel, blank_forms(), confirmation=text)
-                )
+                response = _page(parcel, blank_forms(), confirmation=text)
                 # The confirmation is at the top; the button pressed may be far below it.
                 response.headers["HX-Reswap"] = "outerHTML show:#delivery-options:top"
-                return no_store(response)
+                return response
             flash(text, "success")
             return redirect(parcel_url(".choose", parcel, sort=request.args.get("sort")), code=303)
-    return no_store(current_app.make_response((_page(parcel, forms), status)))
+    return _page(parcel, forms, status=status)
