@@ -34,11 +34,14 @@ def _locale(code: str) -> Locale:
 
 @cache
 def _day_pattern(code: str) -> str:
-    """The locale's own pattern for a weekday, day and month, spelt out: CLDR's `MMMMEd`
-    skeleton widened to the full weekday, as ICU widens it ("Tuesday 1 December", "tisdag
-    1 december", "tirsdag 1. december", "tiistai 1. joulukuuta")."""
-    pattern = _locale(code).datetime_skeletons["MMMMEd"].pattern
-    return re.sub(r"c+", "cccc", re.sub(r"E+", "EEEE", pattern))
+    """The locale's own way to write a weekday, day and month in full: CLDR's `MMMMEEEEd`
+    skeleton where it has one ("Tuesday 1 December"), else its full date without the year
+    ("tisdag 1 december", "tirsdag 1. desember", "tirsdag den 1. december", "tiistai 1.
+    joulukuuta")."""
+    locale = _locale(code)
+    if "MMMMEEEEd" in locale.datetime_skeletons:
+        return locale.datetime_skeletons["MMMMEEEEd"].pattern
+    return re.sub(r"[\s,]*\by+\b", "", locale.date_formats["full"].pattern).strip(" ,")
 
 
 def format_day(day: date) -> str:
