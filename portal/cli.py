@@ -87,7 +87,18 @@ def seed_demo_command() -> None:
     click.echo("")
     click.echo(f"{'status':<18} {'tracking page':<42} signed link")
     for p in parcels:
-        click.echo(f"{p.status:<18} {base}/t/{p.tracking_number:<19} {base}/l/{p.token}")
+        if not p.language:
+            click.echo(f"{p.status:<18} {base}/t/{p.tracking_number:<19} {base}/l/{p.token}")
+    click.echo("")
+    click.echo(
+        "Recipients in Oslo, Copenhagen and Helsinki (pages and messages in their language):"
+    )
+    for p in parcels:
+        if p.language:
+            click.echo(
+                f"{p.city:<12} {p.language:<3} {p.status:<11} {base}/t/{p.tracking_number:<19}"
+                f" (postcode {p.postcode})  signed link: {base}/l/{p.token}"
+            )
     for kind, key in keys.items():
         click.echo(f"Demo {kind} API key (shown once): {key}")
     click.echo("")

@@ -122,6 +122,8 @@ class DemoParcel:
     tracking_number: str
     token: str
     postcode: str
+    city: str = "Stockholm"
+    language: str = ""
 
 
 # A demo-only service-point login, printed by seed-demo; never created outside the demo.
@@ -133,11 +135,70 @@ DEMO_SUPERVISOR_EMAIL = "supervisor@lastmile.example"
 DEMO_CONSOLE_PASSWORD = "demo-console-pass"  # noqa: S105
 
 
-def demo_tracking_number(i: int) -> str:
+def demo_tracking_number(i: int, country: str = "SE") -> str:
     # Not of the portal's own series (S10_PREFIX…S10_COUNTRY, LM…SE by default), which is
     # reserved for the numbers it issues: the demo merchant sends its own, as a merchant may.
     serial = f"{90000000 + i:08d}"
-    return f"DM{serial}{s10.check_digit(serial)}SE"
+    return f"DM{serial}{s10.check_digit(serial)}{country}"
+
+
+@dataclass(frozen=True)
+class NordicRecipient:
+    """A demo recipient in Oslo, Copenhagen or Helsinki, reading in their own language."""
+
+    name: str
+    address_line: str
+    postcode: str
+    city: str
+    country: str
+    phone: str
+    email: str
+    language: str
+    currency: str
+    terminal: str
+
+
+NORDIC = (
+    NordicRecipient(
+        "Ingrid Haugen",
+        "Thorvald Meyers gate 12",
+        "0555",
+        "Oslo",
+        "NO",
+        "+4741234567",
+        "ingrid@example.com",
+        "nb",
+        "NOK",
+        "Oslo Alnabru terminal",
+    ),
+    NordicRecipient(
+        "Mette Kjær",
+        "Istedgade 40",
+        "1650",
+        "København V",
+        "DK",
+        "+4520123456",
+        "mette@example.com",
+        "da",
+        "DKK",
+        "Brøndby terminal",
+    ),
+    NordicRecipient(
+        "Aino Virtanen",
+        "Helsinginkatu 5",
+        "00500",
+        "Helsinki",
+        "FI",
+        "+358401234567",
+        "aino@example.com",
+        "fi",
+        "EUR",
+        "Vantaa terminal",
+    ),
+)
+# Each Nordic recipient gets a parcel on its way (to choose a slot or pickup point) and one
+# delivered (to return).
+NORDIC_STATUSES = (S.IN_TRANSIT, S.DELIVERED)
 
 
 def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, str]]:
@@ -244,8 +305,78 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
         )
         if status is S.DELIVERED:
             _ensure_console_work(parcel, now)
+    for n, who in enumerate(NORDIC):
+        for k, status in enumerate(NORDIC_STATUSES):
+            parcel = _nordic_parcel(merchant, carrier, who, 50 + 2 * n + k, status, now)
+            db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
+            made.append(
+                DemoParcel(
+                    status,
+                    parcel.tracking_number,
+                    issue_link(parcel, now=now),
+                    parcel.postcode,
+                    who.city,
+                    who.language,
+                )
+            )
     _seed_history(carrier.id, now)
     return made, keys
+
+
+def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now) -> Parcel:
+    number = demo_tracking_number(i, who.country)
+    parcel = db.session.execute(
+        select(Parcel)
+        .where(
+            Parcel.merchant_id == merchant.id,
+            Parcel.tracking_number.in_((number, "LM" + number.removeprefix("DM"))),
+        )
+        .order_by(Parcel.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if parcel is not None:
+        return parcel
+    parcel = create_parcel(
+        merchant,
+        ParcelData(
+            carrier=CARRIER,
+            tracking_number=number,
+            order_ref=f"NO-{10400 + i}",
+            currency=who.currency,
+            weight_grams=900 + 100 * i % 700,
+            recipient=RecipientData(
+                name=who.name,
+                address_line=who.address_line,
+                postcode=who.postcode,
+                city=who.city,
+                country=who.country,
+                phone=who.phone,
+                email=who.email,
+                language=who.language,
+            ),
+            items=[ItemData("JACKET-W", "Rain jacket", 1, Decimal("1299.00"))],
+        ),
+    )
+    path = [
+        (S.PENDING, 80, "Nordic Outdoor warehouse, Borås"),
+        (S.PICKED_UP, 70, "Borås"),
+        (S.IN_TRANSIT, 30, who.terminal),
+    ]
+    if status is S.DELIVERED:
+        path += [(S.OUT_FOR_DELIVERY, 8, who.city), (S.DELIVERED, 4, who.city)]
+    events = [
+        EventData(
+            event_id=f"demo-{number}-{n}",
+            tracking_number=number,
+            code=code.value,
+            occurred_at=now - timedelta(hours=hours),
+            location=place,
+            description=DESCRIPTIONS[code],
+        )
+        for n, (code, hours, place) in enumerate(path)
+    ]
+    accept_events(carrier, events, now=now)
+    return parcel
 
 
 # Generated delivery history for the demo carrier (not real data: portal/dev/bench.py says how

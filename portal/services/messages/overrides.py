@@ -193,6 +193,26 @@ _SAMPLE_TEXT = {
         "resolution_text": "Återbetalning 499,00 kr",
         "agent_message": "Vi har frågat föraren och återkommer till dig.",
     },
+    "nb": {
+        "choice_text": "Hentested: ICA Nära Vasastan, Surbrunnsgatan 21",
+        "pickup_place": "ICA Nära Vasastan, Surbrunnsgatan 21",
+        "reason": "hentestedet er stengt på grunn av oppussing",
+        "complaint_type": "Skadet",
+        "status_text": "Undersøkes",
+        "status_explanation": "Vi undersøker saken sammen med transportøren.",
+        "resolution_text": "Refusjon på 499,00 kr",
+        "agent_message": "Vi har spurt sjåføren og kommer tilbake til deg.",
+    },
+    "da": {
+        "choice_text": "Pakkeshop: ICA Nära Vasastan, Surbrunnsgatan 21",
+        "pickup_place": "ICA Nära Vasastan, Surbrunnsgatan 21",
+        "reason": "pakkeshoppen har lukket på grund af renovering",
+        "complaint_type": "Beskadiget",
+        "status_text": "Undersøges",
+        "status_explanation": "Vi undersøger sagen sammen med fragtfirmaet.",
+        "resolution_text": "Refusion på 499,00 kr.",
+        "agent_message": "Vi har spurgt chaufføren og vender tilbage til dig.",
+    },
 }
 
 
