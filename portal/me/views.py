@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 
 from flask import current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.extensions import limiter
 from portal.forms import keep_writes, page_write
 from portal.i18n import language_choices
-from portal.localtime import zone_of
+from portal.localtime import clock, zone_of
 from portal.me import bp
 from portal.me.forms import AddressForm, CodeForm, PreferencesForm, SignOutForm
 from portal.me.session import (
@@ -301,22 +301,24 @@ def _preferences_form(recipient, points, *, filled: bool = False) -> Preferences
         form.language.data = recipient.language or ""
         form.quiet_start.data = str(recipient.quiet_start or "")
         form.quiet_end.data = str(recipient.quiet_end or "")
+    locker = _("locker")  # outside the f-string, where extraction can't see it
     form.pickup_point.choices = [
         SelectChoice(
-            str(p.id), f"{p.name}, {p.address_line}" + (f" ({_('locker')})" if p.is_locker else "")
+            str(p.id), f"{p.name}, {p.address_line}" + (f" ({locker})" if p.is_locker else "")
         )
         for p in points
     ]
     form.safe_place.choices = [SelectChoice(key, SAFE_PLACE_TEXT[key]) for key in SAFE_PLACES]
     usual_start = current_app.config["NOTIFY_QUIET_START"]
     usual_end = current_app.config["NOTIFY_QUIET_END"]
+    # Hours as the language writes times: 21:00, 21.00 in Danish and Finnish.
     form.quiet_start.choices = [
-        SelectChoice("", _("%(hour)02d:00 (as usual)", hour=usual_start)),
-        *(SelectChoice(str(h), f"{h:02d}:00") for h in QUIET_STARTS),
+        SelectChoice("", _("%(time)s (as usual)", time=clock(time(usual_start)))),
+        *(SelectChoice(str(h), clock(time(h))) for h in QUIET_STARTS),
     ]
     form.quiet_end.choices = [
-        SelectChoice("", _("%(hour)02d:00 (as usual)", hour=usual_end)),
-        *(SelectChoice(str(h), f"{h:02d}:00") for h in QUIET_ENDS),
+        SelectChoice("", _("%(time)s (as usual)", time=clock(time(usual_end)))),
+        *(SelectChoice(str(h), clock(time(h))) for h in QUIET_ENDS),
     ]
     return form
 

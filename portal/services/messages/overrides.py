@@ -213,6 +213,16 @@ _SAMPLE_TEXT = {
         "resolution_text": "Refusion på 499,00 kr.",
         "agent_message": "Vi har spurgt chaufføren og vender tilbage til dig.",
     },
+    "fi": {
+        "choice_text": "Noutopiste: ICA Nära Vasastan, Surbrunnsgatan 21",
+        "pickup_place": "ICA Nära Vasastan, Surbrunnsgatan 21",
+        "reason": "noutopiste on suljettu remontin vuoksi",
+        "complaint_type": "Vaurioitunut",
+        "status_text": "Selvityksessä",
+        "status_explanation": "Selvitämme asiaa kuljetusyhtiön kanssa.",
+        "resolution_text": "Hyvitys 499,00 €",
+        "agent_message": "Olemme kysyneet asiaa kuljettajalta ja palaamme asiaan pian.",
+    },
 }
 
 
