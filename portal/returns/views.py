@@ -30,7 +30,7 @@ from portal.returns.forms import (
     return_error_field,
     return_form,
 )
-from portal.security import no_store
+from portal.security import allow_map_tiles, no_store
 from portal.services import returns as service
 from portal.services.errors import DomainError, NotFound
 from portal.services.label_keys import label_key
@@ -111,6 +111,7 @@ def show(rma: str):
     g.recipient_language = ret.parcel.language
     if not is_verified(ret.parcel_id):
         return _ask_to_verify(ret, url_for(".show", rma=ret.rma))
+    hand_in = service.hand_in_points(ret)
     response = current_app.make_response(
         render_template(
             "returns/show.html",
@@ -121,9 +122,11 @@ def show(rma: str):
             reasons=REASON_LABELS,
             has_label=ret.status not in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED),
             label_key=label_key(ret),
+            hand_in=hand_in,
         )
     )
-    return no_store(response)
+    # Map tiles only where there is a map: the places it can be handed in.
+    return allow_map_tiles(no_store(response)) if hand_in else no_store(response)
 
 
 def _ask_to_verify(ret: Return, here: str):

@@ -12,6 +12,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
+from portal.extensions import db
+from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests.browser.test_page_weight import BUDGET, COUNTED, measure
 from tests.support import factories
 from tests.support.axe import check_a11y
@@ -216,3 +218,31 @@ def test_the_delivery_page_with_the_map_stays_under_budget(browser, live_server,
     added = sum(sizes.values())
     print(f"showing the map loads {added:,} more bytes of CSS and JS: {sorted(sizes)}")
     page.context.close()
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_a_return_shows_where_to_hand_it_in_on_the_map(browser, live_server, tiles, width):
+    """The return page's list has no radios: a marker lights up its entry, and a pointer over an
+    entry lights up its marker."""
+    factories.make_delivery_zone(today=datetime.now(STOCKHOLM).date())
+    delivered, _second = factories.make_order(factories.make_merchant("Nordic Outdoor"))
+    shirt = next(i for i in delivered.items if i.sku == "SHIRT-M")
+    ret = open_return(
+        delivered, ReturnRequest([LineRequest(shirt.id, quantity=1, reason="too_small")], "dropoff")
+    )
+    db.session.commit()
+    context = browser.new_context(viewport=PHONE if width == "phone" else DESKTOP)
+    local_only(context, live_server, tiles)
+    page = context.new_page()
+    page.goto(f"{live_server}/l/{factories.make_link(delivered)}")
+    page.goto(f"{live_server}/r/{ret.rma}")
+    places = page.locator("ul.hand-in")
+    places.scroll_into_view_if_needed()
+    expect(page.locator(".hand-in + .pickup-map .pickup-marker")).to_have_count(2)
+    page.locator(".pickup-marker[title='Far Kiosk']").click()
+    expect(places.locator("li.is-lit")).to_contain_text("Far Kiosk")
+    places.locator("li", has_text="Near Shop").hover()
+    expect(page.locator(".pickup-marker[title='Near Shop']")).to_have_class(ACTIVE)
+    screenshot(page, f"return-hand-in-{width}")
+    check_a11y(page, f"return with the hand-in map ({width})")
+    context.close()

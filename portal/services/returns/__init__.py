@@ -19,7 +19,12 @@ from portal.services.returns.codes import (
     format_rma,
     normalise_code,
 )
-from portal.services.returns.dropoff import HANDED_OVER, AlreadyDroppedOff, accept_dropoff
+from portal.services.returns.dropoff import (
+    HANDED_OVER,
+    AlreadyDroppedOff,
+    accept_dropoff,
+    hand_in_points,
+)
 from portal.services.returns.eligibility import COUNTING, Returnable, ReturnLine, returnable
 from portal.services.returns.finding import (
     find_return,
@@ -58,6 +63,7 @@ __all__ = [
     "decide",
     "find_return",
     "format_rma",
+    "hand_in_points",
     "items_value",
     "mark_received",
     "mark_refunded",

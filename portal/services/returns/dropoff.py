@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -9,9 +10,18 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.formatting import local_datetime
-from portal.models import Account, ParcelStatus, Return, ReturnStatus, TrackingEvent
+from portal.models import (
+    Account,
+    ParcelStatus,
+    PickupPoint,
+    Return,
+    ReturnMethod,
+    ReturnStatus,
+    TrackingEvent,
+)
 from portal.models.types import utcnow
 from portal.services.errors import Conflict, NotFound
+from portal.services.network import hours, nearest
 from portal.services.returns.codes import RMA_LENGTH, format_rma, normalise_code
 from portal.services.returns.lifecycle import release_slot, tell_customer
 
@@ -106,3 +116,38 @@ def accept_dropoff(code: str, account: Account, now: datetime | None = None) -> 
     # Formatted by the message templates, in the customer's language, not the desk's.
     tell_customer(ret, "return_dropped_off", now, {"place": place, "dropped_off_at": now})
     return ret
+
+
+# Where the return page points the customer: this many of the nearest places that take it.
+HAND_IN_POINTS = 5
+
+
+@dataclass
+class HandIn:
+    point: PickupPoint
+    distance_m: int
+    hours_text: str  # "Open now · closes 20:00", in the reader's language
+
+
+def hand_in_points(ret: Return, now: datetime | None = None) -> list[HandIn]:
+    """The nearest places a return waiting to be handed in can go to, from its parcel's
+    address: service points for a drop-off, lockers for a locker return ([] for a home pickup,
+    or an address no zone of ours knows)."""
+    if ret.status is not ReturnStatus.APPROVED or ret.dropped_off_at is not None:
+        return []
+    if ret.method not in (ReturnMethod.DROPOFF, ReturnMethod.LOCKER):
+        return []
+    now = now or utcnow()
+    parcel = ret.parcel
+    try:
+        found = nearest.near_postcode(
+            parcel.country, parcel.postcode, limit=HAND_IN_POINTS * 3, now=now
+        )
+    except NotFound:
+        return []
+    want_locker = ret.method is ReturnMethod.LOCKER
+    return [
+        HandIn(n.point, n.distance_m, hours.summary(n.point, now))
+        for n in found.points
+        if n.point.is_locker == want_locker
+    ][:HAND_IN_POINTS]

@@ -1,7 +1,9 @@
 // The pickup-point map (issue 20): the points of a [data-pickup-map] list on a Leaflet map beside
 // it. The list stays the control the form submits: clicking a marker checks that point's radio
 // (with a change event, as a click on it would), and focusing or checking a radio lights up its
-// marker and brings it into view. Markers are not in the tab order; the list is.
+// marker and brings it into view. Markers are not in the tab order; the list is. A list without
+// radios (where a return can be handed in) only shows where: a marker lights up its list entry
+// and a pointer over an entry lights up its marker.
 //
 // Leaflet (about 160 KB) loads only when a list comes near the screen, so the page's first load
 // stays small. Without JavaScript, before Leaflet has loaded, or when no map tile loads, the page
@@ -43,10 +45,11 @@
       .map((option) => ({
         option,
         radio: option.querySelector("input[type=radio]"),
-        name: option.querySelector("label strong"),
+        name: option.querySelector("strong"),
         at: [Number(option.dataset.lat), Number(option.dataset.lon)],
       }))
-      .filter((p) => p.radio && p.at.every(Number.isFinite));
+      .map((p) => ({ ...p, key: p.radio || p.option }))
+      .filter((p) => p.at.every(Number.isFinite));
     if (!points.length) return;
 
     const box = document.createElement("div");
@@ -74,10 +77,10 @@
     tiles.on("load", giveUp); // every tile in view settled, none of them loaded
 
     const numbers = [];
-    const markers = new Map(); // radio → marker
+    const markers = new Map(); // radio (or, without one, the list entry) → marker
     points.forEach((p, i) => {
       const n = String(i + 1);
-      const state = p.radio.disabled ? " is-unavailable" : "";
+      const state = p.radio?.disabled ? " is-unavailable" : "";
       const icon = L.divIcon({
         className: `pickup-marker pickup-marker-${p.option.dataset.kind}${state}`,
         html: `<span>${n}</span>`,
@@ -87,19 +90,25 @@
       const title = p.name ? p.name.textContent.trim() : "";
       const marker = L.marker(p.at, { icon, title, keyboard: false, riseOnHover: true });
       marker.on("click", () => {
+        if (!p.radio) {
+          light(p.option, false);
+          p.option.scrollIntoView({ block: "nearest" });
+          return;
+        }
         if (p.radio.disabled) return;
         p.radio.checked = true;
         p.radio.dispatchEvent(new Event("change", { bubbles: true }));
       });
       marker.addTo(map);
-      markers.set(p.radio, marker);
+      markers.set(p.key, marker);
       // The same number beside the list's radio, so list and map read together.
       const badge = Object.assign(document.createElement("span"), {
         className: `pickup-map-number pickup-marker-${p.option.dataset.kind}${state}`,
         textContent: n,
       });
       badge.setAttribute("aria-hidden", "true");
-      p.radio.after(badge);
+      if (p.radio) p.radio.after(badge);
+      else p.option.prepend(badge);
       numbers.push(badge);
     });
 
@@ -108,12 +117,16 @@
     tiles.addTo(map);
 
     let active = null;
-    const light = (radio, pan) => {
-      const marker = markers.get(radio);
+    let lit = null; // the list entry lit up, in a list without radios
+    const light = (key, pan) => {
+      const marker = markers.get(key);
       if (active && active !== marker) {
         active.getElement()?.classList.remove("is-active");
         active.setZIndexOffset(0);
       }
+      lit?.classList.remove("is-lit");
+      lit = key && !key.matches("input") ? key : null;
+      lit?.classList.add("is-lit");
       active = marker || null;
       if (!marker) return;
       marker.getElement()?.classList.add("is-active");
@@ -125,6 +138,11 @@
     const onFocus = (e) => light(e.target, true);
     const onChange = (e) => light(e.target, true);
     const onBlur = () => light(checked(), false);
+    const onPoint = (e) => {
+      const entry = e.target.closest(".option");
+      if (entry && markers.has(entry)) light(entry, true);
+    };
+    list.addEventListener("mouseover", onPoint);
     list.addEventListener("focusin", onFocus);
     list.addEventListener("change", onChange);
     list.addEventListener("focusout", onBlur);
@@ -133,6 +151,7 @@
     function teardown() {
       clearTimeout(timer);
       maps.delete(list);
+      list.removeEventListener("mouseover", onPoint);
       list.removeEventListener("focusin", onFocus);
       list.removeEventListener("change", onChange);
       list.removeEventListener("focusout", onBlur);
