@@ -1,6 +1,7 @@
 """The return label: a QR code holding the drop-off code, with the return tracking number and
 the merchant's return address in text. One layout, drawn as SVG (screens, printing) and PNG
-(saving to a phone's photos, e-mail attachments)."""
+(saving to a phone's photos, e-mail attachments). Its words are in the recipient's language,
+which the service point in their country reads too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 import qrcode
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from PIL import Image, ImageDraw, ImageFont
 
 from portal.models import Return, ReturnMethod
@@ -37,14 +40,14 @@ def label_text(ret: Return) -> LabelText:
     code = ret.dropoff_code
     quantity = sum(i.quantity for i in ret.items)
     return LabelText(
-        heading="RETURN",
+        heading=_("RETURN"),
         merchant=merchant.name,
         code=" ".join(code[i : i + 4] for i in range(0, len(code), 4)),
         tracking_number=ret.return_tracking_number,
         rma=ret.rma,
         address=[line.strip() for line in address if line.strip()],
         locker_code=ret.locker_code if ret.method is ReturnMethod.LOCKER else None,
-        items=f"{quantity} item{'s' if quantity != 1 else ''}",
+        items=ngettext("%(num)d item", "%(num)d items", quantity),
     )
 
 
@@ -59,12 +62,12 @@ def _lines(t: LabelText) -> list[tuple[str, float, bool]]:
     """The text under the code: (text, size in mm, bold)."""
     lines = [
         (t.code, 6.0, True),
-        (f"Return tracking no. {t.tracking_number}", 4.2, True),
+        (_("Return tracking no. %(tn)s", tn=t.tracking_number), 4.2, True),
         (f"RMA {t.rma} · {t.items}", 3.8, False),
     ]
     if t.locker_code:
-        lines.append((f"Locker code {t.locker_code}", 4.6, True))
-    lines.append(("Send to:", 3.6, False))
+        lines.append((_("Locker code %(code)s", code=t.locker_code), 4.6, True))
+    lines.append((_("Send to:"), 3.6, False))
     lines += [(line, 4.0, i == 0) for i, line in enumerate(t.address)]
     return lines
 
@@ -77,10 +80,11 @@ def svg(ret: Return) -> str:
         f"M{x},{y}h1v1h-1z" for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark
     )
     qr_x = (WIDTH_MM - QR_MM) / 2
+    name = _("Return label %(tn)s", tn=t.tracking_number)  # not in the f-string: extraction
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH_MM}mm" height="{HEIGHT_MM}mm" '
         f'viewBox="0 0 {WIDTH_MM} {HEIGHT_MM}" role="img" '
-        f'aria-label="{escape(f"Return label {t.tracking_number}")}">',
+        f'aria-label="{escape(name)}">',
         f'<rect width="{WIDTH_MM}" height="{HEIGHT_MM}" fill="#fff"/>',
         '<g font-family="Helvetica, Arial, sans-serif" fill="#000">',
         f'<text x="6" y="12" font-size="7" font-weight="700">{t.heading}</text>',

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 
 from portal.config import Config
 from portal.models import Channel
+from portal.services.label_keys import label_key
 from portal.services.messages import TRIGGERS, render
 from portal.services.messages.overrides import sample_context
 from tests.support import factories
@@ -98,6 +99,8 @@ def pages(client, world: Customer, language: str) -> dict[str, str]:
     get("return-start", f"/t/{delivered}/return")
     post("return-start-error", f"/t/{delivered}/return")
     get("return", f"/r/{world.ret.rma}")
+    get("label-page", f"/r/{world.ret.rma}/label")
+    get("label", f"/r/{world.ret.rma}/label.svg?k={label_key(world.ret)}")
     get("complaint", f"/t/{delivered}/complaint")
     post("complaint-error", f"/t/{delivered}/complaint")
     get("parcel-with-case", f"/l/{world.links['second']}")
@@ -126,6 +129,20 @@ def test_every_customer_page_is_wholly_in_each_language(app, linked):
             if found := leaks(english[name], page, language):
                 problems[(language, name)] = found
     assert problems == {}
+
+
+def test_the_return_label_is_in_the_recipients_language(app, linked):
+    client = app.test_client()
+    client.get("/l/" + linked.links["delivered"])
+    url = f"/r/{linked.ret.rma}/label.svg?k={label_key(linked.ret)}"
+    for language, heading, send_to in [
+        ("en", "RETURN", "Send to:"),
+        ("fi", "PALAUTUS", "Vastaanottaja:"),
+        ("da", "RETUR", "Sendes til:"),
+    ]:
+        client.get(f"/lang/{language}")
+        label = client.get(url).get_data(as_text=True)
+        assert f">{heading}<" in label and f">{send_to}<" in label
 
 
 def test_the_pages_say_which_language_they_are_in(client, linked):

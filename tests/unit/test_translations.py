@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,18 @@ def test_translations_keep_every_placeholder(language):
 def test_each_language_has_a_glossary_of_the_parcel_words(language):
     glossary = (ROOT / f"portal/translations/{language}/glossary.md").read_text().lower()
     assert [term for term in GLOSSARY_TERMS if term not in glossary] == []
+
+
+def test_no_gettext_call_hides_inside_an_f_string():
+    """Extraction can't see `_("…")` written inside an f-string (Python 3.11 reads the whole
+    f-string as one token): the text would never reach a catalogue and stay English."""
+    hidden = []
+    for path in (ROOT / "portal").rglob("*.py"):
+        with path.open("rb") as f:
+            for token in tokenize.tokenize(f.readline):
+                if token.type != tokenize.STRING:
+                    continue
+                prefix = re.match(r"[A-Za-z]*", token.string).group(0).lower()
+                if "f" in prefix and re.search(r"\b(_|_l|gettext|ngettext)\(", token.string):
+                    hidden.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
+    assert hidden == []
