@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -13,6 +13,7 @@ from portal.gsm7 import is_gsm7, segments
 from portal.localtime import format_day, local_day
 from portal.models import Channel
 from portal.services.messages import TRIGGERS, render
+from portal.services.messages.overrides import sample_context
 from tests.support import factories
 
 LANGUAGES = Config.LANGUAGES
@@ -51,18 +52,25 @@ def context(db):
 
 
 def in_language(context: dict, language: str) -> dict:
-    """The context's dates as the language writes them: Finnish and Danish day names and date
-    forms are longer than English ones, and the segment count must hold for the longest."""
-    parcel = context["parcel"]
+    """The context's dates as the language writes them, on the day of the year it writes
+    longest ("torsdag den 31. december", "keskiviikko 30. syyskuuta"): the segment count must
+    hold for every day."""
+    zone = "Europe/Stockholm"
     with force_locale(language):
+        day = max(
+            (date(2026, 1, 1) + timedelta(days=n) for n in range(365)),
+            key=lambda d: len(format_day(d)),
+        )
+        start = datetime.combine(day, time(13), tzinfo=UTC)
+        end = start + timedelta(hours=2)
         return context | {
-            "eta": eta_window(parcel.eta_from, parcel.eta_to, "Europe/Stockholm"),
-            "eta_day": local_day(parcel.eta_from, "Europe/Stockholm"),
-            "eta_from_local": local_time(parcel.eta_from, "Europe/Stockholm"),
-            "eta_to_local": local_time(parcel.eta_to, "Europe/Stockholm"),
-            # Wednesday is the longest weekday name in Finnish, Danish and Norwegian alike.
-            "pickup_until": format_day(date(2026, 12, 2)),
-            "expected_day": format_day(date(2026, 12, 2)),
+            "eta": eta_window(start, end, zone),
+            "eta_day": local_day(start, zone),
+            "eta_from_local": local_time(start, zone),
+            "eta_to_local": local_time(end, zone),
+            "pickup_until": format_day(day),
+            "expected_day": format_day(day),
+            "due_day": format_day(day),
         }
 
 
@@ -120,3 +128,20 @@ def test_the_first_sms_saying_a_standing_preference_applies_is_one_segment(app, 
         sms = render("parcel_created", Channel.SMS, language, context)["body"]
     assert "Box Locker Odenplan" in sms and LONGEST_LINK in sms
     assert is_gsm7(sms) and segments(sms) == 1, (len(sms), sms)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_sms_with_every_variable_filled_stays_within_its_segments(app, db, trigger, language):
+    """As the console's preview fills them (a case number, a due day, a withdrawn choice and
+    its reason, opening hours …), on the language's longest day, with a full-length link."""
+    merchant = factories.make_merchant("Nordic Outdoor")
+    with app.test_request_context():
+        with force_locale(language):
+            filled = sample_context(merchant, trigger, Channel.SMS, language)
+        filled = in_language(filled | {"parcel": filled["parcel"]}, language)
+        filled["link"] = LONGEST_LINK
+        sms = render(trigger, Channel.SMS, language, filled)["body"]
+    assert is_gsm7(sms), sms
+    longer = {"ready_for_pickup", "delivery_failed", "delivery_changed", "choice_withdrawn"}
+    assert segments(sms) <= (2 if trigger in longer else 1), (len(sms), sms)
