@@ -15,10 +15,11 @@ from portal import s10
 from portal.contact import valid_postcode
 from portal.extensions import db
 from portal.formatting import eta_window, local_datetime, money
+from portal.gsm7 import is_gsm7, segments
 from portal.localtime import format_day
-from portal.models import Parcel, PickupPoint, Zone
+from portal.models import Notification, Parcel, PickupPoint, Zone
 from portal.services.calendar import is_working_day, public_holiday
-from tests.support import factories
+from tests.support import factories, me
 from tests.support.api import parcel_body
 from tests.support.pages import text
 
@@ -196,3 +197,22 @@ def test_seed_demo_has_recipients_in_oslo_copenhagen_and_helsinki(app, client):
         fresh = app.test_client()  # a phone that never chose a language on the site
         page = fresh.get(link, follow_redirects=True).get_data(as_text=True)
         assert f'<html lang="{language}">' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "number"),
+    [
+        ("nb", "412 34 567", "+4741234567"),
+        ("da", "20 12 34 56", "+4520123456"),
+        ("fi", "040 123 4567", "+358401234567"),
+        ("sv", "070-123 45 67", "+46701234567"),
+    ],
+)
+def test_me_reads_a_national_number_in_the_pages_country(client, db, language, typed, number):
+    client.get(f"/lang/{language}")
+    assert me.ask_code(client, typed).status_code == 303
+    code_sms = db.session.execute(
+        select(Notification).where(Notification.recipient == number)
+    ).scalar_one()
+    assert is_gsm7(code_sms.body) and segments(code_sms.body) == 1
+    assert me.sent_code(number) in code_sms.body

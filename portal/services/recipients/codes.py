@@ -42,6 +42,15 @@ class CodeRefused(DomainError):
     code = "code_refused"
 
 
+# A number typed without +country is read in the country of the page's language (a Norwegian
+# page: Norway); English pages read it in PHONE_REGION.
+LANGUAGE_REGIONS = {"sv": "SE", "nb": "NO", "da": "DK", "fi": "FI"}
+
+
+def phone_region() -> str:
+    return LANGUAGE_REGIONS.get(str(get_locale() or ""), current_app.config["PHONE_REGION"])
+
+
 def address_of(raw: str) -> tuple[str, str]:
     """("phone", E.164) or ("email", lower-case address) for what a recipient typed."""
     text = (raw or "").strip()
@@ -50,7 +59,7 @@ def address_of(raw: str) -> tuple[str, str]:
     try:
         if "@" in text:
             return "email", normalise_email(text).lower()
-        return "phone", normalise_phone(text, current_app.config["PHONE_REGION"])
+        return "phone", normalise_phone(text, phone_region())
     except ValueError:
         raise DomainError(
             _l("That is not a phone number or an e-mail address we can send a code to."),
