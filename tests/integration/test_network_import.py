@@ -74,7 +74,7 @@ def test_importing_the_same_files_twice_changes_nothing(cli, network):
         count(PickupPoint),
         count(Slot),
     )
-    assert (zones, prefixes, templates, points) == (3, 6, 31, 7)
+    assert (zones, prefixes, templates, points) == (5, 9, 64, 16)
     assert slots > 0
     with time_machine.travel(NOW, tick=False):
         again = [
@@ -86,9 +86,9 @@ def test_importing_the_same_files_twice_changes_nothing(cli, network):
             )
         ]
     assert again == [
-        "0 created, 0 updated, 6 unchanged, 0 closed",
-        "0 created, 0 updated, 31 unchanged, 0 closed",
-        "0 created, 0 updated, 7 unchanged, 0 closed",
+        "0 created, 0 updated, 9 unchanged, 0 closed",
+        "0 created, 0 updated, 64 unchanged, 0 closed",
+        "0 created, 0 updated, 16 unchanged, 0 closed",
     ]
     assert (count(Zone), count(SlotTemplate), count(PickupPoint), count(Slot)) == (
         zones,
@@ -115,7 +115,7 @@ def test_geojson_export_round_trips(cli, network, tmp_path):
     exported = cli("export", "pickup-points", "--format", "geojson")
     path = write(tmp_path, "points.geojson", exported.output)
     assert cli("import", "pickup-points", path).output.strip() == (
-        "0 created, 0 updated, 7 unchanged, 0 closed"
+        "0 created, 0 updated, 16 unchanged, 0 closed"
     )
 
 
@@ -129,8 +129,8 @@ def test_a_file_with_a_bad_row_writes_nothing_and_lists_every_bad_row(cli, tmp_p
     )
     result = cli("import", "zones", path)
     assert result.exit_code == 1
-    assert "line 8: time_zone: 'Europe/Malmo' is not a time zone name" in result.output
-    assert "line 9: longitude: 213.0 is out of range (-180 to 180)" in result.output
+    assert "line 11: time_zone: 'Europe/Malmo' is not a time zone name" in result.output
+    assert "line 12: longitude: 213.0 is out of range (-180 to 180)" in result.output
     assert "2 bad rows: nothing was imported." in result.output
     assert count(Zone) == 0
 
@@ -149,7 +149,7 @@ def test_dry_run_counts_but_writes_nothing(cli):
     result = cli("import", "zones", str(ZONES), "--dry-run")
     assert result.exit_code == 0
     assert result.output.strip() == (
-        "6 would be created, 0 would be updated, 0 would be unchanged, 0 would be closed"
+        "9 would be created, 0 would be updated, 0 would be unchanged, 0 would be closed"
     )
     assert count(Zone) == 0
 
@@ -198,7 +198,7 @@ def test_close_missing_closes_a_dropped_point_and_tells_its_booked_recipient(
     with time_machine.travel(NOW, tick=False):
         result = cli("import", "pickup-points", path, "--close-missing")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "0 created, 0 updated, 6 unchanged, 1 closed"
+    assert result.output.splitlines()[0] == "0 created, 0 updated, 15 unchanged, 1 closed"
     assert f"(told): {parcel.tracking_number}" in result.output
     point = db.session.execute(
         select(PickupPoint).where(PickupPoint.external_id == "BE-STO-003")
@@ -218,7 +218,7 @@ def test_close_missing_closes_a_dropped_point_and_tells_its_booked_recipient(
     # Listed again later: the point opens again.
     with time_machine.travel(NOW, tick=False):
         back = cli("import", "pickup-points", str(POINTS))
-    assert back.output.strip() == "0 created, 1 updated, 6 unchanged, 0 closed"
+    assert back.output.strip() == "0 created, 1 updated, 15 unchanged, 0 closed"
     db.session.refresh(point)
     assert point.closed_from is None
 
@@ -251,7 +251,7 @@ def test_lower_template_capacity_keeps_booked_places(cli, network, tmp_path):
     )
     with time_machine.travel(NOW, tick=False):
         result = cli("import", "slots", write(tmp_path, "slots.csv", lowered))
-    assert result.output.strip() == "0 created, 1 updated, 30 unchanged, 0 closed"
+    assert result.output.strip() == "0 created, 1 updated, 63 unchanged, 0 closed"
     db.session.refresh(slot)
     assert (slot.capacity, slot.booked) == (1, 1)
     for other in others:
