@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_babel import format_date, get_locale
 from flask_login import current_user
 
 from portal.accounts import role_required
+from portal.admin.text import lazy_gettext as _l
 from portal.models import Account, Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -19,14 +21,20 @@ supervisor_only: Callable = role_required(Role.SUPERVISOR)
 # The console's menu: (endpoint, label, who sees it). Entries whose view isn't registered are
 # left out, so a menu item can never lead to a 404.
 NAV: list[tuple[str, str, tuple[Role, ...]]] = [
-    ("admin.home", "Search", STAFF),
-    ("admin.queues", "Queues", STAFF),
-    ("admin.audit", "Audit log", STAFF),
-    ("admin.dashboard", "Dashboard", STAFF),
-    ("admin.merchants", "Merchants", (Role.SUPERVISOR,)),
-    ("admin.network", "Network", (Role.SUPERVISOR,)),
-    ("admin.agents", "Agents", (Role.SUPERVISOR,)),
+    ("admin.home", _l("Search"), STAFF),
+    ("admin.queues", _l("Queues"), STAFF),
+    ("admin.audit", _l("Audit log"), STAFF),
+    ("admin.dashboard", _l("Dashboard"), STAFF),
+    ("admin.merchants", _l("Merchants"), (Role.SUPERVISOR,)),
+    ("admin.network", _l("Network"), (Role.SUPERVISOR,)),
+    ("admin.agents", _l("Agents"), (Role.SUPERVISOR,)),
 ]
+# How the console names each role (the header, the agents' pages).
+ROLE_NAMES: dict[Role, str] = {
+    Role.AGENT: _l("Agent"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.DROPOFF: _l("Drop-off desk"),
+}
 
 
 @bp.before_request
@@ -36,6 +44,9 @@ def _staff_only():
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     if current_user.role not in STAFF:
         abort(403)
+    # Settle the account's language now, while the session is sound: text made later (a
+    # refusal built after a failed flush) must not need the database to find it.
+    get_locale()
     return None
 
 
@@ -61,7 +72,19 @@ def _menu() -> dict:
     def has_endpoint(endpoint: str) -> bool:
         return endpoint in current_app.view_functions
 
-    return {"admin_nav": admin_nav, "has_endpoint": has_endpoint}
+    def role_name(role: Role | str) -> str:
+        try:
+            return str(ROLE_NAMES[Role(role)])
+        except ValueError:
+            return str(role)
+
+    return {"admin_nav": admin_nav, "has_endpoint": has_endpoint, "role_name": role_name}
+
+
+@bp.app_template_filter("console_date")
+def _console_date(day, pattern: str = "EEE yyyy-MM-dd") -> str:
+    """A day with its weekday in the console's language: `Sat 2026-12-05`, `lör 2026-12-05`."""
+    return format_date(day, pattern)
 
 
 def agent() -> Account:
@@ -79,4 +102,4 @@ from portal.admin import (  # noqa: E402, F401
     views,
 )
 
-__all__ = ["STAFF", "agent", "bp", "supervisor_only"]
+__all__ = ["ROLE_NAMES", "STAFF", "agent", "bp", "supervisor_only"]

@@ -6,42 +6,56 @@ write each change's audit row."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.admin import agent, bp, supervisor_only
+from portal.admin import ROLE_NAMES, agent, bp, supervisor_only
+from portal.admin.text import lazy_gettext as _l
 from portal.extensions import MAX_ID, db
 from portal.forms import Form, discard_writes, page_write, refuse
+from portal.i18n import language_choices
 from portal.models import Account, Role
 from portal.models.types import utcnow
 from portal.security import no_store
 from portal.services import accounts
 from portal.services.errors import DomainError
 
-ROLES = [
-    SelectChoice(Role.AGENT.value, "Agent"),
-    SelectChoice(Role.SUPERVISOR.value, "Supervisor"),
-    SelectChoice(Role.DROPOFF.value, "Drop-off desk"),
-]
-PLACE_HINT = "Drop-off desks only: the service point, named on the customer's receipt."
+ROLES = [SelectChoice(role.value, label) for role, label in ROLE_NAMES.items()]
+PLACE_HINT = _l("Drop-off desks only: the service point, named on the customer's receipt.")
 
 
 class NewAccountForm(Form):
     email = StringField(
-        "E-mail", validators=[DataRequired("Give an e-mail address."), Length(max=254)]
+        _l("E-mail"), validators=[DataRequired(_l("Give an e-mail address.")), Length(max=254)]
     )
-    name = StringField("Name", validators=[DataRequired("Give their name."), Length(max=120)])
-    role = SelectField("Role", choices=ROLES)
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Give their name.")), Length(max=120)]
+    )
+    role = SelectField(_l("Role"), choices=ROLES)
+    # The console's language for the new account (CONSOLE_LANGUAGES, each in its own name);
+    # they can change it themselves in the console's header.
+    language = SelectField(
+        _l("Console language"),
+        description=_l("The language the console speaks to them; they can change it later."),
+    )
     place = StringField(
-        "Service point", description=PLACE_HINT, validators=[Optional(), Length(max=200)]
+        _l("Service point"), description=PLACE_HINT, validators=[Optional(), Length(max=200)]
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = language_choices(current_app.config["CONSOLE_LANGUAGES"])
+        if not self.language.data or self.language.data == "None":
+            self.language.data = current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 class RoleForm(Form):
-    role = SelectField("Role", choices=ROLES)
+    role = SelectField(_l("Role"), choices=ROLES)
     place = StringField(
-        "Service point", description=PLACE_HINT, validators=[Optional(), Length(max=200)]
+        _l("Service point"), description=PLACE_HINT, validators=[Optional(), Length(max=200)]
     )
 
 
@@ -68,7 +82,7 @@ def _page(template: str, status: int = 200, **context):
         template,
         now=utcnow(),
         is_locked=accounts.is_locked,
-        role_labels={Role(c.value): c.label for c in ROLES},
+        role_labels={Role(c.value): str(c.label) for c in ROLES},
         link_hours=_link_hours(),
         **context,
     )
@@ -92,9 +106,18 @@ def agents():
         except DomainError as exc:
             refuse(form, exc)
         else:
+            # The account service knows nothing of languages; the new row takes the choice.
+            account.language = form.language.data
             flash(
-                f"Created the {account.role} account {account.email}. A set-password link is "
-                f"e-mailed to that address: it works once, for {_link_hours()} hours.",
+                ngettext(
+                    "Created the %(role)s account %(email)s. A set-password link is e-mailed to "
+                    "that address: it works once, for %(num)d hour.",
+                    "Created the %(role)s account %(email)s. A set-password link is e-mailed to "
+                    "that address: it works once, for %(num)d hours.",
+                    _link_hours(),
+                    role=str(ROLE_NAMES[account.role]).lower(),
+                    email=account.email,
+                ),
                 "success",
             )
             return redirect(url_for(".agent_account", account_id=account.id), 303)
@@ -126,13 +149,13 @@ def agent_role(account_id: int):
         except DomainError as exc:
             refuse(form, exc)
         else:
-            flash("Saved.", "success")
+            flash(_("Saved."), "success")
             return redirect(url_for(".agent_account", account_id=account.id), 303)
     account = _account(account_id)
     return _page("admin/agents_account.html", 422, account=account, form=form)
 
 
-def _action(account_id: int, change, done: str):
+def _action(account_id: int, change, done):
     """One button's change: done and back to the account (or the rule's refusal, flashed).
     The redirect answers both, so a refusal rolls back here: nothing of it may be committed."""
     account = _account(account_id, lock=True)
@@ -141,11 +164,11 @@ def _action(account_id: int, change, done: str):
             change(account)
         except DomainError as exc:
             discard_writes()
-            flash(exc.message, "error")
+            flash(str(exc.message), "error")
         else:
-            flash(done, "success")
+            flash(str(done), "success")
     else:
-        flash("The page had expired; try again.", "error")
+        flash(_("The page had expired; try again."), "error")
     return redirect(url_for(".agent_account", account_id=account_id), 303)
 
 
@@ -156,7 +179,7 @@ def agent_deactivate(account_id: int):
     return _action(
         account_id,
         lambda a: accounts.set_active(agent(), a, False),
-        "Deactivated: the account can't log in, and its sessions have ended.",
+        _l("Deactivated: the account can't log in, and its sessions have ended."),
     )
 
 
@@ -164,7 +187,7 @@ def agent_deactivate(account_id: int):
 @supervisor_only
 @page_write
 def agent_reactivate(account_id: int):
-    return _action(account_id, lambda a: accounts.set_active(agent(), a, True), "Reactivated.")
+    return _action(account_id, lambda a: accounts.set_active(agent(), a, True), _l("Reactivated."))
 
 
 @bp.post("/agents/<int:account_id>/totp-reset")
@@ -174,8 +197,10 @@ def agent_totp_reset(account_id: int):
     return _action(
         account_id,
         lambda a: accounts.reset_totp(agent(), a),
-        "Two-step log-in reset: their sessions have ended, and they set it up again at their "
-        "next log-in.",
+        _l(
+            "Two-step log-in reset: their sessions have ended, and they set it up again at "
+            "their next log-in."
+        ),
     )
 
 
@@ -187,9 +212,14 @@ def agent_password_reset(account_id: int):
     return _action(
         account_id,
         lambda a: accounts.reset_password(agent(), a),
-        f"Password reset: the old one no longer works and their sessions have ended. A "
-        f"set-password link is e-mailed to {account.email}; it works once, for {_link_hours()} "
-        "hours.",
+        ngettext(
+            "Password reset: the old one no longer works and their sessions have ended. A "
+            "set-password link is e-mailed to %(email)s; it works once, for %(num)d hour.",
+            "Password reset: the old one no longer works and their sessions have ended. A "
+            "set-password link is e-mailed to %(email)s; it works once, for %(num)d hours.",
+            _link_hours(),
+            email=account.email,
+        ),
     )
 
 
@@ -197,4 +227,4 @@ def agent_password_reset(account_id: int):
 @supervisor_only
 @page_write
 def agent_unlock(account_id: int):
-    return _action(account_id, lambda a: accounts.unlock(agent(), a), "Unlocked.")
+    return _action(account_id, lambda a: accounts.unlock(agent(), a), _l("Unlocked."))

@@ -13,15 +13,16 @@ from typing import TypeVar
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from portal.admin.text import lazy_gettext as _l
 from portal.forms import Form
 
 RESOLUTIONS = ("refund", "reship", "compensation", "none")
-PHOTOS_ASKED = "Please send photos of the damaged item and of the box."
+PHOTOS_ASKED = _l("Please send photos of the damaged item and of the box.")
 
 F = TypeVar("F", bound=Form)
 
 
-def _select(label: str) -> SelectField:
+def _select(label) -> SelectField:
     # Choices are the page's (staff, the case's next statuses); the service checks the value.
     return SelectField(label, validate_choice=False)
 
@@ -36,7 +37,7 @@ class InboundReadForm(Form):
 
 class HoldForm(Form):
     ids = {"reason": "hold-reason"}
-    reason = StringField("Why hold it?")
+    reason = StringField(_l("Why hold it?"))
     release = HiddenField()  # the Release button's value
 
 
@@ -44,45 +45,47 @@ class DecideReturnForm(Form):
     ids = {"reason": "reason"}
     return_id = HiddenField()
     decision = HiddenField()  # the pressed button's value: approve or reject
-    reason = StringField("Reason for the customer")
+    reason = StringField(_l("Reason for the customer"))
 
 
 class RefundForm(Form):
     ids = {"amount": "amount"}
     return_id = HiddenField()
-    amount = StringField("Refund amount")
+    amount = StringField(_l("Refund amount"))
 
 
 class AssignForm(Form):
     ids = {"assignee": "assignee"}
     complaint_id = HiddenField()
-    assignee = _select("Assign to")
+    assignee = _select(_l("Assign to"))
 
 
 class ComplaintStatusForm(Form):
     ids = {"status": "status", "resolution": "resolution", "amount": "camount", "message": "cmsg"}
     complaint_id = HiddenField()
-    status = _select("New status")
-    resolution = _select("Resolution (when resolved)")
-    amount = StringField("Amount")
-    message = TextAreaField("Message to the customer (needed to ask for something or to reject)")
+    status = _select(_l("New status"))
+    resolution = _select(_l("Resolution (when resolved)"))
+    amount = StringField(_l("Amount"))
+    message = TextAreaField(
+        _l("Message to the customer (needed to ask for something or to reject)")
+    )
 
 
 class ComplaintMessageForm(Form):
     ids = {"message": "msg"}
     complaint_id = HiddenField()
-    message = TextAreaField("Message")
+    message = TextAreaField(_l("Message"))
 
 
 class AskForPhotosForm(Form):
     ids = {"message": "ph"}
     complaint_id = HiddenField()
-    message = TextAreaField("Which photos?")
+    message = TextAreaField(_l("Which photos?"))
 
 
 class NoteForm(Form):
     ids = {"body": "note-body"}
-    body = TextAreaField("New note")
+    body = TextAreaField(_l("New note"))
 
 
 COMPLAINT_FORMS: dict[str, type[Form]] = {
@@ -119,4 +122,14 @@ def drawn(
     return form
 
 
-RESOLUTION_CHOICES = [SelectChoice("", "—"), *(SelectChoice(r, r) for r in RESOLUTIONS)]
+# How the console names each resolution (the stored value stays the code).
+RESOLUTION_LABELS = {
+    "refund": _l("refund"),
+    "reship": _l("reship"),
+    "compensation": _l("compensation"),
+    "none": _l("none"),
+}
+RESOLUTION_CHOICES = [
+    SelectChoice("", "—"),
+    *(SelectChoice(r, RESOLUTION_LABELS.get(r, r)) for r in RESOLUTIONS),
+]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pygal
 from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
 from pygal.style import Style
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
@@ -17,6 +18,7 @@ from wtforms.validators import Optional
 from portal import csvexport
 from portal.admin import bp
 from portal.admin.services import dashboard as service
+from portal.admin.text import lazy_gettext as _l
 from portal.forms import Form
 from portal.models.types import utcnow
 from portal.security import no_store
@@ -24,7 +26,7 @@ from portal.security import no_store
 DEFAULT_DAYS = 30
 # Dates outside these are typing mistakes, and would overflow a timestamp near year 1 or 9999.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-DATE_ERROR = "Enter the date as YYYY-MM-DD, for example 2026-11-01."
+DATE_ERROR = _l("Enter the date as YYYY-MM-DD, for example 2026-11-01.")
 
 
 class DashboardForm(Form):
@@ -33,14 +35,14 @@ class DashboardForm(Form):
     class Meta:
         csrf = False
 
-    since = DateField("From", name="from", validators=[Optional()])
-    until = DateField("To (included)", name="to", validators=[Optional()])
-    merchant = SelectField("Merchant", validators=[Optional()], validate_choice=False)
+    since = DateField(_l("From"), name="from", validators=[Optional()])
+    until = DateField(_l("To (included)"), name="to", validators=[Optional()])
+    merchant = SelectField(_l("Merchant"), validators=[Optional()], validate_choice=False)
 
     def scope(self, today: date, tz: str) -> service.Scope | None:
         """The period and merchant asked for (defaults: the last 30 days, all merchants), or
         None with the reasons on the fields."""
-        self.merchant.choices = [("", "All merchants")] + [
+        self.merchant.choices = [("", _("All merchants"))] + [
             (str(id_), name) for id_, name in service.merchants()
         ]
         ok = self.validate()
@@ -49,8 +51,8 @@ class DashboardForm(Form):
                 f.errors = [DATE_ERROR]
         merchant_id = None
         if self.merchant.data:
-            if self.merchant.data not in {value for value, _ in self.merchant.choices}:
-                self.merchant.errors = ["Choose a merchant from the list."]
+            if self.merchant.data not in {value for value, _name in self.merchant.choices}:
+                self.merchant.errors = [_("Choose a merchant from the list.")]
                 ok = False
             else:
                 merchant_id = int(self.merchant.data)
@@ -60,13 +62,19 @@ class DashboardForm(Form):
         since = self.since.data or until - timedelta(days=DEFAULT_DAYS - 1)
         for f, day in ((self.since, since), (self.until, until)):
             if not FIRST_DAY <= day <= LAST_DAY:
-                f.errors = [f"Choose a date between {FIRST_DAY} and {LAST_DAY}."]
+                f.errors = [
+                    _(
+                        "Choose a date between %(first)s and %(last)s.",
+                        first=FIRST_DAY,
+                        last=LAST_DAY,
+                    )
+                ]
                 return None
         if until < since:
-            self.until.errors = ["The end date is before the start date."]
+            self.until.errors = [_("The end date is before the start date.")]
             return None
         if (until - since).days + 1 > service.MAX_DAYS:
-            self.until.errors = [f"Choose at most {service.MAX_DAYS} days."]
+            self.until.errors = [_("Choose at most %(days)s days.", days=service.MAX_DAYS)]
             return None
         # Show the dates used, defaults included, so the page says what it counted.
         self.since.data, self.until.data = since, until
@@ -98,10 +106,60 @@ def _query(scope: service.Scope) -> dict[str, str]:
 
 LABELS = {"sms": "SMS", "email": "E-mail"}
 
+# The words label() makes of the codes the tables hold, and the messages table's state columns,
+# marked for the console's catalogue (the page translates them; the CSV keeps the codes).
+N_ = service.N_
+CODE_WORDS = (
+    # parcel statuses
+    N_("Pending"),
+    N_("Picked up"),
+    N_("In transit"),
+    N_("Out for delivery"),
+    N_("Delivery failed"),
+    N_("Ready for pickup"),
+    N_("Delivered"),
+    N_("On hold"),
+    N_("Delayed"),
+    N_("Return to sender"),
+    N_("Cancelled"),
+    # delivery choices
+    N_("Slot"),
+    N_("Green day"),
+    N_("Pickup point"),
+    N_("Locker"),
+    N_("Safe place"),
+    N_("Neighbour"),
+    N_("Hold"),
+    # return reasons and complaint types
+    N_("Too small"),
+    N_("Too large"),
+    N_("Damaged"),
+    N_("Not as described"),
+    N_("Wrong item"),
+    N_("Changed mind"),
+    N_("Other"),
+    N_("Missing item"),
+    N_("Not received"),
+    N_("Late"),
+    # message states and channels
+    N_("Queued"),
+    N_("Sent"),
+    N_("Failed"),
+    N_("Suppressed"),
+    N_("SMS"),
+    N_("E-mail"),
+    N_("Webhook"),
+)
+
 
 def label(value: object) -> str:
-    """`out_for_delivery` → `Out for delivery`."""
-    return LABELS.get(str(value)) or str(value).replace("_", " ").capitalize()
+    """`out_for_delivery` → `Out for delivery`, in the console's language."""
+    return _(LABELS.get(str(value)) or str(value).replace("_", " ").capitalize())
+
+
+def term(text: object) -> str:
+    """A table's English words (a title, a column, a figure's name) in the console's language."""
+    return _(str(text)) if text else ""
 
 
 def cell(column: service.Column, value: object) -> str:
@@ -117,6 +175,10 @@ def cell(column: service.Column, value: object) -> str:
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     if column.kind == "label":
         return label(value)
+    if column.kind == "term":
+        return term(value)
+    if value == service.ALL_MERCHANTS:  # the summary's scope row without a merchant
+        return term(value)
     return str(value)
 
 
@@ -137,6 +199,7 @@ def dashboard():
                 charts=CHARTS,
                 query=_query(scope),
                 cell=cell,
+                tr=term,
                 pct=service.Column("", "percent"),
                 num=service.Column("", "number"),
                 baseline_grams=service.baseline_grams(),
@@ -153,7 +216,7 @@ _TABLE_KEYS = ", ".join(f"'{key}'" for key in service.TABLES)
 
 @bp.get(f"/dashboard/<any({_TABLE_KEYS}):key>.csv")
 def dashboard_csv(key: str):
-    _, scope = _scope_from_request()
+    _form, scope = _scope_from_request()
     if scope is None:
         abort(422)
     table = service.table(key, scope)
@@ -188,15 +251,21 @@ STYLE = Style(
 
 # chart → (what the <img> alt says, the table it draws, the columns drawn as series, stacked)
 CHARTS: dict[str, tuple[str, list[int], bool]] = {
-    "parcels-by-status": ("Bar chart of parcels by status", [1], False),
-    "delivery-choices": ("Bar chart of delivery choices, green ones first in colour", [2], True),
-    "return-reasons": ("Bar chart of return reasons", [1], False),
-    "complaints": ("Bar chart of complaints filed and closed by type", [1, 2], False),
-    "messages": ("Stacked bar chart of SMS and e-mail by state", [1, 2, 3, 4, 5], True),
+    "parcels-by-status": (_l("Bar chart of parcels by status"), [1], False),
+    "delivery-choices": (
+        _l("Bar chart of delivery choices, green ones first in colour"),
+        [2],
+        True,
+    ),
+    "return-reasons": (_l("Bar chart of return reasons"), [1], False),
+    "complaints": (_l("Bar chart of complaints filed and closed by type"), [1, 2], False),
+    "messages": (_l("Stacked bar chart of SMS and e-mail by state"), [1, 2, 3, 4, 5], True),
     # Drawn by promise_chart_svg: a line per carrier and zone, week by week.
     "promise-kept": (
-        "Line chart of the share of parcels delivered by their promised day, week by week, "
-        "one line per carrier and zone",
+        _l(
+            "Line chart of the share of parcels delivered by their promised day, week by week, "
+            "one line per carrier and zone"
+        ),
         [5],
         False,
     ),
@@ -236,7 +305,7 @@ def _config(**options) -> pygal.Config:
         truncate_label=-1,
         truncate_legend=-1,
         tooltip_fancy_mode=False,
-        no_data_text="Nothing in this period",
+        no_data_text=_("Nothing in this period"),
         **options,
     )
 
@@ -246,7 +315,7 @@ def promise_chart_svg(table: service.Table) -> str:
     zone across the weeks, 0–100 %; a week without deliveries for a line is a gap."""
     weeks = sorted({row[2] for row in table.rows})
     lines: dict[tuple[str, str], dict[str, float]] = {}
-    for carrier, zone, week, *_, share in table.rows:
+    for carrier, zone, week, *_counts, share in table.rows:
         lines.setdefault((carrier, zone), {})[week] = share
     chart = pygal.Line(
         _config(
@@ -272,7 +341,7 @@ def promise_chart_svg(table: service.Table) -> str:
 def chart_svg(key: str, table: service.Table) -> str:
     if key == "promise-kept":
         return promise_chart_svg(table)
-    _, columns, stacked = CHARTS[key]
+    _alt, columns, stacked = CHARTS[key]
     kind = pygal.HorizontalStackedBar if stacked else pygal.HorizontalBar
     config = _config(
         height=max(200, 110 + 48 * len(table.rows)),
@@ -287,17 +356,17 @@ def chart_svg(key: str, table: service.Table) -> str:
     chart.x_labels = [label(row[0]) for row in rows]
     if key == "delivery-choices":
         # Two series, so the green choices stand apart in colour and in the legend.
-        chart.add("Green choices", [row[2] if row[1] == "yes" else None for row in rows])
-        chart.add("Other choices", [None if row[1] == "yes" else row[2] for row in rows])
+        chart.add(_("Green choices"), [row[2] if row[1] == "yes" else None for row in rows])
+        chart.add(_("Other choices"), [None if row[1] == "yes" else row[2] for row in rows])
     else:
         for column in columns:
-            chart.add(table.columns[column].label, [row[column] for row in rows])
+            chart.add(term(table.columns[column].label), [row[column] for row in rows])
     return chart.render(is_unicode=True)
 
 
 @bp.get(f"/dashboard/<any({', '.join(repr(k) for k in CHARTS)}):key>.svg")
 def dashboard_chart(key: str):
-    _, scope = _scope_from_request()
+    _form, scope = _scope_from_request()
     if scope is None:
         abort(422)
     response = current_app.response_class(

@@ -17,39 +17,42 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.admin.services import merchants
+from portal.admin.text import lazy_gettext as _l
 from portal.forms import Form
 from portal.models import ReturnMethod, ReturnReason
 from portal.services.photos import Upload
 
 METHOD_LABELS = {
-    ReturnMethod.DROPOFF: "Drop-off at a service point",
-    ReturnMethod.LOCKER: "Parcel locker",
-    ReturnMethod.HOME_PICKUP: "Home pickup",
+    ReturnMethod.DROPOFF: _l("Drop-off at a service point"),
+    ReturnMethod.LOCKER: _l("Parcel locker"),
+    ReturnMethod.HOME_PICKUP: _l("Home pickup"),
 }
 REASON_LABELS = {
-    ReturnReason.TOO_SMALL: "Too small",
-    ReturnReason.TOO_LARGE: "Too large",
-    ReturnReason.DAMAGED: "Damaged",
-    ReturnReason.NOT_AS_DESCRIBED: "Not as described",
-    ReturnReason.WRONG_ITEM: "Wrong item",
-    ReturnReason.CHANGED_MIND: "Changed mind",
-    ReturnReason.OTHER: "Other (always offered)",
+    ReturnReason.TOO_SMALL: _l("Too small"),
+    ReturnReason.TOO_LARGE: _l("Too large"),
+    ReturnReason.DAMAGED: _l("Damaged"),
+    ReturnReason.NOT_AS_DESCRIBED: _l("Not as described"),
+    ReturnReason.WRONG_ITEM: _l("Wrong item"),
+    ReturnReason.CHANGED_MIND: _l("Changed mind"),
+    ReturnReason.OTHER: _l("Other (always offered)"),
 }
 
 
-def _days_field(label: str, bounds: tuple[int, int], description: str) -> IntegerField:
+def _days_field(label, bounds: tuple[int, int], description) -> IntegerField:
     low, high = bounds
     return IntegerField(
         label,
         description=description,
         validators=[
-            InputRequired("Give a number of days."),
-            NumberRange(low, high, f"Give a whole number from {low} to {high}."),
+            InputRequired(_l("Give a number of days.")),
+            NumberRange(
+                low, high, _l("Give a whole number from %(low)s to %(high)s.", low=low, high=high)
+            ),
         ],
     )
 
 
-def _money_field(label: str, description: str) -> DecimalField:
+def _money_field(label, description) -> DecimalField:
     return DecimalField(label, description=description, places=2, validators=[Optional()])
 
 
@@ -59,42 +62,53 @@ class ActionForm(Form):
 
 class NewMerchantForm(Form):
     name = StringField(
-        "Name",
+        _l("Name"),
         validators=[
-            InputRequired("Give the merchant's name."),
-            Length(max=merchants.NAME_MAX, message=f"At most {merchants.NAME_MAX} characters."),
+            InputRequired(_l("Give the merchant's name.")),
+            Length(
+                max=merchants.NAME_MAX,
+                message=_l("At most %(max)s characters.", max=merchants.NAME_MAX),
+            ),
         ],
     )
 
 
 class DetailsForm(Form):
     name = StringField(
-        "Name",
-        description="Shown to customers on tracking pages, e-mails and return labels.",
+        _l("Name"),
+        description=_l("Shown to customers on tracking pages, e-mails and return labels."),
         validators=[
-            InputRequired("Give the merchant's name."),
-            Length(max=merchants.NAME_MAX, message=f"At most {merchants.NAME_MAX} characters."),
+            InputRequired(_l("Give the merchant's name.")),
+            Length(
+                max=merchants.NAME_MAX,
+                message=_l("At most %(max)s characters.", max=merchants.NAME_MAX),
+            ),
         ],
     )
     return_address = TextAreaField(
-        "Return address",
-        description=f"Printed on return labels; up to {merchants.RETURN_ADDRESS_LINES} lines.",
-        validators=[Length(max=merchants.RETURN_ADDRESS_MAX + 50, message="Too long.")],
+        _l("Return address"),
+        description=_l(
+            "Printed on return labels; up to %(lines)s lines.",
+            lines=merchants.RETURN_ADDRESS_LINES,
+        ),
+        validators=[Length(max=merchants.RETURN_ADDRESS_MAX + 50, message=_l("Too long."))],
     )
     complaint_due_days = _days_field(
-        "Days to answer a complaint",
+        _l("Days to answer a complaint"),
         merchants.COMPLAINT_DUE_DAYS,
-        "Working days (Monday to Friday) from a complaint to our answer.",
+        _l("Working days (Monday to Friday) from a complaint to our answer."),
     )
     storage_days = _days_field(
-        "Storage days",
+        _l("Storage days"),
         merchants.STORAGE_DAYS,
-        "How long a carrier may keep a parcel on hold or at a pickup point.",
+        _l("How long a carrier may keep a parcel on hold or at a pickup point."),
     )
     safe_place_max_value = _money_field(
-        "Safe-place limit",
-        "Safe-place drops are offered for parcels worth at most this (in the parcel's "
-        "currency). Empty: never offered.",
+        _l("Safe-place limit"),
+        _l(
+            "Safe-place drops are offered for parcels worth at most this (in the parcel's "
+            "currency). Empty: never offered."
+        ),
     )
 
     def details(self) -> merchants.Details:
@@ -109,17 +123,23 @@ class DetailsForm(Form):
 
 class SlotShareForm(Form):
     api_slot_share = IntegerField(
-        "Share of each slot for API bookings (%)",
-        description="Of each delivery slot's places, the percentage this merchant's checkout may "
-        "book through the API (a delivery choice on a new parcel), rounded down but at least one "
-        "place; recipients booking on their parcel page are not limited by it, only by the "
-        "slot's capacity. Shares of all merchants that add up to 100 % never take more places "
-        "than a slot has.",
+        _l("Share of each slot for API bookings (%)"),
+        description=_l(
+            "Of each delivery slot's places, the percentage this merchant's checkout may book "
+            "through the API (a delivery choice on a new parcel), rounded down but at least one "
+            "place; recipients booking on their parcel page are not limited by it, only by the "
+            "slot's capacity. Shares of all merchants that add up to 100 % never take more "
+            "places than a slot has."
+        ),
         validators=[
-            InputRequired("Give the share as a percentage."),
+            InputRequired(_l("Give the share as a percentage.")),
             NumberRange(
                 *merchants.API_SLOT_SHARE,
-                message="Give a whole number from {} to {}.".format(*merchants.API_SLOT_SHARE),
+                message=_l(
+                    "Give a whole number from %(low)s to %(high)s.",
+                    low=merchants.API_SLOT_SHARE[0],
+                    high=merchants.API_SLOT_SHARE[1],
+                ),
             ),
         ],
     )
@@ -127,19 +147,25 @@ class SlotShareForm(Form):
 
 class BrandingForm(Form):
     brand_colour = StringField(
-        "Brand colour",
-        description="#RRGGBB, the background of the white header text on tracking pages and "
-        "e-mails, so it must be dark enough (contrast at least 4.5:1). Empty: Lastmile green.",
-        validators=[Length(max=20, message="Give the colour as # and six hex digits.")],
+        _l("Brand colour"),
+        description=_l(
+            "#RRGGBB, the background of the white header text on tracking pages and e-mails, so "
+            "it must be dark enough (contrast at least 4.5:1). Empty: Lastmile green."
+        ),
+        validators=[Length(max=20, message=_l("Give the colour as # and six hex digits."))],
     )
 
 
 class LogoForm(Form):
     logo = FileField(
-        "Logo",
-        description=f"PNG, JPEG or WebP, at most {merchants.LOGO_MAX_BYTES // (1024 * 1024)} MB; "
-        f"stored at most {merchants.LOGO_MAX_SIDE} pixels on its longest side.",
-        validators=[FileRequired("Choose an image file.")],
+        _l("Logo"),
+        description=_l(
+            "PNG, JPEG or WebP, at most %(mb)s MB; stored at most %(side)s pixels on its "
+            "longest side.",
+            mb=merchants.LOGO_MAX_BYTES // (1024 * 1024),
+            side=merchants.LOGO_MAX_SIDE,
+        ),
+        validators=[FileRequired(_l("Choose an image file."))],
     )
 
     def upload(self) -> Upload:
@@ -149,38 +175,44 @@ class LogoForm(Form):
 
 class PolicyForm(Form):
     window_days = IntegerField(
-        "Return window (days)",
-        description="Days from delivery in which customers may start a return. 0: no returns.",
+        _l("Return window (days)"),
+        description=_l("Days from delivery in which customers may start a return. 0: no returns."),
         validators=[
-            InputRequired("Give a number of days."),
+            InputRequired(_l("Give a number of days.")),
             NumberRange(
                 *merchants.WINDOW_DAYS,
-                message="Give a whole number from {} to {}.".format(*merchants.WINDOW_DAYS),
+                message=_l(
+                    "Give a whole number from %(low)s to %(high)s.",
+                    low=merchants.WINDOW_DAYS[0],
+                    high=merchants.WINDOW_DAYS[1],
+                ),
             ),
         ],
     )
     methods = SelectMultipleField(
-        "Ways to send a return",
+        _l("Ways to send a return"),
         choices=[SelectChoice(m.value, label) for m, label in METHOD_LABELS.items()],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,  # the service says which values it takes, in plain words
     )
     reasons = SelectMultipleField(
-        "Reasons offered",
+        _l("Reasons offered"),
         choices=[SelectChoice(r.value, label) for r, label in REASON_LABELS.items()],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,
     )
     non_returnable_skus = TextAreaField(
-        "SKUs never taken back",
-        description="One a line (or separated by commas), on top of items marked non-returnable "
-        "when the parcel was created.",
-        validators=[Length(max=40_000, message="Too long.")],
+        _l("SKUs never taken back"),
+        description=_l(
+            "One a line (or separated by commas), on top of items marked non-returnable when "
+            "the parcel was created."
+        ),
+        validators=[Length(max=40_000, message=_l("Too long."))],
     )
-    fee = _money_field("Return fee", "Deducted from the refund. Empty or 0: free returns.")
-    auto_approve = BooleanField("Approve returns automatically")
+    fee = _money_field(_l("Return fee"), _l("Deducted from the refund. Empty or 0: free returns."))
+    auto_approve = BooleanField(_l("Approve returns automatically"))
 
     @classmethod
     def for_policy(cls, values: merchants.PolicyValues) -> PolicyForm:
@@ -207,14 +239,16 @@ class PolicyForm(Form):
 
 class WebhookForm(Form):
     url = StringField(
-        "Endpoint URL",
-        description="HTTPS, on a public address. We POST parcel status changes to it, signed "
-        "with a secret shown once when you add it.",
+        _l("Endpoint URL"),
+        description=_l(
+            "HTTPS, on a public address. We POST parcel status changes to it, signed with a "
+            "secret shown once when you add it."
+        ),
         validators=[
-            InputRequired("Give the endpoint's URL."),
+            InputRequired(_l("Give the endpoint's URL.")),
             Length(
                 max=merchants.WEBHOOK_URL_MAX,
-                message=f"At most {merchants.WEBHOOK_URL_MAX} characters.",
+                message=_l("At most %(max)s characters.", max=merchants.WEBHOOK_URL_MAX),
             ),
         ],
     )

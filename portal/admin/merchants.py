@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -57,7 +58,7 @@ def merchant_list():
             except DomainError as exc:
                 refuse(form, exc)
             else:
-                flash(f"Added {merchant.name}.", "success")
+                flash(_("Added %(name)s.", name=merchant.name), "success")
                 return redirect(url_for(".merchant", merchant_id=merchant.id), 303)
     html = render_template("admin/merchants.html", rows=merchants.list_merchants(), form=form)
     return no_store(current_app.make_response((html, status)))
@@ -80,7 +81,7 @@ def merchant_details(merchant_id: int):
         "details",
         form,
         lambda: merchants.update_details(agent(), m, form.details()),
-        "Saved the merchant's details.",
+        _("Saved the merchant's details."),
         "details",
     )
 
@@ -96,7 +97,7 @@ def merchant_slot_share(merchant_id: int):
         "slot_share",
         form,
         lambda: merchants.update_slot_share(agent(), m, form.api_slot_share.data),
-        "Saved the share of each slot for API bookings.",
+        _("Saved the share of each slot for API bookings."),
         "slot-share",
     )
 
@@ -112,7 +113,7 @@ def merchant_branding(merchant_id: int):
         "branding",
         form,
         lambda: merchants.update_branding(agent(), m, form.brand_colour.data),
-        "Saved the brand colour.",
+        _("Saved the brand colour."),
         "branding",
     )
 
@@ -128,7 +129,7 @@ def merchant_logo(merchant_id: int):
         merchants.set_logo(agent(), m, form.upload())
         return True
 
-    return _submit(m, "logo", form, upload, "Saved the logo.", "branding")
+    return _submit(m, "logo", form, upload, _("Saved the logo."), "branding")
 
 
 @bp.post("/merchants/<int:merchant_id>/logo/remove")
@@ -141,7 +142,7 @@ def merchant_logo_remove(merchant_id: int):
         "action",
         ActionForm(),
         lambda: merchants.remove_logo(agent(), m),
-        "Removed the logo.",
+        _("Removed the logo."),
         "branding",
     )
 
@@ -157,7 +158,7 @@ def merchant_policy(merchant_id: int):
         "policy",
         form,
         lambda: merchants.update_policy(agent(), m, form.values()),
-        "Saved the return policy.",
+        _("Saved the return policy."),
         "policy",
     )
 
@@ -185,7 +186,7 @@ def merchant_key_revoke(merchant_id: int, key_id: int):
         "action",
         ActionForm(),
         lambda: merchants.revoke_key(agent(), m, key_id),
-        "Revoked the key: it stops working at once.",
+        _("Revoked the key: it stops working at once."),
         "keys",
     )
 
@@ -223,7 +224,7 @@ def merchant_webhook_delete(merchant_id: int, endpoint_id: int):
         "action",
         ActionForm(),
         lambda: merchants.remove_webhook(agent(), m, endpoint_id),
-        "Removed the webhook endpoint.",
+        _("Removed the webhook endpoint."),
         "webhooks",
     )
 
@@ -257,7 +258,7 @@ def _submit(
         except DomainError as exc:
             refuse(form, exc)
         else:
-            flash(done if changed else "Nothing changed.", "success")
+            flash(done if changed else _("Nothing changed."), "success")
             return redirect(url_for(".merchant", merchant_id=m.id, _anchor=anchor), 303)
     return _page(m, 422, **{name: form})
 

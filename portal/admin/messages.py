@@ -5,12 +5,14 @@ Supervisors only."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from wtforms import StringField, TextAreaField
 
 from portal.admin import agent, bp, supervisor_only
+from portal.admin.text import lazy_gettext as _l
 from portal.extensions import get_by_id
 from portal.forms import discard_writes, page_write
 from portal.models import Channel, Merchant
@@ -19,8 +21,33 @@ from portal.services.errors import NotFound
 from portal.services.messages import TRIGGERS, context_keys
 from portal.services.messages import overrides as templates
 
-LANGUAGE_NAMES = {"en": "English", "sv": "Swedish"}
-CHANNEL_NAMES = {"sms": "SMS", "email": "E-mail"}
+LANGUAGE_NAMES = {
+    "en": _l("English"),
+    "sv": _l("Swedish"),
+    "nb": _l("Norwegian"),
+    "da": _l("Danish"),
+    "fi": _l("Finnish"),
+}
+CHANNEL_NAMES = {"sms": _l("SMS"), "email": _l("E-mail")}
+# Each message by what it is about, in the console's language (the codes are TRIGGERS').
+TRIGGER_NAMES = {
+    "parcel_created": _l("Parcel created"),
+    "out_for_delivery": _l("Out for delivery"),
+    "delivery_failed": _l("Delivery failed"),
+    "ready_for_pickup": _l("Ready for pickup"),
+    "delayed": _l("Delayed"),
+    "delivered": _l("Delivered"),
+    "delivery_changed": _l("Delivery changed"),
+    "choice_withdrawn": _l("Choice withdrawn"),
+    "complaint_opened": _l("Complaint opened"),
+    "complaint_updated": _l("Complaint updated"),
+    "return_requested": _l("Return requested"),
+    "return_approved": _l("Return approved"),
+    "return_rejected": _l("Return rejected"),
+    "return_dropped_off": _l("Return dropped off"),
+    "return_received": _l("Return received"),
+    "return_refunded": _l("Return refunded"),
+}
 PAGE = "admin/messages_edit.html"
 # The HTML e-mail preview is a document of its own: its inline styles may apply, nothing runs,
 # and only our own pages may frame it.
@@ -30,14 +57,16 @@ HTML_PREVIEW_CSP = (
 
 
 class TemplateForm(FlaskForm):
-    subject = StringField("Subject", description="One line; the e-mail's heading too.")
+    subject = StringField(_l("Subject"), description=_l("One line; the e-mail's heading too."))
     body = TextAreaField(
-        "Message", description="Text with variables such as {{ merchant }}; see the list below."
+        _l("Message"),
+        description=_l("Text with variables such as {{ merchant }}; see the list below."),
     )
 
 
 def trigger_name(trigger: str) -> str:
-    return trigger.replace("_", " ").capitalize()
+    known = TRIGGER_NAMES.get(trigger)
+    return str(known) if known else trigger.replace("_", " ").capitalize()
 
 
 def _merchant(merchant_id: int) -> Merchant:
@@ -82,9 +111,9 @@ def _page(merchant, source, trigger, channel, language, form, result, *, block: 
         "trigger": trigger,
         "trigger_name": trigger_name(trigger),
         "channel": channel,
-        "channel_name": CHANNEL_NAMES[channel],
+        "channel_name": str(CHANNEL_NAMES[channel]),
         "language": language,
-        "language_name": LANGUAGE_NAMES.get(language, language),
+        "language_name": str(LANGUAGE_NAMES.get(language, language)),
         "form": form,
         "result": result,
         "variables": sorted(context_keys(trigger, Channel(channel))),
@@ -159,8 +188,13 @@ def message_template(merchant_id: int, trigger: str, channel: str, language: str
         page = _page(merchant, source, trigger, channel, language, form, result)
         return no_store(current_app.make_response((page, 422)))
     flash(
-        f"Saved: {merchant.name} now sends its own {trigger_name(trigger).lower()} "
-        f"{CHANNEL_NAMES[channel]} in {LANGUAGE_NAMES.get(language, language)}.",
+        _(
+            "Saved: %(merchant)s now sends its own %(message)s %(channel)s in %(language)s.",
+            merchant=merchant.name,
+            message=trigger_name(trigger).lower(),
+            channel=CHANNEL_NAMES[channel],
+            language=LANGUAGE_NAMES.get(language, language),
+        ),
         "success",
     )
     return redirect(
@@ -218,11 +252,11 @@ def message_template_html(merchant_id: int, trigger: str, channel: str, language
 @supervisor_only
 @page_write
 def message_template_reset(merchant_id: int, trigger: str, channel: str, language: str):
-    merchant, _ = _target(merchant_id, trigger, channel, language)
+    merchant, _source = _target(merchant_id, trigger, channel, language)
     if templates.reset(merchant, trigger, channel, language, agent()):
-        flash("Reset: the built-in message is used again.", "success")
+        flash(_("Reset: the built-in message is used again."), "success")
     else:
-        flash("This message already uses the built-in text.", "message")
+        flash(_("This message already uses the built-in text."), "message")
     return redirect(
         url_for(".message_template", merchant_id=merchant.id, **_path(trigger, channel, language)),
         303,

@@ -23,6 +23,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_date, ngettext
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
@@ -42,6 +44,7 @@ from portal.admin.network_forms import (
     VersionForm,
     ZoneForm,
 )
+from portal.admin.text import lazy_gettext as _l
 from portal.extensions import MAX_ID
 from portal.forms import ABOVE, Form, discard_writes, page_write, refuse
 from portal.localtime import zone_of
@@ -60,9 +63,27 @@ from portal.services.network.console import (
 )
 from portal.transactions import after_commit
 
+
+def _day(day: date) -> str:
+    """`Monday 2026-11-30`, the weekday in the console's language."""
+    return format_date(day, "EEEE yyyy-MM-dd")
+
+
+def _short_day(day: date) -> str:
+    """`Mon 2026-11-30`, the weekday in the console's language."""
+    return format_date(day, "EEE yyyy-MM-dd")
+
+
 # The session key of the file waiting between preview and apply.
 STAGED = "network_import"
 SLOT_DAYS_MAX = 60
+# An import's counts, as its flash names them.
+COUNT_WORDS = {
+    "created": _l("created"),
+    "updated": _l("updated"),
+    "unchanged": _l("unchanged"),
+    "closed": _l("closed"),
+}
 
 
 def _page(page: str, status: int = 200, **context) -> Response:
@@ -119,7 +140,7 @@ def _submit(
         except DomainError as exc:
             refuse(form, exc)  # 422 whatever its kind: the form is what to change
         else:
-            flash(done(result), "success")
+            flash(str(done(result)), "success")
             return redirect(to(result), 303)
     response = again()
     response.status_code = status
@@ -172,7 +193,7 @@ def network_zone_new():
     return _submit(
         form,
         lambda: zones.create_zone(agent(), form.values()),
-        done=lambda z: f"Added the zone {z.name}: now give it postcode prefixes.",
+        done=lambda z: _("Added the zone %(zone)s: now give it postcode prefixes.", zone=z.name),
         to=lambda z: url_for(".network_zone", zone_id=z.id, _anchor="prefixes"),
         again=lambda: _page("zone_new", form=form),
     )
@@ -189,8 +210,8 @@ def network_zone(zone_id: int):
     return _submit(
         form,
         lambda: zones.update_zone(agent(), zone, form.version.data, form.values()),
-        done=lambda changed: "Saved the zone." if changed else "Nothing changed.",
-        to=lambda _: url_for(".network_zone", zone_id=zone.id),
+        done=lambda changed: _("Saved the zone.") if changed else _("Nothing changed."),
+        to=lambda _result: url_for(".network_zone", zone_id=zone.id),
         again=lambda: _zone_page(zone, details=form),
     )
 
@@ -225,8 +246,8 @@ def network_prefix_add(zone_id: int):
         lambda: zones.add_prefix(
             agent(), zone, form.prefix.data, form.latitude.data, form.longitude.data
         ),
-        done=lambda p: f"Added {p.prefix} to {zone.name}.",
-        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="prefixes"),
+        done=lambda p: _("Added %(prefix)s to %(zone)s.", prefix=p.prefix, zone=zone.name),
+        to=lambda _result: url_for(".network_zone", zone_id=zone.id, _anchor="prefixes"),
         again=lambda: _zone_page(zone, prefix=form),
     )
 
@@ -240,10 +261,12 @@ def network_prefix_remove(zone_id: int, prefix_id: int):
     return _submit(
         form,
         lambda: zones.remove_prefix(agent(), zone, prefix_id),
-        done=lambda code: (
-            f"Removed {code} from {zone.name}. Parcels already created keep their zone."
+        done=lambda code: _(
+            "Removed %(prefix)s from %(zone)s. Parcels already created keep their zone.",
+            prefix=code,
+            zone=zone.name,
         ),
-        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="prefixes"),
+        to=lambda _result: url_for(".network_zone", zone_id=zone.id, _anchor="prefixes"),
         again=lambda: _zone_page(zone, action=form),
     )
 
@@ -260,12 +283,17 @@ def network_day_close(zone_id: int):
         lambda: zones.close_day(
             agent(), zone, form.day.data, form.reason.data, confirmed=form.confirmed_ids()
         ),
-        done=lambda booked: f"Closed {zone.name} on {form.day.data:%A %Y-%m-%d}." + _told(booked),
-        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
+        done=lambda booked: (
+            _("Closed %(zone)s on %(day)s.", zone=zone.name, day=_day(form.day.data))
+            + _told(booked)
+        ),
+        to=lambda _result: url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
         again=lambda: _zone_page(zone, closed_day=form),
         confirm=Confirm(
-            f"Close {zone.name} on {day:%A %Y-%m-%d}?" if day else f"Close {zone.name}?",
-            "Close the day and tell the recipients",
+            _("Close %(zone)s on %(day)s?", zone=zone.name, day=_day(day))
+            if day
+            else _("Close %(zone)s?", zone=zone.name),
+            _("Close the day and tell the recipients"),
             url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
         ),
     )
@@ -278,7 +306,11 @@ def _told(booked: list) -> str:
 def _told_count(n: int) -> str:
     if not n:
         return ""
-    return f" {n} booking{'s were' if n != 1 else ' was'} withdrawn and the recipients told."
+    return " " + ngettext(
+        "%(num)d booking was withdrawn and the recipients told.",
+        "%(num)d bookings were withdrawn and the recipients told.",
+        n,
+    )
 
 
 @bp.post("/network/zones/<int:zone_id>/closed-days/<int:day_id>/remove")
@@ -290,8 +322,8 @@ def network_day_reopen(zone_id: int, day_id: int):
     return _submit(
         form,
         lambda: zones.reopen_day(agent(), zone, day_id),
-        done=lambda day: f"{zone.name} delivers on {day:%A %Y-%m-%d} again.",
-        to=lambda _: url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
+        done=lambda day: _("%(zone)s delivers on %(day)s again.", zone=zone.name, day=_day(day)),
+        to=lambda _result: url_for(".network_zone", zone_id=zone.id, _anchor="closed-days"),
         again=lambda: _zone_page(zone, action=form),
     )
 
@@ -310,12 +342,13 @@ def network_templates(zone_id: int):
     return _submit(
         form,
         lambda: slots.add_template(agent(), zone, form.values()),
-        done=lambda t: (
-            f"Added {console.WEEKDAYS[t.weekday]} {t.start_time:%H:%M}-"
-            f"{t.end_time:%H:%M}; its slots for the next "
-            f"{current_app.config['DELIVERY_DAYS_AHEAD']} days are made."
+        done=lambda t: _(
+            "Added %(weekday)s %(window)s; its slots for the next %(days)s days are made.",
+            weekday=console.WEEKDAYS[t.weekday],
+            window=f"{t.start_time:%H:%M}-{t.end_time:%H:%M}",
+            days=current_app.config["DELIVERY_DAYS_AHEAD"],
         ),
-        to=lambda _: url_for(".network_templates", zone_id=zone.id),
+        to=lambda _result: url_for(".network_templates", zone_id=zone.id),
         again=lambda: _templates_page(zone, form),
     )
 
@@ -338,18 +371,20 @@ def network_template(template_id: int):
             agent(), template, form.version.data, form.end_time.data, form.capacity.data
         ),
         done=_template_saved,
-        to=lambda _: url_for(".network_template", template_id=template.id),
+        to=lambda _result: url_for(".network_template", template_id=template.id),
         again=lambda: _template_page(template, form=form),
     )
 
 
 def _template_saved(saved: slots.TemplateSaved) -> str:
     if not saved.changed:
-        return "Nothing changed."
-    text = f"Saved. {saved.slots_changed} future slots follow the template."
+        return _("Nothing changed.")
+    text = _("Saved. %(n)s future slots follow the template.", n=saved.slots_changed)
     if saved.over:
-        days = ", ".join(f"{d:%a %Y-%m-%d} ({n} booked)" for d, n in saved.over)
-        text += f" These keep all their bookings, more than the new capacity: {days}."
+        days = ", ".join(_("%(day)s (%(n)s booked)", day=_short_day(d), n=n) for d, n in saved.over)
+        text += " " + _(
+            "These keep all their bookings, more than the new capacity: %(days)s.", days=days
+        )
     return text
 
 
@@ -378,11 +413,13 @@ def network_template_remove(template_id: int):
     return _submit(
         form,
         lambda: slots.remove_template(agent(), template, form.version.data),
-        done=lambda r: (
-            f"Removed the template: {r.slots_removed} future slots nobody booked "
-            f"are gone; {r.slots_kept} booked ones stay with their bookings."
+        done=lambda r: _(
+            "Removed the template: %(removed)s future slots nobody booked are gone; "
+            "%(kept)s booked ones stay with their bookings.",
+            removed=r.slots_removed,
+            kept=r.slots_kept,
         ),
-        to=lambda _: url_for(".network_templates", zone_id=zone_id),
+        to=lambda _result: url_for(".network_templates", zone_id=zone_id),
         again=lambda: _template_page(template, remove=form),
     )
 
@@ -429,14 +466,16 @@ def network_slot_close(slot_id: int):
     zone = slot.zone
     form = SlotCloseForm()
     back = url_for(".network_slots", zone_id=zone.id, _anchor=f"slot-{slot.id}")
-    text = slots.slot_text(slot)
+    text = slots.slot_text(slot, shown=True)
     return _submit(
         form,
         lambda: slots.close_slot(agent(), slot, form.reason.data, confirmed=form.confirmed_ids()),
-        done=lambda booked: f"Closed {text}." + _told(booked),
-        to=lambda _: back,
+        done=lambda booked: _("Closed %(slot)s.", slot=text) + _told(booked),
+        to=lambda _result: back,
         again=lambda: _slots_page(zone, close=form, failed=slot.id),
-        confirm=Confirm(f"Close {text}?", "Close the slot and tell the recipients", back),
+        confirm=Confirm(
+            _("Close %(slot)s?", slot=text), _("Close the slot and tell the recipients"), back
+        ),
     )
 
 
@@ -450,8 +489,8 @@ def network_slot_reopen(slot_id: int):
     return _submit(
         form,
         lambda: slots.reopen_slot(agent(), slot),
-        done=lambda _: f"Reopened {slots.slot_text(slot)}.",
-        to=lambda _: url_for(".network_slots", zone_id=zone.id, _anchor=f"slot-{slot.id}"),
+        done=lambda _result: _("Reopened %(slot)s.", slot=slots.slot_text(slot, shown=True)),
+        to=lambda _result: url_for(".network_slots", zone_id=zone.id, _anchor=f"slot-{slot.id}"),
         again=lambda: _slots_page(zone, action=form),
     )
 
@@ -502,8 +541,12 @@ def network_point_new():
         form,
         lambda: points.create_point(agent(), form.values()),
         done=lambda p: (
-            f"Added {p.name}."
-            + ("" if p.zone_id else " Its postcode is in no zone yet: no parcel is offered it.")
+            _("Added %(name)s.", name=p.name)
+            + (
+                ""
+                if p.zone_id
+                else " " + _("Its postcode is in no zone yet: no parcel is offered it.")
+            )
         ),
         to=lambda p: url_for(".network_point", point_id=p.id),
         again=lambda: _page("point_new", form=form),
@@ -521,8 +564,8 @@ def network_point(point_id: int):
     return _submit(
         form,
         lambda: points.update_point(agent(), point, form.version.data, form.values()),
-        done=lambda changed: "Saved the point." if changed else "Nothing changed.",
-        to=lambda _: url_for(".network_point", point_id=point.id),
+        done=lambda changed: _("Saved the point.") if changed else _("Nothing changed."),
+        to=lambda _result: url_for(".network_point", point_id=point.id),
         again=lambda: _point_page(point, form=form),
     )
 
@@ -552,9 +595,12 @@ def network_point_close(point_id: int):
     point = _found(points.find_point, point_id)
     form = PointCloseForm()
     start, end = form.closed_from.data, form.closed_until.data
-    period = (
-        f"from {start:%Y-%m-%d}" + (f" to {end:%Y-%m-%d}" if end else " for good") if start else ""
-    )
+    if not start:
+        period = ""
+    elif end:
+        period = _("from %(start)s to %(end)s", start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
+    else:
+        period = _("from %(start)s for good", start=f"{start:%Y-%m-%d}")
     back = url_for(".network_point", point_id=point.id)
     return _submit(
         form,
@@ -566,10 +612,16 @@ def network_point_close(point_id: int):
             form.reason.data,
             confirmed=form.confirmed_ids(),
         ),
-        done=lambda booked: f"Closed {point.name} {period}." + _told(booked),
-        to=lambda _: back,
+        done=lambda booked: (
+            _("Closed %(point)s %(period)s.", point=point.name, period=period) + _told(booked)
+        ),
+        to=lambda _result: back,
         again=lambda: _point_page(point, close=form),
-        confirm=Confirm(f"Close {point.name} {period}?", "Close it and tell the recipients", back),
+        confirm=Confirm(
+            _("Close %(point)s %(period)s?", point=point.name, period=period),
+            _("Close it and tell the recipients"),
+            back,
+        ),
     )
 
 
@@ -582,8 +634,8 @@ def network_point_reopen(point_id: int):
     return _submit(
         form,
         lambda: points.reopen_point(agent(), point),
-        done=lambda _: f"{point.name} is open again.",
-        to=lambda _: url_for(".network_point", point_id=point.id),
+        done=lambda _result: _("%(point)s is open again.", point=point.name),
+        to=lambda _result: url_for(".network_point", point_id=point.id),
         again=lambda: _point_page(point, action=form),
     )
 
@@ -601,8 +653,8 @@ def network_carriers():
     return _submit(
         form,
         lambda: points.add_carrier(agent(), form.name.data),
-        done=lambda c: f"Added the carrier {c.name}.",
-        to=lambda _: url_for(".network_carriers"),
+        done=lambda c: _("Added the carrier %(carrier)s.", carrier=c.name),
+        to=lambda _result: url_for(".network_carriers"),
         again=lambda: _page("carriers", rows=points.list_carriers(), form=form),
     )
 
@@ -624,7 +676,7 @@ def network_import():
     data, filename = upload.read(), upload.filename or ""
     kind, close_missing = form.kind.data, bool(form.close_missing.data)
     if kind not in uploads.KINDS:
-        form.kind.errors = ["Choose what the file holds."]
+        form.kind.errors = [_("Choose what the file holds.")]
         return _import_page(form, status=422)
     preview = uploads.preview_import(kind, data, filename, close_missing)
     discard_writes()  # the preview wrote nothing; end its read transaction
@@ -666,7 +718,7 @@ def network_import_apply():
     staged = session.get(STAGED)
     data = uploads.staged(staged.get("key")) if isinstance(staged, dict) else None
     if not form.validate_on_submit() or data is None:
-        flash("There is no previewed file to apply: upload it again.", "error")
+        flash(_("There is no previewed file to apply: upload it again."), "error")
         return redirect(url_for(".network_import"), 303)
     try:
         result = uploads.apply_import(
@@ -690,9 +742,14 @@ def network_import_apply():
         return _apply_refused(staged, exc.message, preview)
     # The file goes once the import is saved; should the commit fail, Apply can run again.
     after_commit(_unstage)
-    counts = ", ".join(f"{n} {what}" for what, n in result.counts.items())
+    counts = ", ".join(f"{n} {COUNT_WORDS.get(what, what)}" for what, n in result.counts.items())
     flash(
-        f"Imported {staged['filename'] or 'the file'} ({KIND_LABELS[staged['kind']]}): {counts}."
+        _(
+            "Imported %(file)s (%(kind)s): %(counts)s.",
+            file=staged["filename"] or _("the file"),
+            kind=KIND_LABELS[staged["kind"]],
+            counts=counts,
+        )
         + _told_count(result.affected_count),
         "success",
     )
@@ -717,7 +774,7 @@ def _apply_refused(staged: dict, message: str, preview: uploads.ImportPreview) -
 def network_import_discard():
     if ActionForm().validate_on_submit():
         _unstage()
-        flash("Discarded the previewed file: nothing was imported.", "success")
+        flash(_("Discarded the previewed file: nothing was imported."), "success")
     return redirect(url_for(".network_import"), 303)
 
 

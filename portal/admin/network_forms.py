@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from portal.admin.text import lazy_gettext as _l
 from portal.forms import Form
 from portal.services.network.console import VEHICLES, WEEKDAYS
 from portal.services.network.console.points import PointValues
@@ -45,13 +46,13 @@ class _Plain:
 class ClockField(_Plain, TimeField):
     def __init__(self, label: str, **kwargs):
         super().__init__(
-            label, format=["%H:%M", "%H:%M:%S"], invalid="Give the time as HH:MM.", **kwargs
+            label, format=["%H:%M", "%H:%M:%S"], invalid=_l("Give the time as HH:MM."), **kwargs
         )
 
 
 class DayField(_Plain, DateField):
     def __init__(self, label: str, **kwargs):
-        super().__init__(label, invalid="Give the day as YYYY-MM-DD.", **kwargs)
+        super().__init__(label, invalid=_l("Give the day as YYYY-MM-DD."), **kwargs)
 
 
 def _is_whole_number(text: str) -> bool:
@@ -73,7 +74,7 @@ class _WholeNumberField(IntegerField):
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0] not in ("", None) and not _is_whole_number(valuelist[0]):
             self.data = None
-            raise ValueError("Not a whole number.")
+            raise ValueError(_l("Not a whole number."))
         super().process_formdata(valuelist)
 
 
@@ -102,30 +103,35 @@ class ActionForm(Form):
 
 
 class ZoneForm(Form):
-    name = StringField("Name", validators=[InputRequired("Give the zone's name."), Length(max=120)])
+    name = StringField(
+        _l("Name"), validators=[InputRequired(_l("Give the zone's name.")), Length(max=120)]
+    )
     country = StringField(
-        "Country",
-        description="Two letters (ISO 3166): SE, NO, FI, DK … Its public holidays close the "
-        "zone's slots.",
-        validators=[InputRequired("Give the country code.")],
+        _l("Country"),
+        description=_l(
+            "Two letters (ISO 3166): SE, NO, FI, DK … Its public holidays close the zone's slots."
+        ),
+        validators=[InputRequired(_l("Give the country code."))],
     )
     time_zone = StringField(
-        "Time zone",
-        description="As in the IANA database, like Europe/Stockholm: slots, cutoffs and green "
-        "days are in this local time.",
-        validators=[InputRequired("Give the time zone.")],
+        _l("Time zone"),
+        description=_l(
+            "As in the IANA database, like Europe/Stockholm: slots, cutoffs and green "
+            "days are in this local time."
+        ),
+        validators=[InputRequired(_l("Give the time zone."))],
     )
     green_weekday = SelectField(
-        "Green day",
-        description="The weekday of the consolidated round offered as the green choice.",
-        choices=[SelectChoice("", "No green day"), *WEEKDAY_CHOICES],
+        _l("Green day"),
+        description=_l("The weekday of the consolidated round offered as the green choice."),
+        choices=[SelectChoice("", _l("No green day")), *WEEKDAY_CHOICES],
         coerce=_optional_int,
         validate_choice=False,
     )
     cutoff = ClockField(
-        "Cutoff",
-        description="Changes for a delivery day close at this local time the day before.",
-        validators=[InputRequired("Give the cutoff as HH:MM.")],
+        _l("Cutoff"),
+        description=_l("Changes for a delivery day close at this local time the day before."),
+        validators=[InputRequired(_l("Give the cutoff as HH:MM."))],
     )
     version = _version()
 
@@ -153,16 +159,16 @@ class ZoneForm(Form):
 
 class PrefixForm(Form):
     prefix = StringField(
-        "Postcode prefix", validators=[InputRequired("Give the prefix."), Length(max=20)]
+        _l("Postcode prefix"), validators=[InputRequired(_l("Give the prefix.")), Length(max=20)]
     )
     latitude = CoordinateField(
-        "Centre latitude",
-        invalid="Give the latitude as a number, like 59.3430.",
+        _l("Centre latitude"),
+        invalid=_l("Give the latitude as a number, like 59.3430."),
         validators=[Optional()],
     )
     longitude = CoordinateField(
-        "Centre longitude",
-        invalid="Give the longitude as a number, like 18.0530.",
+        _l("Centre longitude"),
+        invalid=_l("Give the longitude as a number, like 18.0530."),
         validators=[Optional()],
     )
 
@@ -177,30 +183,30 @@ class _Confirmable(Form):
 
 
 class ClosedDayForm(_Confirmable):
-    day = DayField("Day", validators=[InputRequired("Give the day.")])
+    day = DayField(_l("Day"), validators=[InputRequired(_l("Give the day."))])
     reason = StringField(
-        "Reason",
-        description="Recipients whose delivery is withdrawn read it.",
-        validators=[InputRequired("Give the reason."), Length(max=120)],
+        _l("Reason"),
+        description=_l("Recipients whose delivery is withdrawn read it."),
+        validators=[InputRequired(_l("Give the reason.")), Length(max=120)],
     )
 
 
 class TemplateForm(Form):
     weekday = SelectField(
-        "Weekday", choices=WEEKDAY_CHOICES, coerce=_whole_number, validate_choice=False
+        _l("Weekday"), choices=WEEKDAY_CHOICES, coerce=_whole_number, validate_choice=False
     )
-    start_time = ClockField("Start", validators=[InputRequired("Give the start as HH:MM.")])
-    end_time = ClockField("End", validators=[InputRequired("Give the end as HH:MM.")])
+    start_time = ClockField(_l("Start"), validators=[InputRequired(_l("Give the start as HH:MM."))])
+    end_time = ClockField(_l("End"), validators=[InputRequired(_l("Give the end as HH:MM."))])
     vehicle = SelectField(
-        "Vehicle",
+        _l("Vehicle"),
         choices=[SelectChoice(v.value, label) for v, label in VEHICLES.items()],
         validate_choice=False,
     )
     capacity = NumberField(
-        "Capacity",
-        description="Parcels one slot takes.",
-        invalid="Give a whole number.",
-        validators=[InputRequired("Give the capacity.")],
+        _l("Capacity"),
+        description=_l("Parcels one slot takes."),
+        invalid=_l("Give a whole number."),
+        validators=[InputRequired(_l("Give the capacity."))],
     )
 
     def values(self) -> TemplateValues:
@@ -214,12 +220,12 @@ class TemplateForm(Form):
 
 
 class TemplateEditForm(Form):
-    end_time = ClockField("End", validators=[InputRequired("Give the end as HH:MM.")])
+    end_time = ClockField(_l("End"), validators=[InputRequired(_l("Give the end as HH:MM."))])
     capacity = NumberField(
-        "Capacity",
-        description="Parcels each future slot takes. A slot with more bookings keeps them all.",
-        invalid="Give a whole number.",
-        validators=[InputRequired("Give the capacity.")],
+        _l("Capacity"),
+        description=_l("Parcels each future slot takes. A slot with more bookings keeps them all."),
+        invalid=_l("Give a whole number."),
+        validators=[InputRequired(_l("Give the capacity."))],
     )
     version = _version()
 
@@ -236,67 +242,74 @@ class VersionForm(Form):
 
 class SlotCloseForm(_Confirmable):
     reason = StringField(
-        "Reason",
-        description="Recipients whose delivery is withdrawn read it.",
-        validators=[InputRequired("Give the reason."), Length(max=200)],
+        _l("Reason"),
+        description=_l("Recipients whose delivery is withdrawn read it."),
+        validators=[InputRequired(_l("Give the reason.")), Length(max=200)],
     )
 
 
-POINT_TYPES = [SelectChoice("pickup_point", "Pickup point"), SelectChoice("locker", "Locker")]
+POINT_TYPES = [
+    SelectChoice("pickup_point", _l("Pickup point")),
+    SelectChoice("locker", _l("Locker")),
+]
 
 
 class PointForm(Form):
     carrier_id = SelectField(
-        "Carrier",
-        description="Whose point it is; their files name it by its external id.",
+        _l("Carrier"),
+        description=_l("Whose point it is; their files name it by its external id."),
         coerce=_optional_int,
         validate_choice=False,
     )
     external_id = StringField(
-        "External id",
-        description="The carrier's own id for the point.",
+        _l("External id"),
+        description=_l("The carrier's own id for the point."),
         validators=[Length(max=64)],
     )
-    name = StringField("Name", validators=[InputRequired("Give the name."), Length(max=120)])
-    point_type = SelectField("Type", choices=POINT_TYPES, validate_choice=False)
+    name = StringField(
+        _l("Name"), validators=[InputRequired(_l("Give the name.")), Length(max=120)]
+    )
+    point_type = SelectField(_l("Type"), choices=POINT_TYPES, validate_choice=False)
     address_line = StringField(
-        "Street address", validators=[InputRequired("Give the address."), Length(max=300)]
+        _l("Street address"), validators=[InputRequired(_l("Give the address.")), Length(max=300)]
     )
     postcode = StringField(
-        "Postcode",
-        description="Its zone follows from the postcode.",
-        validators=[InputRequired("Give the postcode."), Length(max=16)],
+        _l("Postcode"),
+        description=_l("Its zone follows from the postcode."),
+        validators=[InputRequired(_l("Give the postcode.")), Length(max=16)],
     )
-    city = StringField("City", validators=[InputRequired("Give the city."), Length(max=120)])
+    city = StringField(
+        _l("City"), validators=[InputRequired(_l("Give the city.")), Length(max=120)]
+    )
     country = StringField(
-        "Country", description="Two letters: SE, NO, FI …", validators=[InputRequired()]
+        _l("Country"), description=_l("Two letters: SE, NO, FI …"), validators=[InputRequired()]
     )
     latitude = CoordinateField(
-        "Latitude",
-        invalid="Give the latitude as a number, like 59.3430.",
-        validators=[InputRequired("Give the latitude.")],
+        _l("Latitude"),
+        invalid=_l("Give the latitude as a number, like 59.3430."),
+        validators=[InputRequired(_l("Give the latitude."))],
     )
     longitude = CoordinateField(
-        "Longitude",
-        invalid="Give the longitude as a number, like 18.0530.",
-        validators=[InputRequired("Give the longitude.")],
+        _l("Longitude"),
+        invalid=_l("Give the longitude as a number, like 18.0530."),
+        validators=[InputRequired(_l("Give the longitude."))],
     )
     opening_hours = StringField(
-        "Opening hours",
-        description="OpenStreetMap syntax: Mo-Fr 08:00-20:00; Sa 10:00-16:00; PH off",
-        validators=[InputRequired("Give the opening hours."), Length(max=300)],
+        _l("Opening hours"),
+        description=_l("OpenStreetMap syntax: Mo-Fr 08:00-20:00; Sa 10:00-16:00; PH off"),
+        validators=[InputRequired(_l("Give the opening hours.")), Length(max=300)],
     )
     locker_capacity = NumberField(
-        "Compartments",
-        description="Lockers only; never below the compartments booked now.",
-        invalid="Give a whole number.",
+        _l("Compartments"),
+        description=_l("Lockers only; never below the compartments booked now."),
+        invalid=_l("Give a whole number."),
         validators=[Optional()],
     )
     version = _version()
 
     def with_carriers(self, carriers) -> PointForm:
         self.carrier_id.choices = [
-            SelectChoice("", "None (our own point)"),
+            SelectChoice("", _l("None (our own point)")),
             *(SelectChoice(str(c.id), c.name) for c in carriers),
         ]
         return self
@@ -338,44 +351,51 @@ class PointForm(Form):
 
 
 class PointCloseForm(_Confirmable):
-    closed_from = DayField("First closed day", validators=[InputRequired("Give the first day.")])
+    closed_from = DayField(
+        _l("First closed day"), validators=[InputRequired(_l("Give the first day."))]
+    )
     closed_until = DayField(
-        "Last closed day",
-        description="Leave it empty to close the point for good.",
+        _l("Last closed day"),
+        description=_l("Leave it empty to close the point for good."),
         validators=[Optional()],
     )
     reason = StringField(
-        "Reason",
-        description="Recipients whose delivery is withdrawn read it.",
-        validators=[InputRequired("Give the reason."), Length(max=200)],
+        _l("Reason"),
+        description=_l("Recipients whose delivery is withdrawn read it."),
+        validators=[InputRequired(_l("Give the reason.")), Length(max=200)],
     )
 
 
 class CarrierForm(Form):
     name = StringField(
-        "Name", validators=[InputRequired("Give the carrier's name."), Length(max=120)]
+        _l("Name"), validators=[InputRequired(_l("Give the carrier's name.")), Length(max=120)]
     )
 
 
 KIND_LABELS = {
-    "zones": "Zones and postcode prefixes (zones.csv)",
-    "slots": "Slot templates (slot_templates.csv)",
-    "pickup-points": "Pickup points and lockers (CSV or GeoJSON)",
+    "zones": _l("Zones and postcode prefixes (zones.csv)"),
+    "slots": _l("Slot templates (slot_templates.csv)"),
+    "pickup-points": _l("Pickup points and lockers (CSV or GeoJSON)"),
 }
 
 
 class ImportForm(Form):
     kind = SelectField(
-        "What the file holds",
+        _l("What the file holds"),
         choices=[SelectChoice(k, KIND_LABELS[k]) for k in KINDS],
         validate_choice=False,
     )
     file = FileField(
-        "File",
-        description="UTF-8 CSV with the header row of its kind (pickup points also as GeoJSON), "
-        "at most 4 MB.",
-        validators=[FileRequired("Choose a file.")],
+        _l("File"),
+        description=_l(
+            "UTF-8 CSV with the header row of its kind (pickup points also as GeoJSON), "
+            "at most 4 MB."
+        ),
+        validators=[FileRequired(_l("Choose a file."))],
     )
     close_missing = BooleanField(
-        "Close the points of each carrier in the file that it no longer lists (pickup points only)"
+        _l(
+            "Close the points of each carrier in the file that it no longer lists "
+            "(pickup points only)"
+        )
     )

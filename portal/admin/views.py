@@ -11,10 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.admin import agent, bp, console_forms
+from portal.admin.audit_labels import action_labels
 from portal.admin.console_forms import drawn
 from portal.admin.services import console, queues
 from portal.admin.services.parcel_console import parcel_console
@@ -31,7 +33,16 @@ from portal.forms import (
     refuse,
     status_of,
 )
-from portal.models import Account, Complaint, InboundMessage, Parcel, Return, ReturnMethod, Role
+from portal.models import (
+    Account,
+    Channel,
+    Complaint,
+    InboundMessage,
+    Parcel,
+    Return,
+    ReturnMethod,
+    Role,
+)
 from portal.returns.forms import METHOD_HINTS, return_error_field, return_form
 from portal.services import delivery, delivery_options
 from portal.services import returns as return_rules
@@ -119,7 +130,7 @@ def _console(
         **context,
         staff=staff,
         assignees=[
-            SelectChoice("", "Nobody"),
+            SelectChoice("", _("Nobody")),
             *(SelectChoice(str(a.id), f"{a.name} ({a.email})") for a in staff),
         ],
         errors=errors,
@@ -157,20 +168,20 @@ def _act(tn: str, key: str, form: Form, do: Callable[[Parcel], str], anchor: str
 def _int(value: str | None, field: str) -> int:
     if value and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
-    raise DomainError("Choose one.", field=field)
+    raise DomainError(_("Choose one."), field=field)
 
 
 def _return(p: Parcel, raw_id: str | None, form_key: str) -> Return:
     ret = get_by_id(Return, _int(raw_id, form_key))
     if ret is None or ret.id not in {r.id for r in returns_for(p.id)}:
-        raise DomainError("This parcel has no such return.", field=form_key)
+        raise DomainError(_("This parcel has no such return."), field=form_key)
     return ret
 
 
 def _complaint(p: Parcel, raw_id: str | None) -> Complaint:
     complaint = get_by_id(Complaint, _int(raw_id, "complaint"))
     if complaint is None or complaint.parcel_id != p.id:
-        raise DomainError("This parcel has no such case.", field="complaint")
+        raise DomainError(_("This parcel has no such case."), field="complaint")
     return complaint
 
 
@@ -182,7 +193,9 @@ def resend(tn: str):
     def do(p: Parcel) -> str:
         nid = _int(form.notification_id.data, "notification")
         row = console.resend_notification(agent(), p, nid)
-        return f"The {row.channel} message is queued again."
+        if row.channel is Channel.SMS:
+            return _("The SMS message is queued again.")
+        return _("The e-mail message is queued again.")
 
     return _act(tn, "notifications", form, do, "notifications")
 
@@ -195,9 +208,9 @@ def inbound_read(tn: str):
     def do(p: Parcel) -> str:
         message = get_by_id(InboundMessage, _int(form.inbound_id.data, "inbound"))
         if message is None or not console.reply_is_about(message, p):
-            raise DomainError("This parcel has no such reply.", field="inbound")
+            raise DomainError(_("This parcel has no such reply."), field="inbound")
         console.mark_inbound_read(agent(), message)
-        return "Marked read."
+        return _("Marked read.")
 
     return _act(tn, "inbound", form, do, "replies")
 
@@ -210,9 +223,9 @@ def hold(tn: str):
     def do(p: Parcel) -> str:
         if form.release.data:
             console.release(agent(), p)
-            return "The hold is released."
+            return _("The hold is released.")
         console.hold(agent(), p, form.reason.data or "")
-        return "The parcel is on hold."
+        return _("The parcel is on hold.")
 
     return _act(tn, "hold", form, do, "actions")
 
@@ -226,9 +239,11 @@ def decide_return(tn: str):
         ret = _return(p, form.return_id.data, "return")
         approve = form.decision.data == "approve"
         if form.decision.data not in ("approve", "reject"):
-            raise DomainError("Approve or reject.", field="decision")
+            raise DomainError(_("Approve or reject."), field="decision")
         console.decide_return(agent(), ret, approve=approve, reason=form.reason.data)
-        return f"Return {ret.rma} {'approved' if approve else 'rejected'}; the customer is told."
+        if approve:
+            return _("Return %(rma)s approved; the customer is told.", rma=ret.rma)
+        return _("Return %(rma)s rejected; the customer is told.", rma=ret.rma)
 
     return _act(tn, f"return-{form.return_id.data or ''}", form, do, "returns")
 
@@ -241,7 +256,7 @@ def refund_return(tn: str):
     def do(p: Parcel) -> str:
         ret = _return(p, form.return_id.data, "return")
         console.refund_return(agent(), ret, form.amount.data or "")
-        return f"Return {ret.rma} marked refunded; the customer is told."
+        return _("Return %(rma)s marked refunded; the customer is told.", rma=ret.rma)
 
     return _act(tn, f"return-{form.return_id.data or ''}", form, do, "returns")
 
@@ -258,7 +273,7 @@ def complaint_action(tn: str, action: str):
         if isinstance(form, console_forms.AssignForm):
             raw = form.assignee.data or ""
             console.assign_complaint(agent(), complaint, _int(raw, "assignee") if raw else None)
-            return f"Case {complaint.case_number} assigned."
+            return _("Case %(case)s assigned.", case=complaint.case_number)
         if isinstance(form, console_forms.ComplaintStatusForm):
             console.complaint_status(
                 agent(),
@@ -268,13 +283,16 @@ def complaint_action(tn: str, action: str):
                 resolution=form.resolution.data or None,
                 amount=form.amount.data or None,
             )
-            status = complaint.status.value
-            return f"Case {complaint.case_number} is now {status}; the customer is told."
+            return _(
+                "Case %(case)s is now %(status)s; the customer is told.",
+                case=complaint.case_number,
+                status=complaint.status.value,
+            )
         if isinstance(form, console_forms.ComplaintMessageForm):
             console.message_customer(agent(), complaint, form.message.data or "")
-            return "Message sent to the customer."
+            return _("Message sent to the customer.")
         console.ask_for_photos(agent(), complaint, form.message.data or "")
-        return "Asked the customer for photos."
+        return _("Asked the customer for photos.")
 
     return _act(tn, f"complaint-{form.complaint_id.data or ''}", form, do, "complaints")
 
@@ -286,7 +304,7 @@ def add_note(tn: str):
 
     def do(p: Parcel) -> str:
         console.add_note(agent(), p, form.body.data or "")
-        return "Note added."
+        return _("Note added.")
 
     return _act(tn, "note", form, do, "notes")
 
@@ -313,7 +331,11 @@ def start_return(tn: str):
                 status = refuse(form, exc, return_error_field(exc, wanted))
             else:
                 flash(
-                    f"Return {ret.rma} started ({ret.status.value}); the customer is told.",
+                    _(
+                        "Return %(rma)s started (%(status)s); the customer is told.",
+                        rma=ret.rma,
+                        status=ret.status.value,
+                    ),
                     "success",
                 )
                 return redirect(url_for(".parcel", tn=p.tracking_number, _anchor="returns"), 303)
@@ -356,12 +378,14 @@ def change_delivery(tn: str):
                 p = _parcel(tn)
             else:
                 flash(
-                    f"Delivery changed to {delivery.describe(choice, p.time_zone)}; "
-                    "the recipient is told.",
+                    _(
+                        "Delivery changed to %(choice)s; the recipient is told.",
+                        choice=delivery.describe(choice, p.time_zone),
+                    ),
                     "success",
                 )
                 return redirect(url_for(".parcel", tn=p.tracking_number, _anchor="delivery"), 303)
-        error = next(iter(e for errs in form.errors.values() for e in errs), "Check the form.")
+        error = next(iter(e for errs in form.errors.values() for e in errs), _("Check the form."))
     supervisor = agent().role is Role.SUPERVISOR
     now = datetime.now(UTC)
     window = delivery.change_window(p, now)
@@ -417,14 +441,14 @@ def _audit_filter() -> tuple[AuditFilter, dict[str, str]]:
             else None
         )
         if account is None:
-            errors["agent"] = "No account has this e-mail."
+            errors["agent"] = _("No account has this e-mail.")
         else:
             f.account_id = account.id
     if args.get("parcel"):
         try:
             f.parcel_id = find_parcel(args["parcel"], chosen=_chosen()).id
         except AmbiguousTrackingNumber:
-            errors["parcel"] = (
+            errors["parcel"] = _(
                 "More than one parcel has this number: open the log from the parcel's page."
             )
         except DomainError as exc:
@@ -436,10 +460,10 @@ def _audit_filter() -> tuple[AuditFilter, dict[str, str]]:
         try:
             day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
-            errors[name] = "Give the date as YYYY-MM-DD."
+            errors[name] = _("Give the date as YYYY-MM-DD.")
             continue
         if not 2000 <= day.year <= 2099:
-            errors[name] = "Give a date between 2000 and 2099."
+            errors[name] = _("Give a date between 2000 and 2099.")
             continue
         if name == "from":
             f.since = day
@@ -458,7 +482,7 @@ def audit():
         rows=rows,
         errors=errors,
         args=request.args,
-        actions=ACTIONS,
+        actions=action_labels(),
         accounts=accounts,
     )
     return current_app.make_response((html, 422 if errors else 200))

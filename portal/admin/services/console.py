@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -43,12 +44,14 @@ def _lock(model: type, row_id: int) -> None:
     db.session.execute(select(model.id).where(model.id == row_id).with_for_update()).all()
 
 
-def _text(value: str | None, limit: int, field: str, empty: str) -> str:
+def _text(value: str | None, limit: int, field: str, empty) -> str:
     text = (value or "").strip()
     if not text:
         raise DomainError(empty, field=field, code="required")
     if len(text) > limit:
-        raise DomainError(f"Keep it to {limit} characters.", field=field, code="too_long")
+        raise DomainError(
+            _("Keep it to %(limit)s characters.", limit=limit), field=field, code="too_long"
+        )
     return text
 
 
@@ -60,14 +63,15 @@ def resend_notification(agent: Account, parcel: Parcel, notification_id: int) ->
     history). A number that replied STOP stays suppressed."""
     old = db.session.get(Notification, notification_id)
     if old is None or old.parcel_id != parcel.id or old.channel is Channel.WEBHOOK:
-        raise NotFound("This parcel has no such message.", field="notification")
+        raise NotFound(_("This parcel has no such message."), field="notification")
     turned_off = (old.channel is Channel.SMS and not parcel.notify_sms) or (
         old.channel is Channel.EMAIL and not parcel.notify_email
     )
     if turned_off:
         raise Conflict(
-            f"The recipient turned {'SMS' if old.channel is Channel.SMS else 'e-mail'} off "
-            "for this parcel.",
+            _("The recipient turned SMS off for this parcel.")
+            if old.channel is Channel.SMS
+            else _("The recipient turned e-mail off for this parcel."),
             field="notification",
             code="channel_off",
         )
@@ -178,27 +182,31 @@ def _console_event(parcel: Parcel, code: ParcelStatus, text: str, now: datetime)
         now=now,
     )
     if results[0].status != "accepted":
-        raise DomainError(results[0].message or "The parcel can't take this now.", field="reason")
+        raise DomainError(
+            results[0].message or _("The parcel can't take this now."), field="reason"
+        )
 
 
 def hold(agent: Account, parcel: Parcel, reason: str, *, now: datetime | None = None) -> None:
     """Stop the parcel where it is (an address to check, a dispute): an `on_hold` event on its
     timeline, which the carrier and the merchant's webhooks see like any other."""
     now = now or utcnow()
-    text = _text(reason, REASON_MAX, "reason", "Say why the parcel is held.")
+    text = _text(reason, REASON_MAX, "reason", _("Say why the parcel is held."))
     _lock(Parcel, parcel.id)
     db.session.refresh(parcel, ["status"])
     if parcel.status.is_terminal:
-        raise Conflict("This parcel's journey has ended.", field="reason", code="ended")
+        raise Conflict(_("This parcel's journey has ended."), field="reason", code="ended")
     if parcel.status is ParcelStatus.ON_HOLD:
-        raise Conflict("The parcel is on hold already.", field="reason", code="on_hold")
+        raise Conflict(_("The parcel is on hold already."), field="reason", code="on_hold")
     before = {"status": parcel.status}
     _console_event(parcel, ParcelStatus.ON_HOLD, text, now)
     if parcel.status is not ParcelStatus.ON_HOLD:
         # The carrier's last event is timed after now (clock drift): ours would sit under it.
         raise Conflict(
-            "The carrier's latest event is newer than now, so the hold wouldn't show. "
-            "Try again in a few minutes.",
+            _(
+                "The carrier's latest event is newer than now, so the hold wouldn't show. "
+                "Try again in a few minutes."
+            ),
             field="reason",
             code="newer_event",
         )
@@ -217,7 +225,7 @@ def release(agent: Account, parcel: Parcel, *, now: datetime | None = None) -> N
     _lock(Parcel, parcel.id)
     db.session.refresh(parcel, ["status"])
     if parcel.status is not ParcelStatus.ON_HOLD:
-        raise Conflict("The parcel isn't on hold.", field="reason", code="not_on_hold")
+        raise Conflict(_("The parcel isn't on hold."), field="reason", code="not_on_hold")
     _console_event(parcel, ParcelStatus.IN_TRANSIT, "Hold released by customer service", now)
     record(
         agent,
@@ -262,7 +270,7 @@ def decide_return(
     db.session.refresh(ret, ["status"])
     text = None
     if not approve:
-        text = _text(reason, REASON_MAX, "reason", "Tell the customer why.")
+        text = _text(reason, REASON_MAX, "reason", _("Tell the customer why."))
     before = {"status": ret.status}
     returns.decide(ret, approve=approve, reason=text)
     record(
@@ -282,9 +290,9 @@ def refund_return(agent: Account, ret: Return, amount: str) -> Return:
     try:
         value = Decimal(str(amount).strip().replace(",", ".")).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise DomainError("Give the amount as a number.", field="amount") from None
+        raise DomainError(_("Give the amount as a number."), field="amount") from None
     if not value.is_finite():
-        raise DomainError("Give the amount as a number.", field="amount")
+        raise DomainError(_("Give the amount as a number."), field="amount")
     before = {"status": ret.status, "refund_amount": ret.refund_amount}
     returns.mark_refunded(ret, value)
     record(
@@ -310,7 +318,7 @@ def assign_complaint(agent: Account, complaint: Complaint, assignee_id: int | No
             or assignee.role not in (Role.AGENT, Role.SUPERVISOR)
             or not assignee.active
         ):
-            raise DomainError("Choose an agent.", field="assignee")
+            raise DomainError(_("Choose an agent."), field="assignee")
     before = {"assigned_to": complaint.assigned_to_id}
     complaint.assigned_to_id = assignee.id if assignee else None
     record(
@@ -377,7 +385,7 @@ def message_customer(agent: Account, complaint: Complaint, body: str) -> None:
 def ask_for_photos(agent: Account, complaint: Complaint, what: str) -> None:
     """Ask the customer for photos: the case waits for them, and their case page takes photos
     with the answer."""
-    text = _text(what, 1000, "message", "Say which photos you need.")
+    text = _text(what, 1000, "message", _("Say which photos you need."))
     before = {"status": complaint.status}
     complaints.change_status(complaint, "awaiting_customer", agent=agent, message=text)
     record(
@@ -394,7 +402,7 @@ def ask_for_photos(agent: Account, complaint: Complaint, what: str) -> None:
 
 
 def add_note(agent: Account, parcel: Parcel, body: str) -> ParcelNote:
-    text = _text(body, NOTE_MAX, "body", "Write the note.")
+    text = _text(body, NOTE_MAX, "body", _("Write the note."))
     note = ParcelNote(parcel_id=parcel.id, account_id=agent.id, body=text)
     db.session.add(note)
     db.session.flush()

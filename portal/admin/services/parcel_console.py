@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
+from flask_babel import format_date, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from portal.extensions import db
@@ -28,17 +30,17 @@ from portal.services.tracking import timeline
 def made_by_text(made_by: str, names: dict[int, str]) -> str:
     """`agent:7` as the agent's name; `preference` as what it is (made_by: preference);
     `recipient`, `sms`, `merchant` as they are."""
-    kind, _, ident = made_by.partition(":")
+    kind, _sep, ident = made_by.partition(":")
     if kind == "agent" and ident.isdigit():
-        return f"agent {names.get(int(ident), '#' + ident)}"
+        return _("agent %(name)s", name=names.get(int(ident), "#" + ident))
     if made_by == "preference":
-        return "preference (the recipient's standing preference at /me)"
+        return _("preference (the recipient's standing preference at /me)")
     return made_by
 
 
 def short_day(day: date) -> str:
-    """`Tue 9 Dec` (the console is in English)."""
-    return f"{day:%a} {day.day} {day:%b}"
+    """`Tue 9 Dec`, `tis 9 dec.`: in the console's language."""
+    return format_date(day, "EEE d MMM")
 
 
 def day_range(first: date, last: date) -> str:
@@ -46,7 +48,7 @@ def day_range(first: date, last: date) -> str:
     if first == last:
         return short_day(first)
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first:%a} {first.day} – {short_day(last)}"
+        return f"{format_date(first, 'EEE d')} – {short_day(last)}"
     return f"{short_day(first)} – {short_day(last)}"
 
 
@@ -64,48 +66,62 @@ class PredictedDelivery:
 
 def _summary(p: Prediction) -> str:
     if p.confidence is None:  # a default: a range, no most likely day
-        text = f"Predicted: {day_range(p.earliest, p.latest)}"
+        text = _("Predicted: %(range)s", range=day_range(p.earliest, p.latest))
     else:
-        text = f"Predicted: {short_day(p.most_likely)} (most likely)"
+        text = _("Predicted: %(day)s (most likely)", day=short_day(p.most_likely))
         if p.earliest != p.latest:
-            text += f", range {day_range(p.earliest, p.latest)}"
+            text += _(", range %(range)s", range=day_range(p.earliest, p.latest))
         # Rounded down, never overstated.
-        text += f", {int(p.confidence * 100 + 1e-9)} % of {p.sample_size:,} comparable parcels"
+        text += _(
+            ", %(percent)s %% of %(count)s comparable parcels",
+            percent=int(p.confidence * 100 + 1e-9),
+            count=f"{p.sample_size:,}",
+        )
     text += f" ({p.basis})"
     if p.delayed:
-        text += "; moved by a delay scan"
+        text += _("; moved by a delay scan")
     return text
 
 
 def _basis(parcel: Parcel, basis: str) -> str:
     carrier = parcel.carrier.name
-    to_zone = parcel.zone.name if parcel.zone else "none"
+    to_zone = parcel.zone.name if parcel.zone else _("none")
     if basis == "route":
-        return (
-            f"Route: learned from parcels of the same carrier ({carrier}) from origin postcode "
-            f"area {parcel.origin_area} to destination zone {to_zone}."
+        return _(
+            "Route: learned from parcels of the same carrier (%(carrier)s) from origin postcode "
+            "area %(area)s to destination zone %(zone)s.",
+            carrier=carrier,
+            area=parcel.origin_area,
+            zone=to_zone,
         )
     if basis == "zone_pair":
         origin = db.session.get(Zone, parcel.origin_zone_id) if parcel.origin_zone_id else None
-        return (
-            f"Zone pair: learned from parcels of the same carrier ({carrier}) from origin zone "
-            f"{origin.name if origin else 'none'} to destination zone {to_zone}; too few on "
-            "the route from this origin postcode area."
+        return _(
+            "Zone pair: learned from parcels of the same carrier (%(carrier)s) from origin zone "
+            "%(origin)s to destination zone %(zone)s; too few on the route from this origin "
+            "postcode area.",
+            carrier=carrier,
+            origin=origin.name if origin else _("none"),
+            zone=to_zone,
         )
     if basis == "carrier":
-        return (
-            f"Carrier: learned from all parcels of the same carrier ({carrier}), wherever "
-            "they went; too few on this route or zone pair."
+        return _(
+            "Carrier: learned from all parcels of the same carrier (%(carrier)s), wherever "
+            "they went; too few on this route or zone pair.",
+            carrier=carrier,
         )
     if basis == "carrier_default":
-        return (
+        return _(
             "Carrier default: too few comparable parcels, so the operator's default transit "
-            f"for {carrier}; no confidence to give."
+            "for %(carrier)s; no confidence to give.",
+            carrier=carrier,
         )
     low, high = current_app.config["EDD_DEFAULT_DAYS"]
-    return (
+    return _(
         "Default: too few comparable parcels and no default for the carrier, so the global "
-        f"default of {low}–{high} working days; no confidence to give."
+        "default of %(low)s–%(high)s working days; no confidence to give.",
+        low=low,
+        high=high,
     )
 
 
@@ -114,16 +130,28 @@ def _promise(parcel: Parcel, tz: str | None) -> str | None:
     if parcel.promised_by is None:
         if delivered is None:
             return None
-        return f"Delivered {short_day(delivered)}; no promise (no pickup scan before it)."
-    promise = f"Promised by {short_day(parcel.promised_by)} (the latest predicted day at pickup)"
+        return _(
+            "Delivered %(day)s; no promise (no pickup scan before it).", day=short_day(delivered)
+        )
+    promise = _(
+        "Promised by %(day)s (the latest predicted day at pickup)",
+        day=short_day(parcel.promised_by),
+    )
     if delivered is None or parcel.promise_kept is None:
         return promise + "."
     if parcel.promise_kept:
-        return f"{promise}; delivered {short_day(delivered)}: promise kept."
+        return _(
+            "%(promise)s; delivered %(day)s: promise kept.",
+            promise=promise,
+            day=short_day(delivered),
+        )
     late = (delivered - parcel.promised_by).days
-    return (
-        f"{promise}; delivered {short_day(delivered)}: promise not kept "
-        f"({late} day{'' if late == 1 else 's'} late)."
+    return ngettext(
+        "%(promise)s; delivered %(day)s: promise not kept (%(num)d day late).",
+        "%(promise)s; delivered %(day)s: promise not kept (%(num)d days late).",
+        late,
+        promise=promise,
+        day=short_day(delivered),
     )
 
 

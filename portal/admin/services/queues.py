@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -126,22 +127,27 @@ def all_queues(now: datetime | None = None) -> list[Queue]:
     return [
         Queue(
             "returns",
-            "Returns awaiting approval",
-            "Oldest first.",
+            _("Returns awaiting approval"),
+            _("Oldest first."),
             returns_awaiting_approval(),
         ),
-        Queue("complaints", "Complaints by due date", "Overdue first.", complaints_by_due(now)),
-        Queue("failed", "Failed notifications", "Newest first.", failed_notifications()),
+        Queue(
+            "complaints",
+            _("Complaints by due date"),
+            _("Overdue first."),
+            complaints_by_due(now),
+        ),
+        Queue("failed", _("Failed notifications"), _("Newest first."), failed_notifications()),
         Queue(
             "stuck",
-            "Stuck parcels",
-            f"No event for {hours} hours, or past their delivery window.",
+            _("Stuck parcels"),
+            _("No event for %(hours)s hours, or past their delivery window.", hours=hours),
             stuck_parcels(now),
         ),
         Queue(
             "replies",
-            "Unread replies",
-            "SMS replies from recipients, oldest first.",
+            _("Unread replies"),
+            _("SMS replies from recipients, oldest first."),
             unread_replies(),
         ),
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -65,17 +66,17 @@ def search(raw: str, *, limit: int = LIMIT) -> SearchResult:
         conditions.append(
             Parcel.id.in_(_ids(Return.parcel_id, Return.return_tracking_number == number))
         )
-        result.matched_as.append(f"tracking number {number}")
+        result.matched_as.append(_("tracking number %(number)s", number=number))
 
     if len(compact) == RMA_LENGTH and all(c in READABLE for c in compact):
         rma = format_rma(compact)
         conditions.append(Parcel.id.in_(_ids(Return.parcel_id, Return.rma == rma)))
-        result.matched_as.append(f"RMA {rma}")
+        result.matched_as.append(_("RMA %(rma)s", rma=rma))
 
     case = normalise_case_number(query)
     if case:
         conditions.append(Parcel.id.in_(_ids(Complaint.parcel_id, Complaint.case_number == case)))
-        result.matched_as.append(f"case {case}")
+        result.matched_as.append(_("case %(case)s", case=case))
 
     if "@" in query:
         try:
@@ -83,7 +84,7 @@ def search(raw: str, *, limit: int = LIMIT) -> SearchResult:
         except ValueError:
             email = query.strip()
         conditions.append(func.lower(Parcel.recipient_email) == email.lower())
-        result.matched_as.append("e-mail")
+        result.matched_as.append(_("e-mail"))
 
     digits = sum(c.isdigit() for c in query)
     if digits >= 6 and "@" not in query and not number:
@@ -93,7 +94,7 @@ def search(raw: str, *, limit: int = LIMIT) -> SearchResult:
             phone = None
         if phone:
             conditions.append(Parcel.recipient_phone == phone)
-            result.matched_as.append(f"phone {phone}")
+            result.matched_as.append(_("phone %(phone)s", phone=phone))
 
     postcode = normalise_postcode(query)
     if 2 <= len(postcode) <= 10 and postcode.isalnum() and any(c.isdigit() for c in postcode):

@@ -29,11 +29,12 @@ from portal.admin.services.dashboard.deliveries import (
     parcels_by_status,
 )
 from portal.admin.services.dashboard.promises import Promises, promises_kept
-from portal.admin.services.dashboard.scope import MAX_DAYS, Column, Scope, Table
+from portal.admin.services.dashboard.scope import MAX_DAYS, N_, Column, Scope, Table
 from portal.extensions import db
 from portal.models import Channel, Merchant, NotificationState
 
 __all__ = [
+    "ALL_MERCHANTS",
     "MAX_DAYS",
     "TABLES",
     "Column",
@@ -45,6 +46,8 @@ __all__ = [
     "merchants",
     "table",
 ]
+
+ALL_MERCHANTS = N_("All merchants")
 
 # --- the whole page ----------------------------------------------------------------------------
 
@@ -65,39 +68,45 @@ class Dashboard:
         d, c, m = self.deliveries, self.choices, self.messages
         sms, email = Channel.SMS, Channel.EMAIL
         rows = [
-            ("Parcels created", self.parcels.total, "", None, None),
-            ("Parcels delivered", d.delivered, "", None, None),
+            (N_("Parcels created"), self.parcels.total, "", None, None),
+            (N_("Parcels delivered"), d.delivered, "", None, None),
             (
-                "First-attempt delivery rate",
+                N_("First-attempt delivery rate"),
                 d.first_attempt_rate,
                 "%",
                 d.first_attempt,
                 d.delivered,
             ),
-            ("Failed delivery attempts", d.failed_attempts, "", None, None),
-            ("Parcels with a failed attempt", d.parcels_failed, "", None, None),
+            (N_("Failed delivery attempts"), d.failed_attempts, "", None, None),
+            (N_("Parcels with a failed attempt"), d.parcels_failed, "", None, None),
             (
-                "Promise kept",
+                N_("Promise kept"),
                 self.promises.share,
                 "%",
                 self.promises.kept,
                 self.promises.delivered,
             ),
-            ("Green choices", c.green_share, "%", c.green, c.total),
-            ("CO2e avoided by green choices", round(c.avoided_grams / 1000, 2), "kg", None, None),
-            ("Returns rate", self.returns.rate, "%", self.returns.returns, d.delivered),
-            ("Complaints filed", self.complaints.total_filed, "", None, None),
-            ("Complaints closed", self.complaints.total_closed, "", None, None),
-            ("Median time to resolve", self.complaints.median_hours, "hours", None, None),
+            (N_("Green choices"), c.green_share, "%", c.green, c.total),
             (
-                "SMS delivered rate",
+                N_("CO2e avoided by green choices"),
+                round(c.avoided_grams / 1000, 2),
+                "kg",
+                None,
+                None,
+            ),
+            (N_("Returns rate"), self.returns.rate, "%", self.returns.returns, d.delivered),
+            (N_("Complaints filed"), self.complaints.total_filed, "", None, None),
+            (N_("Complaints closed"), self.complaints.total_closed, "", None, None),
+            (N_("Median time to resolve"), self.complaints.median_hours, N_("hours"), None, None),
+            (
+                N_("SMS delivered rate"),
                 m.delivered_rate(sms),
                 "%",
                 m.count(sms, NotificationState.DELIVERED),
                 m.attempted(sms),
             ),
             (
-                "E-mail delivered rate",
+                N_("E-mail delivered rate"),
                 m.delivered_rate(email),
                 "%",
                 m.count(email, NotificationState.DELIVERED),
@@ -105,19 +114,19 @@ class Dashboard:
             ),
         ]
         scope = [
-            ("From", self.scope.since.isoformat(), "", None, None),
-            ("To", self.scope.until.isoformat(), "", None, None),
-            ("Merchant", self.merchant_name or "All merchants", "", None, None),
+            (N_("From"), self.scope.since.isoformat(), "", None, None),
+            (N_("To"), self.scope.until.isoformat(), "", None, None),
+            (N_("Merchant"), self.merchant_name or ALL_MERCHANTS, "", None, None),
         ]
         return Table(
             "summary",
-            "Key figures",
+            N_("Key figures"),
             [
-                Column("Figure", "text"),
-                Column("Value", "number"),
-                Column("Unit", "text"),
-                Column("Count"),
-                Column("Out of"),
+                Column(N_("Figure"), "term"),
+                Column(N_("Value"), "number"),
+                Column(N_("Unit"), "term"),
+                Column(N_("Count")),
+                Column(N_("Out of")),
             ],
             scope + rows,
         )

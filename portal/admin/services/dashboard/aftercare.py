@@ -11,7 +11,14 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal.admin.services.dashboard.deliveries import deliveries
-from portal.admin.services.dashboard.scope import Column, Scope, Table, for_merchant, percent
+from portal.admin.services.dashboard.scope import (
+    N_,
+    Column,
+    Scope,
+    Table,
+    for_merchant,
+    percent,
+)
 from portal.extensions import db
 from portal.models import (
     Channel,
@@ -52,12 +59,12 @@ class Returns:
         lines = sum(n for n, _ in self.reasons.values())
         return Table(
             "return-reasons",
-            "Return reasons",
+            N_("Return reasons"),
             [
-                Column("Reason", "label"),
-                Column("Item lines"),
-                Column("Share (%)", "percent"),
-                Column("Units"),
+                Column(N_("Reason"), "label"),
+                Column(N_("Item lines")),
+                Column(N_("Share (%)"), "percent"),
+                Column(N_("Units")),
             ],
             [
                 (reason.value, n, percent(n, lines), units)
@@ -120,12 +127,12 @@ class Complaints:
     def table(self) -> Table:
         return Table(
             "complaints",
-            "Complaints",
+            N_("Complaints"),
             [
-                Column("Type", "label"),
-                Column("Filed"),
-                Column("Closed"),
-                Column("Median time to resolve (hours)", "number"),
+                Column(N_("Type"), "label"),
+                Column(N_("Filed")),
+                Column(N_("Closed")),
+                Column(N_("Median time to resolve (hours)"), "number"),
             ],
             [
                 (
@@ -181,11 +188,11 @@ class Messages:
     def table(self) -> Table:
         return Table(
             "messages",
-            "SMS and e-mail",
+            N_("SMS and e-mail"),
             [
-                Column("Channel", "label"),
+                Column(N_("Channel"), "label"),
                 *(Column(state.value.capitalize()) for state in NotificationState),
-                Column("Delivered rate (%)", "percent"),
+                Column(N_("Delivered rate (%)"), "percent"),
             ],
             [
                 (

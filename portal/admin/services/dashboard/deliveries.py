@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 
-from portal.admin.services.dashboard.scope import Column, Scope, Table, for_merchant, percent
+from portal.admin.services.dashboard.scope import (
+    N_,
+    Column,
+    Scope,
+    Table,
+    for_merchant,
+    percent,
+)
 from portal.extensions import db
 from portal.green import estimate
 from portal.models import (
@@ -44,8 +51,12 @@ class ParcelsByStatus:
     def table(self) -> Table:
         return Table(
             "parcels-by-status",
-            "Parcels by status",
-            [Column("Status", "label"), Column("Parcels"), Column("Share (%)", "percent")],
+            N_("Parcels by status"),
+            [
+                Column(N_("Status"), "label"),
+                Column(N_("Parcels")),
+                Column(N_("Share (%)"), "percent"),
+            ],
             [
                 (status.value, self.counts.get(status, 0), percent(n, self.total))
                 for status in ParcelStatus
@@ -155,19 +166,19 @@ class Choices:
     def table(self) -> Table:
         return Table(
             "delivery-choices",
-            "Delivery choices",
+            N_("Delivery choices"),
             [
-                Column("Choice", "label"),
-                Column("Green", "text"),
-                Column("Choices"),
-                Column("Share (%)", "percent"),
-                Column("Estimated CO2e (g)"),
-                Column("CO2e avoided (g)"),
+                Column(N_("Choice"), "label"),
+                Column(N_("Green"), "term"),
+                Column(N_("Choices")),
+                Column(N_("Share (%)"), "percent"),
+                Column(N_("Estimated CO2e (g)")),
+                Column(N_("CO2e avoided (g)")),
             ],
             [
                 (
                     r.kind.value,
-                    "yes" if r.green else "no",
+                    N_("yes") if r.green else N_("no"),
                     r.choices,
                     percent(r.choices, self.total),
                     r.grams,

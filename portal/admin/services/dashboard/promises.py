@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 
-from portal.admin.services.dashboard.scope import Column, Scope, Table, for_merchant, percent
+from portal.admin.services.dashboard.scope import (
+    N_,
+    Column,
+    Scope,
+    Table,
+    for_merchant,
+    percent,
+)
 from portal.extensions import db
 from portal.models import Carrier, Parcel, Zone
 
@@ -65,14 +72,14 @@ class Promises:
     def table(self) -> Table:
         return Table(
             "promise-kept",
-            "Promise kept",
+            N_("Promise kept"),
             [
-                Column("Carrier", "text"),
-                Column("Zone", "text"),
-                Column("Week from", "text"),
-                Column("Delivered with a promise"),
-                Column("Promise kept"),
-                Column("Share kept (%)", "percent"),
+                Column(N_("Carrier"), "text"),
+                Column(N_("Zone"), "text"),
+                Column(N_("Week from"), "text"),
+                Column(N_("Delivered with a promise")),
+                Column(N_("Promise kept")),
+                Column(N_("Share kept (%)"), "percent"),
             ],
             [
                 (r.carrier, r.zone, r.week.isoformat(), r.delivered, r.kept, r.share)

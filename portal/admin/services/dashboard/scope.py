@@ -51,11 +51,18 @@ def for_merchant(query: Select, scope: Scope, parcel_id=None) -> Select:
 # --- tables: what the page shows, the CSV downloads and the charts draw -----------------------
 
 
+def N_(text: str) -> str:
+    """Marks a table's words for the console's catalogue without translating them: the CSV
+    keeps them in English (its columns are a contract), the page translates them as it shows
+    them (portal/admin/dashboard.py)."""
+    return text
+
+
 @dataclass(frozen=True)
 class Column:
     label: str
-    # text, label (a code: `out_for_delivery`), count (whole number), percent (already × 100),
-    # number (one decimal)
+    # text, term (English words the page translates), label (a code: `out_for_delivery`), count
+    # (whole number), percent (already × 100), number (one decimal)
     kind: str = "count"
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal.admin.services.merchants.fields import subject
@@ -47,7 +48,7 @@ def clean_colour(value: str | None) -> str | None:
     match = COLOUR.fullmatch(value)
     if match is None:
         raise DomainError(
-            "Give the colour as # and six hex digits, like #0b5a3c.", field="brand_colour"
+            _("Give the colour as # and six hex digits, like #0b5a3c."), field="brand_colour"
         )
     colour = "#" + match.group(1).lower()
     ratio = contrast_with_white(colour)
@@ -55,8 +56,13 @@ def clean_colour(value: str | None) -> str | None:
         # Rounded down, so a colour just short of 4.5 never reads as "4.5:1, needs 4.5:1".
         shown = math.floor(ratio * 10) / 10
         raise DomainError(
-            f"White text on {colour} has a contrast of only {shown:.1f}:1; the header needs "
-            f"at least {MIN_CONTRAST}:1 (WCAG AA). Choose a darker colour.",
+            _(
+                "White text on %(colour)s has a contrast of only %(shown)s:1; the header needs "
+                "at least %(needed)s:1 (WCAG AA). Choose a darker colour.",
+                colour=colour,
+                shown=f"{shown:.1f}",
+                needed=MIN_CONTRAST,
+            ),
             field="brand_colour",
             code="low_contrast",
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -56,16 +57,16 @@ def list_merchants() -> list[MerchantRow]:
 def find_merchant(merchant_id: int) -> Merchant:
     merchant = get_by_id(Merchant, merchant_id)
     if merchant is None:
-        raise NotFound("No merchant has this id.", code="merchant_not_found")
+        raise NotFound(_("No merchant has this id."), code="merchant_not_found")
     return merchant
 
 
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise DomainError("Give the merchant's name.", field="name")
+        raise DomainError(_("Give the merchant's name."), field="name")
     if len(name) > NAME_MAX:
-        raise DomainError(f"Keep the name to {NAME_MAX} characters.", field="name")
+        raise DomainError(_("Keep the name to %(max)s characters.", max=NAME_MAX), field="name")
     return name
 
 
@@ -82,13 +83,13 @@ def _flush_name(merchant: Merchant) -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict("Another merchant already has this name.", field="name") from None
+        raise Conflict(_("Another merchant already has this name."), field="name") from None
 
 
 def create_merchant(actor: Account, name: str) -> Merchant:
     name = _clean_name(name)
     if _name_taken(name):
-        raise Conflict("Another merchant already has this name.", field="name")
+        raise Conflict(_("Another merchant already has this name."), field="name")
     merchant = Merchant(name=name)
     db.session.add(merchant)
     _flush_name(merchant)
@@ -125,12 +126,14 @@ def _clean_address(text: str | None) -> str | None:
         return None
     if len(lines) > RETURN_ADDRESS_LINES:
         raise DomainError(
-            f"The return label has room for {RETURN_ADDRESS_LINES} lines.", field="return_address"
+            _("The return label has room for %(lines)s lines.", lines=RETURN_ADDRESS_LINES),
+            field="return_address",
         )
     address = "\n".join(lines)
     if len(address) > RETURN_ADDRESS_MAX:
         raise DomainError(
-            f"Keep the address to {RETURN_ADDRESS_MAX} characters.", field="return_address"
+            _("Keep the address to %(max)s characters.", max=RETURN_ADDRESS_MAX),
+            field="return_address",
         )
     return address
 
@@ -144,13 +147,13 @@ def update_details(actor: Account, merchant: Merchant, details: Details) -> dict
             details.complaint_due_days,
             COMPLAINT_DUE_DAYS,
             "complaint_due_days",
-            "Days to answer a complaint",
+            _("Days to answer a complaint"),
         ),
-        storage_days=days(details.storage_days, STORAGE_DAYS, "storage_days", "Storage days"),
+        storage_days=days(details.storage_days, STORAGE_DAYS, "storage_days", _("Storage days")),
         safe_place_max_value=money(details.safe_place_max_value, "safe_place_max_value"),
     )
     if new.name != merchant.name and _name_taken(new.name, merchant):
-        raise Conflict("Another merchant already has this name.", field="name")
+        raise Conflict(_("Another merchant already has this name."), field="name")
     before, after = changes(asdict(details_of(merchant)), asdict(new))
     if not after:
         return {}
@@ -171,7 +174,10 @@ def update_slot_share(actor: Account, merchant: Merchant, share: int | None) -> 
     already hold stay booked when the share is lowered: only new bookings are refused."""
     low, high = API_SLOT_SHARE
     if share is None or not low <= share <= high:
-        raise DomainError(f"Give a whole number from {low} to {high}.", field="api_slot_share")
+        raise DomainError(
+            _("Give a whole number from %(low)s to %(high)s.", low=low, high=high),
+            field="api_slot_share",
+        )
     if share == merchant.api_slot_share:
         return False
     before, after = {"api_slot_share": merchant.api_slot_share}, {"api_slot_share": share}

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal.models import Merchant
 from portal.services.errors import DomainError
 
@@ -23,10 +25,18 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def days(value: int | None, bounds: tuple[int, int], field: str, what: str) -> int:
+def days(value: int | None, bounds: tuple[int, int], field: str, what) -> int:
     low, high = bounds
     if value is None or not low <= value <= high:
-        raise DomainError(f"{what} must be a whole number from {low} to {high}.", field=field)
+        raise DomainError(
+            _(
+                "%(what)s must be a whole number from %(low)s to %(high)s.",
+                what=what,
+                low=low,
+                high=high,
+            ),
+            field=field,
+        )
     return value
 
 
@@ -37,9 +47,10 @@ def money(value: Decimal | None, field: str) -> Decimal | None:
         if not value.is_finite() or value < 0 or value > MONEY_MAX:
             raise InvalidOperation
         if value != value.quantize(Decimal("0.01")):
-            raise DomainError("Give at most two decimals.", field=field)
+            raise DomainError(_("Give at most two decimals."), field=field)
         return value.quantize(Decimal("0.01"))
     except InvalidOperation:
         raise DomainError(
-            f"Give an amount from 0 to {MONEY_MAX:,.0f}, or leave it empty.", field=field
+            _("Give an amount from 0 to %(max)s, or leave it empty.", max=f"{MONEY_MAX:,.0f}"),
+            field=field,
         ) from None

@@ -3,6 +3,7 @@ change audited without the key's plaintext or the endpoint's signing secret."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.admin.services.merchants.fields import subject
@@ -47,7 +48,7 @@ def revoke_key(actor: Account, merchant: Merchant, key_id: int) -> bool:
     """Revoke the merchant's key; False when it was revoked already (nothing logged)."""
     key = get_by_id(ApiKey, key_id)
     if key is None or key.merchant_id != merchant.id:
-        raise NotFound("This merchant has no key with this id.", code="api_key_not_found")
+        raise NotFound(_("This merchant has no key with this id."), code="api_key_not_found")
     if not revoke_api_key(key):
         return False
     record(
@@ -73,9 +74,11 @@ def add_webhook(
     """A new endpoint; its signing secret is on the row (shown once), never in the log."""
     url = (url or "").strip()
     if not url:
-        raise DomainError("Give the endpoint's URL.", field="url")
+        raise DomainError(_("Give the endpoint's URL."), field="url")
     if len(url) > WEBHOOK_URL_MAX:
-        raise DomainError(f"Keep the URL to {WEBHOOK_URL_MAX} characters.", field="url")
+        raise DomainError(
+            _("Keep the URL to %(max)s characters.", max=WEBHOOK_URL_MAX), field="url"
+        )
     endpoint = webhooks.create_endpoint(merchant, url, allow_insecure=allow_insecure)
     record(
         actor,
@@ -90,7 +93,7 @@ def add_webhook(
 def remove_webhook(actor: Account, merchant: Merchant, endpoint_id: int) -> WebhookEndpoint:
     endpoint = get_by_id(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound("This merchant has no webhook with this id.", code="webhook_not_found")
+        raise NotFound(_("This merchant has no webhook with this id."), code="webhook_not_found")
     webhooks.delete_endpoint(merchant, endpoint.id)  # NotFound unless it is live and theirs
     record(
         actor,

@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.admin.services.merchants.fields import changes, days, money, subject
@@ -53,24 +54,30 @@ def parse_skus(text: str | None) -> tuple[str, ...]:
 def _clean_policy(values: PolicyValues) -> PolicyValues:
     methods = set(values.methods)
     if not methods:
-        raise DomainError("Offer at least one way to send a return.", field="methods")
+        raise DomainError(_("Offer at least one way to send a return."), field="methods")
     if methods - set(ReturnMethod):
-        raise DomainError("Choose methods from the list.", field="methods")
+        raise DomainError(_("Choose methods from the list."), field="methods")
     reasons = set(values.reasons) | {ReturnReason.OTHER.value}  # "other" is always offered
     if reasons - set(ReturnReason):
-        raise DomainError("Choose reasons from the list.", field="reasons")
+        raise DomainError(_("Choose reasons from the list."), field="reasons")
     skus = tuple(sorted({s.strip() for s in values.non_returnable_skus if s.strip()}))
     too_long = [s for s in skus if len(s) > SKU_MAX]
     if too_long:
         raise DomainError(
-            f"A SKU has at most {SKU_MAX} characters ({too_long[0][:20]}… is longer).",
+            _(
+                "A SKU has at most %(max)s characters (%(sku)s… is longer).",
+                max=SKU_MAX,
+                sku=too_long[0][:20],
+            ),
             field="non_returnable_skus",
         )
     if len(skus) > SKUS_MAX:
-        raise DomainError(f"List at most {SKUS_MAX} SKUs.", field="non_returnable_skus")
+        raise DomainError(
+            _("List at most %(max)s SKUs.", max=SKUS_MAX), field="non_returnable_skus"
+        )
     fee = money(values.fee, "fee")
     return PolicyValues(
-        window_days=days(values.window_days, WINDOW_DAYS, "window_days", "The return window"),
+        window_days=days(values.window_days, WINDOW_DAYS, "window_days", _("The return window")),
         # In the enums' order, which is the order the return page offers them in.
         methods=tuple(m.value for m in ReturnMethod if m.value in methods),
         reasons=tuple(r.value for r in ReturnReason if r.value in reasons),

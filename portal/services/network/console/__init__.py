@@ -19,13 +19,15 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Account, AuditEntry, Vehicle, Zone
 from portal.models.types import utcnow
 from portal.services import delivery
@@ -33,8 +35,20 @@ from portal.services.audit import record
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network import closures
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-VEHICLES = {Vehicle.VAN: "Van", Vehicle.CARGO_BIKE: "Cargo bike"}
+# The days and vehicles as the audit log and snapshots keep them (English, stable), and as the
+# pages show them (WEEKDAYS, VEHICLES: in the supervisor's language).
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+VEHICLE_NAMES = {Vehicle.VAN: "Van", Vehicle.CARGO_BIKE: "Cargo bike"}
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+VEHICLES = {Vehicle.VAN: _l("Van"), Vehicle.CARGO_BIKE: _l("Cargo bike")}
 NAME_MAX = 120  # Zone.name, Carrier.name, PickupPoint.name
 REASON_MAX = 120  # ClosedDay.reason; slot and point reasons may be longer, the day's may not
 # Country codes: ISO 3166 alpha-2 as CLDR (babel) knows them, with their English names.
@@ -45,19 +59,19 @@ TIME_ZONES = available_timezones()
 
 # How field names read in messages ("capacity 3 → 5").
 LABELS = {
-    "green_weekday": "green day",
-    "time_zone": "time zone",
-    "end_time": "end",
-    "start_time": "start",
-    "locker_capacity": "locker capacity",
-    "address_line": "address",
-    "external_id": "external id",
-    "opening_hours": "opening hours",
-    "closed_from": "closed from",
-    "closed_until": "closed until",
-    "closed_reason": "closure reason",
-    "is_locker": "type",
-    "carrier": "carrier",
+    "green_weekday": _l("green day"),
+    "time_zone": _l("time zone"),
+    "end_time": _l("end"),
+    "start_time": _l("start"),
+    "locker_capacity": _l("locker capacity"),
+    "address_line": _l("address"),
+    "external_id": _l("external id"),
+    "opening_hours": _l("opening hours"),
+    "closed_from": _l("closed from"),
+    "closed_until": _l("closed until"),
+    "closed_reason": _l("closure reason"),
+    "is_locker": _l("type"),
+    "carrier": _l("carrier"),
 }
 
 
@@ -83,8 +97,15 @@ class Edit:
     changes: list[FieldChange]
 
     def __str__(self) -> str:
-        what = ", ".join(str(c) for c in self.changes) or "no field changed"
-        return f"{self.who} saved it at {self.at:%Y-%m-%d %H:%M} UTC: {what}"
+        what = ", ".join(str(c) for c in self.changes) or _("no field changed")
+        return str(
+            _(
+                "%(who)s saved it at %(when)s UTC: %(what)s",
+                who=self.who,
+                when=f"{self.at:%Y-%m-%d %H:%M}",
+                what=what,
+            )
+        )
 
 
 class EditConflict(Conflict):
@@ -95,18 +116,33 @@ class EditConflict(Conflict):
     code = "edit_conflict"
 
     def __init__(self, what: str, edits: list[Edit], differs: list[FieldChange], version: int):
+        # Made in the request that refuses the save, so in the supervisor's language.
         if edits:
-            told = "; then ".join(str(e) for e in edits)
-            head = f"Someone changed this {what} after you opened it. {told}."
+            told = str(_("; then ")).join(str(e) for e in edits)
+            head = str(
+                _(
+                    "Someone changed this %(what)s after you opened it. %(edits)s.",
+                    what=what,
+                    edits=told,
+                )
+            )
         else:
             now = ", ".join(f"{LABELS.get(c.field, c.field)} {_shown(c.before)}" for c in differs)
-            head = (
-                f"This {what} was changed after you opened it (by a file import or from "
-                f"the command line)." + (f" Now: {now}." if now else "")
-            )
+            head = str(
+                _(
+                    "This %(what)s was changed after you opened it (by a file import or from "
+                    "the command line).",
+                    what=what,
+                )
+            ) + (" " + str(_("Now: %(values)s.", values=now)) if now else "")
         super().__init__(
-            f"{head} Nothing of yours was saved. Your values are still in the form: save again "
-            "to replace theirs, or open the page again to start from theirs."
+            str(
+                _(
+                    "%(head)s Nothing of yours was saved. Your values are still in the form: save "
+                    "again to replace theirs, or open the page again to start from theirs.",
+                    head=head,
+                )
+            )
         )
         self.what, self.edits, self.differs, self.version = what, edits, differs, version
 
@@ -129,9 +165,15 @@ class ConfirmationNeeded(DomainError):
     def __init__(self, affected: list[Booked]):
         n = len(affected)
         super().__init__(
-            f"{n} parcel{'s are' if n != 1 else ' is'} booked on it. Each booking is given "
-            "back, the carrier's own plan applies again, and each recipient is asked to choose "
-            "again. Check the list, then confirm."
+            ngettext(
+                "%(num)d parcel is booked on it. Each booking is given back, the carrier's own "
+                "plan applies again, and each recipient is asked to choose again. Check the "
+                "list, then confirm.",
+                "%(num)d parcels are booked on it. Each booking is given back, the carrier's own "
+                "plan applies again, and each recipient is asked to choose again. Check the "
+                "list, then confirm.",
+                n,
+            )
         )
         self.affected = affected
 
@@ -242,7 +284,7 @@ def _conflict(v: Versioned, version: int, mine: dict[str, Any]) -> EditConflict:
 
 def check_version(v: Versioned, row: Any, version: int | None, mine: dict[str, Any]) -> None:
     if version is None:
-        raise DomainError("This form is out of date: open the page again.")
+        raise DomainError(_("This form is out of date: open the page again."))
     if row.version != version:
         raise _conflict(v, version, mine)
 
@@ -261,7 +303,7 @@ def save_versioned(
         try:
             db.session.refresh(row)
         except InvalidRequestError:  # they removed it
-            raise NotFound(f"Someone removed this {v.what} a moment ago.") from None
+            raise NotFound(_("Someone removed this %(what)s a moment ago.", what=v.what)) from None
         raise _conflict(v, version, mine) from None
     return result
 
@@ -269,12 +311,14 @@ def save_versioned(
 # --- shared checks -----------------------------------------------------------------------------
 
 
-def clean_text(value: str | None, field: str, what: str, limit: int = NAME_MAX) -> str:
+def clean_text(value: str | None, field: str, what, limit: int = NAME_MAX) -> str:
     value = " ".join((value or "").split())
     if not value:
-        raise DomainError(f"Give the {what}.", field=field)
+        raise DomainError(_("Give the %(what)s.", what=what), field=field)
     if len(value) > limit:
-        raise DomainError(f"Keep the {what} to {limit} characters.", field=field)
+        raise DomainError(
+            _("Keep the %(what)s to %(limit)s characters.", what=what, limit=limit), field=field
+        )
     return value
 
 
@@ -282,7 +326,7 @@ def clean_country(value: str | None, field: str = "country") -> str:
     code = (value or "").strip().upper()
     if code not in COUNTRIES:
         raise DomainError(
-            "Give a two-letter country code (ISO 3166), like SE, NO, FI or DK.", field=field
+            _("Give a two-letter country code (ISO 3166), like SE, NO, FI or DK."), field=field
         )
     return code
 
@@ -292,11 +336,11 @@ def coordinates(
 ) -> tuple[float | None, float | None]:
     if (latitude is None) != (longitude is None):
         missing = "longitude" if longitude is None else "latitude"
-        raise DomainError("Give both coordinates of the centre, or neither.", field=missing)
+        raise DomainError(_("Give both coordinates of the centre, or neither."), field=missing)
     if latitude is not None and not -90 <= latitude <= 90:
-        raise DomainError("A latitude is from -90 to 90.", field="latitude")
+        raise DomainError(_("A latitude is from -90 to 90."), field="latitude")
     if longitude is not None and not -180 <= longitude <= 180:
-        raise DomainError("A longitude is from -180 to 180.", field="longitude")
+        raise DomainError(_("A longitude is from -180 to 180."), field="longitude")
     return latitude, longitude
 
 

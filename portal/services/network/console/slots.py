@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +29,8 @@ from portal.services.calendar import Calendar
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network import closures, imports
 from portal.services.network.console import (
+    DAY_NAMES,
+    VEHICLE_NAMES,
     VEHICLES,
     WEEKDAYS,
     Booked,
@@ -63,7 +66,7 @@ def template_subject(template: SlotTemplate) -> str:
 
 def _template_snapshot(t: SlotTemplate) -> dict[str, Any]:
     return {
-        "weekday": WEEKDAYS[t.weekday],
+        "weekday": DAY_NAMES[t.weekday],
         "start_time": clock(t.start_time),
         "end_time": clock(t.end_time),
         "vehicle": Vehicle(t.vehicle).value,
@@ -74,7 +77,7 @@ def _template_snapshot(t: SlotTemplate) -> dict[str, Any]:
 
 def _template_versioned(t: SlotTemplate) -> Versioned:
     return Versioned(
-        "slot template",
+        _("slot template"),
         template_subject(t),
         ("network.template.create", "network.template.update"),
         lambda: _template_snapshot(t),
@@ -94,32 +97,37 @@ def templates_of(zone: Zone) -> list[SlotTemplate]:
 def find_template(template_id: int) -> SlotTemplate:
     template = get_by_id(SlotTemplate, template_id)
     if template is None:
-        raise NotFound("No slot template has this id.")
+        raise NotFound(_("No slot template has this id."))
     return template
 
 
 def _capacity(value: int | None, field: str = "capacity") -> int:
     if value is None or not 1 <= value <= MAX_CAPACITY:
-        raise DomainError(f"Give a capacity from 1 to {MAX_CAPACITY:,}.", field=field)
+        raise DomainError(
+            _("Give a capacity from 1 to %(max)s.", max=f"{MAX_CAPACITY:,}"), field=field
+        )
     return value
 
 
 def _window(start: time | None, end: time | None) -> None:
     if start is None:
-        raise DomainError("Give the start as HH:MM.", field="start_time")
+        raise DomainError(_("Give the start as HH:MM."), field="start_time")
     if end is None:
-        raise DomainError("Give the end as HH:MM.", field="end_time")
+        raise DomainError(_("Give the end as HH:MM."), field="end_time")
     if end <= start:
-        raise DomainError(f"The end comes after the start ({start:%H:%M}).", field="end_time")
+        raise DomainError(
+            _("The end comes after the start (%(start)s).", start=f"{start:%H:%M}"),
+            field="end_time",
+        )
 
 
 def add_template(actor: Account, zone: Zone, values: TemplateValues) -> SlotTemplate:
     """A weekly window; the dated slots of the days ahead are made at once."""
     if values.weekday is None or not 0 <= values.weekday <= 6:
-        raise DomainError("Choose a weekday.", field="weekday")
+        raise DomainError(_("Choose a weekday."), field="weekday")
     _window(values.start_time, values.end_time)
     if values.vehicle not in tuple(Vehicle):
-        raise DomainError("Choose a van or a cargo bike.", field="vehicle")
+        raise DomainError(_("Choose a van or a cargo bike."), field="vehicle")
     capacity = _capacity(values.capacity)
     vehicle = Vehicle(values.vehicle)
     clash = db.session.scalar(
@@ -132,8 +140,14 @@ def add_template(actor: Account, zone: Zone, values: TemplateValues) -> SlotTemp
     )
     if clash:
         raise Conflict(
-            f"{zone.name} has a {VEHICLES[vehicle].lower()} window at "
-            f"{values.start_time:%H:%M} on {WEEKDAYS[values.weekday]}s already: edit that one.",
+            _(
+                "%(zone)s has a %(vehicle)s window at %(start)s on %(weekday)ss already: edit "
+                "that one.",
+                zone=zone.name,
+                vehicle=VEHICLES[vehicle].lower(),
+                start=f"{values.start_time:%H:%M}",
+                weekday=WEEKDAYS[values.weekday],
+            ),
             field="start_time",
         )
     template = SlotTemplate(
@@ -149,7 +163,7 @@ def add_template(actor: Account, zone: Zone, values: TemplateValues) -> SlotTemp
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict("This window was added a moment ago.", field="start_time") from None
+        raise Conflict(_("This window was added a moment ago."), field="start_time") from None
     delivery.generate_slots(days_ahead())
     record(
         actor,
@@ -268,7 +282,7 @@ def zone_slots(zone: Zone, today: date, days: int) -> list[SlotDay]:
 def find_slot(slot_id: int) -> Slot:
     slot = get_by_id(Slot, slot_id)
     if slot is None:
-        raise NotFound("No slot has this id.")
+        raise NotFound(_("No slot has this id."))
     return slot
 
 
@@ -276,12 +290,15 @@ def slot_subject(slot: Slot) -> str:
     return f"slot:{slot.id}"
 
 
-def slot_text(slot: Slot) -> str:
+def slot_text(slot: Slot, *, shown: bool = False) -> str:
+    """The slot in words: in English as the audit log keeps it, or (`shown`) in the
+    supervisor's language."""
     tz = ZoneInfo(slot.zone.time_zone)
+    days, vehicles = (WEEKDAYS, VEHICLES) if shown else (DAY_NAMES, VEHICLE_NAMES)
     return (
-        f"{slot.zone.name}, {WEEKDAYS[slot.day.weekday()]} {slot.day.isoformat()} "
+        f"{slot.zone.name}, {days[slot.day.weekday()]} {slot.day.isoformat()} "
         f"{slot.starts_at.astimezone(tz):%H:%M}-{slot.ends_at.astimezone(tz):%H:%M} "
-        f"({VEHICLES[Vehicle(slot.vehicle)].lower()})"
+        f"({str(vehicles[Vehicle(slot.vehicle)]).lower()})"
     )
 
 
@@ -295,11 +312,11 @@ def close_slot(
 ) -> list[Booked]:
     """Close a dated slot: not offered any more; its bookings are given back (confirmed)."""
     now = now or utcnow()
-    reason = clean_text(reason, "reason", "reason recipients read", 200)
+    reason = clean_text(reason, "reason", _("reason recipients read"), 200)
     if slot.closed_at is not None:
-        raise Conflict("This slot is closed already.", field="reason")
+        raise Conflict(_("This slot is closed already."), field="reason")
     if slot.ends_at <= now:
-        raise DomainError("This slot is over.", field="reason")
+        raise DomainError(_("This slot is over."), field="reason")
     affected = closures.affected_by_slot(slot)
     require_confirmation(affected, confirmed)
     booked = bookings_of(affected)
@@ -319,14 +336,14 @@ def close_slot(
 def reopen_slot(actor: Account, slot: Slot, *, now: datetime | None = None) -> None:
     now = now or utcnow()
     if slot.closed_at is None:
-        raise Conflict("This slot is open.")
+        raise Conflict(_("This slot is open."))
     if slot.ends_at <= now:
-        raise DomainError("This slot is over.")
+        raise DomainError(_("This slot is over."))
     closed_day = db.session.scalar(
         select(ClosedDay.id).where(ClosedDay.zone_id == slot.zone_id, ClosedDay.day == slot.day)
     )
     if closed_day:
-        raise Conflict("The whole day is closed in this zone: reopen the day instead.")
+        raise Conflict(_("The whole day is closed in this zone: reopen the day instead."))
     before = {"slot": slot_text(slot), "closed": True, "reason": slot.closed_reason}
     slot.closed_at = slot.closed_reason = None
     db.session.flush()

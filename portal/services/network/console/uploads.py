@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -74,8 +75,10 @@ class PreviewOutdated(Conflict):
 
     def __init__(self, preview: ImportPreview):
         super().__init__(
-            "The network changed since your preview, so this file would now change something "
-            "else: check the new preview below and apply again."
+            _(
+                "The network changed since your preview, so this file would now change something "
+                "else: check the new preview below and apply again."
+            )
         )
         self.preview = preview
 
@@ -88,14 +91,16 @@ class ImportRaced(Conflict):
 
     def __init__(self):
         super().__init__(
-            "Someone changed the network while your file was being applied, so nothing was "
-            "imported: check the new preview below and apply again."
+            _(
+                "Someone changed the network while your file was being applied, so nothing was "
+                "imported: check the new preview below and apply again."
+            )
         )
 
 
 def _run(kind: str, data: bytes, filename: str, *, close_missing: bool, dry_run: bool):
     if kind not in files.KINDS:
-        raise DomainError("Choose what the file holds.", field="kind")
+        raise DomainError(_("Choose what the file holds."), field="kind")
     return imports.import_file(kind, data, filename, dry_run=dry_run, close_missing=close_missing)
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -29,9 +30,9 @@ from portal.services.calendar import public_holiday
 from portal.services.errors import Conflict, DomainError, NotFound
 from portal.services.network import closures, imports
 from portal.services.network.console import (
+    DAY_NAMES,
     REASON_MAX,
     TIME_ZONES,
-    WEEKDAYS,
     Booked,
     Versioned,
     bookings_of,
@@ -70,7 +71,7 @@ def _zone_snapshot(zone: Zone) -> dict[str, Any]:
         "name": zone.name,
         "country": zone.country,
         "time_zone": zone.time_zone,
-        "green_weekday": WEEKDAYS[zone.green_weekday] if zone.green_weekday is not None else None,
+        "green_weekday": DAY_NAMES[zone.green_weekday] if zone.green_weekday is not None else None,
         "cutoff": clock(zone.cutoff),
         "version": zone.version,
     }
@@ -78,7 +79,7 @@ def _zone_snapshot(zone: Zone) -> dict[str, Any]:
 
 def _zone_versioned(zone: Zone) -> Versioned:
     return Versioned(
-        "zone",
+        _("zone"),
         zone_subject(zone),
         ("network.zone.create", "network.zone.update"),
         lambda: _zone_snapshot(zone),
@@ -90,23 +91,23 @@ def zone_subject(zone: Zone) -> str:
 
 
 def _check_zone(values: ZoneValues, zone: Zone | None = None) -> ZoneValues:
-    name = clean_text(values.name, "name", "zone's name")
+    name = clean_text(values.name, "name", _("zone's name"))
     taken = select(func.count(Zone.id)).where(func.lower(Zone.name) == name.lower())
     if zone is not None:
         taken = taken.where(Zone.id != zone.id)
     if db.session.scalar(taken):
-        raise Conflict("Another zone already has this name.", field="name")
+        raise Conflict(_("Another zone already has this name."), field="name")
     country = clean_country(values.country)
     tz = (values.time_zone or "").strip()
     if tz not in TIME_ZONES:
         raise DomainError(
-            "Give a time zone name from the IANA database, like Europe/Stockholm.",
+            _("Give a time zone name from the IANA database, like Europe/Stockholm."),
             field="time_zone",
         )
     if values.green_weekday is not None and not 0 <= values.green_weekday <= 6:
-        raise DomainError("Choose a weekday, or no green day.", field="green_weekday")
+        raise DomainError(_("Choose a weekday, or no green day."), field="green_weekday")
     if values.cutoff is None:
-        raise DomainError("Give the cutoff as HH:MM.", field="cutoff")
+        raise DomainError(_("Give the cutoff as HH:MM."), field="cutoff")
     return ZoneValues(name, country, tz, values.green_weekday, values.cutoff)
 
 
@@ -158,7 +159,7 @@ def list_zones(now: datetime | None = None, days: int = 7) -> list[ZoneRow]:
 def find_zone(zone_id: int) -> Zone:
     zone = get_by_id(Zone, zone_id)
     if zone is None:
-        raise NotFound("No zone has this id.", code="zone_not_found")
+        raise NotFound(_("No zone has this id."), code="zone_not_found")
     return zone
 
 
@@ -180,7 +181,7 @@ def create_zone(actor: Account, values: ZoneValues) -> Zone:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:  # the same name saved a moment ago by someone else
-        raise Conflict("Another zone already has this name.", field="name") from None
+        raise Conflict(_("Another zone already has this name."), field="name") from None
     record(actor, "network.zone.create", subject=zone_subject(zone), after=_zone_snapshot(zone))
     return zone
 
@@ -195,7 +196,7 @@ def update_zone(actor: Account, zone: Zone, version: int | None, values: ZoneVal
         "name": values.name,
         "country": (values.country or "").upper(),
         "time_zone": values.time_zone,
-        "green_weekday": WEEKDAYS[values.green_weekday]
+        "green_weekday": DAY_NAMES[values.green_weekday]
         if values.green_weekday is not None and 0 <= values.green_weekday <= 6
         else None,
         "cutoff": clock(values.cutoff),
@@ -216,7 +217,7 @@ def update_zone(actor: Account, zone: Zone, version: int | None, values: ZoneVal
         save_versioned(v, zone, version, mine, change)
     except IntegrityError:
         raise Conflict(
-            "A postcode prefix of this zone is in another zone of that country already.",
+            _("A postcode prefix of this zone is in another zone of that country already."),
             field="country",
         ) from None
     old, new = changed_fields(before, _zone_snapshot(zone))
@@ -244,7 +245,7 @@ def add_prefix(
     New parcels with such a postcode fall in the zone; parcels already created keep theirs."""
     code = normalise_postcode(prefix or "")
     if not re.fullmatch(r"[A-Z0-9]{1,10}", code):
-        raise DomainError("A prefix is 1 to 10 letters and digits.", field="prefix")
+        raise DomainError(_("A prefix is 1 to 10 letters and digits."), field="prefix")
     latitude, longitude = coordinates(latitude, longitude)
     taken = db.session.execute(
         select(ZonePostcodePrefix)
@@ -252,8 +253,18 @@ def add_prefix(
         .where(ZonePostcodePrefix.country == zone.country, ZonePostcodePrefix.prefix == code)
     ).scalar_one_or_none()
     if taken is not None:
-        where = "this zone" if taken.zone_id == zone.id else f"zone {taken.zone.name}"
-        raise Conflict(f"{code} ({zone.country}) is in {where} already.", field="prefix")
+        where = (
+            _("this zone") if taken.zone_id == zone.id else _("zone %(zone)s", zone=taken.zone.name)
+        )
+        raise Conflict(
+            _(
+                "%(prefix)s (%(country)s) is in %(where)s already.",
+                prefix=code,
+                country=zone.country,
+                where=where,
+            ),
+            field="prefix",
+        )
     row = ZonePostcodePrefix(
         zone_id=zone.id, country=zone.country, prefix=code, latitude=latitude, longitude=longitude
     )
@@ -262,7 +273,14 @@ def add_prefix(
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict(f"{code} ({zone.country}) is in a zone already.", field="prefix") from None
+        raise Conflict(
+            _(
+                "%(prefix)s (%(country)s) is in a zone already.",
+                prefix=code,
+                country=zone.country,
+            ),
+            field="prefix",
+        ) from None
     record(
         actor,
         "network.prefix.add",
@@ -275,7 +293,7 @@ def add_prefix(
 def remove_prefix(actor: Account, zone: Zone, prefix_id: int) -> str:
     row = get_by_id(ZonePostcodePrefix, prefix_id)
     if row is None or row.zone_id != zone.id:
-        raise NotFound("This zone has no such prefix.")
+        raise NotFound(_("This zone has no such prefix."))
     before = {"prefix": row.prefix, "latitude": row.latitude, "longitude": row.longitude}
     zone.prefixes.remove(row)
     db.session.flush()
@@ -320,14 +338,17 @@ def close_day(
     withdrawn. With bookings on it, the supervisor confirms the list first."""
     now = now or utcnow()
     if day is None:
-        raise DomainError("Give the day as YYYY-MM-DD.", field="day")
-    reason = clean_text(reason, "reason", "reason recipients read", REASON_MAX)
+        raise DomainError(_("Give the day as YYYY-MM-DD."), field="day")
+    reason = clean_text(reason, "reason", _("reason recipients read"), REASON_MAX)
     if day < zone_today(zone, now):
-        raise DomainError("That day is over: close today or a later day.", field="day")
+        raise DomainError(_("That day is over: close today or a later day."), field="day")
     if db.session.scalar(
         select(ClosedDay.id).where(ClosedDay.zone_id == zone.id, ClosedDay.day == day)
     ):
-        raise Conflict(f"{day.isoformat()} is closed in {zone.name} already.", field="day")
+        raise Conflict(
+            _("%(day)s is closed in %(zone)s already.", day=day.isoformat(), zone=zone.name),
+            field="day",
+        )
     affected = closures.affected_by_day(zone, day)
     require_confirmation(affected, confirmed)
     booked = bookings_of(affected)
@@ -347,7 +368,7 @@ def reopen_day(actor: Account, zone: Zone, day_id: int) -> date:
     """The day is open again: its closed slots take bookings, and missing ones are made."""
     row = get_by_id(ClosedDay, day_id)
     if row is None or row.zone_id != zone.id:
-        raise NotFound("This zone has no such closed day.")
+        raise NotFound(_("This zone has no such closed day."))
     day, reason = row.day, row.reason
     closures.reopen_day(row)
     delivery.generate_slots(days_ahead())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -44,17 +45,17 @@ def all_carriers() -> list[Carrier]:
 
 
 def add_carrier(actor: Account, name: str) -> Carrier:
-    name = clean_text(name, "name", "carrier's name")
+    name = clean_text(name, "name", _("carrier's name"))
     if db.session.scalar(
         select(func.count(Carrier.id)).where(func.lower(Carrier.name) == name.lower())
     ):
-        raise Conflict("A carrier has this name already.", field="name")
+        raise Conflict(_("A carrier has this name already."), field="name")
     carrier = Carrier(name=name)
     db.session.add(carrier)
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise Conflict("A carrier has this name already.", field="name") from None
+        raise Conflict(_("A carrier has this name already."), field="name") from None
     record(actor, "network.carrier.create", subject=f"carrier:{carrier.id}", after={"name": name})
     return carrier

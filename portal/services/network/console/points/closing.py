@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from portal.models import Account, PickupPoint
 from portal.models.types import utcnow
 from portal.services.audit import record
@@ -46,18 +48,18 @@ def close_point(
     arrive while it is closed get their booking back (confirmed first)."""
     now = now or utcnow()
     if closed_from is None:
-        raise DomainError("Give the first closed day.", field="closed_from")
-    reason = clean_text(reason, "reason", "reason recipients read", 200)
+        raise DomainError(_("Give the first closed day."), field="closed_from")
+    reason = clean_text(reason, "reason", _("reason recipients read"), 200)
     today = now.astimezone(ZoneInfo(point.zone.time_zone if point.zone else "UTC")).date()
     if closed_from < today:
-        raise DomainError("Close from today or a later day.", field="closed_from")
+        raise DomainError(_("Close from today or a later day."), field="closed_from")
     if closed_from > today + _CLOSE_AHEAD:
-        raise DomainError("Close from a day within five years.", field="closed_from")
+        raise DomainError(_("Close from a day within five years."), field="closed_from")
     if closed_until is not None and closed_until < closed_from:
-        raise DomainError("The last closed day is before the first.", field="closed_until")
+        raise DomainError(_("The last closed day is before the first."), field="closed_until")
     if closed_until is not None and closed_until > today + _CLOSE_AHEAD:
         raise DomainError(
-            "Give a last closed day within five years, or none to close the point for good.",
+            _("Give a last closed day within five years, or none to close the point for good."),
             field="closed_until",
         )
     affected = closures.affected_by_point(point, closed_from, closed_until)
@@ -88,7 +90,7 @@ def close_point(
 
 def reopen_point(actor: Account, point: PickupPoint) -> None:
     if point.closed_from is None:
-        raise Conflict("This point isn't closed, nor is a closure planned.")
+        raise Conflict(_("This point isn't closed, nor is a closure planned."))
     before = point_snapshot(point)
     save_versioned(
         point_versioned(point), point, point.version, {}, lambda: closures.reopen_point(point)

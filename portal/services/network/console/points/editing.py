@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -90,7 +91,7 @@ def point_snapshot(p: PickupPoint) -> dict[str, Any]:
 
 def point_versioned(p: PickupPoint) -> Versioned:
     return Versioned(
-        "pickup point" if not p.is_locker else "locker",
+        _("pickup point") if not p.is_locker else _("locker"),
         point_subject(p),
         (
             "network.point.create",
@@ -105,7 +106,7 @@ def point_versioned(p: PickupPoint) -> Versioned:
 def find_point(point_id: int) -> PickupPoint:
     point = get_by_id(PickupPoint, point_id)
     if point is None:
-        raise NotFound("No pickup point has this id.")
+        raise NotFound(_("No pickup point has this id."))
     return point
 
 
@@ -115,15 +116,15 @@ def _check_point(values: PointValues, point: PickupPoint | None = None) -> dict[
     if values.carrier_id is not None:
         carrier = get_by_id(Carrier, values.carrier_id)
         if carrier is None:
-            raise DomainError("Choose a carrier from the list.", field="carrier_id")
+            raise DomainError(_("Choose a carrier from the list."), field="carrier_id")
     external_id = (values.external_id or "").strip() or None
     if carrier is not None and external_id is None:
         raise DomainError(
-            "Give the carrier's own id for this point (what their files call it).",
+            _("Give the carrier's own id for this point (what their files call it)."),
             field="external_id",
         )
     if external_id is not None and len(external_id) > 64:
-        raise DomainError("Keep the external id to 64 characters.", field="external_id")
+        raise DomainError(_("Keep the external id to 64 characters."), field="external_id")
     if carrier is not None:
         clash = select(PickupPoint.id).where(
             PickupPoint.carrier_id == carrier.id, PickupPoint.external_id == external_id
@@ -132,29 +133,35 @@ def _check_point(values: PointValues, point: PickupPoint | None = None) -> dict[
             clash = clash.where(PickupPoint.id != point.id)
         if db.session.scalar(clash):
             raise Conflict(
-                f"{carrier.name} has a point with the id {external_id} already.",
+                _(
+                    "%(carrier)s has a point with the id %(id)s already.",
+                    carrier=carrier.name,
+                    id=external_id,
+                ),
                 field="external_id",
             )
-    name = clean_text(values.name, "name", "point's name")
-    address = clean_text(values.address_line, "address_line", "street address", 300)
+    name = clean_text(values.name, "name", _("point's name"))
+    address = clean_text(values.address_line, "address_line", _("street address"), 300)
     postcode = " ".join((values.postcode or "").split())
     if not re.fullmatch(r"[A-Z0-9]{2,10}", normalise_postcode(postcode)) or len(postcode) > 16:
-        raise DomainError("A postcode is 2 to 10 letters and digits.", field="postcode")
-    city = clean_text(values.city, "city", "city")
+        raise DomainError(_("A postcode is 2 to 10 letters and digits."), field="postcode")
+    city = clean_text(values.city, "city", _("city"))
     country = clean_country(values.country)
     if values.latitude is None:
-        raise DomainError("Give the latitude (WGS 84, like 59.3430).", field="latitude")
+        raise DomainError(_("Give the latitude (WGS 84, like 59.3430)."), field="latitude")
     if values.longitude is None:
-        raise DomainError("Give the longitude (WGS 84, like 18.0530).", field="longitude")
+        raise DomainError(_("Give the longitude (WGS 84, like 18.0530)."), field="longitude")
     latitude, longitude = coordinates(values.latitude, values.longitude)
     opening = " ".join((values.opening_hours or "").split())
     if len(opening) > 300:
-        raise DomainError("Keep the opening hours to 300 characters.", field="opening_hours")
+        raise DomainError(_("Keep the opening hours to 300 characters."), field="opening_hours")
     if hours.problem(opening):
         # The parser's own words ("expected EOI, any_rule_separator …") help nobody here.
         raise DomainError(
-            "These opening hours don't parse: write them as OpenStreetMap does, like "
-            "“Mo-Fr 08:00-20:00; Sa 10:00-16:00; PH off” or “24/7”.",
+            _(
+                "These opening hours don't parse: write them as OpenStreetMap does, like "
+                "“Mo-Fr 08:00-20:00; Sa 10:00-16:00; PH off” or “24/7”."
+            ),
             field="opening_hours",
         )
     reserved = point.lockers_reserved if point is not None else 0
@@ -162,17 +169,24 @@ def _check_point(values: PointValues, point: PickupPoint | None = None) -> dict[
         capacity = values.locker_capacity
         if capacity is None or not 1 <= capacity <= MAX_CAPACITY:
             raise DomainError(
-                f"A locker has 1 to {MAX_CAPACITY:,} compartments.", field="locker_capacity"
+                _("A locker has 1 to %(max)s compartments.", max=f"{MAX_CAPACITY:,}"),
+                field="locker_capacity",
             )
         if capacity < reserved:
             raise DomainError(
-                f"{reserved} compartments are booked: the capacity can't go below {reserved}.",
+                _(
+                    "%(n)s compartments are booked: the capacity can't go below %(n)s.",
+                    n=reserved,
+                ),
                 field="locker_capacity",
             )
     else:
         if reserved:
             raise DomainError(
-                f"{reserved} compartments are booked: it stays a locker until they are collected.",
+                _(
+                    "%(n)s compartments are booked: it stays a locker until they are collected.",
+                    n=reserved,
+                ),
                 field="point_type",
             )
         capacity = 0
@@ -201,7 +215,7 @@ def create_point(actor: Account, values: PointValues) -> PickupPoint:
             db.session.flush()
     except IntegrityError:
         raise Conflict(
-            "This carrier has a point with this id already.", field="external_id"
+            _("This carrier has a point with this id already."), field="external_id"
         ) from None
     db.session.refresh(point)
     record(actor, "network.point.create", subject=point_subject(point), after=point_snapshot(point))
@@ -240,7 +254,7 @@ def update_point(
         save_versioned(v, point, version, mine, change)
     except IntegrityError:
         raise Conflict(
-            "This carrier has a point with this id already.", field="external_id"
+            _("This carrier has a point with this id already."), field="external_id"
         ) from None
     db.session.refresh(point)
     old, new = changed_fields(before, point_snapshot(point))

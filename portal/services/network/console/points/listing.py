@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import force_locale
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -74,5 +73,5 @@ def list_points(f: PointFilter, today: date, page: int = 1, per_page: int = 50) 
 
 
 def hours_summary(point: PickupPoint, now: datetime) -> str:
-    with force_locale("en"):
-        return hours.summary(point, now)
+    """The point's hours now, in words, in the console's language (the account's)."""
+    return hours.summary(point, now)
