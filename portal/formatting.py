@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from babel import Locale
 from babel.dates import format_skeleton
+from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
 from flask_babel import get_locale
 
@@ -34,6 +35,11 @@ def money(amount: Decimal | str | None, currency: str) -> str:
     written = format_currency(Decimal(amount), currency, locale=get_locale())
     # CLDR's currency spacing, which Babel leaves out: "SEK 1,249.50", not "SEK1,249.50".
     return re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", "\xa0", written)
+
+
+def listing(items) -> str:
+    """`a, b and c` as the reader's language lists things (CLDR): "a, b och c", "a, b ja c"."""
+    return format_list([str(item) for item in items], locale=cldr_locale())
 
 
 def country_name(code: str) -> str:
