@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 
-from portal.extensions import db
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests.browser.test_page_weight import BUDGET, COUNTED, measure
 from tests.support import factories
@@ -59,6 +58,7 @@ def open_page(
     page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))  # type: ignore[attr-defined]
     page.goto(f"{live_server}/l/{factories.make_link(parcel)}")
     page.goto(f"{live_server}/t/{parcel.tracking_number}/delivery")
     expect(page.get_by_role("heading", name="Choose how your parcel arrives")).to_be_visible()
@@ -173,6 +173,7 @@ def test_when_no_tile_loads_the_map_goes_away_and_the_list_works(page: Page, til
     # The swapped-in list does not try again.
     page.wait_for_timeout(300)
     expect(page.locator(".pickup-map")).to_have_count(0)
+    assert [e for e in page.console_errors if "Failed to load" not in e] == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
@@ -220,10 +221,9 @@ def test_the_delivery_page_with_the_map_stays_under_budget(browser, live_server,
     page.context.close()
 
 
-@pytest.mark.parametrize("width", ["phone", "desktop"])
-def test_a_return_shows_where_to_hand_it_in_on_the_map(browser, live_server, tiles, width):
-    """The return page's list has no radios: a marker lights up its entry, and a pointer over an
-    entry lights up its marker."""
+@pytest.fixture
+def approved_return(db):
+    """A drop-off return waiting to be handed in, from an address in the delivery zone."""
     factories.make_delivery_zone(today=datetime.now(STOCKHOLM).date())
     delivered, _second = factories.make_order(factories.make_merchant("Nordic Outdoor"))
     shirt = next(i for i in delivered.items if i.sku == "SHIRT-M")
@@ -231,18 +231,52 @@ def test_a_return_shows_where_to_hand_it_in_on_the_map(browser, live_server, til
         delivered, ReturnRequest([LineRequest(shirt.id, quantity=1, reason="too_small")], "dropoff")
     )
     db.session.commit()
-    context = browser.new_context(viewport=PHONE if width == "phone" else DESKTOP)
+    return ret
+
+
+def open_return_page(browser, live_server, tiles, ret, viewport=DESKTOP) -> Page:
+    context = browser.new_context(viewport=viewport)
     local_only(context, live_server, tiles)
     page = context.new_page()
-    page.goto(f"{live_server}/l/{factories.make_link(delivered)}")
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))  # type: ignore[attr-defined]
+    page.goto(f"{live_server}/l/{factories.make_link(ret.parcel)}")
     page.goto(f"{live_server}/r/{ret.rma}")
+    return page
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_a_return_shows_where_to_hand_it_in_on_the_map(
+    browser, live_server, tiles, approved_return, width
+):
+    """The return page's list has no radios: a marker lights up its entry, and a pointer over an
+    entry lights up its marker."""
+    viewport = PHONE if width == "phone" else DESKTOP
+    page = open_return_page(browser, live_server, tiles, approved_return, viewport)
     places = page.locator("ul.hand-in")
     places.scroll_into_view_if_needed()
     expect(page.locator(".hand-in + .pickup-map .pickup-marker")).to_have_count(2)
+    expect(
+        page.locator(".hand-in .leaflet-tile-loaded, .pickup-map .leaflet-tile-loaded").first
+    ).to_be_attached()
     page.locator(".pickup-marker[title='Far Kiosk']").click()
     expect(places.locator("li.is-lit")).to_contain_text("Far Kiosk")
     places.locator("li", has_text="Near Shop").hover()
     expect(page.locator(".pickup-marker[title='Near Shop']")).to_have_class(ACTIVE)
+    page.get_by_role("link", name="Back to your parcel").focus()  # focus leaving the list
     screenshot(page, f"return-hand-in-{width}")
     check_a11y(page, f"return with the hand-in map ({width})")
-    context.close()
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_a_return_whose_tiles_fail_is_the_list_alone(browser, live_server, tiles, approved_return):
+    tiles.failing = True
+    page = open_return_page(browser, live_server, tiles, approved_return)
+    page.locator("ul.hand-in").scroll_into_view_if_needed()
+    expect(page.locator(".pickup-map")).to_have_count(0, timeout=15000)
+    expect(page.locator(".pickup-map-number")).to_have_count(0)
+    expect(page.locator("ul.hand-in li")).to_have_count(2)
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()

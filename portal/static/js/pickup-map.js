@@ -74,7 +74,9 @@
       tileLoaded = true;
       clearTimeout(timer);
     });
-    tiles.on("load", giveUp); // every tile in view settled, none of them loaded
+    // Every tile in view settled, none of them loaded. After Leaflet's own handling of the event
+    // (it reads the map again once its listeners return), not from inside it.
+    tiles.on("load", () => setTimeout(giveUp, 0));
 
     const numbers = [];
     const markers = new Map(); // radio (or, without one, the list entry) → marker
@@ -134,7 +136,7 @@
       // Only as far as it takes to bring it into view: the others stay in sight where they can.
       if (pan) map.panInside(marker.getLatLng(), { padding: [40, 40] });
     };
-    const checked = () => points.find((p) => p.radio.checked)?.radio;
+    const checked = () => points.find((p) => p.radio?.checked)?.radio;
     const onFocus = (e) => light(e.target, true);
     const onChange = (e) => light(e.target, true);
     const onBlur = () => light(checked(), false);
