@@ -19,7 +19,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-# htmx, Leaflet and axe-core come pinned from the npm registry; node_modules/ and vendor/ are
+# htmx, Leaflet, DejaVu Sans and axe-core come pinned from the npm registry; node_modules/ and vendor/ are
 # git-ignored. htmx and Leaflet are served from vendor/; axe-core is for the browser tests only and
 # stays in node_modules/ (tests/support/axe.py reads it from there). npm ci rewrites
 # node_modules/.package-lock.json.
@@ -36,10 +36,15 @@ portal/static/vendor/leaflet.js portal/static/vendor/leaflet.css &: node_modules
 	mkdir -p portal/static/vendor
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css portal/static/vendor/
 
+# DejaVu Sans draws the PNG return label's text: Pillow's built-in font has no å, ø or €.
+portal/static/vendor/fonts/DejaVuSans.ttf portal/static/vendor/fonts/DejaVuSans-Bold.ttf &: node_modules/.package-lock.json
+	mkdir -p portal/static/vendor/fonts
+	cp node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf node_modules/dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf portal/static/vendor/fonts/
+
 node_modules/axe-core/axe.min.js: node_modules/.package-lock.json
 	touch $@
 
-vendor: portal/static/vendor/htmx.min.js portal/static/vendor/leaflet.js portal/static/vendor/leaflet.css
+vendor: portal/static/vendor/htmx.min.js portal/static/vendor/leaflet.js portal/static/vendor/leaflet.css portal/static/vendor/fonts/DejaVuSans.ttf
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -D "messages console" -d portal/translations

@@ -6,7 +6,10 @@ which the service point in their country reads too."""
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import qrcode
@@ -15,6 +18,8 @@ from flask_babel import ngettext
 from PIL import Image, ImageDraw, ImageFont
 
 from portal.models import Return, ReturnMethod
+
+logger = logging.getLogger(__name__)
 
 # A6 portrait, in millimetres; the PNG is drawn at 300 dpi.
 WIDTH_MM, HEIGHT_MM = 105, 148
@@ -110,16 +115,30 @@ def _mm(value: float) -> int:
     return round(value / 25.4 * DPI)
 
 
+# DejaVu Sans (npm `dejavu-fonts-ttf`, copied by `make vendor`): Pillow's own font draws å, ø,
+# é and € as empty boxes, and the label carries Nordic words, names and addresses.
+FONTS = Path(__file__).resolve().parents[1] / "static" / "vendor" / "fonts"
+
+
+@lru_cache(maxsize=16)
+def _font(size_mm: float, bold: bool = False) -> ImageFont.FreeTypeFont:
+    path = FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+    try:
+        return ImageFont.truetype(str(path), _mm(size_mm))
+    except OSError:
+        # An install that skipped `make vendor`: a label with boxes for Nordic letters beats
+        # no label; say so once.
+        logger.warning("return labels: %s is missing (run `make vendor`)", path.name)
+        return ImageFont.load_default(size=_mm(size_mm))
+
+
 def png(ret: Return) -> bytes:
     t = label_text(ret)
     image = Image.new("L", (_mm(WIDTH_MM), _mm(HEIGHT_MM)), 255)
     draw = ImageDraw.Draw(image)
 
-    def font(size_mm: float) -> ImageFont.FreeTypeFont:
-        return ImageFont.load_default(size=_mm(size_mm))
-
-    draw.text((_mm(6), _mm(12)), t.heading, font=font(7), anchor="ls", fill=0)
-    draw.text((_mm(WIDTH_MM - 6), _mm(12)), t.merchant, font=font(4.2), anchor="rs", fill=0)
+    draw.text((_mm(6), _mm(12)), t.heading, font=_font(7, bold=True), anchor="ls", fill=0)
+    draw.text((_mm(WIDTH_MM - 6), _mm(12)), t.merchant, font=_font(4.2), anchor="rs", fill=0)
     matrix = _matrix(ret.dropoff_code)
     modules = len(matrix)
     scale = _mm(QR_MM) // modules
@@ -128,9 +147,9 @@ def png(ret: Return) -> bytes:
     qr = qr.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
     image.paste(qr, ((image.width - qr.width) // 2, _mm(16)))
     y = 16 + QR_MM + 4
-    for text, size, _bold in _lines(t):
+    for text, size, bold in _lines(t):
         y += size * 1.35
-        draw.text((image.width // 2, _mm(y)), text, font=font(size), anchor="ms", fill=0)
+        draw.text((image.width // 2, _mm(y)), text, font=_font(size, bold), anchor="ms", fill=0)
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True, dpi=(DPI, DPI))
     return out.getvalue()

@@ -11,6 +11,7 @@ import time_machine
 
 from portal.extensions import db
 from portal.models import ReturnStatus
+from portal.returns import labels
 from portal.security import CSP
 from portal.services.returns import LineRequest, ReturnRequest, open_return
 from tests.support import factories
@@ -91,3 +92,13 @@ def test_the_places_are_in_the_recipients_language(client, returning):
     client.get("/lang/nb")
     page = text(client.get(f"/r/{ret.rma}").get_data(as_text=True))
     assert "Her kan du levere den" in page and "Near Shop" in page
+
+
+def test_the_png_label_draws_nordic_letters_not_empty_boxes():
+    """The label's words, names and addresses carry å, ø, æ and €: each must be a glyph of its
+    own, not the box a font draws for a letter it lacks (as Pillow's built-in font did)."""
+    font = labels._font(4.0)
+    missing = bytes(font.getmask("\U0001f600"))  # no emoji in DejaVu Sans: its empty box
+    for letter in "åäöøæÅÄÖØÆéü€":
+        assert bytes(font.getmask(letter)) != missing, letter
+    assert bytes(font.getmask("ø")) != bytes(font.getmask("o"))
