@@ -118,6 +118,12 @@ _ROWS_OLDEST_FIRST = (
 
 
 def postcode_matches(parcel: Parcel, postcode: str) -> bool:
-    """Whether a typed postcode is the recipient's (spaces, dashes and case don't matter)."""
+    """Whether a typed postcode is the recipient's (spaces, dashes and case don't matter, nor
+    the country's prefix people write on parcels: "DK-2100", "FI-00100")."""
     typed = normalise_postcode(postcode)
-    return bool(typed) and hmac.compare_digest(typed, normalise_postcode(parcel.postcode))
+    stored = normalise_postcode(parcel.postcode)
+    country = (parcel.country or "").upper()
+    if country and typed.startswith(country) and not stored.startswith(country):
+        typed = typed.removeprefix(country)
+    # As bytes: compare_digest refuses non-ASCII text, which a typed postcode may hold.
+    return bool(typed) and hmac.compare_digest(typed.encode(), stored.encode())

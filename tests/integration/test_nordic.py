@@ -19,7 +19,7 @@ from portal.gsm7 import is_gsm7, segments
 from portal.localtime import format_day
 from portal.models import Notification, Parcel, PickupPoint, Zone
 from portal.services.calendar import is_working_day, public_holiday
-from tests.support import factories, me
+from tests.support import factories, me, pages
 from tests.support.api import parcel_body
 from tests.support.pages import text
 
@@ -216,3 +216,15 @@ def test_me_reads_a_national_number_in_the_pages_country(client, db, language, t
     ).scalar_one()
     assert is_gsm7(code_sms.body) and segments(code_sms.body) == 1
     assert me.sent_code(number) in code_sms.body
+
+
+@pytest.mark.parametrize(
+    ("typed", "opens"), [("DK-2100", True), ("dk 2100", True), ("2100", True), ("DK-2200", False)]
+)
+def test_the_postcode_check_takes_the_countrys_prefix(client, db, typed, opens):
+    parcel = factories.make_parcel(postcode="2100", city="København Ø")
+    parcel.country = "DK"
+    db.session.commit()
+    res = pages.verify(client, parcel, typed)
+    page = client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
+    assert (parcel.recipient_name in page) is opens, res.status_code
