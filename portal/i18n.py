@@ -28,12 +28,33 @@ def select_locale() -> str | None:
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    preferred = g.get("recipient_language")
+    preferred = g.get("recipient_language") or _desk_language()
     if preferred in languages:
         return preferred
-    return (
-        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    return browser_language(languages)
+
+
+# Browsers in Norway often send "no" (or Nynorsk, "nn") rather than "nb": Bokmål is the
+# Norwegian we ship, and CLDR's "no" is Bokmål.
+_ALIASES = {"no": "nb", "nn": "nb"}
+
+
+def browser_language(languages) -> str:
+    """The first language of Accept-Language, by its weights, that we ship."""
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].split("_")[0].lower()
+        code = _ALIASES.get(primary, primary)
+        if code in languages:
+            return code
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _desk_language() -> str | None:
+    """A drop-off desk's own language (set per account by a supervisor) on the desk's pages,
+    where the desk hasn't picked another with the switcher."""
+    user = current_user
+    desk = getattr(user, "is_authenticated", False) and getattr(user, "role", None) == "dropoff"
+    return getattr(user, "language", None) if desk and request.path.startswith("/dropoff") else None
 
 
 def console_language() -> str:

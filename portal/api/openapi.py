@@ -249,10 +249,11 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     "operationId": "getDeliveryOptions",
                     "summary": "Delivery options with CO2e for an address (merchant key)",
                     "description": (
-                        "For checkout. Labels follow Accept-Language (en, sv). Pass one option "
-                        "back as `delivery_choice` on POST /parcels. A slot whose share your "
-                        "bookings through the API already hold is `available: false` for you "
-                        "(`share_remaining: 0`) while it may still have places left."
+                        "For checkout. Labels follow Accept-Language (en, sv, nb, da, fi). "
+                        "Pass one option back as `delivery_choice` on POST /parcels. A slot "
+                        "whose share your bookings through the API already hold is "
+                        "`available: false` for you (`share_remaining: 0`) while it may still "
+                        "have places left."
                     ),
                     "parameters": [
                         _query("postcode", {"type": "string"}, required=True),

@@ -89,6 +89,15 @@ class RecipientIn(In):
             raise ValueError("not an ISO 3166-1 country code")
         return v.upper()
 
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, v):
+        # "no" (and Nynorsk's "nn") as a shop's platform may send it: Bokmål, CLDR's "no".
+        if isinstance(v, str):
+            v = v.strip().replace("_", "-").split("-")[0].lower()
+            return {"no": "nb", "nn": "nb"}.get(v, v)
+        return v
+
     @field_validator("postcode")
     @classmethod
     def _postcode(cls, v: str, info: ValidationInfo) -> str:

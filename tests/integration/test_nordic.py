@@ -19,7 +19,7 @@ from portal.gsm7 import is_gsm7, segments
 from portal.localtime import format_day
 from portal.models import Notification, Parcel, PickupPoint, Zone
 from portal.services.calendar import is_working_day, public_holiday
-from tests.support import factories, me, pages
+from tests.support import factories, me, pages, staff
 from tests.support.api import parcel_body
 from tests.support.pages import text
 
@@ -228,3 +228,39 @@ def test_the_postcode_check_takes_the_countrys_prefix(client, db, typed, opens):
     res = pages.verify(client, parcel, typed)
     page = client.get(f"/t/{parcel.tracking_number}").get_data(as_text=True)
     assert (parcel.recipient_name in page) is opens, res.status_code
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("no", "nb"),
+        ("no-NO,no;q=0.9", "nb"),
+        ("nn-NO,nn;q=0.9,no;q=0.8", "nb"),
+        ("da-DK,da;q=0.9,en;q=0.8", "da"),
+        ("fi-FI", "fi"),
+        ("de-DE,sv;q=0.5", "sv"),
+        ("de-DE", "en"),
+    ],
+)
+def test_the_browsers_language_picks_the_page_language(client, header, language):
+    html = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f'<html lang="{language}">' in html
+
+
+def test_the_api_takes_no_as_norwegian(merchant_api):
+    factories.make_carrier("Baltic Express")
+    body = parcel_body("Baltic Express", **RECIPIENTS["NO"] | {"language": "no"}, country="NO")
+    res = merchant_api.post("/api/v1/parcels", json=body)
+    assert res.status_code == 201, res.json
+    assert res.json["recipient"]["language"] == "nb"
+
+
+def test_a_drop_off_desk_works_in_its_accounts_language(client, db):
+    desk = factories.make_dropoff_account()
+    desk.language = "sv"
+    db.session.commit()
+    staff.login(client, desk)
+    page = client.get("/dropoff", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="sv">' in page
+    client.get("/lang/en")  # the desk's own pick, for this session
+    assert '<html lang="en">' in client.get("/dropoff").get_data(as_text=True)
