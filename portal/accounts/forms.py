@@ -30,12 +30,13 @@ class CodeForm(Form):
 
 
 class TotpForm(Form):
-    """Setting up or turning off two-step log-in (staff pages, in English)."""
+    """Setting up or turning off two-step log-in (the console's page, in the account's
+    language)."""
 
     code = StringField(
-        "Code from the app",
-        description="The 6 digits the app shows now.",
-        validators=[DataRequired("Enter the code from your app."), Length(max=20)],
+        _l("Code from the app"),
+        description=_l("The 6 digits the app shows now."),
+        validators=[DataRequired(_l("Enter the code from your app.")), Length(max=20)],
     )
 
 

@@ -247,13 +247,14 @@ def security():
                 session.pop(ENROLMENT, None)
                 start_staff_session(account)  # its other sessions have ended
                 flash(
-                    "Two-step log-in is on. You'll be asked for a code at every log-in.", "success"
+                    _("Two-step log-in is on. You'll be asked for a code at every log-in."),
+                    "success",
                 )
                 # On to the page the supervisor wanted before enrolment stood in the way.
                 return redirect(safe_next(request.args.get("next"), _home(account.role)), 303)
     status = 422 if form.errors else 200
     html = render_template(
-        "accounts/security.html",
+        "admin/security.html",
         account=account,
         form=form,
         secret=secret,
@@ -275,9 +276,9 @@ def security_disable():
         except DomainError as exc:
             refuse(form, exc, "code")
         else:
-            flash("Two-step log-in is off.", "success")
+            flash(_("Two-step log-in is off."), "success")
             return redirect(url_for("accounts.security"), 303)
-    html = render_template("accounts/security.html", account=account, form=form, secret=None)
+    html = render_template("admin/security.html", account=account, form=form, secret=None)
     return no_store(current_app.make_response((html, 422)))
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from babel import Locale
+from babel.numbers import format_decimal, parse_pattern
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import format_date, get_locale
 from flask_login import current_user
 
 from portal.accounts import role_required
+from portal.admin.labels import label
 from portal.admin.text import lazy_gettext as _l
 from portal.models import Account, Role
 
@@ -78,13 +81,36 @@ def _menu() -> dict:
         except ValueError:
             return str(role)
 
-    return {"admin_nav": admin_nav, "has_endpoint": has_endpoint, "role_name": role_name}
+    return {
+        "admin_nav": admin_nav,
+        "has_endpoint": has_endpoint,
+        "role_name": role_name,
+        "label": label,
+    }
 
 
 @bp.app_template_filter("console_date")
 def _console_date(day, pattern: str = "EEE yyyy-MM-dd") -> str:
     """A day with its weekday in the console's language: `Sat 2026-12-05`, `lör 2026-12-05`."""
     return format_date(day, pattern)
+
+
+@bp.app_template_filter("console_number")
+def console_number(value, pattern: str | None = None) -> str:
+    """A number as the console's language writes it: `12,345.5`, `12 345,5`."""
+    return format_decimal(value, format=pattern, locale=get_locale())
+
+
+@bp.app_template_filter("console_percent")
+def console_percent(value: float | None, decimals: int = 1) -> str:
+    """A percentage (0–100) as the language writes it: `100.0%`, `100,0 %`; `–` for none."""
+    if value is None:
+        return "–"
+    locale: Locale = get_locale()
+    # The language's own pattern (its spacing and sign), with the decimals the page wants.
+    pattern = parse_pattern(locale.percent_formats[None].pattern)
+    pattern.frac_prec = (decimals, decimals)
+    return pattern.apply(value / 100, locale)
 
 
 def agent() -> Account:

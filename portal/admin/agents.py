@@ -102,12 +102,11 @@ def agents():
                 name=form.name.data,
                 role=form.role.data,
                 place=form.place.data,
+                language=form.language.data,
             )
         except DomainError as exc:
             refuse(form, exc)
         else:
-            # The account service knows nothing of languages; the new row takes the choice.
-            account.language = form.language.data
             flash(
                 ngettext(
                     "Created the %(role)s account %(email)s. A set-password link is e-mailed to "

@@ -16,7 +16,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from portal import csvexport
-from portal.admin import bp
+from portal.admin import bp, console_number, console_percent
 from portal.admin.services import dashboard as service
 from portal.admin.text import lazy_gettext as _l
 from portal.forms import Form
@@ -167,12 +167,12 @@ def cell(column: service.Column, value: object) -> str:
     if value is None:
         return "–"
     if column.kind == "count":
-        return f"{value:,}"
+        return console_number(value)
     if column.kind == "percent":
-        return f"{value:.1f}%"
+        return console_percent(value)
     if column.kind == "number" and isinstance(value, int | float):
-        # Up to two decimals, none when they are zero: 66.7, 0.31, 12.
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
+        # Up to two decimals, none when they are zero: 66.7, 0.31, 12 (66,7 in Swedish).
+        return console_number(value, "#,##0.##")
     if column.kind == "label":
         return label(value)
     if column.kind == "term":
@@ -330,7 +330,7 @@ def promise_chart_svg(table: service.Table) -> str:
     )
     if table.rows:  # pygal can't place axis labels on a chart without data
         chart.y_labels = list(range(0, 101, 20))
-    chart.value_formatter = lambda v: f"{v:.1f}%"
+    chart.value_formatter = console_percent
     chart.add_xml_filter(_without_scripts)
     chart.x_labels = weeks
     for (carrier, zone), shares in lines.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
-from portal.i18n import fast_gettext
+from portal.i18n import fast_gettext, translations
 
 
 class ConsoleText(LazyString):
@@ -20,3 +20,13 @@ class ConsoleText(LazyString):
 
 def lazy_gettext(string: str, **variables) -> ConsoleText:
     return ConsoleText(fast_gettext, string, **variables)
+
+
+def fast_pgettext(context: str, string: str) -> str:
+    return translations().upgettext(context, string)
+
+
+def lazy_pgettext(context: str, string: str) -> ConsoleText:
+    """A word that means different things in different places ("Open" as a filter, a case's
+    status, a link): the context keeps each its own translation."""
+    return ConsoleText(fast_pgettext, context, string)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -18,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.admin import agent, bp, console_forms
 from portal.admin.audit_labels import action_labels
 from portal.admin.console_forms import drawn
+from portal.admin.labels import label
 from portal.admin.services import console, queues
 from portal.admin.services.parcel_console import parcel_console
 from portal.admin.services.search import search
@@ -105,6 +107,10 @@ def _console(
     """The console; after a refusal (`errors` by section, `refused` the form posted) that
     form is drawn again with what was typed, the others afresh."""
     context = parcel_console(parcel)
+    for case in context["cases"]:  # the next statuses by name; the values stay their codes
+        case["status_choices"] = [
+            (code, label("complaint_status", code)) for code in case["transitions"]
+        ]
     staff = (
         db.session.execute(
             select(Account)
@@ -136,8 +142,17 @@ def _console(
         errors=errors,
         draw=draw,
         forms=console_forms,
+        actions=action_labels(),
+        photos_asked=_in_customer_language(parcel, console_forms.PHOTOS_ASKED),
     )
     return current_app.make_response((html, status))
+
+
+def _in_customer_language(parcel: Parcel, text) -> str:
+    """Text the agent sends on to the customer, pre-filled in the parcel's language (where the
+    console's catalogue has it; English otherwise), not the agent's."""
+    with force_locale(parcel.language):
+        return str(text)
 
 
 @bp.get("/parcels/<tn>")
@@ -286,7 +301,7 @@ def complaint_action(tn: str, action: str):
             return _(
                 "Case %(case)s is now %(status)s; the customer is told.",
                 case=complaint.case_number,
-                status=complaint.status.value,
+                status=label("complaint_status", complaint.status),
             )
         if isinstance(form, console_forms.ComplaintMessageForm):
             console.message_customer(agent(), complaint, form.message.data or "")
@@ -334,7 +349,7 @@ def start_return(tn: str):
                     _(
                         "Return %(rma)s started (%(status)s); the customer is told.",
                         rma=ret.rma,
-                        status=ret.status.value,
+                        status=label("return_status", ret.status),
                     ),
                     "success",
                 )

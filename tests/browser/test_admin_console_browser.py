@@ -65,7 +65,7 @@ def test_agent_finds_a_parcel_by_phone_and_rebooks_it(browser, live_server, parc
     expect(page.get_by_role("status")).to_contain_text("Delivery changed to")
     expect(page.get_by_role("status")).to_contain_text("the recipient is told")
     expect(page.locator("#delivery")).to_contain_text(time.replace("–", "-"))
-    expect(page.locator("#audit")).to_contain_text("delivery.change")
+    expect(page.locator("#audit")).to_contain_text("Changed the delivery choice")
     screenshot(page, f"admin-rebooked-{viewport}")
 
     db.session.rollback()

@@ -261,6 +261,7 @@ def test_a_supervisor_creates_an_agent_who_can_then_log_in(app, supervisor):
         "place": None,
         "active": True,
         "totp": False,
+        "language": "en",
     }
     listing = text(supervisor.get("/admin/agents").get_data(as_text=True))
     assert "new.agent@example.com Nils Agent Agent Yes Off Never No" in listing

@@ -164,9 +164,9 @@ def test_the_console_shows_everything_about_a_parcel(agent_client):
         parcel.recipient_email,
         "Surbrunnsgatan 14",
         "Stockholm terminal",
-        "in_transit",
+        "In transit",
         "SM0123456789abcdef",
-        "parcel_created",
+        "Parcel created",
         "Can you leave it at the back door?",
         "damaged",
     ):

@@ -171,6 +171,24 @@ def test_swedish_pages_say_it_in_swedish(client, world):
     assert "Utlämningsställen och paketskåp" in zones
 
 
+def test_the_security_page_speaks_swedish(client):
+    login(client, swedish(Role.AGENT, "tvasteg.sv@example.com"))
+    page = client.get("/admin/security").get_data(as_text=True)
+    assert '<html lang="sv">' in page
+    text = visible_text(page)
+    assert "Tvåstegsinloggning" in text and "Slå på tvåstegsinloggning" in text
+    assert "Kod från appen" in text
+    assert "Turn two-step log-in on" not in text and english_left(page) == []
+
+
+def test_codes_read_as_words_and_numbers_as_swedish_writes_them(client, world):
+    login(client, swedish(Role.SUPERVISOR, "ord.sv@example.com"))
+    parcel = visible_text(client.get(f"/admin/parcels/{world['tn']}").get_data(as_text=True))
+    assert "awaiting_customer" not in parcel and "in_transit" not in parcel
+    points = client.get("/admin/network/points").get_data(as_text=True)
+    assert 'value="closed"' in points and ">Stängda</option>" in points
+
+
 def test_a_refusal_and_a_confirmation_come_in_swedish(client, world):
     login(client, swedish(Role.AGENT, "agent.sv@example.com"))
     url = f"/admin/parcels/{world['tn']}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from flask_babel import format_date, ngettext
+from flask_babel import format_date, format_decimal, ngettext, pgettext
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -74,13 +74,25 @@ def _summary(p: Prediction) -> str:
         # Rounded down, never overstated.
         text += _(
             ", %(percent)s %% of %(count)s comparable parcels",
-            percent=int(p.confidence * 100 + 1e-9),
-            count=f"{p.sample_size:,}",
+            percent=format_decimal(int(p.confidence * 100 + 1e-9)),
+            count=format_decimal(p.sample_size),
         )
-    text += f" ({p.basis})"
+    text += " (" + _basis_name(p.basis) + ")"
     if p.delayed:
         text += _("; moved by a delay scan")
     return text
+
+
+def _basis_name(basis: str) -> str:
+    """The short name of what a prediction learned from (its code is the model's)."""
+    names = {
+        "route": pgettext("prediction basis", "route"),
+        "zone_pair": pgettext("prediction basis", "zone pair"),
+        "carrier": pgettext("prediction basis", "carrier"),
+        "carrier_default": pgettext("prediction basis", "carrier default"),
+        "default": pgettext("prediction basis", "default"),
+    }
+    return names.get(basis, basis)
 
 
 def _basis(parcel: Parcel, basis: str) -> str:

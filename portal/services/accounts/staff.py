@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -24,9 +26,13 @@ def reset_password(actor: Account, account: Account) -> None:
     """A supervisor resets a password without ever choosing or seeing one: the old password
     stops working and every session ends at once (it may be in the wrong hands), and the owner
     gets a link by e-mail to set a new one. Two-step log-in stays (it has a reset of its own)."""
-    _not_yourself(actor, account, "reset the password of")
+    _not_yourself(
+        actor,
+        account,
+        _("You can't reset the password of your own account; ask another supervisor."),
+    )
     if not account.active:
-        raise Conflict("This account is deactivated; reactivate it first.")
+        raise Conflict(_("This account is deactivated; reactivate it first."))
     account.set_password(unguessable_password())
     record(
         actor,
@@ -39,25 +45,39 @@ def reset_password(actor: Account, account: Account) -> None:
 
 
 def create_account(
-    email: str, *, name: str, role: Role | str, password: str | None, place: str | None = None
+    email: str,
+    *,
+    name: str,
+    role: Role | str,
+    password: str | None,
+    place: str | None = None,
+    language: str | None = None,
 ) -> Account:
     """A new account. `password=None`: one nobody knows, until its owner sets their own through
-    the link `add_account` e-mails them."""
+    the link `add_account` e-mails them. `language`: the console's (CONSOLE_LANGUAGES; by
+    default the app's default)."""
     email = email.strip().lower()
     if "@" not in email:
-        raise DomainError("Give an e-mail address.", field="email")
+        raise DomainError(_("Give an e-mail address."), field="email")
     # Counted as stored: lower case can lengthen it ("İ" becomes two characters).
     if len(email) > EMAIL_MAX:
-        raise DomainError(f"An e-mail address has at most {EMAIL_MAX} characters.", field="email")
+        raise DomainError(
+            _("An e-mail address has at most %(num)d characters.", num=EMAIL_MAX), field="email"
+        )
     if password is not None:
         check_password_rules(password)
     role = Role(role)
     place = (place or "").strip() or None
     if role is Role.DROPOFF and not place:
-        raise DomainError("A drop-off account needs the service point's name.", field="place")
+        raise DomainError(_("A drop-off account needs the service point's name."), field="place")
+    language = language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    if language not in current_app.config["CONSOLE_LANGUAGES"]:
+        raise DomainError(_("Choose a language from the list."), field="language")
     if db.session.scalar(select(func.count()).where(Account.email == email)):
-        raise Conflict("An account with this e-mail exists already.", field="email")
-    account = Account(email=email, name=name.strip() or email, role=role, place=place)
+        raise Conflict(_("An account with this e-mail exists already."), field="email")
+    account = Account(
+        email=email, name=name.strip() or email, role=role, place=place, language=language
+    )
     account.set_password(password if password is not None else unguessable_password())
     db.session.add(account)
     db.session.flush()
@@ -73,6 +93,7 @@ def describe(account: Account) -> dict:
         "place": account.place,
         "active": account.active,
         "totp": account.totp_secret is not None,
+        "language": account.language,
     }
 
 
@@ -81,11 +102,20 @@ def list_accounts() -> list[Account]:
 
 
 def add_account(
-    actor: Account, email: str, *, name: str, role: Role | str, place: str | None = None
+    actor: Account,
+    email: str,
+    *,
+    name: str,
+    role: Role | str,
+    place: str | None = None,
+    language: str | None = None,
 ) -> Account:
-    """A supervisor creates an account; its owner gets a link by e-mail to set their password.
-    The supervisor never knows it, so they can never act under the new account's name."""
-    account = create_account(email, name=name, role=role, password=None, place=place)
+    """A supervisor creates an account (in the console language they chose for it); its owner
+    gets a link by e-mail to set their password. The supervisor never knows it, so they can
+    never act under the new account's name."""
+    account = create_account(
+        email, name=name, role=role, password=None, place=place, language=language
+    )
     record(
         actor,
         "account.create",
@@ -97,9 +127,11 @@ def add_account(
     return account
 
 
-def _not_yourself(actor: Account, account: Account, what: str) -> None:
+def _not_yourself(actor: Account, account: Account, refusal: str) -> None:
+    """`refusal`: the whole sentence, translated by the caller (a sentence cut up around a verb
+    can't be translated)."""
     if actor.id == account.id:
-        raise DomainError(f"You can't {what} your own account; ask another supervisor.")
+        raise DomainError(refusal)
 
 
 def _keep_a_supervisor(account: Account) -> None:
@@ -112,7 +144,7 @@ def _keep_a_supervisor(account: Account) -> None:
         .with_for_update()
     ).all()
     if len(supervisors) <= 1:
-        raise Conflict("This is the last active supervisor; make another one first.")
+        raise Conflict(_("This is the last active supervisor; make another one first."))
 
 
 def change_role(actor: Account, account: Account, role: Role | str, place: str | None) -> None:
@@ -120,9 +152,11 @@ def change_role(actor: Account, account: Account, role: Role | str, place: str |
     place = (place or "").strip() or account.place
     if role is account.role and place == account.place:
         return
-    _not_yourself(actor, account, "change the role of")
+    _not_yourself(
+        actor, account, _("You can't change the role of your own account; ask another supervisor.")
+    )
     if role is Role.DROPOFF and not place:
-        raise DomainError("A drop-off account needs the service point's name.", field="place")
+        raise DomainError(_("A drop-off account needs the service point's name."), field="place")
     if role is not Role.SUPERVISOR:
         _keep_a_supervisor(account)
     before = describe(account)
@@ -143,7 +177,13 @@ def set_active(actor: Account, account: Account, active: bool) -> None:
     """Deactivating ends the account's sessions at once; reactivating makes it log in afresh."""
     if account.active is active:
         return
-    _not_yourself(actor, account, "deactivate" if not active else "reactivate")
+    _not_yourself(
+        actor,
+        account,
+        _("You can't deactivate your own account; ask another supervisor.")
+        if not active
+        else _("You can't reactivate your own account; ask another supervisor."),
+    )
     if not active:
         _keep_a_supervisor(account)
     before = describe(account)
@@ -162,8 +202,12 @@ def reset_totp(actor: Account, account: Account) -> None:
     """A lost phone: the second factor goes, and with it the account's sessions. A supervisor
     must set it up again at their next log-in."""
     if not account.totp_secret:
-        raise Conflict("This account has no two-step log-in to reset.")
-    _not_yourself(actor, account, "reset two-step log-in for")
+        raise Conflict(_("This account has no two-step log-in to reset."))
+    _not_yourself(
+        actor,
+        account,
+        _("You can't reset two-step log-in for your own account; ask another supervisor."),
+    )
     totp_off(actor, account)
     account.end_sessions()
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.models import Account, Role
@@ -18,7 +20,7 @@ from portal.services.errors import Conflict, DomainError
 TOTP_ISSUER = "Lastmile"
 # Codes one step either side of now are accepted: phones' clocks drift and people type slowly.
 TOTP_WINDOW = 1
-WRONG_CODE = "That code isn't right. Type the 6 digits your app shows now."
+WRONG_CODE = _l("That code isn't right. Type the 6 digits your app shows now.")
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,10 @@ def enable_totp(account: Account, secret: str, code: str, *, now: datetime | Non
     again."""
     now = now or utcnow()
     if account.totp_secret:
-        raise Conflict("Two-step log-in is on already.", field="code")
+        raise Conflict(_("Two-step log-in is on already."), field="code")
     step = _matching_step(secret, code, now)
     if step is None:
-        raise DomainError(WRONG_CODE, field="code")
+        raise DomainError(str(WRONG_CODE), field="code")
     account.totp_secret = secret
     account.totp_last_step = step
     account.end_sessions()
@@ -112,9 +114,9 @@ def disable_totp(account: Account, code: str, *, now: datetime | None = None) ->
     """An agent or drop-off desk turns the second factor off, with a current code; supervisors
     can't (they must have it)."""
     if account.role is Role.SUPERVISOR:
-        raise DomainError("Supervisors must keep two-step log-in on.", field="code")
+        raise DomainError(_("Supervisors must keep two-step log-in on."), field="code")
     if not account.totp_secret:
-        raise Conflict("Two-step log-in is off already.", field="code")
+        raise Conflict(_("Two-step log-in is off already."), field="code")
     if not use_code(account, code, now or utcnow()).ok:
-        raise DomainError(WRONG_CODE, field="code")
+        raise DomainError(str(WRONG_CODE), field="code")
     totp_off(account, account)

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal, ngettext
+from flask_babel import gettext as _
 from jinja2 import TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from sqlalchemy import select
@@ -279,10 +280,11 @@ def _check_source(env, source: str, allowed: frozenset[str], errors: dict, name:
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
-        errors[name] = f"Line {exc.lineno}: {exc.message}"
+        # Jinja's own words for what is wrong stay as Jinja wrote them.
+        errors[name] = _("Line %(line)d: %(problem)s", line=exc.lineno, problem=exc.message)
         return False
     if any(ast.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))):
-        errors[name] = "Templates can't include, import or extend other templates."
+        errors[name] = _("Templates can't include, import or extend other templates.")
         return False
     refused = outside_the_language(ast)
     if refused:
@@ -291,7 +293,12 @@ def _check_source(env, source: str, allowed: frozenset[str], errors: dict, name:
     unknown = sorted(meta.find_undeclared_variables(ast) - allowed)
     if unknown:
         listed = ", ".join(f"{{{{ {n} }}}}" for n in unknown)
-        errors[name] = f"Unknown variable{'s' if len(unknown) > 1 else ''}: {listed}."
+        errors[name] = ngettext(
+            "Unknown variable: %(names)s.",
+            "Unknown variables: %(names)s.",
+            len(unknown),
+            names=listed,
+        )
         return False
     return True
 
@@ -313,15 +320,19 @@ def preview(
     subject = subject or ""
     if channel is Channel.EMAIL:
         if "\n" in subject or "\r" in subject:
-            errors["subject"] = "The subject must be one line."
+            errors["subject"] = _("The subject must be one line.")
         elif not subject.strip():
-            errors["subject"] = "Enter a subject."
+            errors["subject"] = _("Enter a subject.")
         elif len(subject) > SUBJECT_MAX:
-            errors["subject"] = f"The subject can be at most {SUBJECT_MAX} characters."
+            errors["subject"] = _(
+                "The subject can be at most %(num)s characters.", num=format_decimal(SUBJECT_MAX)
+            )
     if not body.strip():
-        errors["body"] = "Enter the message."
+        errors["body"] = _("Enter the message.")
     elif len(body) > BODY_MAX[channel]:
-        errors["body"] = f"The message can be at most {BODY_MAX[channel]:,} characters."
+        errors["body"] = _(
+            "The message can be at most %(num)s characters.", num=format_decimal(BODY_MAX[channel])
+        )
 
     env = environment(strict=True)
     allowed = context_keys(trigger, channel)
@@ -334,7 +345,7 @@ def preview(
         and "body" not in errors
         and "unsubscribe_link" not in meta.find_undeclared_variables(env.parse(body))
     ):
-        errors["body"] = "Keep the unsubscribe link ({{ unsubscribe_link }}) in the e-mail."
+        errors["body"] = _("Keep the unsubscribe link ({{ unsubscribe_link }}) in the e-mail.")
     if errors:
         return result
 
@@ -342,10 +353,10 @@ def preview(
     try:
         content = render_text(env, trigger, channel, language, subject, body, sample)
     except SecurityError as exc:
-        errors["body"] = f"Not allowed: {_first_line(exc)}"
+        errors["body"] = _("Not allowed: %(problem)s", problem=_first_line(exc))
         return result
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
-        errors["body"] = f"This doesn't render: {_first_line(exc)}"
+        errors["body"] = _("This doesn't render: %(problem)s", problem=_first_line(exc))
         return result
     result.subject, result.text, result.html = (
         content["subject"],
@@ -357,13 +368,15 @@ def preview(
         result.segments = segments(result.text)
         result.encoding = "GSM-7" if is_gsm7(result.text) else "UCS-2"
         if not result.text:
-            errors["body"] = "The message comes out empty."
+            errors["body"] = _("The message comes out empty.")
         elif result.segments > SMS_MAX_SEGMENTS:
-            errors["body"] = (
-                f"The message is {result.segments} SMS segments; at most {SMS_MAX_SEGMENTS}."
+            errors["body"] = _(
+                "The message is %(num)d SMS segments; at most %(most)d.",
+                num=result.segments,
+                most=SMS_MAX_SEGMENTS,
             )
     elif channel is Channel.EMAIL and not result.subject:
-        errors["subject"] = "The subject comes out empty."
+        errors["subject"] = _("The subject comes out empty.")
     return result
 
 

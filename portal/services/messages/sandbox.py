@@ -14,6 +14,7 @@ from functools import cache
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
@@ -125,16 +126,17 @@ def outside_the_language(ast: nodes.Template) -> str | None:
     for node in ast.find_all(nodes.Node):
         if not isinstance(node, ALLOWED_NODES):
             what = type(node).__name__.lower()
-            return (
-                f"Messages can use variables, {{% if %}} and filters, not {what}: "
-                "keep to words and {{ variables }}."
+            return _(
+                "Messages can use variables, {%% if %%} and filters, not %(what)s: "
+                "keep to words and {{ variables }}.",
+                what=what,
             )
         if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
-            return f"The filter |{node.name} isn't available in messages."
+            return _("The filter |%(name)s isn't available in messages.", name=node.name)
         if isinstance(node, nodes.Call) and not (
             isinstance(node.node, nodes.Getattr) and node.node.attr in ALLOWED_METHODS
         ):
-            return "Messages can't call functions, only .split(), .strip() and the like on text."
+            return _("Messages can't call functions, only .split(), .strip() and the like on text.")
     return None
 
 

@@ -17,6 +17,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.localtime import cldr_locale, clock, format_day
 from portal.models import PickupPoint
 from portal.services.calendar import public_holiday
+from portal.services.network.words import N_
 
 # Look this far ahead for the next opening before saying "closed until further notice".
 _HORIZON_DAYS = 30
@@ -25,13 +26,17 @@ _HORIZON_DAYS = 30
 def problem(text: str) -> str | None:
     """Why `text` is not valid opening hours, or None when it parses."""
     if not text or not text.strip():
-        return "is empty"
+        return N_("is empty")
     try:
         OpeningHours(text)
     except (ParserError, SyntaxError, ValueError) as exc:
         first = str(exc).strip().splitlines()
-        return "doesn't parse as OpenStreetMap opening_hours" + (
-            f" ({first[-1].strip(' =')})" if first else ""
+        if not first:
+            return N_("doesn't parse as OpenStreetMap opening_hours")
+        # The parser's own words for where it stopped stay as it wrote them.
+        return N_(
+            "doesn't parse as OpenStreetMap opening_hours (%(detail)s)",
+            detail=first[-1].strip(" ="),
         )
     return None
 

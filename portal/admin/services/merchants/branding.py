@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -60,8 +61,8 @@ def clean_colour(value: str | None) -> str | None:
                 "White text on %(colour)s has a contrast of only %(shown)s:1; the header needs "
                 "at least %(needed)s:1 (WCAG AA). Choose a darker colour.",
                 colour=colour,
-                shown=f"{shown:.1f}",
-                needed=MIN_CONTRAST,
+                shown=format_decimal(shown, "0.0"),
+                needed=format_decimal(MIN_CONTRAST, "0.0"),
             ),
             field="brand_colour",
             code="low_contrast",

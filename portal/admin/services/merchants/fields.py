@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from portal.models import Merchant
@@ -51,6 +52,9 @@ def money(value: Decimal | None, field: str) -> Decimal | None:
         return value.quantize(Decimal("0.01"))
     except InvalidOperation:
         raise DomainError(
-            _("Give an amount from 0 to %(max)s, or leave it empty.", max=f"{MONEY_MAX:,.0f}"),
+            _(
+                "Give an amount from 0 to %(max)s, or leave it empty.",
+                max=format_decimal(MONEY_MAX, "#,##0"),
+            ),
             field=field,
         ) from None

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -104,7 +105,7 @@ def find_template(template_id: int) -> SlotTemplate:
 def _capacity(value: int | None, field: str = "capacity") -> int:
     if value is None or not 1 <= value <= MAX_CAPACITY:
         raise DomainError(
-            _("Give a capacity from 1 to %(max)s.", max=f"{MAX_CAPACITY:,}"), field=field
+            _("Give a capacity from 1 to %(max)s.", max=format_decimal(MAX_CAPACITY)), field=field
         )
     return value
 

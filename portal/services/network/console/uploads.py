@@ -122,7 +122,7 @@ def preview_import(kind: str, data: bytes, filename: str, close_missing: bool) -
         preview.affected = _grouped(bookings_of(result.affected))
     except files.FileRejected as exc:
         preview.error_count = len(exc.errors)
-        preview.errors = [str(e) for e in exc.errors[:ERRORS_SHOWN]]
+        preview.errors = [e.translated() for e in exc.errors[:ERRORS_SHOWN]]
     finally:
         savepoint.rollback()
     return preview

@@ -9,23 +9,24 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from portal.services.network.files.rows import MAX_CAPACITY, WEEKDAYS, RowError
+from portal.services.network.words import N_
 
 
 class Bad(ValueError):
-    pass
+    """What is wrong with the value (`Words`: English, translatable for a page)."""
 
 
 def text(value: str, limit: int, *, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise Bad("is required")
+        raise Bad(N_("is required"))
     if len(value) > limit:
-        raise Bad(f"is longer than {limit} characters")
+        raise Bad(N_("is longer than %(limit)d characters", limit=limit))
     if any(ord(c) < 32 for c in value):
-        raise Bad("has control characters")
+        raise Bad(N_("has control characters"))
     if not encodes(value):
         # A lone surrogate ("\ud800" in JSON) reads fine here and fails the database's encoding.
-        raise Bad("is not valid text")
+        raise Bad(N_("is not valid text"))
     return value
 
 
@@ -45,7 +46,7 @@ def named(names) -> str:
 def country(value: str) -> str:
     value = (value or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", value):
-        raise Bad("is a two-letter country code (SE, NO, FI …)")
+        raise Bad(N_("is a two-letter country code (SE, NO, FI …)"))
     return value
 
 
@@ -54,26 +55,39 @@ _ZONES = available_timezones()
 
 def time_zone(value: str) -> str:
     value = (value or "").strip()
-    if value not in _ZONES:
-        raise Bad(f"{value!r} is not a time zone name (like Europe/Stockholm)")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Bad(f"{value!r} is not a time zone name (like Europe/Stockholm)") from None
+    if value not in _ZONES or not _loads(value):
+        raise Bad(
+            N_("%(value)s is not a time zone name (like Europe/Stockholm)", value=repr(value))
+        )
     return value
+
+
+def _loads(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def coordinate(value: str | float | None, low: float, high: float, *, required: bool) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Bad("is required")
+            raise Bad(N_("is required"))
         return None  # type: ignore[return-value]
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise Bad(f"{value!r} is not a number") from None
+        raise Bad(N_("%(value)s is not a number", value=repr(value))) from None
     if number != number or not low <= number <= high:  # NaN or out of range
-        raise Bad(f"{value} is out of range ({low:g} to {high:g})")
+        raise Bad(
+            N_(
+                "%(value)s is out of range (%(low)s to %(high)s)",
+                value=str(value),
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
+        )
     return number
 
 
@@ -81,10 +95,10 @@ def weekday(value: str, *, required: bool) -> int | None:
     value = (value or "").strip()
     if not value:
         if required:
-            raise Bad("is required (Mo, Tu, We, Th, Fr, Sa or Su)")
+            raise Bad(N_("is required (Mo, Tu, We, Th, Fr, Sa or Su)"))
         return None
     if value.capitalize() not in WEEKDAYS:
-        raise Bad(f"{value!r} is not one of Mo, Tu, We, Th, Fr, Sa, Su")
+        raise Bad(N_("%(value)s is not one of Mo, Tu, We, Th, Fr, Sa, Su", value=repr(value)))
     return WEEKDAYS.index(value.capitalize())
 
 
@@ -94,21 +108,28 @@ def clock(value: str, *, default: time | None = None) -> time:
         return default
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
     if not match:
-        raise Bad(f"{value!r} is not a time as HH:MM")
+        raise Bad(N_("%(value)s is not a time as HH:MM", value=repr(value)))
     return time(int(match[1]), int(match[2]))
 
 
 def count(value: str | int | None, low: int, *, required: bool = True) -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Bad("is required")
+            raise Bad(N_("is required"))
         return 0
     text = str(value).strip()
     if not (text.isascii() and text.isdigit()):
-        raise Bad(f"{value!r} is not a whole number")
+        raise Bad(N_("%(value)s is not a whole number", value=repr(value)))
     number = int(text)
     if not low <= number <= MAX_CAPACITY:
-        raise Bad(f"{number} is out of range ({low} to {MAX_CAPACITY})")
+        raise Bad(
+            N_(
+                "%(value)s is out of range (%(low)s to %(high)s)",
+                value=str(number),
+                low=str(low),
+                high=str(MAX_CAPACITY),
+            )
+        )
     return number
 
 
@@ -123,7 +144,7 @@ class Row:
         try:
             return reader(self.values.get(name), *args, **kwargs)
         except Bad as exc:
-            self.fail(name, str(exc))
+            self.fail(name, exc.args[0])
             return None
 
     def fail(self, name: str, message: str) -> None:

@@ -19,6 +19,10 @@ from portal.services.network.files.rows import (
     RowError,
 )
 from portal.services.network.files.source import csv_rows, decoded, width_error
+from portal.services.network.words import N_
+
+# How a message names the unit a duplicate was first on ("line 4", "feature 2").
+UNIT_WORDS = {"line": N_("line"), "feature": N_("feature")}
 
 
 def _point(r: fields.Row) -> PointRow | None:
@@ -27,23 +31,23 @@ def _point(r: fields.Row) -> PointRow | None:
     name = r.get("name", fields.text, 120)
     kind = (str(r.values.get("type") or "")).strip()
     if kind not in POINT_TYPES:
-        r.fail("type", f"{kind!r} is not pickup_point or locker")
+        r.fail("type", N_("%(value)s is not pickup_point or locker", value=repr(kind)))
     address = r.get("address_line", fields.text, 300)
     postcode = r.get("postcode", fields.text, 16)
     if postcode is not None and not re.fullmatch(r"[A-Z0-9]{2,10}", normalise_postcode(postcode)):
-        r.fail("postcode", "is 2 to 10 letters and digits")
+        r.fail("postcode", N_("is 2 to 10 letters and digits"))
     city = r.get("city", fields.text, 120)
     country = r.get("country", fields.country)
     lat = r.get("latitude", fields.coordinate, -90, 90, required=True)
     lon = r.get("longitude", fields.coordinate, -180, 180, required=True)
     opening = r.get("opening_hours", fields.text, 300)
     if opening is not None and (why := hours.problem(opening)):
-        r.fail("opening_hours", f"{opening!r} {why}")
+        r.fail("opening_hours", N_("%(value)s %(problem)s", value=repr(opening), problem=why))
     capacity = r.get("capacity", fields.count, 0, required=kind == "locker")
     if kind == "locker" and capacity == 0:
-        r.fail("capacity", "a locker has at least 1 compartment")
+        r.fail("capacity", N_("a locker has at least 1 compartment"))
     if kind == "pickup_point" and capacity:
-        r.fail("capacity", "is for lockers only: leave it empty for a pickup point")
+        r.fail("capacity", N_("is for lockers only: leave it empty for a pickup point"))
     if not r.ok:
         return None
     return PointRow(
@@ -73,7 +77,13 @@ def _unique_points(rows: list[PointRow], errors: list[RowError], unit: str) -> l
                 RowError(
                     row.line,
                     "external_id",
-                    f"{row.external_id!r} of {row.carrier} is already on {unit} {seen[key]}",
+                    N_(
+                        "%(id)s of %(carrier)s is already on %(unit)s %(line)d",
+                        id=repr(row.external_id),
+                        carrier=row.carrier,
+                        unit=UNIT_WORDS.get(unit, unit),
+                        line=seen[key],
+                    ),
                     unit,
                 )
             )
@@ -107,25 +117,31 @@ def read_geojson(data: bytes | str | dict, *, carrier: str | None = None) -> lis
         try:
             data = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise FileRejected([RowError(1, "file", f"is not JSON ({exc})", "feature")]) from None
+            raise FileRejected(
+                [RowError(1, "file", N_("is not JSON (%(problem)s)", problem=str(exc)), "feature")]
+            ) from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        raise FileRejected([RowError(0, "type", "the document is a FeatureCollection", "feature")])
+        raise FileRejected(
+            [RowError(0, "type", N_("the document is a FeatureCollection"), "feature")]
+        )
     features = data.get("features")
     if not isinstance(features, list):
-        raise FileRejected([RowError(0, "features", "is a list of Point features", "feature")])
+        raise FileRejected([RowError(0, "features", N_("is a list of Point features"), "feature")])
     if len(features) > MAX_ROWS:
-        raise FileRejected([RowError(0, "features", f"more than {MAX_ROWS}", "feature")])
+        raise FileRejected(
+            [RowError(0, "features", N_("more than %(num)d", num=MAX_ROWS), "feature")]
+        )
     errors: list[RowError] = []
     rows = []
     for n, feature in enumerate(features, start=1):
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         props = feature.get("properties") if isinstance(feature, dict) else None
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            errors.append(RowError(n, "type", "is a Feature", "feature"))
+            errors.append(RowError(n, "type", N_("is a Feature"), "feature"))
             continue
         coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
         if not isinstance(geometry, dict) or geometry.get("type") != "Point":
-            errors.append(RowError(n, "geometry", "is a Point", "feature"))
+            errors.append(RowError(n, "geometry", N_("is a Point"), "feature"))
             continue
         if not (
             isinstance(coords, list)
@@ -133,16 +149,20 @@ def read_geojson(data: bytes | str | dict, *, carrier: str | None = None) -> lis
             and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coords)
         ):
             errors.append(
-                RowError(n, "geometry.coordinates", "is [longitude, latitude]", "feature")
+                RowError(n, "geometry.coordinates", N_("is [longitude, latitude]"), "feature")
             )
             continue
         if not isinstance(props, dict):
-            errors.append(RowError(n, "properties", "is an object", "feature"))
+            errors.append(RowError(n, "properties", N_("is an object"), "feature"))
             continue
         values = {k: ("" if v is None else v) for k, v in props.items()}
         unknown = set(values) - set(COLUMNS["pickup-points"])
         if unknown:
-            errors.append(RowError(n, "properties", f"unknown {fields.named(unknown)}", "feature"))
+            errors.append(
+                RowError(
+                    n, "properties", N_("unknown %(names)s", names=fields.named(unknown)), "feature"
+                )
+            )
             continue
         bad = sorted(
             k
@@ -150,7 +170,7 @@ def read_geojson(data: bytes | str | dict, *, carrier: str | None = None) -> lis
             if isinstance(v, bool) or not isinstance(v, str | int | float)
         )
         if bad:
-            errors.append(RowError(n, bad[0], "is text or a number", "feature"))
+            errors.append(RowError(n, bad[0], N_("is text or a number"), "feature"))
             continue
         for k, v in values.items():
             if k != "capacity" and not isinstance(v, str):
@@ -176,11 +196,13 @@ def read_point(values: dict[str, Any]) -> PointRow:
     clean: dict[str, Any] = {}
     for name, value in values.items():
         if name not in COLUMNS["pickup-points"]:
-            errors.append(RowError(1, fields.named([name]), "is not a pickup point field", "field"))
+            errors.append(
+                RowError(1, fields.named([name]), N_("is not a pickup point field"), "field")
+            )
         elif value is None:
             clean[name] = ""
         elif isinstance(value, bool) or not isinstance(value, str | int | float):
-            errors.append(RowError(1, name, "is text or a number", "field"))
+            errors.append(RowError(1, name, N_("is text or a number"), "field"))
         elif isinstance(value, float) and name in ("latitude", "longitude", "capacity"):
             clean[name] = value
         else:

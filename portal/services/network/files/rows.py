@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
+from flask_babel import gettext
+
 from portal.models import Vehicle
+from portal.services.network.words import translated
 
 KINDS = ("zones", "slots", "pickup-points")
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -47,11 +50,21 @@ MAX_ROWS = 50_000
 class RowError:
     line: int  # the file's line (the header is line 1), or the GeoJSON feature's number
     field: str
-    message: str
+    message: str  # English (often Words, which can translate itself)
     unit: str = "line"
 
     def __str__(self) -> str:
         return f"{self.unit} {self.line}: {self.field}: {self.message}"
+
+    def translated(self) -> str:
+        """The error as a page shows it, in the reader's language (the field keeps its name:
+        it is the file's column)."""
+        parts = {"line": self.line, "field": self.field, "message": translated(self.message)}
+        if self.unit == "line":
+            return gettext("line %(line)d: %(field)s: %(message)s", **parts)
+        if self.unit == "feature":
+            return gettext("feature %(line)d: %(field)s: %(message)s", **parts)
+        return str(self)
 
     def as_json(self) -> dict[str, Any]:
         return {self.unit: self.line, "field": self.field, "message": self.message}

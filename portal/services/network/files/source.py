@@ -7,6 +7,7 @@ import io
 
 from portal.services.network.files.fields import Row
 from portal.services.network.files.rows import COLUMNS, MAX_ROWS, FileRejected, RowError
+from portal.services.network.words import N_
 
 
 def decoded(data: bytes | str, unit: str = "line") -> str:
@@ -16,7 +17,11 @@ def decoded(data: bytes | str, unit: str = "line") -> str:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FileRejected(
-                [RowError(1, "file", f"is not UTF-8 (byte {exc.start} is not valid)", unit)]
+                [
+                    RowError(
+                        1, "file", N_("is not UTF-8 (byte %(n)d is not valid)", n=exc.start), unit
+                    )
+                ]
             ) from None
     return data.removeprefix("\ufeff")
 
@@ -25,27 +30,43 @@ def csv_rows(data: bytes | str, kind: str) -> list[tuple[int, dict[str, str]]]:
     """(line, values) per data row; FileRejected for a file that isn't this kind's CSV."""
     data = decoded(data)
     if "\x00" in data:
-        raise FileRejected([RowError(1, "file", "is not a text file")])
+        raise FileRejected([RowError(1, "file", N_("is not a text file"))])
     reader = csv.reader(io.StringIO(data, newline=""))
     try:
         header = next(reader)
     except StopIteration:
-        raise FileRejected([RowError(1, "file", "is empty: give the header row")]) from None
+        raise FileRejected([RowError(1, "file", N_("is empty: give the header row"))]) from None
     except csv.Error as exc:
-        raise FileRejected([RowError(1, "file", f"is not CSV ({exc})")]) from None
+        raise FileRejected(
+            [RowError(1, "file", N_("is not CSV (%(problem)s)", problem=str(exc)))]
+        ) from None
     header = [h.strip() for h in header]
     wanted = COLUMNS[kind]
     missing = [c for c in wanted if c not in header]
     unknown = [c for c in header if c not in wanted]
     if missing or unknown:
-        problems = []
-        if missing:
-            problems.append(f"missing {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown {', '.join(repr(c) for c in unknown)}")
-        raise FileRejected(
-            [RowError(1, "header", f"{'; '.join(problems)} (the columns are {','.join(wanted)})")]
-        )
+        columns = ",".join(wanted)
+        missing_text, unknown_text = ", ".join(missing), ", ".join(repr(c) for c in unknown)
+        if missing and unknown:
+            message = N_(
+                "missing %(missing)s; unknown %(unknown)s (the columns are %(columns)s)",
+                missing=missing_text,
+                unknown=unknown_text,
+                columns=columns,
+            )
+        elif missing:
+            message = N_(
+                "missing %(missing)s (the columns are %(columns)s)",
+                missing=missing_text,
+                columns=columns,
+            )
+        else:
+            message = N_(
+                "unknown %(unknown)s (the columns are %(columns)s)",
+                unknown=unknown_text,
+                columns=columns,
+            )
+        raise FileRejected([RowError(1, "header", message)])
     rows = []
     try:
         for values in reader:
@@ -57,14 +78,25 @@ def csv_rows(data: bytes | str, kind: str) -> list[tuple[int, dict[str, str]]]:
                 continue
             rows.append((line, dict(zip(header, values, strict=True))))
             if len(rows) > MAX_ROWS:
-                raise FileRejected([RowError(line, "file", f"has more than {MAX_ROWS} rows")])
+                raise FileRejected(
+                    [RowError(line, "file", N_("has more than %(num)d rows", num=MAX_ROWS))]
+                )
     except csv.Error as exc:
-        raise FileRejected([RowError(reader.line_num, "file", f"is not CSV ({exc})")]) from None
+        raise FileRejected(
+            [RowError(reader.line_num, "file", N_("is not CSV (%(problem)s)", problem=str(exc)))]
+        ) from None
     return rows
 
 
 def width_error(row: Row, kind: str) -> bool:
     if "__width__" in row.values:
-        row.fail("row", f"has {row.values['__width__']} fields, the header {len(COLUMNS[kind])}")
+        row.fail(
+            "row",
+            N_(
+                "has %(num)s fields, the header %(header)d",
+                num=row.values["__width__"],
+                header=len(COLUMNS[kind]),
+            ),
+        )
         return True
     return False

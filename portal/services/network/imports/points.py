@@ -15,6 +15,7 @@ from portal.models.types import utcnow
 from portal.services.network import closures
 from portal.services.network.files import FileRejected, PointRow, RowError
 from portal.services.network.imports.result import ImportResult, set_changed
+from portal.services.network.words import N_
 
 CLOSED_MISSING = "no longer in the carrier's list"
 
@@ -81,14 +82,22 @@ def import_pickup_points(
     for r in rows:
         if only_carrier is not None and r.carrier != only_carrier.name:
             errors.append(
-                RowError(r.line, "carrier", f"is {only_carrier.name!r}: your own points", unit)
+                RowError(
+                    r.line,
+                    "carrier",
+                    N_("is %(carrier)s: your own points", carrier=repr(only_carrier.name)),
+                    unit,
+                )
             )
         elif r.carrier not in carriers:
             errors.append(
                 RowError(
                     r.line,
                     "carrier",
-                    f"unknown carrier {r.carrier!r}: add it in the console's Network area first",
+                    N_(
+                        "unknown carrier %(carrier)s: add it in the console's Network area first",
+                        carrier=repr(r.carrier),
+                    ),
                     unit,
                 )
             )
@@ -109,8 +118,10 @@ def import_pickup_points(
                 RowError(
                     r.line,
                     "capacity",
-                    f"{point.lockers_reserved} compartments are booked: "
-                    f"capacity can't go below {point.lockers_reserved}",
+                    N_(
+                        "%(num)d compartments are booked: capacity can't go below %(num)d",
+                        num=point.lockers_reserved,
+                    ),
                     unit,
                 )
             )
@@ -119,7 +130,10 @@ def import_pickup_points(
                 RowError(
                     r.line,
                     "type",
-                    f"{point.lockers_reserved} compartments are booked: it stays a locker",
+                    N_(
+                        "%(num)d compartments are booked: it stays a locker",
+                        num=point.lockers_reserved,
+                    ),
                     unit,
                 )
             )

@@ -16,6 +16,7 @@ from portal.models.types import utcnow
 from portal.services.delivery import generate_slots
 from portal.services.network.files import FileRejected, RowError, TemplateRow, weekday_code
 from portal.services.network.imports.result import ImportResult, set_changed
+from portal.services.network.words import N_
 
 
 def apply_template(template: SlotTemplate, *, today=None) -> int:
@@ -74,7 +75,11 @@ def import_slot_templates(
     result = ImportResult("slots", dry_run=dry_run)
     zones = {z.name: z for z in db.session.execute(select(Zone)).scalars()}
     errors = [
-        RowError(r.line, "zone", f"unknown zone {r.zone!r}: import it in zones.csv first")
+        RowError(
+            r.line,
+            "zone",
+            N_("unknown zone %(zone)s: import it in zones.csv first", zone=repr(r.zone)),
+        )
         for r in rows
         if r.zone not in zones
     ]

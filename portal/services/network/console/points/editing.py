@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -169,7 +170,7 @@ def _check_point(values: PointValues, point: PickupPoint | None = None) -> dict[
         capacity = values.locker_capacity
         if capacity is None or not 1 <= capacity <= MAX_CAPACITY:
             raise DomainError(
-                _("A locker has 1 to %(max)s compartments.", max=f"{MAX_CAPACITY:,}"),
+                _("A locker has 1 to %(max)s compartments.", max=format_decimal(MAX_CAPACITY)),
                 field="locker_capacity",
             )
         if capacity < reserved:
