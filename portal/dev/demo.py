@@ -81,6 +81,30 @@ DESCRIPTIONS = {
     S.CANCELLED: "Shipment cancelled by the sender",
 }
 
+# A carrier in Norway, Denmark or Finland writes its scans in the country's language.
+LOCAL_DESCRIPTIONS = {
+    "nb": {
+        S.PENDING: "Sendingsinformasjon mottatt",
+        S.PICKED_UP: "Hentet hos avsender",
+        S.IN_TRANSIT: "Sortert og på vei",
+        S.OUT_FOR_DELIVERY: "Lastet på bilen for utkjøring",
+        S.DELIVERED: "Levert til mottaker",
+    },
+    "da": {
+        S.PENDING: "Forsendelsesoplysninger modtaget",
+        S.PICKED_UP: "Afhentet hos afsender",
+        S.IN_TRANSIT: "Sorteret og på vej",
+        S.OUT_FOR_DELIVERY: "Læsset på bilen til udbringning",
+        S.DELIVERED: "Leveret til modtager",
+    },
+    "fi": {
+        S.PENDING: "Lähetyksen tiedot vastaanotettu",
+        S.PICKED_UP: "Noudettu lähettäjältä",
+        S.IN_TRANSIT: "Lajiteltu ja matkalla",
+        S.OUT_FOR_DELIVERY: "Lastattu jakeluautoon",
+        S.DELIVERED: "Toimitettu vastaanottajalle",
+    },
+}
 
 # The demo network is imported from these files, the road an operator takes (README).
 NETWORK_FILES = Path(__file__).resolve().parent / "network"
@@ -358,7 +382,7 @@ def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now)
         ),
     )
     path = [
-        (S.PENDING, 80, "Nordic Outdoor warehouse, Borås"),
+        (S.PENDING, 80, "Nordic Outdoor, Borås"),
         (S.PICKED_UP, 70, "Borås"),
         (S.IN_TRANSIT, 30, who.terminal),
     ]
@@ -371,7 +395,7 @@ def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now)
             code=code.value,
             occurred_at=now - timedelta(hours=hours),
             location=place,
-            description=DESCRIPTIONS[code],
+            description=LOCAL_DESCRIPTIONS[who.language][code],
         )
         for n, (code, hours, place) in enumerate(path)
     ]
