@@ -217,7 +217,7 @@ NORDIC = (
         "aino@example.com",
         "fi",
         "EUR",
-        "Vantaa terminal",
+        "Vantaan terminaali",
     ),
 )
 # Each Nordic recipient gets a parcel on its way (to choose a slot or pickup point) and one

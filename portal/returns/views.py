@@ -52,6 +52,7 @@ def start(tn: str):
         service.pickup_slots(parcel) if ReturnMethod.HOME_PICKUP in available.policy.methods else []
     )
     form = return_form(available, slots)
+    hand_in = service.hand_in_near(parcel, available.policy.methods) if available.open else []
     status = 200
     if request.method == "POST" and available.open:
         if form.validate_on_submit():
@@ -77,11 +78,13 @@ def start(tn: str):
                 slots=slots,
                 reasons=REASON_LABELS,
                 hints=METHOD_HINTS,
+                hand_in=hand_in,
             ),
             status,
         )
     )
-    return no_store(response)
+    # Map tiles only where there is a map: the places it can be handed in.
+    return allow_map_tiles(no_store(response)) if hand_in else no_store(response)
 
 
 # --- the return page and its label ------------------------------------------------------------

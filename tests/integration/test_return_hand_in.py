@@ -51,7 +51,7 @@ def returning(client, delivered, app, monkeypatch):
 
 
 def listed(html: str) -> list[str]:
-    section = re.search(r'<ul class="hand-in" data-pickup-map>(.*?)</ul>', html, re.S)
+    section = re.search(r'<ul class="hand-in"[^>]*data-pickup-map>(.*?)</ul>', html, re.S)
     return re.findall(r"<strong>([^<]+)</strong>", section.group(1)) if section else []
 
 
@@ -102,3 +102,23 @@ def test_the_png_label_draws_nordic_letters_not_empty_boxes():
     for letter in "åäöøæÅÄÖØÆéü€":
         assert bytes(font.getmask(letter)) != missing, letter
     assert bytes(font.getmask("ø")) != bytes(font.getmask("o"))
+
+
+def test_the_return_form_shows_where_either_way_can_be_handed_in(
+    client, delivered, app, monkeypatch
+):
+    """On the method step: service points and lockers near the address, with the map."""
+    monkeypatch.setitem(app.config, "MAP_TILE_URL", TILES)
+    client.get("/l/" + factories.make_link(delivered))
+    res = client.get(f"/t/{delivered.tracking_number}/return")
+    html = res.get_data(as_text=True)
+    assert listed(html) == ["Near Shop", "Box Locker", "Far Kiosk"]
+    assert "Nearest places to hand it in" in text(html) and "js/pickup-map.js" in html
+    assert "https://tiles.example.net" in res.headers["Content-Security-Policy"]
+
+
+def test_a_shop_taking_returns_by_locker_only_lists_lockers(client, delivered):
+    factories.set_return_policy(delivered.merchant, methods=["locker"])
+    client.get("/l/" + factories.make_link(delivered))
+    html = client.get(f"/t/{delivered.tracking_number}/return").get_data(as_text=True)
+    assert listed(html) == ["Box Locker"]

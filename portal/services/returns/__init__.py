@@ -23,6 +23,7 @@ from portal.services.returns.dropoff import (
     HANDED_OVER,
     AlreadyDroppedOff,
     accept_dropoff,
+    hand_in_near,
     hand_in_points,
 )
 from portal.services.returns.eligibility import COUNTING, Returnable, ReturnLine, returnable
@@ -63,6 +64,7 @@ __all__ = [
     "decide",
     "find_return",
     "format_rma",
+    "hand_in_near",
     "hand_in_points",
     "items_value",
     "mark_received",

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.formatting import local_datetime
 from portal.models import (
     Account,
+    Parcel,
     ParcelStatus,
     PickupPoint,
     Return,
@@ -137,17 +138,29 @@ def hand_in_points(ret: Return, now: datetime | None = None) -> list[HandIn]:
         return []
     if ret.method not in (ReturnMethod.DROPOFF, ReturnMethod.LOCKER):
         return []
+    return hand_in_near(ret.parcel, lockers=ret.method is ReturnMethod.LOCKER, now=now)
+
+
+def hand_in_near(
+    parcel: Parcel, methods=(ReturnMethod.DROPOFF, ReturnMethod.LOCKER), *, lockers=None, now=None
+) -> list[HandIn]:
+    """The nearest places near the parcel's address that take returns by these methods:
+    service points (a drop-off), lockers, or both; `lockers` True or False asks for one kind."""
+    if lockers is None:
+        wanted = {ReturnMethod.DROPOFF, ReturnMethod.LOCKER} & set(methods)
+        if not wanted:
+            return []
+        if len(wanted) == 1:
+            lockers = ReturnMethod.LOCKER in wanted
     now = now or utcnow()
-    parcel = ret.parcel
     try:
         found = nearest.near_postcode(
             parcel.country, parcel.postcode, limit=HAND_IN_POINTS * 3, now=now
         )
     except NotFound:
         return []
-    want_locker = ret.method is ReturnMethod.LOCKER
     return [
         HandIn(n.point, n.distance_m, hours.summary(n.point, now))
         for n in found.points
-        if n.point.is_locker == want_locker
+        if lockers is None or n.point.is_locker == lockers
     ][:HAND_IN_POINTS]
