@@ -15,9 +15,11 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.admin.text import lazy_gettext as _l
 from portal.forms import Form
+from portal.services.complaints import thread
 
 RESOLUTIONS = ("refund", "reship", "compensation", "none")
-PHOTOS_ASKED = _l("Please send photos of the damaged item and of the box.")
+# Customer text (services/complaints): the agent's form starts from it in the customer's language.
+PHOTOS_ASKED = thread.PHOTOS_ASKED
 
 F = TypeVar("F", bound=Form)
 

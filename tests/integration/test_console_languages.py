@@ -7,6 +7,7 @@ for the next page; an unknown code changes nothing; an English account still rea
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -271,3 +272,20 @@ def test_a_supervisor_picks_a_new_accounts_language(client):
         db.session.scalars(select(Account).where(Account.email == "bad@example.com")).first()
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "asked"),
+    [
+        ("nb", "Send oss gjerne bilder av den skadde varen og av esken."),
+        ("fi", "Lähetäthän kuvat vaurioituneesta tuotteesta ja pakkauksesta."),
+        ("en", "Please send photos of the damaged item and of the box."),
+    ],
+)
+def test_asking_for_photos_starts_in_the_customers_language(client, language, asked):
+    """A Swedish agent's "ask for photos" text goes to the customer: in the parcel's language."""
+    parcel = factories.make_parcel(language=language)
+    factories.make_complaint(parcel)
+    login(client, swedish(Role.AGENT, "sv-agent@example.com"))
+    page = client.get(f"/admin/parcels/{parcel.tracking_number}").get_data(as_text=True)
+    assert asked in html.unescape(page)

@@ -24,6 +24,10 @@ from portal.services.complaints.statuses import CLOSED, STATUS_ENTRY, TRANSITION
 from portal.services.errors import Conflict, DomainError
 from portal.storage import Storage
 
+# The text an agent's "ask for photos" starts from: it goes to the customer, so it is customer
+# text (every language), rendered in the parcel's language.
+PHOTOS_ASKED = _l("Please send photos of the damaged item and of the box.")
+
 S = ComplaintStatus
 R = Resolution
 
