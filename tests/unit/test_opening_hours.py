@@ -176,3 +176,27 @@ def test_a_closure_longer_than_a_month_says_when_it_opens_again(request_context)
     assert hours.summary(closed, stockholm(date(2026, 11, 26), 10)) == (
         "Closed today (Renovation) · opens Monday 1 February 08:00"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "open_now", "opens_monday"),
+    [
+        ("fi", "Avoinna nyt · sulkeutuu klo 20.00", "avautuu maanantaina 8.00"),
+        ("da", "· lukker 20.00", "mandag 08.00"),
+        ("nb", "· stenger 20:00", "mandag 08:00"),
+    ],
+)
+def test_the_summary_writes_times_as_each_language_does(
+    request_context, language, open_now, opens_monday
+):
+    with force_locale(language):
+        assert hours.summary(point(), stockholm(date(2026, 11, 26), 10)).endswith(open_now)
+        assert hours.summary(point(), stockholm(date(2026, 11, 28), 17)).endswith(opens_monday)
+
+
+@pytest.mark.parametrize(
+    ("language", "midnight"), [("en", "24:00"), ("da", "24.00"), ("fi", "24.00")]
+)
+def test_a_day_ends_at_24_as_the_language_writes_it(request_context, language, midnight):
+    with force_locale(language):
+        assert hours._midnight() == midnight

@@ -4,13 +4,14 @@ operator closed a point: what a page says now, and when a point is open on a giv
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from opening_hours import OpeningHours, ParserError, State
 
 from portal.i18n import lazy_gettext as _l
@@ -163,12 +164,18 @@ def _clock(moment: datetime | time) -> str:
     return clock(moment.time() if isinstance(moment, datetime) else moment)
 
 
+def _midnight() -> str:
+    """The end of a day as the language writes times: 24:00, 24.00 in Danish and Finnish."""
+    return re.sub(r"^0?0(?=\D)", "24", clock(time(0)))
+
+
 def _when(moment: datetime, today: date, clock: str | None = None) -> str:
     """ "08:00" later today, "tomorrow 08:00", else "Monday 08:00" within a week, else a date."""
     day = moment.date()
     clock = clock or _clock(moment)
     if day == today:
-        return clock
+        # Finnish says "klo 20.00" where English says "20:00".
+        return pgettext("a time later today", "%(time)s", time=clock)
     if day == today + timedelta(days=1):
         return str(_l("tomorrow %(time)s", time=clock))
     if day < today + timedelta(days=7):
@@ -183,7 +190,7 @@ def _closes(moment: datetime, today: date) -> str:
         day_before = moment - timedelta(days=1)
         if day_before.date() == today:
             return str(_l("Open now · closes at midnight"))
-        when = _when(day_before, today, clock="24:00")
+        when = _when(day_before, today, clock=_midnight())
     else:
         when = _when(moment, today)
     return str(_l("Open now · closes %(time)s", time=when))
