@@ -6,7 +6,6 @@ import contextlib
 import sqlite3
 
 from flask import Flask, g, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
@@ -18,6 +17,7 @@ from werkzeug.exceptions import (
 
 from portal.api.errors import json_error
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 
 PAGE_TEXT = {
     400: (_l("Something in that request was wrong"), _l("Please go back and try again.")),

@@ -8,10 +8,10 @@ import functools
 from collections.abc import Callable
 
 from flask import current_app, g
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.services.errors import DomainError
 
 # Line breaks and tabs are text; anything else below 32 (NUL above all, which PostgreSQL

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g, has_request_context, redirect, requ
 from flask_babel import get_domain, get_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 bp = Blueprint("i18n", __name__)
@@ -124,9 +125,19 @@ def fast_gettext(string: str, **variables) -> str:
     return text % variables if variables else text
 
 
-def lazy_gettext(string: str, **variables) -> LazyString:
-    """Like Flask-Babel's lazy_gettext, through the per-request catalogue memo."""
-    return LazyString(fast_gettext, string, **variables)
+class LazyText(LazyString):
+    """Flask-Babel's lazy string tells Jinja it is safe markup (`__html__` returns it as it is),
+    so a form error or a refusal that carries a name, an address or a note in `%(…)s` would
+    reach the page unescaped. This one escapes itself: no catalogue string holds markup."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """Like Flask-Babel's lazy_gettext, through the per-request catalogue memo, and escaped
+    where a template shows it. Every lazy string of the portal is made here."""
+    return LazyText(fast_gettext, string, **variables)
 
 
 def install_fast_gettext(app) -> None:

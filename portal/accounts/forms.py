@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.forms import Form
+from portal.i18n import lazy_gettext as _l
 from portal.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
 

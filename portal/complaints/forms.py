@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import FileStorage
 from wtforms import RadioField, SelectMultipleField, TextAreaField
@@ -13,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import Form
+from portal.i18n import lazy_gettext as _l
 from portal.models import Parcel
 from portal.services.complaints import (
     DESCRIPTION_MAX,

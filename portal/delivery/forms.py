@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.forms import ABOVE, Form
+from portal.i18n import lazy_gettext as _l
 from portal.models import ChoiceType
 from portal.services.delivery import SAFE_PLACE_TEXT, SAFE_PLACES, ChoiceRequest
 from portal.services.errors import DomainError

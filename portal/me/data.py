@@ -13,11 +13,11 @@ from datetime import date
 from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
 from portal.forms import Form, page_write
+from portal.i18n import lazy_gettext as _l
 from portal.me import bp
 from portal.me.session import sign_out, signed_in_with_code
 from portal.models import Recipient

@@ -6,11 +6,11 @@ import re
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Channel,
     ChoiceType,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_babel import lazy_gettext as _l
 
+from portal.i18n import lazy_gettext as _l
 from portal.returns.forms import EVENT_LABELS, STATUS_LABELS
 
 bp = Blueprint("returns", __name__, template_folder="templates")

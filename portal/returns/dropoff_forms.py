@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.forms import Form
+from portal.i18n import lazy_gettext as _l
 
 
 class DropoffForm(Form):

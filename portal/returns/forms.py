@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from portal.forms import ABOVE, Form
+from portal.i18n import lazy_gettext as _l
 from portal.models import ParcelStatus, ReturnMethod, ReturnReason, ReturnStatus
 from portal.services.errors import DomainError
 from portal.services.returns import MAX_REASON_TEXT, LineRequest, Returnable, ReturnRequest

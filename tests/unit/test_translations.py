@@ -13,6 +13,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from portal.config import Config
+from portal.i18n import lazy_gettext
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = [code for code in Config.LANGUAGES if code != Config.BABEL_DEFAULT_LOCALE]
@@ -112,3 +113,11 @@ def test_no_gettext_call_hides_inside_an_f_string():
                 if "f" in prefix and re.search(r"\b(_|_l|gettext|ngettext)\(", token.string):
                     hidden.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
     assert hidden == []
+
+
+def test_a_lazy_string_escapes_what_it_carries(app):
+    """A refusal naming a point, a person or a note, shown by a template, is text, not markup."""
+    with app.test_request_context():
+        message = lazy_gettext("%(name)s has closed: choose another pickup point.", name="<b>x</b>")
+        page = app.jinja_env.from_string("<p>{{ m }}</p>").render(m=message)
+    assert page == "<p>&lt;b&gt;x&lt;/b&gt; has closed: choose another pickup point.</p>"

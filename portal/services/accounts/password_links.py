@@ -10,11 +10,11 @@ import uuid
 
 from flask import current_app, render_template
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import event
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Account, Channel, Notification, NotificationState
 from portal.services.accounts.passwords import check_password_rules, set_own_password
 from portal.services.errors import NotFound

@@ -5,9 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
-
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Account
 from portal.models.types import utcnow
 from portal.services.accounts.login import AccountLocked, check_not_locked, count_failure

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pyotp
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Account, Role
 from portal.models.types import utcnow
 from portal.services.accounts.login import AccountLocked, check_not_locked, count_failure

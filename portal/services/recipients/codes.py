@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
 
 from portal.contact import normalise_email, normalise_phone
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Channel,
     Notification,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.formatting import local_datetime
+from portal.i18n import lazy_gettext as _l
 from portal.models import (
     Account,
     Parcel,

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.localtime import local_day
 from portal.models import Parcel, ParcelItem, ParcelStatus, Return, ReturnItem, ReturnStatus
 from portal.models.types import utcnow

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import Merchant, ParcelItem, Return, ReturnItem, TrackingEvent
 from portal.services.errors import NotFound
 from portal.services.returns.codes import RMA_LENGTH, format_rma, normalise_code

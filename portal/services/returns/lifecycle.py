@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.models import ParcelStatus, Return, ReturnStatus, Slot
 from portal.models.types import utcnow
 from portal.services.errors import Conflict

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from portal.extensions import db, get_by_id
+from portal.i18n import lazy_gettext as _l
 from portal.models import Parcel, Return, ReturnItem, ReturnMethod, ReturnReason, ReturnStatus, Slot
 from portal.models.types import utcnow
 from portal.services.calendar import zone_calendar
