@@ -264,18 +264,7 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     made: list[DemoParcel] = []
     for i, status in enumerate(ParcelStatus):
         number = demo_tracking_number(i)
-        # The demo merchant's own: numbers are unique per merchant, not across merchants. A demo
-        # database seeded before the DM series has this parcel under its LM number: keep that
-        # one rather than add a second set.
-        parcel = db.session.execute(
-            select(Parcel)
-            .where(
-                Parcel.merchant_id == merchant.id,
-                Parcel.tracking_number.in_((number, "LM" + number.removeprefix("DM"))),
-            )
-            .order_by(Parcel.id)
-            .limit(1)
-        ).scalar_one_or_none()
+        parcel = _seeded(merchant, number)
         if parcel is None:
             parcel = create_parcel(
                 merchant,
@@ -347,9 +336,11 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
     return made, keys
 
 
-def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now) -> Parcel:
-    number = demo_tracking_number(i, who.country)
-    parcel = db.session.execute(
+def _seeded(merchant, number: str) -> Parcel | None:
+    """The demo parcel seeded before under this number. The demo merchant's own: numbers are
+    unique per merchant, not across merchants. A demo database seeded before the DM series has
+    it under its LM number: keep that one rather than add a second set."""
+    return db.session.execute(
         select(Parcel)
         .where(
             Parcel.merchant_id == merchant.id,
@@ -358,6 +349,11 @@ def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now)
         .order_by(Parcel.id)
         .limit(1)
     ).scalar_one_or_none()
+
+
+def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now) -> Parcel:
+    number = demo_tracking_number(i, who.country)
+    parcel = _seeded(merchant, number)
     if parcel is not None:
         return parcel
     parcel = create_parcel(

@@ -124,7 +124,7 @@ def test_errors_stay_on_the_form(opened, parcel):
     res = post(opened, parcel, {"choice": "neighbour", "neighbour_name": "Erik"})
     html = res.get_data(as_text=True)
     assert res.status_code == 422
-    assert "Enter your neighbour's house or flat number." in html
+    assert "Enter your neighbour's house or flat number." in text(html)  # (&#39; in the HTML)
     assert 'value="Erik"' in html  # what was typed is kept
 
     res = post(opened, parcel, {"choice": "hold", "until": "2027-02-01"})

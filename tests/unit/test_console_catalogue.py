@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+
+from tests.support.catalogues import extracted, translated
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,37 +21,9 @@ def console_sources() -> list[str]:
 
 
 def test_swedish_console_catalogue_covers_every_string_of_the_console(tmp_path):
-    pot = tmp_path / "console.pot"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-k",
-            "_l",
-            "-k",
-            "lazy_gettext",
-            "-o",
-            str(pot),
-            *console_sources(),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    with pot.open("rb") as f:
-        wanted = {m.id for m in read_po(f) if m.id}
-    with (ROOT / "portal/translations/sv/LC_MESSAGES/console.po").open("rb") as f:
-        translated = {
-            m.id
-            for m in read_po(f)
-            if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else [m.string])
-        }
+    wanted = extracted(tmp_path, *console_sources())
     assert len(wanted) > 500, "extraction found too little: babel.cfg or the sources moved"
-    assert sorted(wanted - translated, key=str) == []
+    assert sorted(wanted - translated("sv", "console"), key=str) == []
 
 
 def test_swedish_console_translations_keep_their_placeholders():
