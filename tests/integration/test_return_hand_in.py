@@ -8,9 +8,10 @@ import re
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import ReturnStatus
+from portal.models import PickupPoint, ReturnStatus
 from portal.returns import labels
 from portal.security import CSP
 from portal.services.returns import LineRequest, ReturnRequest, open_return
@@ -122,3 +123,15 @@ def test_a_shop_taking_returns_by_locker_only_lists_lockers(client, delivered):
     client.get("/l/" + factories.make_link(delivered))
     html = client.get(f"/t/{delivered.tracking_number}/return").get_data(as_text=True)
     assert listed(html) == ["Box Locker"]
+
+
+def test_places_far_away_or_in_another_country_are_not_listed(client, returning, db):
+    """A return from Stockholm lists no point in Oslo, nor one 300 km away."""
+    ret = returning("dropoff")
+    for point in db.session.execute(select(PickupPoint)).scalars():
+        if point.name == "Far Kiosk":
+            point.country = "NO"
+        elif point.name == "Near Shop":
+            point.latitude += 3  # about 330 km north
+    db.session.commit()
+    assert listed(client.get(f"/r/{ret.rma}").get_data(as_text=True)) == []

@@ -119,8 +119,11 @@ def accept_dropoff(code: str, account: Account, now: datetime | None = None) -> 
     return ret
 
 
-# Where the return page points the customer: this many of the nearest places that take it.
+# Where the return page points the customer: this many of the nearest places that take it,
+# in the parcel's country and within this distance (a town with no point of ours lists none,
+# rather than one in another country).
 HAND_IN_POINTS = 5
+HAND_IN_RADIUS_M = 25_000
 
 
 @dataclass
@@ -162,5 +165,7 @@ def hand_in_near(
     return [
         HandIn(n.point, n.distance_m, hours.summary(n.point, now))
         for n in found.points
-        if lockers is None or n.point.is_locker == lockers
+        if (lockers is None or n.point.is_locker == lockers)
+        and n.distance_m <= HAND_IN_RADIUS_M
+        and n.point.country == parcel.country
     ][:HAND_IN_POINTS]
