@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response
@@ -47,6 +47,22 @@ def allow_map_tiles(response: Response) -> Response:
     if url := current_app.config["MAP_TILE_URL"]:
         response.headers["Content-Security-Policy"] = map_csp(url)
     return response
+
+
+# The pages a search engine may index: the home page and how CO2e is estimated (and robots.txt,
+# static files and merchants' brand sheets, which are no pages). Every other page shows a
+# parcel, a return, a complaint, a signed link, a person or the console: `noindex`, by header
+# here and by <meta> in the templates (base.html asks noindex()). Allowed by name, so a new
+# page is private until it is listed here.
+INDEXABLE = frozenset(
+    {"tracking.home", "pages.about_co2", "pages.robots_txt", "static", "brand.stylesheet"}
+)
+NOINDEX = "noindex, nofollow"
+
+
+def noindex() -> bool:
+    """Whether this request's page must stay out of search engines."""
+    return has_request_context() and request.endpoint not in INDEXABLE
 
 
 def no_store(response: Response) -> Response:
@@ -94,4 +110,8 @@ def register(app: Flask) -> None:
         for lower, name, value in names:
             if lower not in present:
                 response.headers.add(name, value)
+        if "x-robots-tag" not in present and request.endpoint not in INDEXABLE:
+            response.headers.add("X-Robots-Tag", NOINDEX)
         return response
+
+    app.add_template_global(noindex, "noindex")
