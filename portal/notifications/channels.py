@@ -22,7 +22,8 @@ from twilio.rest import Client
 
 from portal.extensions import db
 from portal.models import Channel, Notification, WebhookEndpoint
-from portal.services.webhooks import public_address
+from portal.net import pinned_session
+from portal.services.webhooks import NotPublic, delivery_address
 
 SIGNATURE_HEADER = "X-Lastmile-Signature"
 
@@ -160,28 +161,38 @@ def sign(secret: str, body: bytes) -> str:
 
 
 class MerchantWebhook:
+    def __init__(self, verify: bool | str = True) -> None:
+        self.verify = verify  # or a CA bundle's path (tests trust their own certificate authority)
+
     def send(self, n: Notification) -> str:
         endpoint = db.session.get(WebhookEndpoint, n.webhook_endpoint_id)
         if endpoint is None or endpoint.deleted_at is not None:
             raise PermanentError("the endpoint was removed")
-        if not current_app.config["WEBHOOK_ALLOW_INSECURE"] and not public_address(endpoint.url):
-            raise PermanentError("the endpoint does not resolve to a public address")
-        body = n.body.encode()
         try:
-            response = requests.post(
-                endpoint.url,
-                data=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "User-Agent": "Lastmile-Webhooks/1",
-                    SIGNATURE_HEADER: sign(endpoint.secret, body),
-                    "X-Lastmile-Delivery": str(n.id),
-                },
-                timeout=10,
-                allow_redirects=False,
+            address = delivery_address(
+                endpoint.url, public_only=not current_app.config["WEBHOOK_ALLOW_INSECURE"]
             )
-        except requests.RequestException as exc:
-            raise TemporaryError(f"endpoint unreachable: {type(exc).__name__}") from exc
+        except NotPublic as exc:
+            raise PermanentError("the endpoint does not resolve to a public address") from exc
+        body = n.body.encode()
+        # To the address just checked, never to what the name resolves to a moment later.
+        with pinned_session(address) as session:
+            try:
+                response = session.post(
+                    endpoint.url,
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "User-Agent": "Lastmile-Webhooks/1",
+                        SIGNATURE_HEADER: sign(endpoint.secret, body),
+                        "X-Lastmile-Delivery": str(n.id),
+                    },
+                    timeout=10,
+                    allow_redirects=False,
+                    verify=self.verify,
+                )
+            except requests.RequestException as exc:
+                raise TemporaryError(f"endpoint unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise TemporaryError(f"endpoint answered {response.status_code}")
         if not 200 <= response.status_code < 300:

@@ -17,16 +17,43 @@ from portal.services.errors import DomainError, NotFound
 MAX_ENDPOINTS = 10
 
 
-def public_address(url: str) -> bool:
-    """Whether every address the URL's host resolves to is a public one (no SSRF into our
-    own network through a merchant's endpoint): checked when an endpoint is added, and again
-    before each delivery (notifications/channels.py), as DNS may have changed since."""
+class NotPublic(DomainError):
+    code = "not_public"
+
+
+def is_public_ip(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
+
+
+def delivery_address(url: str, *, public_only: bool = True) -> str:
+    """The one address a request to `url` connects to: its host name resolved once, here, and
+    the first answer taken. With `public_only` (anything but a development setup) every answer
+    must be a public address, or none is used: no SSRF into our own network through a merchant's
+    endpoint. The caller connects to this address (portal.net.PinnedAddress) rather than let its
+    HTTP client resolve the name again, as a DNS answer may have changed in between."""
     host = urlsplit(url).hostname or ""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
+        # `socket.getaddrinfo`, looked up at each call: tests put a resolver of their own there.
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise NotPublic("The webhook host does not resolve.", field="url") from exc
+    addresses = [info[4][0] for info in infos]
+    if not addresses or (public_only and not all(map(is_public_ip, addresses))):
+        raise NotPublic("The webhook host must resolve to a public address.", field="url")
+    return addresses[0]
+
+
+def public_address(url: str) -> bool:
+    """Whether every address the URL's host resolves to is a public one: checked when an
+    endpoint is added (each delivery checks again, see delivery_address)."""
+    try:
+        delivery_address(url)
+    except NotPublic:
         return False
-    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
+    return True
 
 
 def create_endpoint(merchant: Merchant, url: str, *, allow_insecure: bool = False):

@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import socket
+import ssl
 import threading
 import uuid
 from email import message_from_bytes, policy
@@ -117,9 +118,17 @@ def start_smtp() -> tuple[Controller, SmtpSink]:
 
 
 class WebhookSink:
-    """A loopback HTTP server standing in for a merchant's webhook endpoint."""
+    """A loopback HTTP server standing in for a merchant's webhook endpoint: on `address` (any
+    of 127.0.0.0/8) and `port` (a free one by default), over TLS with `tls` (a server context)."""
 
-    def __init__(self, status: int = 200) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        *,
+        address: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.received: list[dict] = []
         self.status = status
         sink = self
@@ -136,12 +145,17 @@ class WebhookSink:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/lastmile"
+        self.server = ThreadingHTTPServer((address, port), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_port
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{address}:{self.port}/hooks/lastmile"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 def signed_post(
