@@ -1,17 +1,22 @@
 """Static files under content-hashed URLs (portal/static_files.py): a year in every cache for the
 bytes a hash names, a redirect for a hash that is not the file's, the plain URLs as before; and
-the documented nginx config compresses pages, CSS, JavaScript and JSON (issue 17)."""
+the documented nginx config compresses pages, CSS, JavaScript and JSON (issue 17). Text files
+come brotli- or gzip-compressed from the app itself, as Accept-Encoding asks (issue 22)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 from pathlib import Path
 
+import brotli
 import pytest
 from flask import Flask, url_for
+from werkzeug.datastructures import Accept
+from werkzeug.http import parse_accept_header
 
-from portal.static_files import IMMUTABLE, register, split
+from portal.static_files import IMMUTABLE, choose_encoding, register, split
 from tests.support import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,11 +162,17 @@ def test_split():
     assert split("0123456789AB/site.css") == ("0123456789AB/site.css", None)
 
 
-def test_the_nginx_config_compresses_pages_css_js_and_json():
-    """Compression is nginx's (deploy/nginx.conf), not the app's: the app sends bytes as they
-    are. text/html is always on nginx's list; the rest must be named."""
+def https_server() -> str:
+    """The HTTPS server block of deploy/nginx.conf."""
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    server = conf.split("listen 443", 1)[1].split("\nserver {", 1)[0]  # the HTTPS server
+    return conf.split("listen 443", 1)[1].split("\nserver {", 1)[0]
+
+
+def test_the_nginx_config_compresses_pages_css_js_and_json():
+    """Pages (and JSON) are compressed by nginx (deploy/nginx.conf): text/html is always on its
+    list; the rest must be named. Static text files come compressed from the app already, and
+    nginx leaves a response that has a Content-Encoding as it is."""
+    server = https_server()
     directives = dict(
         re.findall(r"^\s*(gzip\w*)\s+([^;]+);", server, flags=re.MULTILINE),
     )
@@ -171,3 +182,149 @@ def test_the_nginx_config_compresses_pages_css_js_and_json():
     types = directives["gzip_types"].split()
     for kind in ("text/css", "text/javascript", "application/javascript", "application/json"):
         assert kind in types, kind
+
+
+# Compressed static files (issue 22): the app picks brotli or gzip by Accept-Encoding.
+
+CSS = "css/site.css"
+
+
+def decoded(res) -> bytes:
+    coding = res.headers.get("Content-Encoding")
+    return {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[coding](res.data)
+
+
+def get(client, path: str, accept: str | None = None, **headers):
+    if accept is not None:
+        headers["Accept-Encoding"] = accept
+    return client.get(path, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("gzip, deflate, br, zstd", "br"),  # Chromium over HTTPS
+        ("gzip, deflate", "gzip"),  # Chromium over plain HTTP, curl --compressed without br
+        ("br", "br"),
+        ("BR;Q=0.5", "br"),
+        ("gzip;q=0.5, br;q=0.4", "gzip"),  # the client's preference first
+        ("gzip;q=0.5, br;q=0.5", "br"),  # a tie: the smaller
+        ("br;q=0, gzip", "gzip"),  # q=0 is a no
+        ("br;q=0, gzip;q=0", None),
+        ("*", "br"),
+        ("*;q=0.1, gzip", "gzip"),
+        ("identity", None),
+        ("deflate", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_text_file_comes_compressed_as_the_client_asks(client, db, accept, coding):
+    path = f"/static/{digest(STATIC / CSS)}/{CSS}"
+    res = get(client, path, accept)
+    assert res.status_code == 200
+    assert res.headers.get("Content-Encoding") == coding
+    assert int(res.headers["Content-Length"]) == len(res.data)
+    assert decoded(res) == (STATIC / CSS).read_bytes()
+    assert res.headers["Vary"] == "Accept-Encoding"  # on the plain bytes too
+    assert res.headers["Cache-Control"] == IMMUTABLE
+    assert res.headers["Content-Type"] == "text/css; charset=utf-8"
+    if coding:
+        assert len(res.data) < (STATIC / CSS).stat().st_size / 3
+
+
+def test_choose_encoding():
+    def pick(header: str) -> str | None:
+        return choose_encoding(parse_accept_header(header, Accept))
+
+    assert pick("gzip, br") == "br"
+    assert pick("br;q=0.9, gzip") == "gzip"
+    assert pick("identity;q=0") is None  # nothing acceptable that we have: the plain bytes
+    assert pick("br;q=0.001") == "br"
+
+
+def test_each_encoding_has_its_own_etag_and_revalidates_to_a_304(client, db):
+    path = f"/static/{digest(STATIC / CSS)}/{CSS}"
+    tags = {accept: get(client, path, accept).headers["ETag"] for accept in ("br", "gzip", "")}
+    assert len(set(tags.values())) == 3, tags
+    for accept, etag in tags.items():
+        again = get(client, path, accept, **{"If-None-Match": etag})
+        assert again.status_code == 304, accept
+        assert again.data == b""
+        assert again.headers["Vary"] == "Accept-Encoding"
+    # A brotli ETag sent with a request that now gets gzip: the gzip bytes, not a 304.
+    other = get(client, path, "gzip", **{"If-None-Match": tags["br"]})
+    assert other.status_code == 200 and other.headers["Content-Encoding"] == "gzip"
+
+
+def test_head_and_range_describe_the_compressed_bytes(client, db):
+    path = f"/static/{digest(STATIC / CSS)}/{CSS}"
+    full = get(client, path, "br")
+    head = client.head(path, headers={"Accept-Encoding": "br"})
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Encoding"] == "br"
+    assert head.headers["Content-Length"] == full.headers["Content-Length"]
+    assert head.headers["ETag"] == full.headers["ETag"]
+    part = get(client, path, "br", Range="bytes=0-99")
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 0-99/{len(full.data)}"
+    assert part.data == full.data[:100]
+
+
+def test_the_plain_url_comes_compressed_and_revalidated_too(client, db):
+    res = get(client, f"/static/{CSS}", "gzip")
+    assert res.status_code == 200 and res.headers["Content-Encoding"] == "gzip"
+    assert decoded(res) == (STATIC / CSS).read_bytes()
+    assert res.headers["Cache-Control"] == "public, no-cache"
+    again = get(client, f"/static/{CSS}", "gzip", **{"If-None-Match": res.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["vendor/htmx.min.js", "img/icon.svg", "js/print.js", "vendor/leaflet.css"],
+)
+def test_scripts_and_images_in_svg_come_compressed(client, db, name):
+    res = get(client, f"/static/{digest(STATIC / name)}/{name}", "br")
+    assert res.headers["Content-Encoding"] == "br", name
+    assert decoded(res) == (STATIC / name).read_bytes()
+
+
+def test_fonts_and_pngs_are_sent_as_they_are(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"\x89PNG" + b"\0" * 2000)
+    (tmp_path / "a.ttf").write_bytes(b"\0" * 2000)
+    client = small_app(tmp_path).test_client()
+    for name in ("a.png", "a.ttf"):
+        res = get(client, url(client.application, name), "br, gzip")
+        assert res.status_code == 200
+        assert "Content-Encoding" not in res.headers, name
+        assert "Vary" not in res.headers, name
+
+
+def test_a_file_compression_would_not_shrink_is_sent_as_it_is(tmp_path):
+    (tmp_path / "tiny.js").write_text("x")
+    client = small_app(tmp_path).test_client()
+    res = get(client, "/static/tiny.js", "br, gzip")
+    assert res.data == b"x" and "Content-Encoding" not in res.headers
+    assert res.headers["Vary"] == "Accept-Encoding"
+
+
+def test_an_edited_file_is_compressed_afresh(tmp_path):
+    """`make run`: the compressed bytes follow an edited stylesheet on the next reload."""
+    css = tmp_path / "site.css"
+    css.write_text("a { color: red }\n" * 50)
+    client = small_app(tmp_path, debug=True).test_client()
+    first = get(client, url(client.application, "site.css"), "br")
+    assert decoded(first) == css.read_bytes()
+    css.write_text("a { color: darkblue }\n" * 50)
+    second = get(client, url(client.application, "site.css"), "br")
+    assert decoded(second) == css.read_bytes()
+    assert second.headers["ETag"] != first.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/static/css/none.css", "/static/000000000000/js/none.js", "/static/../pyproject.toml"],
+)
+def test_no_file_no_compressed_answer_either(client, db, path):
+    assert get(client, path, "br, gzip").status_code == 404
