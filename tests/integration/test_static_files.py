@@ -1,7 +1,8 @@
 """Static files under content-hashed URLs (portal/static_files.py): a year in every cache for the
 bytes a hash names, a redirect for a hash that is not the file's, the plain URLs as before; and
 the documented nginx config compresses pages, CSS, JavaScript and JSON (issue 17). Text files
-come brotli- or gzip-compressed from the app itself, as Accept-Encoding asks (issue 22)."""
+come brotli- or gzip-compressed from the app itself, as Accept-Encoding asks, and the nginx
+config sends HSTS (issue 22)."""
 
 from __future__ import annotations
 
@@ -182,6 +183,20 @@ def test_the_nginx_config_compresses_pages_css_js_and_json():
     types = directives["gzip_types"].split()
     for kind in ("text/css", "text/javascript", "application/javascript", "application/json"):
         assert kind in types, kind
+
+
+def test_the_nginx_config_sends_hsts_once():
+    """On every answer of the HTTPS server (`always`: its own 502 too), and only nginx's: the
+    app's own (production config) is hidden, so a browser never sees two."""
+    server = https_server()
+    assert re.search(
+        r'^\s*add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;',
+        server,
+        flags=re.MULTILINE,
+    )
+    assert re.search(r"^\s*proxy_hide_header Strict-Transport-Security;", server, re.MULTILINE)
+    # add_header is inherited only by locations without an add_header of their own.
+    assert len(re.findall(r"^\s*add_header", server, flags=re.MULTILINE)) == 1
 
 
 # Compressed static files (issue 22): the app picks brotli or gzip by Accept-Encoding.
