@@ -370,7 +370,7 @@ def href(html: str, text: str) -> str:
 
 
 def poll_url(html: str) -> str:
-    return unescape(re.search(r'hx-get="([^"]+)"', html).group(1))
+    return unescape(re.search(r'data-hx-get="([^"]+)"', html).group(1))
 
 
 def polled_status(client, url: str) -> str:

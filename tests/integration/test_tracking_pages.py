@@ -184,13 +184,13 @@ def test_htmx_poll_gets_only_the_live_fragment(client, parcel):
     html = res.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="live"')
     assert "<html" not in html and "On its way" in html
-    assert 'hx-trigger="every 30s"' in html
+    assert 'data-hx-trigger="every 30s"' in html
 
 
 def test_terminal_parcel_does_not_poll(client):
     done = factories.make_parcel(statuses=[S.PENDING, S.DELIVERED])
     html = client.get(f"/t/{done.tracking_number}").get_data(as_text=True)
-    assert "Delivered" in html and "hx-trigger" not in html
+    assert "Delivered" in html and "data-hx-trigger" not in html
 
 
 def test_pages_send_security_headers(client):
