@@ -70,19 +70,20 @@ def world(db) -> Customer:
     return make_customer()
 
 
-def pages(client, world: Customer, language: str) -> dict[str, str]:
-    """Every customer page's visible text, in `language`: forms with and without errors,
-    unverified, verified, the return, the complaint, /me and the drop-off desk."""
+def pages(client, world: Customer, language: str, read=text) -> dict[str, str]:
+    """Every customer page's visible text (or what `read` makes of its HTML), in `language`:
+    forms with and without errors, unverified, verified, the return, the complaint, /me and the
+    drop-off desk."""
     client.get(f"/lang/{language}")
     tn, delivered = world.on_its_way.tracking_number, world.delivered.tracking_number
     seen: dict[str, str] = {}
 
     def get(name: str, url: str) -> None:
-        seen[name] = text(client.get(url, follow_redirects=True).get_data(as_text=True))
+        seen[name] = read(client.get(url, follow_redirects=True).get_data(as_text=True))
 
     def post(name: str, url: str, data: dict | None = None) -> None:
         response = client.post(url, data={"csrf_token": csrf_for(client), **(data or {})})
-        seen[name] = text(response.get_data(as_text=True))
+        seen[name] = read(response.get_data(as_text=True))
 
     get("home", "/")
     get("home-error", "/track?tn=RA123456784GB")
