@@ -173,6 +173,8 @@ class MerchantWebhook:
                 endpoint.url, public_only=not current_app.config["WEBHOOK_ALLOW_INSECURE"]
             )
         except NotPublic as exc:
+            if exc.temporary:
+                raise TemporaryError("the endpoint's name server did not answer") from exc
             raise PermanentError("the endpoint does not resolve to a public address") from exc
         body = n.body.encode()
         # To the address just checked, never to what the name resolves to a moment later.

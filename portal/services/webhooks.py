@@ -19,6 +19,8 @@ MAX_ENDPOINTS = 10
 
 class NotPublic(DomainError):
     code = "not_public"
+    # A DNS server that didn't answer (EAI_AGAIN): the delivery is tried again later.
+    temporary = False
 
 
 def is_public_ip(address: str) -> bool:
@@ -39,7 +41,9 @@ def delivery_address(url: str, *, public_only: bool = True) -> str:
         # `socket.getaddrinfo`, looked up at each call: tests put a resolver of their own there.
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise NotPublic("The webhook host does not resolve.", field="url") from exc
+        refused = NotPublic("The webhook host does not resolve.", field="url")
+        refused.temporary = getattr(exc, "errno", None) == socket.EAI_AGAIN
+        raise refused from exc
     addresses = [info[4][0] for info in infos]
     if not addresses or (public_only and not all(map(is_public_ip, addresses))):
         raise NotPublic("The webhook host must resolve to a public address.", field="url")

@@ -127,6 +127,18 @@ def test_a_name_with_any_private_answer_is_refused_without_a_connection(
         MerchantWebhook().send(delivery_to(endpoint))
 
 
+def test_a_name_server_that_does_not_answer_is_tried_again_later(
+    app, checked_is_public, monkeypatch
+):
+    def unavailable(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unavailable)
+    endpoint = endpoint_for(factories.make_merchant(), f"https://{HOST}/hooks")
+    with pytest.raises(TemporaryError, match="name server"):
+        MerchantWebhook().send(delivery_to(endpoint))
+
+
 def test_tls_names_the_host_to_the_checked_address(app, checked_is_public, tmp_path, monkeypatch):
     Resolver(monkeypatch, hooks_example_test=[CHECKED, OURS], other_example_test=[CHECKED])
     certificate = certificate_for(tmp_path, HOST)
