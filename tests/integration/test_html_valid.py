@@ -5,12 +5,15 @@ and out, each language) and checked in one run of the checker; its warnings are 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_babel import force_locale
 
+from portal import s10
 from portal.extensions import db
 from portal.models import Channel, InboundMessage, Role
 from portal.services.accounts import SET_PASSWORD_PATH, password_link_token
@@ -27,11 +30,21 @@ from tests.support.pages import csrf_for
 from tests.support.staff import login, post
 
 pytestmark = pytest.mark.slow
+_ADDRESSES = itertools.count(1)
 LANGUAGES = ("en", "sv", "nb", "da", "fi")
+SHARED = f"RR55500003{s10.check_digit('55500003')}SE"  # a number two shops' parcels share
 
 
 def keep_html(body: str) -> str:
     return body
+
+
+def visitor(app: Flask) -> FlaskClient:
+    """A test client from an address of its own: the walk opens more parcels than one address
+    may in a minute (RATELIMIT_LOOKUP)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"192.0.2.{next(_ADDRESSES)}"
+    return client
 
 
 @pytest.fixture
@@ -50,16 +63,16 @@ def customer(app: Flask, world: Customer) -> dict[str, str]:
     in, the drop-off desk at work, a set-password link and the unsubscribe page."""
     found = {}
     for language in LANGUAGES:
-        for name, html in customer_pages(app.test_client(), world, language, keep_html).items():
+        for name, html in customer_pages(visitor(app), world, language, keep_html).items():
             if name != "label":
                 found[f"{language}-{name}"] = html
-    client = app.test_client()
+    client = visitor(app)
 
     def get(name: str, url: str) -> None:
         found[name] = client.get(url, follow_redirects=True).get_data(as_text=True)
 
-    def send(name: str, url: str, data: dict | None = None) -> None:
-        res = client.post(url, data={"csrf_token": csrf_for(client), **(data or {})})
+    def send(name: str, url: str, data: dict | None = None, **kw) -> None:
+        res = client.post(url, data={"csrf_token": csrf_for(client), **(data or {})}, **kw)
         found[name] = res.get_data(as_text=True)
 
     get("return-verify", f"/r/{world.ret.rma}/verify")
@@ -72,6 +85,16 @@ def customer(app: Flask, world: Customer) -> dict[str, str]:
     found["unsubscribed"] = client.post(f"/u/{unsubscribe}").get_data(as_text=True)
     get("unsubscribe-invalid", "/u/not-a-link")
 
+    # One number, two shops' parcels to one postcode: the visitor chooses which to see.
+    for shop, carrier in (("Göta Gear", "Nordic Post"), ("Fjäll & Fors", "Baltic Express")):
+        factories.make_parcel(
+            merchant=factories.make_merchant(shop),
+            carrier=factories.make_carrier(carrier),
+            tracking_number=SHARED,
+        )
+    send("choose-verify", f"/t/{SHARED}/verify", {"postcode": "113 48"})
+    get("choose", f"/t/{SHARED}/choose")
+
     me.ask_code(client, me.PHONE)
     get("me-code", "/me/code")
     send("me-code-error", "/me/code", {"code": "1"})
@@ -81,7 +104,7 @@ def customer(app: Flask, world: Customer) -> dict[str, str]:
     get("me-delete", "/me/delete")
     send("me-delete-error", "/me/delete")
 
-    desk = app.test_client()
+    desk = visitor(app)
     kiosk = factories.make_dropoff_account()
     client = desk
     send("dropoff-login-error", "/dropoff/login", {"email": kiosk.email, "password": "wrong"})
@@ -92,11 +115,11 @@ def customer(app: Flask, world: Customer) -> dict[str, str]:
     assert res.status_code == 303, res.get_data(as_text=True)[:300]
     get("dropoff", "/dropoff")
     send("dropoff-error", "/dropoff", {"code": "NOTACODE1234"})
-    send("dropoff-accepted", "/dropoff", {"code": world.ret.dropoff_code})
+    send("dropoff-accepted", "/dropoff", {"code": world.ret.dropoff_code}, follow_redirects=True)
     get("dropoff-password", "/dropoff/password")
     send("dropoff-password-error", "/dropoff/password")
 
-    client = app.test_client()
+    client = visitor(app)
     link = SET_PASSWORD_PATH + password_link_token(factories.make_agent("nils@example.com"))
     get("set-password", link)
     send("set-password-error", link)
@@ -132,6 +155,7 @@ def console(app: Flask, world: Customer) -> dict[str, str]:
         f"/admin/?q={world.delivered.recipient_phone}",
         "/admin/?q=Lindqvist",
         f"/admin/parcels/{world.second.tracking_number}",
+        f"/admin/parcels/{SHARED}",  # the choice between two shops' parcels
     ]
     for account in (agent, supervisor):
         client = app.test_client()
