@@ -15,6 +15,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from portal.api.auth import challenge
 from portal.api.errors import json_error
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -55,6 +56,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
+def _protocol_headers(exc: HTTPException) -> dict[str, str]:
+    """The headers HTTP asks of the error besides its body: `Allow` on a 405 (the route's
+    methods as Werkzeug's routing found them, HEAD and OPTIONS included), `WWW-Authenticate`
+    on a 401, `Retry-After` where the exception carries one. Our own body replaces Werkzeug's,
+    so only its Content-Type is left behind."""
+    return {
+        name: value
+        for name, value in exc.get_headers()
+        if name.lower() not in ("content-type", "content-length")
+    }
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -67,17 +80,25 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = exc.code or 500
+        headers = _protocol_headers(exc)
         if _wants_json():
             names = {
+                401: "unauthorized",
                 404: "not_found",
                 405: "method_not_allowed",
                 413: "too_large",
                 429: "rate_limited",
                 503: "busy",
             }
-            return json_error(code, names.get(code, "http_error"), exc.description or exc.name)
+            if code == 401:
+                headers.setdefault("WWW-Authenticate", challenge(token_sent=False))
+            body, _status = json_error(
+                code, names.get(code, "http_error"), exc.description or exc.name
+            )
+            return body, code, headers
         title, text = PAGE_TEXT.get(code, (exc.name, exc.description))
-        return render_template("errors/error.html", title=title, text=text, code=code), code
+        page = render_template("errors/error.html", title=title, text=text, code=code)
+        return page, code, headers
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc: RequestEntityTooLarge):
