@@ -9,13 +9,14 @@ from datetime import UTC, date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from portal.api import bp
 from portal.api.auth import current_key, require_key
 from portal.api.errors import from_domain
 from portal.api.estimates import option_prediction
 from portal.api.manifest import find_zone, manifest
+from portal.api.parsing import query_text
 from portal.api.schemas import DeliveryChoiceIn, DeliveryOptionsOut, ManifestOut
 from portal.contact import valid_postcode
 from portal.models import Carrier, ChoiceType, DeliveryChoice, Parcel
@@ -104,8 +105,8 @@ def apply_choice(parcel: Parcel, data: DeliveryChoiceIn) -> None:
 
 
 def _query_int(name: str, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
+    raw = query_text(name)
+    if raw is None:
         return None
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise DomainError(f"`{name}` is a whole number from {low} to {high}.", field=name)
@@ -116,12 +117,13 @@ def _query_int(name: str, low: int, high: int) -> int | None:
 @require_key("merchant")
 def get_delivery_options():
     try:
-        postcode = (request.args.get("postcode") or "").strip()
-        country = (request.args.get("country") or "").strip().upper() or None
-        if not postcode:
+        postcode = query_text("postcode")
+        country = query_country()
+        if postcode is None:
             raise DomainError("Give the delivery address's postcode.", field="postcode")
         weight = _query_int("weight", 0, 1_000_000)
         value = _query_value()
+        carrier_name = query_text("carrier")
         try:
             postcode = valid_postcode(postcode, country)
         except ValueError as exc:
@@ -129,8 +131,6 @@ def get_delivery_options():
             raise DomainError(message[:1].upper() + message[1:] + ".", field="postcode") from None
         if country is None:
             country = _country_for(postcode)
-        elif len(country) != 2 or not country.isalpha():
-            raise DomainError("`country` is an ISO 3166 code such as SE.", field="country")
     except DomainError as exc:
         return from_domain(exc)
     zone = zone_for_postcode(country, postcode) if country else None
@@ -140,7 +140,10 @@ def get_delivery_options():
         return jsonify(out.model_dump(mode="json"))
     try:
         predicted = option_prediction(
-            current_key().merchant, _option_carrier(current_key().merchant), postcode, zone
+            current_key().merchant,
+            _option_carrier(current_key().merchant, carrier_name),
+            postcode,
+            zone,
         )
     except DomainError as exc:
         return from_domain(exc)
@@ -164,9 +167,19 @@ def get_delivery_options():
     return jsonify(out.model_dump(mode="json", exclude_unset=True))
 
 
+def query_country() -> str | None:
+    """`country` as an upper-case ISO 3166 code; None when left out."""
+    raw = query_text("country")
+    if raw is None:
+        return None
+    if len(raw) != 2 or not raw.isascii() or not raw.isalpha():
+        raise DomainError("`country` is an ISO 3166 code such as SE.", field="country")
+    return raw.upper()
+
+
 def _query_value() -> Decimal | None:
-    raw = request.args.get("value")
-    if raw in (None, ""):
+    raw = query_text("value")
+    if raw is None:
         return None
     try:
         value = Decimal(raw)
@@ -190,10 +203,9 @@ def _country_for(postcode: str) -> str | None:
     return countries.pop() if countries else None
 
 
-def _option_carrier(merchant) -> Carrier | None:
+def _option_carrier(merchant, name: str | None) -> Carrier | None:
     """`carrier` as asked, else the merchant's only carrier; None when it ships with several
     and didn't say (the options then carry no prediction)."""
-    name = (request.args.get("carrier") or "").strip()
     if name:
         return carrier_named(name)
     try:
@@ -275,9 +287,9 @@ MANIFEST_FIRST_DAY, MANIFEST_LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 @bp.get("/manifest")
 @require_key("carrier")
 def get_manifest():
-    raw_day, zone_ref = request.args.get("date", ""), (request.args.get("zone") or "").strip()
-    fmt = request.args.get("format", "json")
     try:
+        raw_day, zone_ref = query_text("date") or "", query_text("zone") or ""
+        fmt = query_text("format") or "json"
         try:
             day = date.fromisoformat(raw_day)
         except ValueError:

@@ -10,8 +10,9 @@ from flask import jsonify, request, url_for
 
 from portal.api import bp
 from portal.api.auth import current_key, require_key
-from portal.api.delivery import _country_for, _query_int
+from portal.api.delivery import _country_for, _query_int, query_country
 from portal.api.errors import from_domain, json_error
+from portal.api.parsing import query_text
 from portal.api.schemas import (
     ImportOut,
     NearbyOut,
@@ -56,8 +57,11 @@ def _json_body() -> tuple[Any, Any]:
 
 
 def _flag(name: str) -> bool:
-    raw = (request.args.get(name) or "").strip().lower()
-    if raw in ("", "false", "0"):
+    raw = query_text(name)
+    if raw is None:
+        return False
+    raw = raw.lower()
+    if raw in ("false", "0"):
         return False
     if raw in ("true", "1"):
         return True
@@ -106,9 +110,9 @@ def get_zones():
 @require_key()
 def get_pickup_points():
     try:
-        raw = (request.args.get("postcode") or "").strip()
-        country = (request.args.get("country") or "").strip().upper() or None
-        if not raw:
+        raw = query_text("postcode")
+        country = query_country()
+        if raw is None:
             raise DomainError("Give the postcode to search from.", field="postcode")
         try:
             postcode = normalise_postcode(valid_postcode(raw))
@@ -116,8 +120,6 @@ def get_pickup_points():
             raise DomainError(
                 "A postcode has 2 to 10 letters and digits.", field="postcode"
             ) from None
-        if country is not None and (len(country) != 2 or not country.isalpha()):
-            raise DomainError("`country` is an ISO 3166 code such as SE.", field="country")
         limit = _query_int("limit", 1, nearest.MAX_LIMIT) or DEFAULT_LIMIT
         country = country or _country_for(postcode)
         if country is None:

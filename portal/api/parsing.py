@@ -9,6 +9,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from portal.api.errors import from_validation, json_error
+from portal.services.errors import DomainError
 
 
 def json_body() -> Any:
@@ -28,3 +29,18 @@ def parse_body(model: type[BaseModel]):
         return model.model_validate(body), None
     except ValidationError as exc:
         return None, from_validation(exc)
+
+
+def query_text(name: str, *, max_length: int = 200) -> str | None:
+    """A query parameter's text, stripped; None when it is absent. Present but blank (`since=`),
+    too long or carrying control characters it is a mistake, never "no filter": DomainError
+    naming the parameter as `field` (422, as a body's errors are)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text:
+        raise DomainError(f"`{name}` is empty: give a value or leave it out.", field=name)
+    if len(text) > max_length or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise DomainError(f"`{name}` is not a value this call understands.", field=name)
+    return text

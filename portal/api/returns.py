@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, url_for
 
 from portal.api import bp
 from portal.api.auth import current_key, require_key
 from portal.api.errors import from_domain, json_error
-from portal.api.parsing import parse_body
+from portal.api.parsing import parse_body, query_text
 from portal.api.schemas import RefundIn, ReturnIn, ReturnListOut, ReturnOut
 from portal.api.writes import api_write
 from portal.models import Return, ReturnStatus
@@ -143,9 +143,12 @@ def return_refunded(rma: str):
 @bp.get("/returns")
 @require_key("merchant")
 def list_returns():
-    raw = request.args.get("since")
+    try:
+        raw = query_text("since")
+    except DomainError as exc:
+        return from_domain(exc)
     since = None
-    if raw:
+    if raw is not None:
         try:
             since = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
             # In UTC here: 0001-01-01T00:00+05:00 has no UTC time (an OverflowError later).

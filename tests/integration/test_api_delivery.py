@@ -194,7 +194,7 @@ def test_manifest_lists_the_days_parcels_with_choices(carrier_api, carrier, merc
         ("date=2026-11-27&zone=Atlantis", 404, "zone"),
         ("date=2026-11-27&zone=99999999999", 404, "zone"),
         ("date=2026-11-27&zone=%C2%B2", 404, "zone"),
-        ("date=2026-11-27&zone=%00", 404, "zone"),
+        ("date=2026-11-27&zone=%00", 422, "zone"),  # a control character: malformed
         ("date=9999-12-31&zone=Stockholm", 422, "date"),
         ("date=0001-01-01&zone=Stockholm", 422, "date"),
         ("date=2026-11-27&zone=Stockholm&format=xml", 422, "format"),
