@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from pydantic import ValidationError
 
 from portal.api import bp
-from portal.api.auth import current_key, rate_limit_key, require_key
+from portal.api.auth import current_key, require_key
 from portal.api.complaints import complaints_json
 from portal.api.delivery import apply_choice, choice_json
 from portal.api.errors import from_domain, json_error
 from portal.api.openapi import build_openapi
-from portal.api.parsing import parse_body
+from portal.api.parsing import parse_body, query_text
 from portal.api.returns import return_json
 from portal.api.schemas import (
     EventBatchOut,
@@ -45,8 +45,6 @@ from portal.services.webhooks import (
     recipient_messages,
 )
 from portal.transactions import read_only
-
-limiter.limit(lambda: current_app.config["RATELIMIT_API"], key_func=rate_limit_key)(bp)
 
 
 def tracking_url(number: str) -> str:
@@ -183,6 +181,7 @@ def _parcel_data(data: ParcelIn) -> parcel_service.ParcelData:
 def get_parcel(tracking_number: str):
     key = current_key()
     try:
+        merchant_name = query_text("merchant")
         # Only the caller's parcels are looked at: someone else's answers exactly like a
         # missing one, and another merchant's parcel under the same number is never shown.
         # `?merchant=` lets a carrier say which of two merchants' parcels under one number
@@ -191,7 +190,7 @@ def get_parcel(tracking_number: str):
             tracking_number,
             merchant_id=key.merchant_id,
             carrier_id=key.carrier_id,
-            merchant_name=(request.args.get("merchant") or "").strip() or None,
+            merchant_name=merchant_name,
             records=True,  # read only: plain rows, and nothing read that is not there
         )
     except DomainError as exc:
