@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from babel import Locale
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     AwareDatetime,
     BaseModel,
@@ -57,6 +58,15 @@ def _timestamp_text(value: Any) -> Any:
 
 
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
+
+
+def _in_cents(value: Decimal) -> Decimal:
+    # As the database keeps money, NUMERIC(12, 2): a body sent with 10.5 is stored, and so
+    # answered, as 10.50 (decimal_places=2 has refused anything finer already).
+    return value.quantize(Decimal("0.01"))
+
+
+Cents = AfterValidator(_in_cents)
 Count = Annotated[int, Field(strict=True)]  # 1 and not "1" or true
 
 
@@ -120,7 +130,7 @@ class ItemIn(In):
     sku: Annotated[Text, Field(max_length=64)]
     name: Annotated[Text, Field(max_length=200)]
     quantity: Annotated[Count, Field(ge=1, le=10_000)]
-    unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+    unit_price: Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), Cents]
     returnable: Annotated[bool, Field(strict=True)] = Field(
         True, description="false for items the customer can never send back"
     )
@@ -578,7 +588,7 @@ class ReturnIn(In):
 
 class RefundIn(In):
     model_config = ConfigDict(json_schema_extra={"examples": [{"amount": "2499.00"}]})
-    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2), Cents]
 
 
 class ReturnItemOut(BaseModel):
