@@ -52,7 +52,9 @@ def measure(browser: Browser, base: str, path: str, before=None) -> dict[str, in
     sizes = {"HTML": 0, "CSS": 0, "JS": 0, "other": 0}
     for response in responses:
         kind = COUNTED.get(response.headers.get("content-type", "").split(";")[0], "other")
-        wire = response.request.sizes()  # on the wire: CSS and JS as the app compresses them (brotli); HTML as sent (nginx gzips it in production, the test server does not)
+        # On the wire: CSS and JS as the app compresses them (brotli); HTML as sent (nginx
+        # gzips it in production, the test server does not).
+        wire = response.request.sizes()
         sizes[kind] += wire["responseBodySize"] + wire["responseHeadersSize"]
     context.close()
     return sizes
