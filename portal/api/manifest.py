@@ -1,4 +1,8 @@
-"""The carrier's manifest: every parcel due in a zone on a day, with its choice and instructions."""
+"""The carrier's manifest: every parcel due in a zone on a day, with its choice and instructions.
+
+GET /manifest (portal/api/delivery.py) answers it as JSON, or as CSV with `format=csv`;
+GET /manifest.csv here is that CSV under a path of its own, so the OpenAPI document can give
+it one `text/csv` answer a generated client reads as text."""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app, request
 from sqlalchemy import and_, select
 from sqlalchemy.orm import contains_eager, joinedload
+from werkzeug.datastructures import ImmutableMultiDict
 
+from portal.api import bp
 from portal.extensions import db, get_by_id
 from portal.models import Carrier, DeliveryChoice, Parcel, Zone
 from portal.models.parcel import TERMINAL_STATUSES
@@ -68,3 +75,14 @@ def manifest(carrier: Carrier, zone: Zone, day: date) -> list[Stop]:
         .order_by(Parcel.eta_from, Parcel.postcode, Parcel.tracking_number)
     ).all()
     return [Stop(parcel, choice) for parcel, choice in rows]
+
+
+@bp.get("/manifest.csv")
+def get_manifest_csv():
+    """GET /manifest?format=csv, whatever `format` says. The view of GET /manifest answers it,
+    found by its endpoint name (delivery.py imports this module, so importing it back would be
+    a cycle): the key check, the rate limit, the errors and the bytes are that call's own."""
+    args = request.args.copy()
+    args["format"] = "csv"
+    request.args = ImmutableMultiDict(args)  # Request.args is a cached property: this replaces it
+    return current_app.view_functions["api.get_manifest"]()

@@ -1,11 +1,20 @@
-"""The OpenAPI 3.1 document, generated from the pydantic models the handlers use."""
+"""The OpenAPI 3.1 document, generated from the pydantic models the handlers use.
+
+Written for code generators as much as for people: every operation has a tag, a summary and a
+description; the vocabularies several schemas share (a parcel's status, a choice's type, a
+return's method…) and the objects a choice names (its slot, its pickup point) are components
+of their own, so a generated client has one class for each; the manifest's CSV has an operation
+whose only answer is text/csv. `redocly lint --extends recommended` finds nothing to report
+(tests/integration/test_openapi_client.py, which also drives a generated client through it)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
+from importlib.metadata import PackageNotFoundError, metadata
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from portal.api.complaints import ComplaintOut
@@ -34,6 +43,14 @@ from portal.api.schemas import (
     WebhookIn,
     WebhookListOut,
     ZonesOut,
+)
+from portal.models import (
+    ChoiceType,
+    NotificationState,
+    ReturnMethod,
+    ReturnReason,
+    ReturnStatus,
+    Vehicle,
 )
 
 REF = "#/components/schemas/{model}"
@@ -121,6 +138,101 @@ def _write(operation: dict[str, Any]) -> dict[str, Any]:
     return {**operation, "parameters": [*parameters, IDEMPOTENCY_KEY]}
 
 
+# The vocabularies more than one schema uses, each a component of its own (a generated client
+# gets one enum class for it, not one per field). A schema's inline enum with exactly these
+# values becomes a reference to it; one with other values stays as it is, so the document never
+# claims more than the models say.
+ENUMS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ChoiceType": (
+        tuple(ChoiceType),
+        "A delivery choice's kind: a slot (by van or cargo bike), the zone's green day, a pickup "
+        "point or locker, a safe place, a neighbour, or a hold until a day",
+    ),
+    "Vehicle": (tuple(Vehicle), "What delivers a slot: a van or an electric cargo bike"),
+    "SafePlace": (
+        ("porch", "garage", "back_door", "shed", "other"),
+        "safe_place: where the driver leaves the parcel",
+    ),
+    "Language": (
+        ("en", "sv", "nb", "da", "fi"),
+        "The recipient's language for messages and pages (Norwegian is Bokmål, `nb`)",
+    ),
+    "ReturnStatus": (tuple(ReturnStatus), "Where a return stands"),
+    "ReturnMethod": (
+        tuple(ReturnMethod),
+        "How the items go back: dropped off at a service point, in a locker, or collected at "
+        "home in a slot",
+    ),
+    "ReturnReason": (tuple(ReturnReason), "Why an item goes back (`other` needs a text)"),
+    "ReturnCreator": (
+        ("recipient", "merchant", "agent"),
+        "Who opened the return: the customer, the shop (API) or Lastmile's support",
+    ),
+    "PointType": (("pickup_point", "locker"), "A staffed pickup point or a parcel locker"),
+    "Weekday": (("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"), "A weekday, as in opening_hours"),
+    "MessageChannel": (("sms", "email"), "How the recipient was told"),
+    "MessageState": (tuple(NotificationState), "Where a message to the recipient stands"),
+    "EventResult": (
+        ("accepted", "duplicate", "rejected"),
+        "What became of one pushed event: stored, already stored (nothing changed), or refused",
+    ),
+    "PointWriteResult": (
+        ("created", "updated", "unchanged"),
+        "What a PUT did to the pickup point",
+    ),
+    "PredictionBasis": (
+        ("carrier", "route", "zone_pair", "carrier_default", "default"),
+        "Which parcels a predicted delivery was learned from",
+    ),
+}
+_ENUM_BY_VALUES = {frozenset(values): name for name, (values, _) in ENUMS.items()}
+# Descriptions for the enums pydantic names itself (the models' enum classes).
+_ENUM_DESCRIPTIONS = {
+    "ParcelStatus": "Where a parcel stands; also the `code` of a tracking event",
+    "ComplaintType": "What a complaint is about",
+    "ComplaintStatus": "Where a complaint case stands",
+    "Resolution": "How a complaint was settled",
+}
+
+
+class Slot(BaseModel):
+    """The slot a delivery choice books (a choice's `slot`)."""
+
+    id: int = Field(description="The slot's id, as in GET /delivery-options")
+    date: dt.date = Field(description="The delivery day, local to the zone")
+    start: dt.datetime
+    end: dt.datetime
+    zone: str = Field(description="Its zone's name: the `zone` of GET /manifest")
+
+
+class PickupPointSummary(BaseModel):
+    """The pickup point or locker a delivery choice names (a choice's `pickup_point`)."""
+
+    id: int = Field(description="The point's id, as in GET /pickup-points")
+    name: str
+    address: str = Field(description="Street, postcode and city on one line")
+
+
+def _named_enums(node: Any) -> Any:
+    """`node` with every inline enum of a shared vocabulary turned into a reference to it."""
+    if isinstance(node, list):
+        return [_named_enums(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    name = _ENUM_BY_VALUES.get(frozenset(node.get("enum", ())))
+    if name is not None:
+        kept = {k: node[k] for k in ("description", "default") if k in node}
+        return {"$ref": REF.format(model=name), **kept}
+    return {k: _named_enums(v) for k, v in node.items()}
+
+
+def _nullable(name: str, description: str) -> dict[str, Any]:
+    return {
+        "anyOf": [{"$ref": REF.format(model=name)}, {"type": "null"}],
+        "description": description,
+    }
+
+
 @cache
 def _schemas() -> dict[str, Any]:
     models = [
@@ -149,16 +261,96 @@ def _schemas() -> dict[str, Any]:
         ImportIn,
         ImportOut,
         ImportErrorOut,
+        Slot,
+        PickupPointSummary,
     ]
     _, top = models_json_schema(
         [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
         ref_template=REF,
     )
-    # ParcelOut lists complaints as plain objects (schemas.py); say what each one holds.
-    complaints = top["$defs"]["ParcelOut"]["properties"]["complaints"]
-    complaints["items"] = {"$ref": REF.format(model="ComplaintOut")}
-    complaints["description"] = "The parcel's complaint cases, oldest first (merchant keys only)"
-    return top["$defs"]
+    schemas = _named_enums(top["$defs"])
+    for name, (values, description) in ENUMS.items():
+        schemas[name] = {"type": "string", "enum": list(values), "description": description}
+    for name, description in _ENUM_DESCRIPTIONS.items():
+        schemas[name]["description"] = description
+    # The schemas of the models say `dict` or `str` where the answer holds one of the named
+    # objects or vocabularies above; say which.
+    parcel, choice = schemas["ParcelOut"]["properties"], schemas["ChoiceOut"]["properties"]
+    parcel["complaints"]["items"] = {"$ref": REF.format(model="ComplaintOut")}
+    parcel["complaints"]["description"] = (
+        "The parcel's complaint cases, oldest first (merchant keys only)"
+    )
+    choice["slot"] |= _nullable("Slot", "slot: the slot booked")
+    choice["pickup_point"] |= _nullable(
+        "PickupPointSummary", "pickup_point and locker: the point chosen"
+    )
+    stop = schemas["ManifestStopOut"]["properties"]
+    stop["choice"] |= _nullable("ChoiceType", "The choice's kind; null for a plain home delivery")
+    stop["vehicle"] |= _nullable("Vehicle", "slot: what delivers it")
+    schemas["OptionOut"]["properties"]["vehicle"] |= _nullable("Vehicle", "slot: what delivers it")
+    return schemas
+
+
+def _licence() -> dict[str, str] | None:
+    """The licence the package declares (pyproject's `license`), or None while it declares
+    none: the document never names one the project has not chosen."""
+    try:
+        meta = metadata("lastmile-portal")
+    except PackageNotFoundError:
+        return None
+    if spdx := meta.get("License-Expression"):
+        return {"name": spdx, "identifier": spdx}
+    if name := meta.get("License"):
+        return {"name": name}
+    return None
+
+
+TAGS = [
+    {"name": "Parcels", "description": "Merchants create parcels and read them back"},
+    {
+        "name": "Tracking events",
+        "description": "Carriers push scans; each moves the parcel's status and ETA",
+    },
+    {
+        "name": "Delivery",
+        "description": "Checkout: the delivery options for an address and when a parcel would "
+        "arrive",
+    },
+    {"name": "Manifest", "description": "Carriers: the parcels due in a zone on a day"},
+    {
+        "name": "Returns",
+        "description": "Merchants open returns for their customers and close them: received, "
+        "refunded",
+    },
+    {
+        "name": "Webhooks",
+        "description": "Merchants' HTTPS endpoints, told of every status change (signed)",
+    },
+    {
+        "name": "Network",
+        "description": "Zones, and carriers' pickup points and lockers: the nearest to a "
+        "postcode, and each carrier's own kept up to date",
+    },
+]
+
+DESCRIPTION = """Merchants create parcels, offer delivery options at checkout and handle returns;
+carriers push tracking events, keep their pickup points up to date and read the day's manifest.
+
+**Keys.** Every call sends `Authorization: Bearer <key>`. A key belongs to a merchant or to a
+carrier (`flask --app wsgi api-key create --merchant NAME` or `--carrier NAME`, printed once);
+each operation's summary says which it needs. A missing or unknown key answers 401, a key of the
+other kind 403.
+
+**Errors** always have one shape, `{"error": {"code", "message", "field"}}`
+(`ErrorOut`): `code` is stable and meant for programs, `message` for people, `field`
+names the offending field or parameter (`items.0.quantity`), and `details` lists every problem
+when there were several.
+
+**Writes** accept `Idempotency-Key`: send the same request again with the same key and it
+answers as the first time (header `Idempotent-Replayed: true`), without doing it twice.
+
+**Limits.** Each key may make a number of calls a minute (429 with `Retry-After` beyond it);
+while the database is unreachable every call answers 503 `unavailable` with `Retry-After: 5`."""
 
 
 def build_openapi(base_url: str) -> dict[str, Any]:
@@ -166,19 +358,52 @@ def build_openapi(base_url: str) -> dict[str, Any]:
         "name": "tracking_number",
         "in": "path",
         "required": True,
+        "description": "The parcel's tracking number (S10, as in RR123456785SE)",
         "schema": {"type": "string", "example": "RR123456785SE"},
     }
+    manifest_day = [
+        _query(
+            "date",
+            {"type": "string", "format": "date", "example": "2026-11-27"},
+            "The delivery day, local to the zone (2000-01-01 to 2999-12-31)",
+            required=True,
+        ),
+        _query(
+            "zone",
+            {"type": "string", "example": "Stockholm inner city"},
+            "The zone's id or name (GET /zones)",
+            required=True,
+        ),
+    ]
+    manifest_errors = {
+        "404": _error("No such zone (`zone_not_found`)"),
+        "422": _error("`date` or `zone` is missing or invalid; `field` names it"),
+        **AUTH_ERRORS,
+    }
+    info: dict[str, Any] = {
+        "title": "Lastmile portal API",
+        "version": "1",
+        "description": DESCRIPTION,
+        "contact": {"name": "Lastmile", "url": base_url.rstrip("/") + "/"},
+    }
+    if licence := _licence():
+        info["license"] = licence
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "Lastmile portal API",
-            "version": "1",
-            "description": "Merchants create parcels; carriers push tracking events.",
-        },
-        "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
+        "info": info,
+        "servers": [
+            {"url": base_url.rstrip("/") + "/api/v1", "description": "This Lastmile portal"}
+        ],
+        "tags": TAGS,
         "components": {
             "schemas": _schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A merchant's or a carrier's API key",
+                }
+            },
         },
         "security": [{"bearer": []}],
         "paths": {
@@ -186,11 +411,27 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "post": _write(
                     {
                         "operationId": "createParcel",
+                        "tags": ["Parcels"],
                         "summary": "Create a parcel (merchant key)",
+                        "description": (
+                            "The recipient, the items and the weight; the tracking number is "
+                            "yours or, left out, one Lastmile issues. With `delivery_choice` "
+                            "(an option from GET /delivery-options) the choice is booked in the "
+                            "same step: when it can't be, nothing is created. The answer's "
+                            "`tracking_url` is the recipient's page; `Location` is the parcel."
+                        ),
                         "parameters": [IDEMPOTENCY_KEY],
                         "requestBody": _json_body(ParcelIn),
                         "responses": {
-                            "201": _body(ParcelOut, "The new parcel"),
+                            "201": {
+                                **_body(ParcelOut, "The new parcel"),
+                                "headers": {
+                                    "Location": {
+                                        "description": "The parcel's URL",
+                                        "schema": {"type": "string"},
+                                    }
+                                },
+                            },
                             "400": _error("The body is not JSON"),
                             "409": _error(
                                 "Tracking number taken by another of your parcels "
@@ -219,7 +460,15 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/parcels/{tracking_number}": {
                 "get": {
                     "operationId": "getParcel",
+                    "tags": ["Parcels"],
                     "summary": "A parcel with its events (its merchant's or carrier's key)",
+                    "description": (
+                        "Its status, ETA window and predicted delivery, tracking events "
+                        "(oldest first) and current delivery choice; a merchant key also sees "
+                        "every choice made, the returns and complaints and the messages the "
+                        "recipient was sent. The same number may belong to parcels of two "
+                        "merchants: a carrier names the merchant with `merchant`."
+                    ),
                     "parameters": [
                         tracking_number,
                         _query(
@@ -247,6 +496,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/delivery-options": {
                 "get": {
                     "operationId": "getDeliveryOptions",
+                    "tags": ["Delivery"],
                     "summary": "Delivery options with CO2e for an address (merchant key)",
                     "description": (
                         "For checkout. Labels follow Accept-Language (en, sv, nb, da, fi). "
@@ -277,6 +527,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/delivery-estimates": {
                 "post": {
                     "operationId": "createDeliveryEstimate",
+                    "tags": ["Delivery"],
                     "summary": "When a parcel not made yet would arrive (merchant key)",
                     "description": (
                         "For the product page and checkout: the predicted delivery day and "
@@ -299,15 +550,27 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/manifest": {
                 "get": {
                     "operationId": "getManifest",
+                    "tags": ["Manifest"],
                     "summary": "Parcels due in a zone on a day (carrier key)",
+                    "description": (
+                        "Your parcels whose delivery window starts on the day (local to the "
+                        "zone), not yet delivered or otherwise finished, ordered by window and "
+                        "postcode, each with its delivery choice: the vehicle of a booked slot, "
+                        "the pickup point, or instructions (safe place, neighbour, hold). "
+                        "`format=csv` answers the same stops as CSV; a generated client reads "
+                        "that from GET /manifest.csv, the same answer with a type of its own."
+                    ),
                     "parameters": [
-                        _query("date", {"type": "string", "format": "date"}, required=True),
-                        _query("zone", {"type": "string"}, "zone id or name", required=True),
-                        _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                        *manifest_day,
+                        _query(
+                            "format",
+                            {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                            "`csv`: the answer of GET /manifest.csv instead of JSON",
+                        ),
                     ],
                     "responses": {
                         "200": {
-                            "description": "The stops, as JSON or CSV",
+                            "description": "The stops, as JSON (or CSV with `format=csv`)",
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": REF.format(model="ManifestOut")}
@@ -315,9 +578,50 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                                 "text/csv": {"schema": {"type": "string"}},
                             },
                         },
-                        "404": _error("No such zone"),
-                        "422": _error("A parameter is invalid; `field` names it"),
-                        **AUTH_ERRORS,
+                        **manifest_errors,
+                    },
+                }
+            },
+            "/manifest.csv": {
+                "get": {
+                    "operationId": "getManifestCsv",
+                    "tags": ["Manifest"],
+                    "summary": "The manifest as CSV (carrier key)",
+                    "description": (
+                        "The stops of GET /manifest, one row each under a header row, in "
+                        "these columns: tracking_number, status, recipient_name, phone, "
+                        "address_line, postcode, city, weight_grams, window_start, "
+                        "window_end, choice, vehicle, pickup_point, instructions. Times are "
+                        "ISO 8601 in UTC; an empty cell is null. A cell a spreadsheet would "
+                        "run as a formula (`=`, `+`, `-`, `@`) starts with an apostrophe; "
+                        "phone numbers stay as they are. Byte for byte the answer of "
+                        "GET /manifest?format=csv."
+                    ),
+                    "parameters": manifest_day,
+                    "responses": {
+                        "200": {
+                            "description": "The stops as CSV (RFC 4180, UTF-8)",
+                            "headers": {
+                                "Content-Disposition": {
+                                    "description": (
+                                        'attachment; filename="manifest-<zone id>-<date>.csv"'
+                                    ),
+                                    "schema": {"type": "string"},
+                                }
+                            },
+                            "content": {
+                                "text/csv": {
+                                    "schema": {"type": "string"},
+                                    "example": (
+                                        "tracking_number,status,recipient_name,phone,"
+                                        "address_line,postcode,city,weight_grams,"
+                                        "window_start,window_end,choice,vehicle,"
+                                        "pickup_point,instructions\r\n"
+                                    ),
+                                }
+                            },
+                        },
+                        **manifest_errors,
                     },
                 }
             },
@@ -325,11 +629,13 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "post": _write(
                     {
                         "operationId": "createWebhook",
+                        "tags": ["Webhooks"],
                         "summary": "Register an HTTPS endpoint for status changes (merchant key)",
                         "description": (
                             "Each delivery is a JSON POST signed with the endpoint's secret: "
                             "header `X-Lastmile-Signature: sha256=<hex HMAC-SHA256 of the raw "
-                            "body>`."
+                            "body>`, and `X-Lastmile-Delivery` the same on every retry. The "
+                            "secret is in this answer only: keep it."
                         ),
                         "requestBody": _json_body(WebhookIn),
                         "responses": {
@@ -341,33 +647,43 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 ),
                 "get": {
                     "operationId": "listWebhooks",
+                    "tags": ["Webhooks"],
                     "summary": "Your webhook endpoints (merchant key)",
+                    "description": "Every endpoint you registered, without its secret.",
                     "responses": {"200": _body(WebhookListOut, "Endpoints"), **AUTH_ERRORS},
                 },
             },
             "/webhooks/{id}": {
-                "delete": {
-                    "operationId": "deleteWebhook",
-                    "summary": "Stop deliveries to an endpoint (merchant key)",
-                    "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer"},
-                        }
-                    ],
-                    "responses": {
-                        "204": {"description": "Removed"},
-                        "404": _error("No webhook of yours has this id"),
-                        **AUTH_ERRORS,
-                    },
-                }
+                "delete": _write(
+                    {
+                        "operationId": "deleteWebhook",
+                        "tags": ["Webhooks"],
+                        "summary": "Stop deliveries to an endpoint (merchant key)",
+                        "description": (
+                            "Removes the endpoint; nothing more is sent to it, retries included."
+                        ),
+                        "parameters": [
+                            {
+                                "name": "id",
+                                "in": "path",
+                                "required": True,
+                                "description": "The endpoint's id, from POST or GET /webhooks",
+                                "schema": {"type": "integer"},
+                            }
+                        ],
+                        "responses": {
+                            "204": {"description": "Removed"},
+                            "404": _error("No webhook of yours has this id"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                )
             },
             "/returns": {
                 "post": _write(
                     {
                         "operationId": "createReturn",
+                        "tags": ["Returns"],
                         "summary": "Open a return for your customer (merchant key)",
                         "description": (
                             "The same rules as the customer's own return page: items of any "
@@ -394,6 +710,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 ),
                 "get": {
                     "operationId": "listReturns",
+                    "tags": ["Returns"],
                     "summary": "Your returns, oldest change first (merchant key)",
                     "description": (
                         "Returns changed at or after `since`. Pages overlap by design: a "
@@ -417,7 +734,11 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/returns/{rma}": {
                 "get": {
                     "operationId": "getReturn",
+                    "tags": ["Returns"],
                     "summary": "One return (merchant key)",
+                    "description": (
+                        "Its status, items and reasons, label links (once approved) and refund."
+                    ),
                     "parameters": [RMA],
                     "responses": {
                         "200": _body(ReturnOut, "The return"),
@@ -430,8 +751,12 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "post": _write(
                     {
                         "operationId": "returnReceived",
+                        "tags": ["Returns"],
                         "summary": "The items are back at the shop (merchant key)",
-                        "description": "Again for a received return changes nothing.",
+                        "description": (
+                            "Marks an approved return received (the customer is told). Again "
+                            "for a received return changes nothing."
+                        ),
                         "parameters": [RMA],
                         "responses": {
                             "200": _body(ReturnOut, "The return, now received"),
@@ -446,8 +771,10 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "post": _write(
                     {
                         "operationId": "returnRefunded",
+                        "tags": ["Returns"],
                         "summary": "The customer was paid back (merchant key)",
                         "description": (
+                            "Records the amount paid back, at most the returned items' value. "
                             "The same amount again changes nothing; the customer is told once."
                         ),
                         "parameters": [RMA],
@@ -471,6 +798,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/zones": {
                 "get": {
                     "operationId": "listZones",
+                    "tags": ["Network"],
                     "summary": "Every delivery zone (any key)",
                     "description": (
                         "Each zone's postcode prefixes with their centres, its green day, the "
@@ -482,6 +810,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
             "/pickup-points": {
                 "get": {
                     "operationId": "listNearestPickupPoints",
+                    "tags": ["Network"],
                     "summary": "Open pickup points and lockers nearest a postcode (any key)",
                     "description": (
                         "Measured from the centre of the postcode's area (its zone's longest "
@@ -519,6 +848,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "post": _write(
                     {
                         "operationId": "importPickupPoints",
+                        "tags": ["Network"],
                         "summary": "Create and update your points from GeoJSON (carrier key)",
                         "description": (
                             "All or nothing: one bad feature and nothing is written; `errors` "
@@ -565,6 +895,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "put": _write(
                     {
                         "operationId": "putPickupPoint",
+                        "tags": ["Network"],
                         "summary": "Create or update one of your points (carrier key)",
                         "description": (
                             "Checked by the same rules as pickup_points.csv. A point you closed "
@@ -595,6 +926,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "delete": _write(
                     {
                         "operationId": "closePickupPoint",
+                        "tags": ["Network"],
                         "summary": "Close one of your points for good (carrier key)",
                         "description": (
                             "Never deleted: closed from today (local), so history keeps "
@@ -618,7 +950,16 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                 "post": _write(
                     {
                         "operationId": "postEvents",
+                        "tags": ["Tracking events"],
                         "summary": "Push up to 1000 tracking events (carrier key)",
+                        "description": (
+                            "Each event is accepted or rejected on its own; the answer has one "
+                            "result per event, in order. An event whose `event_id` you sent "
+                            "before is a `duplicate` and changes nothing, so a batch can be "
+                            "sent again safely. `code` is the parcel's new status; `eta_from` "
+                            "and `eta_to` set its delivery window. Events for a return's "
+                            "tracking number move the return."
+                        ),
                         "requestBody": _json_body(EventBatchIn),
                         "responses": {
                             "200": _body(

@@ -219,6 +219,7 @@ def test_openapi_document_is_generated_from_the_models(client):
         "/delivery-options",
         "/delivery-estimates",
         "/manifest",
+        "/manifest.csv",
         "/returns",
         "/returns/{rma}",
         "/returns/{rma}/received",
