@@ -58,6 +58,7 @@ RMA = {
     "name": "rma",
     "in": "path",
     "required": True,
+    "description": "The return's RMA, as in the answer of POST /returns",
     "schema": {"type": "string", "example": "YC9W-KCR6"},
 }
 EXTERNAL_ID = {
@@ -506,8 +507,18 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "have places left."
                     ),
                     "parameters": [
-                        _query("postcode", {"type": "string"}, required=True),
-                        _query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"}),
+                        _query(
+                            "postcode",
+                            {"type": "string", "example": "113 48"},
+                            "The delivery address's postcode",
+                            required=True,
+                        ),
+                        _query(
+                            "country",
+                            {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                            "ISO 3166-1 alpha-2; may be left out when only one country we "
+                            "serve knows the postcode",
+                        ),
                         _query("weight", {"type": "integer", "minimum": 0}, "grams"),
                         _query("value", {"type": "string"}, "the parcel's value (safe place)"),
                         _query(
@@ -819,7 +830,12 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "opening hours are listed with `open_now: false` and `next_opening`."
                     ),
                     "parameters": [
-                        _query("postcode", {"type": "string"}, required=True),
+                        _query(
+                            "postcode",
+                            {"type": "string", "example": "113 48"},
+                            "Where to search from: the centre of its area",
+                            required=True,
+                        ),
                         _query(
                             "country",
                             {"type": "string", "pattern": "^[A-Za-z]{2}$"},
@@ -829,6 +845,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         _query(
                             "limit",
                             {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                            "How many points at most",
                         ),
                     ],
                     "responses": {
