@@ -264,3 +264,33 @@ def test_a_drop_off_desk_works_in_its_accounts_language(client, db):
     assert '<html lang="sv">' in page
     client.get("/lang/en")  # the desk's own pick, for this session
     assert '<html lang="en">' in client.get("/dropoff").get_data(as_text=True)
+
+
+POINTS_HEADER = (
+    "external_id,carrier,name,type,address_line,postcode,city,country,latitude,longitude,"
+    "opening_hours,capacity\n"
+)
+
+
+def test_imported_pickup_points_keep_their_postcode_as_the_country_writes_it(app, tmp_path):
+    factories.make_carrier("Baltic Express")
+    rows = (
+        "BE-1,Baltic Express,Odenplan,pickup_point,Odenplan 1,11322,Stockholm,SE,59.3,18,24/7,\n"
+        "BE-2,Baltic Express,Oslo S,pickup_point,Gate 1,NO-0154,Oslo,NO,59.9,10.7,24/7,\n"
+    )
+    path = tmp_path / "points.csv"
+    path.write_text(POINTS_HEADER + rows, encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["network", "import", "pickup-points", str(path)])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    stored = dict(db.session.execute(select(PickupPoint.external_id, PickupPoint.postcode)).all())
+    assert stored == {"BE-1": "113 22", "BE-2": "0154"}
+
+    path.write_text(
+        POINTS_HEADER
+        + "BE-3,Baltic Express,Kiosk,pickup_point,Gate 1,150,Oslo,NO,59.91,10.75,24/7,\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["network", "import", "pickup-points", str(path)])
+    assert result.exit_code == 1
+    assert "line 2: postcode: is not a postcode of NO: 4 digits, like 0150" in result.output

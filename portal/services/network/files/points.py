@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from portal.contact import normalise_postcode
+from portal.contact import NORDIC_POSTCODES, normalise_postcode, valid_postcode
 from portal.services.network import hours
 from portal.services.network.files import fields
 from portal.services.network.files.rows import (
@@ -38,6 +38,21 @@ def _point(r: fields.Row) -> PointRow | None:
         r.fail("postcode", N_("is 2 to 10 letters and digits"))
     city = r.get("city", fields.text, 120)
     country = r.get("country", fields.country)
+    if postcode is not None and country is not None and r.ok:
+        # As the country's post writes it (113 48, 0150, 2100, 00100), as parcels store theirs.
+        try:
+            postcode = valid_postcode(postcode, country)
+        except ValueError:
+            digits, _written, example = NORDIC_POSTCODES[country]
+            r.fail(
+                "postcode",
+                N_(
+                    "is not a postcode of %(country)s: %(digits)d digits, like %(example)s",
+                    country=country,
+                    digits=digits,
+                    example=example,
+                ),
+            )
     lat = r.get("latitude", fields.coordinate, -90, 90, required=True)
     lon = r.get("longitude", fields.coordinate, -180, 180, required=True)
     opening = r.get("opening_hours", fields.text, 300)

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.contact import normalise_postcode
+from portal.contact import NORDIC_POSTCODES, normalise_postcode, valid_postcode
 from portal.extensions import db, get_by_id
 from portal.models import Account, Carrier, PickupPoint
 from portal.services.audit import record
@@ -148,6 +148,19 @@ def _check_point(values: PointValues, point: PickupPoint | None = None) -> dict[
         raise DomainError(_("A postcode is 2 to 10 letters and digits."), field="postcode")
     city = clean_text(values.city, "city", _("city"))
     country = clean_country(values.country)
+    try:
+        postcode = valid_postcode(postcode, country)  # as the country's post writes it
+    except ValueError:
+        digits, _written, example = NORDIC_POSTCODES[country]
+        raise DomainError(
+            _(
+                "A postcode in %(country)s has %(digits)d digits, like %(example)s.",
+                country=country,
+                digits=digits,
+                example=example,
+            ),
+            field="postcode",
+        ) from None
     if values.latitude is None:
         raise DomainError(_("Give the latitude (WGS 84, like 59.3430)."), field="latitude")
     if values.longitude is None:
