@@ -69,9 +69,13 @@ def return_json(ret: Return) -> dict[str, Any]:
 
 
 def _own_return(rma: str) -> Return:
-    """The merchant's return; anyone else's answers exactly like a missing one."""
-    ret = service.find_return(rma)
-    if ret.merchant_id != current_key().merchant_id:
+    """The merchant's return; anyone else's answers exactly like a missing one (the same code,
+    field and words), so an RMA tells no merchant whether another's return exists."""
+    try:
+        ret = service.find_return(rma)
+    except NotFound:
+        ret = None
+    if ret is None or ret.merchant_id != current_key().merchant_id:
         raise NotFound("No return of yours has this RMA.", field="rma", code="return_not_found")
     return ret
 

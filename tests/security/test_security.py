@@ -139,7 +139,11 @@ def test_a_merchant_key_cannot_read_or_change_another_merchants_returns(two_reci
     alva, bo, ret, _case, _ = two_recipients
     key = factories.make_api_key(merchant=alva.merchant)
     auth = {"Authorization": f"Bearer {key}"}
-    assert client.get(f"/api/v1/returns/{ret.rma}", headers=auth).status_code == 404
+    missing = client.get("/api/v1/returns/ACDE-FGHJ", headers=auth)
+    theirs = client.get(f"/api/v1/returns/{ret.rma}", headers=auth)
+    # Someone else's return reads exactly as one that doesn't exist: no way to probe RMAs.
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json == missing.json
     for action, body in (("received", None), ("refunded", {"amount": "1.00"})):
         res = client.post(f"/api/v1/returns/{ret.rma}/{action}", json=body, headers=auth)
         assert res.status_code == 404 and res.json["error"]["code"] == "return_not_found"
