@@ -43,7 +43,7 @@ CHECKS = [
 ]
 # The examples in the document: the explicit phase then opens a real parcel and return.
 TRACKING_NUMBER, RMA = "RR123456785SE", "YC9W-KCR6"
-CARRIER_OPERATIONS = {"POST /events", "GET /manifest"}
+CARRIER_OPERATIONS = {"POST /events", "GET /manifest", "GET /manifest.csv"}
 
 
 def operations() -> list[str]:
