@@ -106,10 +106,36 @@ def _query(
     }
 
 
+def _header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "schema": schema}
+
+
+# The limit a request was counted under: its key's (LASTMILE_RATELIMIT_API) when the key is
+# valid, else its address's wrong-key limit (LASTMILE_RATELIMIT_API_WRONG_KEYS), never both.
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": _header("Calls allowed in the window", {"type": "integer"}),
+    "X-RateLimit-Remaining": _header("Calls left in the window", {"type": "integer"}),
+    "X-RateLimit-Reset": _header("When the window ends (Unix time)", {"type": "integer"}),
+    "Retry-After": _header("Seconds to wait before calling again", {"type": "integer"}),
+}
+
 AUTH_ERRORS = {
-    "401": _error("No or unknown API key"),
+    "401": _error("No or unknown API key")
+    | {
+        "headers": {
+            "WWW-Authenticate": _header(
+                'The scheme to use: `Bearer realm="lastmile-api"`, with '
+                '`error="invalid_token"` when the key sent is wrong or revoked',
+                {"type": "string"},
+            )
+        }
+    },
     "403": _error("The key is of the wrong kind for this call"),
-    "429": _error("Too many requests for this key, or too many wrong keys from this address"),
+    "429": _error(
+        "Too many calls with this key, or (without a valid key) too many wrong keys from this "
+        "address: a valid key is only ever judged by its own limit"
+    )
+    | {"headers": RATE_LIMIT_HEADERS},
 }
 
 IDEMPOTENCY_KEY = {
@@ -378,7 +404,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
     ]
     manifest_errors = {
         "404": _error("No such zone (`zone_not_found`)"),
-        "422": _error("`date` or `zone` is missing or invalid; `field` names it"),
+        "422": _error("`date`, `zone` or `format` is missing, empty or invalid; `field` names it"),
         **AUTH_ERRORS,
     }
     info: dict[str, Any] = {
@@ -489,7 +515,10 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "(`ambiguous_tracking_number`; two merchants may use one number): "
                             "send `merchant`"
                         ),
-                        "422": _error("Not a valid S10 number"),
+                        "422": _error(
+                            "Not a valid S10 number, or `merchant` is empty or invalid; "
+                            "`field` names it"
+                        ),
                         **AUTH_ERRORS,
                     },
                 }
@@ -530,7 +559,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _body(DeliveryOptionsOut, "The options (empty outside our zones)"),
-                        "422": _error("A parameter is invalid; `field` names it"),
+                        "422": _error("A parameter is empty or invalid; `field` names it"),
                         **AUTH_ERRORS,
                     },
                 }
@@ -737,7 +766,9 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _body(ReturnListOut, "Up to 200 returns"),
-                        "422": _error("`since` is not a time with a time zone"),
+                        "422": _error(
+                            "`since` is empty or not a time with a time zone (`field`: `since`)"
+                        ),
                         **AUTH_ERRORS,
                     },
                 },
