@@ -52,9 +52,7 @@ def test_the_home_page_scores_100_everywhere(live_server, tmp_path):
     assert (scores["accessibility"], scores["best-practices"], scores["seo"]) == (1, 1, 1), scores
 
 
-def test_a_tracking_page_scores_100_for_accessibility_and_best_practices(
-    db, live_server, tmp_path
-):
+def test_a_tracking_page_scores_100_for_accessibility_and_best_practices(db, live_server, tmp_path):
     world = make_customer()
     scores = lighthouse(f"{live_server}/t/{world.on_its_way.tracking_number}", tmp_path)
     assert (scores["accessibility"], scores["best-practices"]) == (1, 1), scores
