@@ -7,6 +7,7 @@ parcels were unlocked, so under a shared number the one unlocked last is the one
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app, redirect, session, url_for
@@ -85,6 +86,21 @@ def postcode_tries_left(tracking_number: str) -> int:
         return _postcode_limit().amount
     stats = limiter.limiter.get_window_stats(_postcode_limit(), "postcode", tracking_number)
     return stats.remaining
+
+
+def postcode_lockout(response: Response, tracking_number: str) -> Response:
+    """The 429 of a number whose wrong postcodes ran out, with the headers of that limit (so
+    `Retry-After` says when a postcode may be tried again), not those of the page's lookup
+    limit, which Flask-Limiter would otherwise add."""
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        limit = _postcode_limit()
+        reset, remaining = limiter.limiter.get_window_stats(limit, "postcode", tracking_number)
+        limiter.context.view_rate_limit = None
+        response.headers["X-RateLimit-Limit"] = str(limit.amount)
+        response.headers["X-RateLimit-Remaining"] = str(remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(reset))
+        response.headers["Retry-After"] = str(max(1, int(reset - time.time())))
+    return response
 
 
 def record_wrong_postcode(tracking_number: str) -> int:

@@ -7,7 +7,6 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (
-    abort,
     current_app,
     flash,
     g,
@@ -53,6 +52,7 @@ from portal.tracking.verification import (
     is_verified,
     mark_verified,
     note_proven_address,
+    postcode_lockout,
     postcode_tries_left,
     record_wrong_postcode,
     unlocked,
@@ -107,7 +107,8 @@ def track():
     # Under a shared number a postcode is always checked: it may pick another of them.
     if form.postcode.data and (len(parcels) > 1 or not is_verified(parcels[0].id)):
         if postcode_tries_left(number) <= 0:
-            abort(429)
+            # The parcel's own postcode page says it is locked, and until when (a 429 there).
+            return redirect(url_for(".verify", tn=number), code=303)
         matching = _unlock_matching(parcels, form.postcode.data)
         if not matching:
             record_wrong_postcode(number)
@@ -330,7 +331,8 @@ def postcode_check(
     form = VerifyForm()
     context = {"form": form, "about": about, "back": back, "parcel": brand}
     if postcode_tries_left(number) <= 0:
-        return render_template("tracking/verify.html", locked=True, **context), 429
+        page = render_template("tracking/verify.html", locked=True, **context)
+        return postcode_lockout(current_app.make_response((page, 429)), number)
     if form.validate_on_submit():
         matching = _unlock_matching(parcels, form.postcode.data)
         if len(matching) > 1:
@@ -342,7 +344,8 @@ def postcode_check(
             return redirect(done, 303)
         tries_left = record_wrong_postcode(number)
         if tries_left <= 0:
-            return render_template("tracking/verify.html", locked=True, **context), 429
+            page = render_template("tracking/verify.html", locked=True, **context)
+            return postcode_lockout(current_app.make_response((page, 429)), number)
         form.postcode.errors.append(
             _(
                 "That postcode doesn't match this parcel. You have %(n)d more tries.",

@@ -121,6 +121,11 @@ def test_five_wrong_postcodes_lock_the_parcel_for_a_while(client, parcel, app):
     locked = verify(client, parcel, "113 48")  # even the right one now waits
     assert locked.status_code == 429
     assert "Please wait 15 minutes" in locked.get_data(as_text=True)
+    # The headers are those of the limit that was hit (5 wrong postcodes in 15 minutes), not
+    # the page's lookup limit: a client waits as long as it must, not a minute.
+    assert locked.headers.getlist("X-RateLimit-Limit") == ["5"]
+    assert locked.headers["X-RateLimit-Remaining"] == "0"
+    assert 800 < int(locked.headers["Retry-After"]) <= 900
     # Another browser (another IP even) is locked out of this parcel too.
     fresh = app.test_client()
     assert verify(fresh, parcel, "113 48").status_code == 429
