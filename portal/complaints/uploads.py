@@ -9,6 +9,7 @@ from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 
 from portal.complaints import upload_slots
+from portal.extensions import limiter
 from portal.security import no_store
 
 # Photos usually take a second or two to check; asking to wait this long is plenty.
@@ -48,4 +49,6 @@ def _busy():
     response = no_store(current_app.make_response((html, 429)))
     # Kept past Flask-Limiter, which would put its own window's reset there (portal/errors.py).
     g.own_retry_after = response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Not the page's rate limit that was hit: none of its X-RateLimit-* headers either.
+    limiter.context.view_rate_limit = None
     return response

@@ -268,8 +268,9 @@ def test_a_second_upload_while_one_is_in_flight_gets_429(opened, parcel, uploads
         upload_slots.give_back(slot)
 
     assert busy.status_code == 429
-    # At least our 5 s: Flask-Limiter raises it to the lookup limit's window on these routes.
+    # Our 5 s, and no X-RateLimit-* of the page's lookup limit, which is not what was hit.
     assert busy.headers["Retry-After"] == "5"
+    assert "X-RateLimit-Limit" not in busy.headers
     assert "We're still checking photos you sent a moment ago." in unescape(
         busy.get_data(as_text=True)
     )
