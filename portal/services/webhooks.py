@@ -23,11 +23,29 @@ class NotPublic(DomainError):
     temporary = False
 
 
+# IPv6 prefixes that carry an IPv4 address a gateway may forward to: NAT64 (RFC 6052 and
+# RFC 8215's local-use prefix) and 6to4. `is_global` calls them public whatever IPv4 address
+# they carry, so 64:ff9b::a9fe:a9fe would reach 169.254.169.254 behind a DNS64/NAT64 gateway.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local use: never a public endpoint
+_6TO4 = ipaddress.ip_network("2002::/16")
+
+
 def is_public_ip(address: str) -> bool:
     try:
-        return ipaddress.ip_address(address).is_global
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped.is_global
+        if ip in _NAT64_LOCAL:
+            return False
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF).is_global
+        if ip in _6TO4:
+            return bool(ip.sixtofour and ip.sixtofour.is_global)
+    return ip.is_global
 
 
 def delivery_address(url: str, *, public_only: bool = True) -> str:

@@ -178,3 +178,21 @@ def test_tls_names_the_host_to_the_checked_address(app, checked_is_public, tmp_p
 )
 def test_the_host_header_names_the_url_host_not_the_address(url, host):
     assert host_header(url) == host
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254, the metadata service
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("64:ff9b:1::a9fe:a9fe", False),  # NAT64's local-use prefix
+        ("2002:a9fe:a9fe::", False),  # 6to4 of 169.254.169.254
+        ("2002:808:808::", True),
+        ("::ffff:127.0.0.1", False),
+        ("2001:4860:4860::8888", True),
+        ("fe80::1%eth0", False),
+    ],
+)
+def test_an_ipv6_address_carrying_a_private_ipv4_one_is_not_public(address, public):
+    assert webhooks.is_public_ip(address) is public
