@@ -19,11 +19,12 @@ from flask import current_app
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from portal.extensions import db
 from portal.models import Channel, Notification, WebhookEndpoint
 from portal.net import pinned_session
-from portal.services.webhooks import NotPublic, delivery_address
+from portal.services.webhooks import NotPublic, delivery_addresses
 
 SIGNATURE_HEADER = "X-Lastmile-Signature"
 
@@ -160,6 +161,14 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _not_connected(exc: requests.RequestException) -> bool:
+    """Whether the request failed before a connection was made (so nothing was sent)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
 class MerchantWebhook:
     def __init__(self, verify: bool | str = True) -> None:
         self.verify = verify  # or a CA bundle's path (tests trust their own certificate authority)
@@ -169,7 +178,7 @@ class MerchantWebhook:
         if endpoint is None or endpoint.deleted_at is not None:
             raise PermanentError("the endpoint was removed")
         try:
-            address = delivery_address(
+            addresses = delivery_addresses(
                 endpoint.url, public_only=not current_app.config["WEBHOOK_ALLOW_INSECURE"]
             )
         except NotPublic as exc:
@@ -177,24 +186,30 @@ class MerchantWebhook:
                 raise TemporaryError("the endpoint's name server did not answer") from exc
             raise PermanentError("the endpoint does not resolve to a public address") from exc
         body = n.body.encode()
-        # To the address just checked, never to what the name resolves to a moment later.
-        with pinned_session(address) as session:
-            try:
-                response = session.post(
-                    endpoint.url,
-                    data=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "User-Agent": "Lastmile-Webhooks/1",
-                        SIGNATURE_HEADER: sign(endpoint.secret, body),
-                        "X-Lastmile-Delivery": str(n.id),
-                    },
-                    timeout=10,
-                    allow_redirects=False,
-                    verify=self.verify,
-                )
-            except requests.RequestException as exc:
-                raise TemporaryError(f"endpoint unreachable: {type(exc).__name__}") from exc
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Lastmile-Webhooks/1",
+            SIGNATURE_HEADER: sign(endpoint.secret, body),
+            "X-Lastmile-Delivery": str(n.id),
+        }
+        # To the addresses just checked, never to what the name resolves to a moment later; the
+        # next one only when no connection was made to the one before (nothing was sent).
+        for i, address in enumerate(addresses):
+            with pinned_session(address) as session:
+                try:
+                    response = session.post(
+                        endpoint.url,
+                        data=body,
+                        headers=headers,
+                        timeout=10,
+                        allow_redirects=False,
+                        verify=self.verify,
+                    )
+                    break
+                except requests.RequestException as exc:
+                    if i + 1 < len(addresses) and _not_connected(exc):
+                        continue
+                    raise TemporaryError(f"endpoint unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 500 or response.status_code in (408, 429):
             raise TemporaryError(f"endpoint answered {response.status_code}")
         if not 200 <= response.status_code < 300:

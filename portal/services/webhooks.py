@@ -48,12 +48,13 @@ def is_public_ip(address: str) -> bool:
     return ip.is_global
 
 
-def delivery_address(url: str, *, public_only: bool = True) -> str:
-    """The one address a request to `url` connects to: its host name resolved once, here, and
-    the first answer taken. With `public_only` (anything but a development setup) every answer
+def delivery_addresses(url: str, *, public_only: bool = True) -> list[str]:
+    """The addresses a request to `url` may connect to, in the resolver's order (an AAAA
+    answer a host can't reach falls back to the next, as an HTTP client would): its host name
+    resolved once, here. With `public_only` (anything but a development setup) every answer
     must be a public address, or none is used: no SSRF into our own network through a merchant's
-    endpoint. The caller connects to this address (portal.net.PinnedAddress) rather than let its
-    HTTP client resolve the name again, as a DNS answer may have changed in between."""
+    endpoint. The caller connects to these addresses (portal.net.PinnedAddress) rather than let
+    its HTTP client resolve the name again, as a DNS answer may have changed in between."""
     host = urlsplit(url).hostname or ""
     try:
         # `socket.getaddrinfo`, looked up at each call: tests put a resolver of their own there.
@@ -62,17 +63,17 @@ def delivery_address(url: str, *, public_only: bool = True) -> str:
         refused = NotPublic("The webhook host does not resolve.", field="url")
         refused.temporary = getattr(exc, "errno", None) == socket.EAI_AGAIN
         raise refused from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))  # in order, once each
     if not addresses or (public_only and not all(map(is_public_ip, addresses))):
         raise NotPublic("The webhook host must resolve to a public address.", field="url")
-    return addresses[0]
+    return addresses
 
 
 def public_address(url: str) -> bool:
     """Whether every address the URL's host resolves to is a public one: checked when an
-    endpoint is added (each delivery checks again, see delivery_address)."""
+    endpoint is added (each delivery checks again, see delivery_addresses)."""
     try:
-        delivery_address(url)
+        delivery_addresses(url)
     except NotPublic:
         return False
     return True

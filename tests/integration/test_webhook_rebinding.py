@@ -196,3 +196,23 @@ def test_the_host_header_names_the_url_host_not_the_address(url, host):
 )
 def test_an_ipv6_address_carrying_a_private_ipv4_one_is_not_public(address, public):
     assert webhooks.is_public_ip(address) is public
+
+
+def test_an_address_that_refuses_the_connection_falls_back_to_the_next_checked_one(
+    app, checked_is_public, monkeypatch
+):
+    """A dual-stack name whose first answer we can't reach: the next checked answer gets it,
+    and the name is still resolved only once."""
+    unreachable = "127.0.0.3"  # nothing listens there on the sink's port
+    real = webhooks.is_public_ip
+    monkeypatch.setattr(
+        webhooks, "is_public_ip", lambda ip: ip in (CHECKED, unreachable) or real(ip)
+    )
+    resolver = Resolver(monkeypatch, hooks_example_test=[(unreachable, CHECKED)])
+    sink = WebhookSink(address=CHECKED)
+    try:
+        endpoint = endpoint_for(factories.make_merchant(), f"http://{HOST}:{sink.port}/hooks")
+        assert MerchantWebhook().send(delivery_to(endpoint)).startswith("wh-")
+        assert len(sink.received) == 1 and resolver.asked == [HOST]
+    finally:
+        sink.close()
