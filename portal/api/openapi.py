@@ -138,6 +138,9 @@ AUTH_ERRORS = {
     | {"headers": RATE_LIMIT_HEADERS},
 }
 
+# Calls any key may make (a merchant's or a carrier's): no 403 to document.
+ANY_KEY_ERRORS = {code: answer for code, answer in AUTH_ERRORS.items() if code != "403"}
+
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -519,7 +522,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "Not a valid S10 number, or `merchant` is empty or invalid; "
                             "`field` names it"
                         ),
-                        **AUTH_ERRORS,
+                        **ANY_KEY_ERRORS,
                     },
                 }
             },
@@ -846,7 +849,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                         "Each zone's postcode prefixes with their centres, its green day, the "
                         "cutoff for changes and the days an operator closed it from today on."
                     ),
-                    "responses": {"200": _body(ZonesOut, "Zones by name"), **AUTH_ERRORS},
+                    "responses": {"200": _body(ZonesOut, "Zones by name"), **ANY_KEY_ERRORS},
                 }
             },
             "/pickup-points": {
@@ -888,7 +891,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "A parameter is invalid, or the postcode is known in two countries "
                             "and `country` is missing (`country_required`); `field` names it"
                         ),
-                        **AUTH_ERRORS,
+                        **ANY_KEY_ERRORS,
                     },
                 }
             },
