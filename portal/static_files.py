@@ -141,12 +141,16 @@ class Compressed:
 COMPRESSED = Compressed()
 
 
-def send_static(folder: str, filename: str, cache_control: str) -> Response:
+def send_static(
+    folder: str, filename: str, cache_control: str, digest: str | None = None
+) -> Response:
     """The file under `folder`, compressed when it is text and the request accepts it; 404 when
-    there is no such file."""
+    there is no such file. Its plain bytes carry the content hash as ETag (`digest`), the same
+    on every host behind a load balancer, not Werkzeug's modification-time one."""
+    etag: str | bool = digest or True
     path = safe_join(folder, filename)
     if path is None or os.path.splitext(filename)[1].lower() not in COMPRESSIBLE:
-        response = send_from_directory(folder, filename, max_age=None)
+        response = send_from_directory(folder, filename, max_age=None, etag=etag)
         response.headers["Cache-Control"] = cache_control
         return response
     coding = choose_encoding(request.accept_encodings)
@@ -159,7 +163,7 @@ def send_static(folder: str, filename: str, cache_control: str) -> Response:
         if st is not None and stat.S_ISREG(st.st_mode):
             found = COMPRESSED.get(path, coding, (st.st_mtime_ns, st.st_size))
     if found is None:
-        response = send_from_directory(folder, filename, max_age=None)
+        response = send_from_directory(folder, filename, max_age=None, etag=etag)
     else:
         body, etag = found
         mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -206,13 +210,14 @@ def register(app: Flask) -> None:
         if claimed is not None:
             current = digests.digest(name, recheck=current_app.debug)
             if current == claimed:
-                return send_static(digests.folder, name, IMMUTABLE)
+                return send_static(digests.folder, name, IMMUTABLE, current)
             if current is not None:
                 response = redirect(url_for("static", filename=name), 302)
                 response.headers["Cache-Control"] = "no-store"
                 return response
         # A plain name (or a name that only looks hashed): the file itself, revalidated.
-        return send_static(digests.folder, filename, REVALIDATE)
+        current = digests.digest(filename, recheck=current_app.debug)
+        return send_static(digests.folder, filename, REVALIDATE, current)
 
     # The rule Flask made for the folder (/static/<path:filename>, endpoint "static") stays; only
     # its view changes, so `request.endpoint == "static"` checks elsewhere still hold.

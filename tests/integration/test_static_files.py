@@ -343,3 +343,17 @@ def test_an_edited_file_is_compressed_afresh(tmp_path):
 )
 def test_no_file_no_compressed_answer_either(client, db, path):
     assert get(client, path, "br, gzip").status_code == 404
+
+
+def test_a_plain_answer_is_tagged_by_its_content_on_every_host(app, client):
+    """Werkzeug's ETag is the file's modification time and size: two hosts behind one load
+    balancer, with the same file written at different times, would answer 200 to each other's
+    revalidation. The content hash is the same everywhere."""
+    digest = app.extensions["static_digests"].digest("css/site.css")
+    plain = client.get("/static/css/site.css", headers={"Accept-Encoding": "identity"})
+    assert plain.headers["ETag"] == f'"{digest}"'
+    again = client.get(
+        "/static/css/site.css",
+        headers={"Accept-Encoding": "identity", "If-None-Match": f'"{digest}"'},
+    )
+    assert again.status_code == 304
