@@ -4,8 +4,10 @@ this, and have they called too often?
 A request with a valid key is judged by its key's limit alone (RATELIMIT_API per key), so a
 stale worker sending an old key from a merchant's address never blocks the merchant's good
 key. A request without a valid key (none, wrong or revoked) counts against its address's
-limit (RATELIMIT_API_WRONG_KEYS per IP), which only ever refuses such requests: a guesser
-gets no fresh budget per guessed key. Either way Flask-Limiter answers the 429 and puts the
+limit (RATELIMIT_API_WRONG_KEYS per IP), which only ever refuses such requests. So a key is
+looked up before any limit, and a right key from an address past its limit still gets in:
+what stops guessing is the key's 32 random bytes, not this limit, which sheds wrong-key
+traffic (a 429 costs the lookup, no more). Either way Flask-Limiter answers the 429 and puts the
 headers of the limit that was counted (X-RateLimit-*, Retry-After) on every answer.
 
 Cost per request, however many wrong keys arrive: one SHA-256 of the token and one lookup
