@@ -138,6 +138,13 @@ AUTH_ERRORS = {
     | {"headers": RATE_LIMIT_HEADERS},
 }
 
+# A postcode's country, where a postcode is asked for (options, nearest points).
+COUNTRY_QUERY = _query(
+    "country",
+    {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+    "ISO 3166-1 alpha-2; may be left out when only one country we serve knows the postcode",
+)
+
 # Calls any key may make (a merchant's or a carrier's): no 403 to document.
 ANY_KEY_ERRORS = {code: answer for code, answer in AUTH_ERRORS.items() if code != "403"}
 
@@ -545,12 +552,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "The delivery address's postcode",
                             required=True,
                         ),
-                        _query(
-                            "country",
-                            {"type": "string", "pattern": "^[A-Za-z]{2}$"},
-                            "ISO 3166-1 alpha-2; may be left out when only one country we "
-                            "serve knows the postcode",
-                        ),
+                        COUNTRY_QUERY,
                         _query("weight", {"type": "integer", "minimum": 0}, "grams"),
                         _query("value", {"type": "string"}, "the parcel's value (safe place)"),
                         _query(
@@ -870,12 +872,7 @@ def build_openapi(base_url: str) -> dict[str, Any]:
                             "Where to search from: the centre of its area",
                             required=True,
                         ),
-                        _query(
-                            "country",
-                            {"type": "string", "pattern": "^[A-Za-z]{2}$"},
-                            "ISO 3166-1 alpha-2; may be left out when only one country we "
-                            "serve knows the postcode",
-                        ),
+                        COUNTRY_QUERY,
                         _query(
                             "limit",
                             {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
