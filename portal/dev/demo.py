@@ -290,43 +290,20 @@ def seed_demo(now: datetime | None = None) -> tuple[list[DemoParcel], dict[str, 
                     ],
                 ),
             )
-            events = []
-            for n, (code, hours, place) in enumerate(PATHS[status]):
-                at = now - timedelta(hours=hours)
-                eta = {}
-                if code in (S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELAYED) and parcel.zone:
-                    start, end = _working_window(
-                        parcel.zone, now, days_later=1 if code is S.DELAYED else 0
-                    )
-                    eta = {"eta_from": start, "eta_to": end}
-                events.append(
-                    EventData(
-                        event_id=f"demo-{number}-{n}",
-                        tracking_number=number,
-                        code=code.value,
-                        occurred_at=at,
-                        location=place,
-                        description=DESCRIPTIONS[code],
-                        **eta,
-                    )
-                )
-            accept_events(carrier, events, now=now)
-        # Fresh links each run; the old ones are dropped so reruns don't pile rows up.
-        db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
+            _scan(carrier, parcel, PATHS[status], DESCRIPTIONS, now)
         made.append(
-            DemoParcel(status, parcel.tracking_number, issue_link(parcel, now=now), parcel.postcode)
+            DemoParcel(status, parcel.tracking_number, _fresh_link(parcel, now), parcel.postcode)
         )
         if status is S.DELIVERED:
             _ensure_console_work(parcel, now)
     for n, who in enumerate(NORDIC):
         for k, status in enumerate(NORDIC_STATUSES):
             parcel = _nordic_parcel(merchant, carrier, who, 50 + 2 * n + k, status, now)
-            db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
             made.append(
                 DemoParcel(
                     status,
                     parcel.tracking_number,
-                    issue_link(parcel, now=now),
+                    _fresh_link(parcel, now),
                     parcel.postcode,
                     who.city,
                     who.language,
@@ -384,19 +361,41 @@ def _nordic_parcel(merchant, carrier, who: NordicRecipient, i: int, status, now)
     ]
     if status is S.DELIVERED:
         path += [(S.OUT_FOR_DELIVERY, 8, who.city), (S.DELIVERED, 4, who.city)]
-    events = [
-        EventData(
-            event_id=f"demo-{number}-{n}",
-            tracking_number=number,
-            code=code.value,
-            occurred_at=now - timedelta(hours=hours),
-            location=place,
-            description=LOCAL_DESCRIPTIONS[who.language][code],
-        )
-        for n, (code, hours, place) in enumerate(path)
-    ]
-    accept_events(carrier, events, now=now)
+    # No carrier window: their pages show a predicted delivery instead.
+    _scan(carrier, parcel, path, LOCAL_DESCRIPTIONS[who.language], now, windows=False)
     return parcel
+
+
+def _scan(
+    carrier, parcel: Parcel, path, descriptions: dict, now: datetime, *, windows: bool = True
+) -> None:
+    """The carrier's scans along `path` ((status, hours before now, place) each), in the
+    words of `descriptions`; with `windows`, scans on the way carry a delivery window where the
+    parcel has a zone (a day later for a delay)."""
+    events = []
+    for n, (code, hours, place) in enumerate(path):
+        eta = {}
+        if windows and code in (S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELAYED) and parcel.zone:
+            start, end = _working_window(parcel.zone, now, days_later=1 if code is S.DELAYED else 0)
+            eta = {"eta_from": start, "eta_to": end}
+        events.append(
+            EventData(
+                event_id=f"demo-{parcel.tracking_number}-{n}",
+                tracking_number=parcel.tracking_number,
+                code=code.value,
+                occurred_at=now - timedelta(hours=hours),
+                location=place,
+                description=descriptions[code],
+                **eta,
+            )
+        )
+    accept_events(carrier, events, now=now)
+
+
+def _fresh_link(parcel: Parcel, now: datetime) -> str:
+    """A new signed link; the old ones are dropped so reruns don't pile rows up."""
+    db.session.execute(delete(SignedLink).where(SignedLink.parcel_id == parcel.id))
+    return issue_link(parcel, now=now)
 
 
 # Generated delivery history for the demo carrier (not real data: portal/dev/bench.py says how
