@@ -33,12 +33,11 @@ def _locale(code: str) -> Locale:
 
 
 @cache
-def _day_pattern(code: str) -> str:
+def _day_pattern(locale: Locale) -> str:
     """The locale's own way to write a weekday, day and month in full: CLDR's `MMMMEEEEd`
     skeleton where it has one ("Tuesday 1 December"), else its full date without the year
     ("tisdag 1 december", "tirsdag 1. desember", "tirsdag den 1. december", "tiistai 1.
     joulukuuta")."""
-    locale = _locale(code)
     if "MMMMEEEEd" in locale.datetime_skeletons:
         return locale.datetime_skeletons["MMMMEEEEd"].pattern
     return re.sub(r"[\s,]*\by+\b", "", locale.date_formats["full"].pattern).strip(" ,")
@@ -46,7 +45,7 @@ def _day_pattern(code: str) -> str:
 
 def format_day(day: date) -> str:
     locale = cldr_locale()
-    return format_date(day, _day_pattern(str(get_locale() or "en")), locale=locale)
+    return format_date(day, _day_pattern(locale), locale=locale)
 
 
 def clock(value: datetime | time, tz: str | ZoneInfo | None = None) -> str:
