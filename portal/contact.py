@@ -58,22 +58,33 @@ NORDIC_POSTCODES = {
 _COUNTRY_NAMES = {"SE": "Swedish", "NO": "Norwegian", "DK": "Danish", "FI": "Finnish"}
 
 
+class NotAPostcode(ValueError):
+    """A postcode refused; `form` is (country, digits, example) where the country has one
+    (NO, 4, "0150"), so a caller can say it in the reader's words; None elsewhere."""
+
+    def __init__(self, message: str, form: tuple[str, int, str] | None = None) -> None:
+        super().__init__(message)
+        self.form = form
+
+
 def valid_postcode(raw: str, country: str | None = None) -> str:
     """The postcode as the country's post writes it (`113 48`, `0150`, `2100`, `00100`) in
     the Nordic countries; elsewhere as given (NFKC, trimmed), if it has 2 to 10 letters and
     digits once normalised and is at most POSTCODE_MAX characters long as it will be stored."""
-    rule = NORDIC_POSTCODES.get((country or "").upper())
+    country = (country or "").upper()
+    rule = NORDIC_POSTCODES.get(country)
     if rule is not None:
         digits, written, example = rule
-        code = normalise_postcode(raw)
-        code = code.removeprefix((country or "").upper())
+        code = normalise_postcode(raw).removeprefix(country)
         if not re.fullmatch(rf"[0-9]{{{digits}}}", code):
-            name = _COUNTRY_NAMES[(country or "").upper()]
-            raise ValueError(f"not a {name} postcode: {digits} digits, like {example}")
+            raise NotAPostcode(
+                f"not a {_COUNTRY_NAMES[country]} postcode: {digits} digits, like {example}",
+                (country, digits, example),
+            )
         return written(code)
     if not re.fullmatch(r"[A-Z0-9]{2,10}", normalise_postcode(raw)):
-        raise ValueError("not a postcode: use 2 to 10 letters and digits")
+        raise NotAPostcode("not a postcode: use 2 to 10 letters and digits")
     stored = unicodedata.normalize("NFKC", raw).strip()
     if len(stored) > POSTCODE_MAX:
-        raise ValueError(f"not a postcode: at most {POSTCODE_MAX} characters")
+        raise NotAPostcode(f"not a postcode: at most {POSTCODE_MAX} characters")
     return stored

@@ -294,3 +294,17 @@ def test_imported_pickup_points_keep_their_postcode_as_the_country_writes_it(app
     result = app.test_cli_runner().invoke(args=["network", "import", "pickup-points", str(path)])
     assert result.exit_code == 1
     assert "line 2: postcode: is not a postcode of NO: 4 digits, like 0150" in result.output
+
+
+def test_a_postcode_that_widens_past_its_column_is_a_row_error_not_a_crash(app, tmp_path):
+    """NFKC turns each "㍱" into "hPa": 13 characters as typed, 19 as they would be stored."""
+    factories.make_carrier("Baltic Express")
+    path = tmp_path / "points.csv"
+    path.write_text(
+        POINTS_HEADER
+        + "BE-4,Baltic Express,Kiosk,pickup_point,Str 1,㍱ - ㍱ - ㍱ - 1,Berlin,DE,52,13,24/7,\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["network", "import", "pickup-points", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 2: postcode: is longer than 16 characters" in result.output

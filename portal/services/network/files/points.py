@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from portal.contact import NORDIC_POSTCODES, normalise_postcode, valid_postcode
+from portal.contact import POSTCODE_MAX, NotAPostcode, normalise_postcode, valid_postcode
 from portal.services.network import hours
 from portal.services.network.files import fields
 from portal.services.network.files.rows import (
@@ -23,6 +23,18 @@ from portal.services.network.words import N_
 
 # How a message names the unit a duplicate was first on ("line 4", "feature 2").
 UNIT_WORDS = {"line": N_("line"), "feature": N_("feature")}
+
+
+def _postcode_problem(exc: NotAPostcode) -> str:
+    if exc.form is None:  # as stored it would be over POSTCODE_MAX (NFKC widened it)
+        return N_("is longer than %(limit)d characters", limit=POSTCODE_MAX)
+    country, digits, example = exc.form
+    return N_(
+        "is not a postcode of %(country)s: %(digits)d digits, like %(example)s",
+        country=country,
+        digits=digits,
+        example=example,
+    )
 
 
 def _point(r: fields.Row) -> PointRow | None:
@@ -42,17 +54,8 @@ def _point(r: fields.Row) -> PointRow | None:
         # As the country's post writes it (113 48, 0150, 2100, 00100), as parcels store theirs.
         try:
             postcode = valid_postcode(postcode, country)
-        except ValueError:
-            digits, _written, example = NORDIC_POSTCODES[country]
-            r.fail(
-                "postcode",
-                N_(
-                    "is not a postcode of %(country)s: %(digits)d digits, like %(example)s",
-                    country=country,
-                    digits=digits,
-                    example=example,
-                ),
-            )
+        except NotAPostcode as exc:
+            r.fail("postcode", _postcode_problem(exc))
     lat = r.get("latitude", fields.coordinate, -90, 90, required=True)
     lon = r.get("longitude", fields.coordinate, -180, 180, required=True)
     opening = r.get("opening_hours", fields.text, 300)

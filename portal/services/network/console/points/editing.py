@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.contact import NORDIC_POSTCODES, normalise_postcode, valid_postcode
+from portal.contact import NotAPostcode, normalise_postcode, valid_postcode
 from portal.extensions import db, get_by_id
 from portal.models import Account, Carrier, PickupPoint
 from portal.services.audit import record
@@ -150,12 +150,16 @@ def _check_point(values: PointValues, point: PickupPoint | None = None) -> dict[
     country = clean_country(values.country)
     try:
         postcode = valid_postcode(postcode, country)  # as the country's post writes it
-    except ValueError:
-        digits, _written, example = NORDIC_POSTCODES[country]
+    except NotAPostcode as exc:
+        if exc.form is None:
+            raise DomainError(
+                _("A postcode is 2 to 10 letters and digits."), field="postcode"
+            ) from None
+        country_code, digits, example = exc.form
         raise DomainError(
             _(
                 "A postcode in %(country)s has %(digits)d digits, like %(example)s.",
-                country=country,
+                country=country_code,
                 digits=digits,
                 example=example,
             ),
