@@ -110,7 +110,7 @@ def register(app: Flask) -> None:
         for lower, name, value in names:
             if lower not in present:
                 response.headers.add(name, value)
-        if "x-robots-tag" not in present and request.endpoint not in INDEXABLE:
+        if "x-robots-tag" not in present and noindex():
             response.headers.add("X-Robots-Tag", NOINDEX)
         return response
 
