@@ -139,22 +139,16 @@ def hand_in_points(ret: Return, now: datetime | None = None) -> list[HandIn]:
     or an address no zone of ours knows)."""
     if ret.status is not ReturnStatus.APPROVED or ret.dropped_off_at is not None:
         return []
-    if ret.method not in (ReturnMethod.DROPOFF, ReturnMethod.LOCKER):
-        return []
-    return hand_in_near(ret.parcel, lockers=ret.method is ReturnMethod.LOCKER, now=now)
+    return hand_in_near(ret.parcel, [ret.method], now)
 
 
-def hand_in_near(
-    parcel: Parcel, methods=(ReturnMethod.DROPOFF, ReturnMethod.LOCKER), *, lockers=None, now=None
-) -> list[HandIn]:
+def hand_in_near(parcel: Parcel, methods, now: datetime | None = None) -> list[HandIn]:
     """The nearest places near the parcel's address that take returns by these methods:
-    service points (a drop-off), lockers, or both; `lockers` True or False asks for one kind."""
-    if lockers is None:
-        wanted = {ReturnMethod.DROPOFF, ReturnMethod.LOCKER} & set(methods)
-        if not wanted:
-            return []
-        if len(wanted) == 1:
-            lockers = ReturnMethod.LOCKER in wanted
+    service points (a drop-off), lockers, or both ([] when neither is among them)."""
+    wanted = {ReturnMethod.DROPOFF, ReturnMethod.LOCKER} & set(methods)
+    if not wanted:
+        return []
+    kinds = {method is ReturnMethod.LOCKER for method in map(ReturnMethod, wanted)}
     now = now or utcnow()
     try:
         found = nearest.near_postcode(
@@ -162,10 +156,12 @@ def hand_in_near(
         )
     except NotFound:
         return []
-    return [
-        HandIn(n.point, n.distance_m, hours.summary(n.point, now))
+    near = [
+        n
         for n in found.points
-        if (lockers is None or n.point.is_locker == lockers)
+        if n.point.is_locker in kinds
         and n.distance_m <= HAND_IN_RADIUS_M
         and n.point.country == parcel.country
     ][:HAND_IN_POINTS]
+    # Opening hours in words for the places shown only.
+    return [HandIn(n.point, n.distance_m, hours.summary(n.point, now)) for n in near]
